@@ -1,0 +1,84 @@
+"""Training callbacks that Keras does not ship in the form a run directory needs."""
+
+from __future__ import annotations
+
+import csv
+import os
+import tempfile
+import time
+
+import keras
+
+
+class EpochTimer(keras.callbacks.Callback):
+    """Adds ``epoch_seconds`` (wall time of the epoch, validation included) to the logs.
+
+    Place it before CSVLogger so the column is recorded in history.csv.
+    """
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs["epoch_seconds"] = time.perf_counter() - self._start
+
+
+class AtomicBestCheckpoint(keras.callbacks.Callback):
+    """Saves the model whenever ``monitor`` improves, via a temporary file and a rename.
+
+    Unlike ``keras.callbacks.ModelCheckpoint`` a kill during the save never
+    leaves a truncated ``.keras`` file at ``path``. ``best`` may be seeded from
+    an earlier, interrupted run of the same training.
+    """
+
+    def __init__(self, path: str, monitor: str = "val_accuracy", best: float | None = None):
+        super().__init__()
+        self.path = path
+        self.monitor = monitor
+        self.best = best
+
+    def on_epoch_end(self, epoch, logs=None):
+        value = (logs or {}).get(self.monitor)
+        if value is None or (self.best is not None and value <= self.best):
+            return
+        self.best = float(value)
+        directory = os.path.dirname(os.path.abspath(self.path))
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".keras", dir=directory)
+        os.close(fd)
+        try:
+            self.model.save(tmp)
+            os.replace(tmp, self.path)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+
+
+def read_history(path: str) -> list[dict]:
+    """Rows of a CSVLogger file as dicts of floats (``epoch`` as int), one per epoch.
+
+    When a resumed run logged an epoch twice, the later row wins.
+    """
+    if not os.path.isfile(path):
+        return []
+    by_epoch: dict[int, dict] = {}
+    with open(path, newline="") as f:
+        for row in csv.DictReader(f):
+            parsed = {k: float(v) for k, v in row.items() if v not in ("", None)}
+            parsed["epoch"] = int(parsed["epoch"])
+            by_epoch[parsed["epoch"]] = parsed
+    return [by_epoch[e] for e in sorted(by_epoch)]
+
+
+def write_history(path: str, rows: list[dict]) -> None:
+    """Rewrite a history file with one row per epoch, atomically."""
+    if not rows:
+        return
+    columns = ["epoch"] + sorted({k for row in rows for k in row if k != "epoch"})
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=directory)
+    with os.fdopen(fd, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(rows)
+    os.replace(tmp, path)

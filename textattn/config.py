@@ -1,0 +1,319 @@
+"""Typed experiment configuration, loaded from YAML with type-checked overrides.
+
+A config is a tree of dataclasses. ``load_config`` reads a YAML file into it,
+rejecting unknown keys and values of the wrong type; ``apply_overrides`` takes
+``key=value`` strings such as ``model.mha.num_heads=4`` or ``train.epochs=3``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import typing
+from dataclasses import dataclass, field
+from typing import Literal, Optional
+
+import yaml
+
+from textattn.errors import UserError
+
+
+@dataclass
+class DataConfig:
+    """Where the reviews come from and how they become token ids."""
+
+    source: Literal["auto", "tfds", "local"] = "auto"
+    """auto: a local copy if ``path``/--data/TEXTATTN_DATA is given, else TFDS."""
+    path: Optional[str] = None
+    """aclImdb directory or .tar.gz (local source)."""
+    vocab_size: int = 10_000
+    sequence_length: int = 256
+    keep: Literal["start", "end"] = "start"
+    """Which end of a review longer than ``sequence_length`` tokens is kept."""
+    validation_size: int = 10_000
+    """The first N reviews of the shuffled training split are validation."""
+    train_limit: Optional[int] = None
+    """Train on at most this many of the remaining reviews (None: all)."""
+    test_limit: Optional[int] = None
+    """Report on at most this many test reviews (None: all 25,000)."""
+    cache_dir: Optional[str] = None
+    """Where prepared data is cached (default: $TEXTATTN_CACHE or ~/.cache/textattn)."""
+
+
+@dataclass
+class AttentionConfig:
+    """``keras.layers.Attention`` self-attention stack (variant ``attention``)."""
+
+    num_layers: int = 2
+    use_scale: bool = True
+    score_mode: Literal["dot", "concat"] = "dot"
+    dropout: float = 0.0
+
+
+@dataclass
+class AdditiveConfig:
+    """Bahdanau additive self-attention stack (variant ``additive``)."""
+
+    num_layers: int = 1
+    units: int = 16
+    implementation: Literal["bahdanau", "keras"] = "bahdanau"
+    """bahdanau: textattn's layer with W_q/W_k; keras: keras.layers.AdditiveAttention."""
+    dropout: float = 0.0
+
+
+@dataclass
+class MHAConfig:
+    """``keras.layers.MultiHeadAttention`` stack (variant ``mha``)."""
+
+    num_layers: int = 2
+    num_heads: int = 2
+    key_dim: int = 2
+    output_dims: list[int] = field(default_factory=list)
+    """Output width per layer; missing entries keep the input width."""
+    dropout: float = 0.0
+
+
+@dataclass
+class TransformerConfig:
+    """TransformerBlock stack (variant ``transformer``)."""
+
+    num_layers: int = 1
+    num_heads: int = 2
+    key_dim: Optional[int] = None
+    """Per-head key size; None means the embedding size (as the reference)."""
+    ff_dim: int = 64
+    dropout: float = 0.1
+
+
+@dataclass
+class RNNConfig:
+    """Recurrent encoder with Bahdanau attention pooling (variant ``rnn_attention``)."""
+
+    cell: Literal["lstm", "gru"] = "gru"
+    units: int = 32
+    bidirectional: bool = True
+    attention_units: int = 32
+
+
+@dataclass
+class ModelConfig:
+    variant: Literal["baseline", "attention", "additive", "mha", "transformer", "rnn_attention"] = "baseline"
+    embedding_dim: int = 16
+    positional: Literal["none", "learned", "sinusoidal"] = "none"
+    pooling: Literal["average", "max", "attention"] = "average"
+    mask_padding: bool = False
+    dropout: float = 0.0
+    """Dropout before the classification head."""
+    head: Literal["softmax", "sigmoid"] = "softmax"
+    """softmax: Dense(2, softmax) as the reference; sigmoid: one unit."""
+    attention: AttentionConfig = field(default_factory=AttentionConfig)
+    additive: AdditiveConfig = field(default_factory=AdditiveConfig)
+    mha: MHAConfig = field(default_factory=MHAConfig)
+    transformer: TransformerConfig = field(default_factory=TransformerConfig)
+    rnn: RNNConfig = field(default_factory=RNNConfig)
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = 10
+    batch_size: int = 512
+    optimizer: Literal["adam", "adamw", "rmsprop", "sgd"] = "adam"
+    learning_rate: float = 1e-3
+    early_stopping: bool = False
+    patience: int = 3
+    restore_best: bool = True
+    """With early stopping, restore the best epoch's weights at the end."""
+    jit_compile: bool = False
+    """Compile train/predict steps with XLA."""
+
+
+@dataclass
+class Config:
+    name: str = "experiment"
+    seed: int = 1337
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+
+# --------------------------------------------------------------------------- #
+# Building dataclasses from plain data, with type checks.
+
+
+def _type_name(tp) -> str:
+    origin = typing.get_origin(tp)
+    if origin is Literal:
+        return " | ".join(repr(a) for a in typing.get_args(tp))
+    if origin is typing.Union:
+        return " or ".join(_type_name(a) for a in typing.get_args(tp))
+    if origin is list:
+        return f"list of {_type_name(typing.get_args(tp)[0])}"
+    if tp is type(None):
+        return "null"
+    return getattr(tp, "__name__", str(tp))
+
+
+def _coerce(value, tp, where: str):
+    """Return ``value`` checked against type ``tp``, or raise UserError."""
+    origin = typing.get_origin(tp)
+    if origin is typing.Union:
+        for arg in typing.get_args(tp):
+            if arg is type(None) and value is None:
+                return None
+        for arg in typing.get_args(tp):
+            if arg is type(None):
+                continue
+            try:
+                return _coerce(value, arg, where)
+            except UserError:
+                pass
+        raise UserError(f"{where}: expected {_type_name(tp)}, got {value!r}")
+    if origin is Literal:
+        if value in typing.get_args(tp):
+            return value
+        raise UserError(f"{where}: expected one of {_type_name(tp)}, got {value!r}")
+    if origin is list:
+        if not isinstance(value, list):
+            raise UserError(f"{where}: expected {_type_name(tp)}, got {value!r}")
+        (item_tp,) = typing.get_args(tp)
+        return [_coerce(v, item_tp, f"{where}[{i}]") for i, v in enumerate(value)]
+    if dataclasses.is_dataclass(tp):
+        return _from_dict(tp, value, where)
+    if tp is bool:
+        if isinstance(value, bool):
+            return value
+    elif tp is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    elif tp is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+    elif tp is str:
+        if isinstance(value, str):
+            return value
+    raise UserError(f"{where}: expected {_type_name(tp)}, got {value!r}")
+
+
+def _from_dict(cls, data, where: str):
+    if not isinstance(data, dict):
+        raise UserError(f"{where or 'config'}: expected a mapping of keys to values, got {data!r}")
+    hints = typing.get_type_hints(cls)
+    names = [f.name for f in dataclasses.fields(cls)]
+    kwargs = {}
+    for key, value in data.items():
+        path = f"{where}.{key}" if where else str(key)
+        if key not in hints:
+            raise UserError(f"unknown config key {path!r}; valid keys here: {', '.join(names)}")
+        kwargs[key] = _coerce(value, hints[key], path)
+    return cls(**kwargs)
+
+
+def config_from_dict(data: dict) -> Config:
+    """Build a Config from nested plain data; unknown keys and bad types raise UserError."""
+    config = _from_dict(Config, data or {}, "")
+    validate(config)
+    return config
+
+
+def config_to_dict(config: Config) -> dict:
+    return dataclasses.asdict(config)
+
+
+def load_config(path: str | os.PathLike) -> Config:
+    """Read a YAML config file into a Config."""
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise UserError(f"config file {path!r} does not exist; pass --config configs/NAME.yaml (see configs/)")
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = yaml.safe_load(f)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f" at line {mark.line + 1}" if mark else ""
+        raise UserError(f"config file {path!r} is not valid YAML{at}: {getattr(exc, 'problem', exc)}") from None
+    try:
+        return config_from_dict(data)
+    except UserError as exc:
+        raise UserError(f"{path}: {exc}") from None
+
+
+def save_config(config: Config, path: str | os.PathLike) -> None:
+    with open(path, "w", encoding="utf-8") as f:
+        yaml.safe_dump(config_to_dict(config), f, sort_keys=False)
+
+
+def all_keys(cls=Config, prefix: str = "") -> list[str]:
+    """Every settable dotted key, e.g. ``model.mha.num_heads``."""
+    keys = []
+    hints = typing.get_type_hints(cls)
+    for f in dataclasses.fields(cls):
+        key = f"{prefix}{f.name}"
+        if dataclasses.is_dataclass(hints[f.name]):
+            keys.extend(all_keys(hints[f.name], key + "."))
+        else:
+            keys.append(key)
+    return keys
+
+
+def apply_overrides(config: Config, overrides: list[str]) -> Config:
+    """Return a copy of ``config`` with ``key=value`` overrides applied.
+
+    Values are parsed as YAML scalars (``3``, ``0.5``, ``true``, ``null``,
+    ``[16, 20]``) and checked against the key's type.
+    """
+    data = config_to_dict(config)
+    valid = all_keys()
+    for item in overrides:
+        key, sep, raw = item.partition("=")
+        key = key.strip()
+        if not sep:
+            raise UserError(f"override {item!r} must look like key=value, e.g. train.epochs=3")
+        if key not in valid:
+            raise UserError(f"unknown config key {key!r} in --set; valid keys: {', '.join(valid)}")
+        try:
+            value = yaml.safe_load(raw) if raw.strip() else ""
+        except yaml.YAMLError:
+            value = raw
+        node = data
+        *parents, leaf = key.split(".")
+        for part in parents:
+            node = node[part]
+        node[leaf] = value
+    return config_from_dict(data)
+
+
+def validate(config: Config) -> None:
+    """Cross-field and range checks that types alone cannot express."""
+    positive = {
+        "data.vocab_size": config.data.vocab_size,
+        "data.sequence_length": config.data.sequence_length,
+        "model.embedding_dim": config.model.embedding_dim,
+        "train.epochs": config.train.epochs,
+        "train.batch_size": config.train.batch_size,
+        "model.mha.num_heads": config.model.mha.num_heads,
+        "model.mha.key_dim": config.model.mha.key_dim,
+        "model.transformer.num_heads": config.model.transformer.num_heads,
+        "model.transformer.ff_dim": config.model.transformer.ff_dim,
+        "model.additive.units": config.model.additive.units,
+        "model.rnn.units": config.model.rnn.units,
+    }
+    for key, value in positive.items():
+        if value < 1:
+            raise UserError(f"{key} must be at least 1, got {value}")
+    if config.data.vocab_size < 3:
+        raise UserError("data.vocab_size must be at least 3 (padding, out-of-vocabulary and one word)")
+    if config.data.validation_size < 0:
+        raise UserError("data.validation_size must be 0 or more")
+    if config.train.learning_rate <= 0:
+        raise UserError(f"train.learning_rate must be positive, got {config.train.learning_rate}")
+    m = config.model
+    dropouts = {
+        "model.dropout": m.dropout,
+        "model.attention.dropout": m.attention.dropout,
+        "model.additive.dropout": m.additive.dropout,
+        "model.mha.dropout": m.mha.dropout,
+        "model.transformer.dropout": m.transformer.dropout,
+    }
+    for key, value in dropouts.items():
+        if not 0.0 <= value < 1.0:
+            raise UserError(f"{key} must be in [0, 1), got {value}")

@@ -1,0 +1,1 @@
+"""IMDB data: readers for the local aclImdb copy and TFDS, vectorization, caching."""

@@ -1,0 +1,18 @@
+"""textattn's Keras layers, each registered for safe ``.keras`` loading."""
+
+from textattn.layers.attention_pooling import AttentionPooling
+from textattn.layers.bahdanau_attention import BahdanauAttention
+from textattn.layers.masked_max_pooling import MaskedGlobalMaxPooling1D
+from textattn.layers.positional_embedding import PositionalEmbedding
+from textattn.layers.sinusoidal_encoding import SinusoidalPositionEncoding, sinusoidal_table
+from textattn.layers.transformer_block import TransformerBlock
+
+__all__ = [
+    "AttentionPooling",
+    "BahdanauAttention",
+    "MaskedGlobalMaxPooling1D",
+    "PositionalEmbedding",
+    "SinusoidalPositionEncoding",
+    "TransformerBlock",
+    "sinusoidal_table",
+]

@@ -1,0 +1,51 @@
+"""Variant name -> body builder, and the shared frame every variant sits in."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import keras
+
+from textattn.config import Config
+from textattn.errors import UserError
+
+# A body takes token embeddings (batch, length, dim), possibly masked, and the
+# config; it returns a sequence (batch, length, width) or a pooled (batch, width).
+Body = Callable[[keras.KerasTensor, Config], keras.KerasTensor]
+_BODIES: dict[str, Body] = {}
+
+TOKEN_EMBEDDING = "token_embedding"
+
+
+def register(name: str):
+    def decorator(body: Body) -> Body:
+        _BODIES[name] = body
+        return body
+
+    return decorator
+
+
+def variants() -> list[str]:
+    return sorted(_BODIES)
+
+
+def build_model(config: Config) -> keras.Model:
+    """The uncompiled model for ``config``: token ids (batch, length) -> probabilities.
+
+    Output shape is (batch, 2) for the softmax head, (batch, 1) for sigmoid.
+    """
+    from textattn.models import frame
+
+    m = config.model
+    if m.variant not in _BODIES:
+        raise UserError(f"unknown model.variant {m.variant!r}; choose one of {', '.join(variants())}")
+    inputs = keras.Input(shape=(config.data.sequence_length,), dtype="int32", name="token_ids")
+    x = keras.layers.Embedding(
+        config.data.vocab_size, m.embedding_dim, mask_zero=m.mask_padding, name=TOKEN_EMBEDDING
+    )(inputs)
+    x = frame.add_positions(x, config)
+    x = _BODIES[m.variant](x, config)
+    if len(x.shape) == 3:
+        x = frame.pool(x, m.pooling)
+    outputs = frame.head(x, m)
+    return keras.Model(inputs, outputs, name=config.name.replace("-", "_") or m.variant)

@@ -1,0 +1,93 @@
+"""The run directory: what a training run writes, and reading it back.
+
+    RUN_DIR/
+      config.yaml     resolved config (every key, after --set overrides)
+      vocab.txt       one token per line; line i is token id i (0 padding, 1 OOV)
+      model.keras     best epoch's model (loads with safe_mode=True)
+      history.csv     one row per epoch (Keras CSVLogger, plus epoch_seconds)
+      metrics.json    summary (params, accuracies, timings, versions)
+      logs/           TensorBoard event files
+      backup/         BackupAndRestore state while a run is unfinished
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+
+from textattn.errors import UserError
+
+CONFIG = "config.yaml"
+VOCAB = "vocab.txt"
+MODEL = "model.keras"
+HISTORY = "history.csv"
+METRICS = "metrics.json"
+LOGS = "logs"
+BACKUP = "backup"
+
+
+def is_run_dir(path: str) -> bool:
+    return os.path.isfile(os.path.join(path, CONFIG)) and os.path.isfile(os.path.join(path, MODEL))
+
+
+def check_run_dir(path: str) -> None:
+    if not os.path.isdir(path):
+        raise UserError(f"run directory {path!r} does not exist; pass a directory written by train.py (runs/NAME-TIMESTAMP)")
+    missing = [name for name in (CONFIG, MODEL, VOCAB) if not os.path.isfile(os.path.join(path, name))]
+    if missing:
+        raise UserError(f"{path!r} is not a finished textattn run (missing {', '.join(missing)}); train one with train.py")
+
+
+def write_text_atomic(path: str, text: str) -> None:
+    """Write ``text`` to ``path`` via a temporary file and a rename."""
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=directory)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def write_json(path: str, data) -> None:
+    write_text_atomic(path, json.dumps(data, indent=2) + "\n")
+
+
+def read_json(path: str):
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def save_vocabulary(path: str, vocabulary: list[str]) -> None:
+    # Tokens never contain newlines: standardization splits on whitespace.
+    write_text_atomic(path, "\n".join(vocabulary) + "\n")
+
+
+def load_vocabulary(path: str) -> list[str]:
+    with open(path, encoding="utf-8") as f:
+        return f.read().split("\n")[:-1]
+
+
+def load_config(run_dir: str):
+    from textattn.config import load_config as load
+
+    return load(os.path.join(run_dir, CONFIG))
+
+
+def load_model(run_dir: str):
+    """The run's best model, loaded with ``safe_mode=True``."""
+    import keras
+
+    import textattn.layers  # noqa: F401  (registers the custom layers)
+    import textattn.data.text  # noqa: F401  (registers the standardizer)
+
+    path = os.path.join(run_dir, MODEL)
+    try:
+        return keras.saving.load_model(path, safe_mode=True)
+    except Exception as exc:
+        raise UserError(f"could not load {path!r} ({type(exc).__name__}: {str(exc).splitlines()[0][:200]}); retrain the run") from None
