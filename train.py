@@ -29,6 +29,12 @@ def parse_args(argv=None):
     parser.add_argument("--output-dir", help="parent of the run directory (default: runs/)")
     parser.add_argument("--dry-run", action="store_true", help="build the model, print its summary and parameter counts, exit")
     parser.add_argument("--resume", metavar="RUN_DIR", help="continue a killed run from its last finished epoch")
+    parser.add_argument("--export", metavar="OUT_DIR", help="export the trained model as a SavedModel to OUT_DIR")
+    tune = parser.add_argument_group("hyperparameter search (--tune)")
+    tune.add_argument("--tune", action="store_true", help="run a KerasTuner search over the config's search space")
+    tune.add_argument("--tuner", choices=("hyperband", "bayesian", "random"), help="search algorithm (default: from the config)")
+    tune.add_argument("--max-trials", type=int, help="number of trials (default: from the config)")
+    tune.add_argument("--directory", help="tuner directory (default: from the config)")
     return parser.parse_args(argv)
 
 
@@ -45,6 +51,11 @@ def main(argv=None) -> int:
 
 
 def run(args) -> int:
+    if args.tune:
+        # configs/tune.yaml holds a search space, not a single run's config.
+        from textattn.tuning.search import run_search
+
+        return run_search(args)
     overrides = list(args.overrides)
     if args.epochs is not None:
         overrides.append(f"train.epochs={args.epochs}")
@@ -60,7 +71,11 @@ def run(args) -> int:
 
     from textattn.training import train
 
-    train(config, data_path=args.data, output_dir=args.output_dir, resume=args.resume)
+    run_dir = train(config, data_path=args.data, output_dir=args.output_dir, resume=args.resume)
+    if args.export:
+        from textattn.export import export_run
+
+        export_run(run_dir, args.export)
     return 0
 
 
