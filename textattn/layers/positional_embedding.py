@@ -31,7 +31,8 @@ class PositionalEmbedding(keras.layers.Layer):
             initializer=self.initializer,
         )
 
-    def call(self, inputs):
+    def call(self, inputs, mask=None):
+        # Positions are added at every step; the mask passes through untouched.
         length = ops.shape(inputs)[1]
         return inputs + ops.cast(self.position_table[:length], inputs.dtype)
 

@@ -43,7 +43,8 @@ class SinusoidalPositionEncoding(keras.layers.Layer):
         if input_shape[1] is not None:
             self._table = sinusoidal_table(input_shape[1], input_shape[-1], self.max_wavelength)
 
-    def call(self, inputs):
+    def call(self, inputs, mask=None):
+        # Positions are added at every step; the mask passes through untouched.
         if self._table is not None:
             table = ops.convert_to_tensor(self._table)
         else:
