@@ -1,0 +1,121 @@
+"""Evaluation building blocks: metrics on a hand-checked set, architecture columns, speed, table."""
+
+import math
+
+import keras
+import numpy as np
+import pytest
+
+from textattn.config import config_from_dict
+from textattn.evaluation.architecture import architecture_columns
+from textattn.evaluation.metrics import classification_metrics, positive_probability
+from textattn.evaluation.report import format_markdown, format_terminal, sort_rows
+from textattn.evaluation.speed import measure_speed
+
+# Eight reviews; P(positive) > 0.5 predicts positive.
+Y = np.array([1, 1, 1, 0, 0, 0, 1, 0])
+P = np.array([0.9, 0.8, 0.3, 0.6, 0.2, 0.55, 0.7, 0.4], dtype="float32")
+# Predicted: 1 1 0 1 0 1 1 0 -> TP = 3 (#0 #1 #6), FN = 1 (#2), FP = 2 (#3 #5), TN = 2 (#4 #7).
+EXPECTED_CONFUSION = [[2, 2], [1, 3]]
+EXPECTED_PRECISION = 3 / 5
+EXPECTED_RECALL = 3 / 4
+EXPECTED_F1 = 2 * (3 / 5) * (3 / 4) / (3 / 5 + 3 / 4)  # = 2/3
+EXPECTED_ACCURACY = 5 / 8
+
+
+def expected_auc(y, p):
+    """ROC AUC as the share of (positive, negative) pairs ranked correctly."""
+    pos, neg = p[y == 1], p[y == 0]
+    return sum(float(a > b) + 0.5 * float(a == b) for a in pos for b in neg) / (len(pos) * len(neg))
+
+
+def expected_loss(y, p):
+    return -np.mean([math.log(pi if yi == 1 else 1 - pi) for yi, pi in zip(y, p)])
+
+
+def check(result):
+    assert result["confusion_matrix"] == EXPECTED_CONFUSION
+    assert result["accuracy"] == pytest.approx(EXPECTED_ACCURACY, abs=1e-6)
+    assert result["precision"] == pytest.approx(EXPECTED_PRECISION, abs=1e-6)
+    assert result["recall"] == pytest.approx(EXPECTED_RECALL, abs=1e-6)
+    assert result["f1"] == pytest.approx(EXPECTED_F1, abs=1e-5)
+    assert expected_auc(Y, P) == pytest.approx(13 / 16)  # the hand count: 4 + 4 + 1 + 4 of 16 pairs
+    assert result["auc"] == pytest.approx(13 / 16, abs=1e-3)
+    assert result["loss"] == pytest.approx(expected_loss(Y, P), abs=1e-5)
+    assert result["examples"] == 8
+
+
+def test_softmax_probabilities():
+    check(classification_metrics(Y, np.stack([1 - P, P], axis=1)))
+
+
+@pytest.mark.parametrize("shape", [(8, 1), (8,)])
+def test_sigmoid_probabilities(shape):
+    check(classification_metrics(Y, P.reshape(shape)))
+
+
+def test_softmax_uses_column_one_as_positive():
+    # Swapping the columns swaps predictions: every correct review becomes wrong.
+    flipped = classification_metrics(Y, np.stack([P, 1 - P], axis=1))
+    assert flipped["accuracy"] == pytest.approx(1 - EXPECTED_ACCURACY)
+    assert flipped["confusion_matrix"] == [[2, 2], [3, 1]]
+    assert flipped["auc"] == pytest.approx(1 - 13 / 16, abs=1e-3)
+
+
+def test_perfect_and_bad_shapes():
+    result = classification_metrics(np.array([0, 1, 0, 1]), np.array([0.1, 0.9, 0.2, 0.8]))
+    assert result["accuracy"] == 1.0 and result["f1"] == pytest.approx(1.0, abs=1e-6)
+    assert result["confusion_matrix"] == [[2, 0], [0, 2]]
+    with pytest.raises(ValueError):
+        positive_probability(np.zeros((4, 3)))
+    with pytest.raises(ValueError):
+        classification_metrics(np.array([0, 1]), np.array([0.5, 0.5, 0.5]))
+
+
+def config(variant, **model):
+    return config_from_dict({"model": {"variant": variant, **model}})
+
+
+@pytest.mark.parametrize("variant, model, layers, heads", [
+    ("baseline", {}, 0, None),
+    ("attention", {"attention": {"num_layers": 3}}, 3, 1),
+    ("mha", {"mha": {"num_layers": 1, "num_heads": 4}}, 1, 4),
+    ("transformer", {"transformer": {"num_layers": 2, "num_heads": 8}}, 2, 8),
+    ("additive", {"additive": {"num_layers": 2}}, 2, 1),
+])
+def test_architecture_columns(variant, model, layers, heads):
+    cols = architecture_columns(config(variant, positional="sinusoidal", mask_padding=True, **model))
+    assert cols == {"variant": variant, "positional": "sinusoidal", "pooling": "average",
+                    "mask_padding": True, "layers": layers, "heads": heads}
+
+
+def test_measure_speed_on_a_tiny_model():
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((16,), dtype="int32")
+    x = keras.layers.GlobalAveragePooling1D()(keras.layers.Embedding(50, 4)(inputs))
+    model = keras.Model(inputs, keras.layers.Dense(2, activation="softmax")(x))
+    ids = np.random.default_rng(0).integers(0, 50, size=(10, 16))  # fewer rows than a batch: repeated
+    speed = measure_speed(model, ids, batch_size=64, latency_calls=7)
+    assert speed["latency_calls"] == 7 and speed["throughput_batch"] == 64
+    assert speed["throughput_per_s"] > 0 and 0 < speed["latency_ms"] < 1000
+
+
+def row(run, accuracy):
+    return {"run": run, "variant": "baseline", "positional": "none", "pooling": "average", "mask_padding": False,
+            "layers": 0, "heads": None, "accuracy": accuracy, "loss": 0.3, "precision": 0.9, "recall": 0.8,
+            "f1": 0.85, "auc": 0.95, "tn": 10, "fp": 2, "fn": 3, "tp": 12345, "params": 160036,
+            "trainable": 160036, "non_embedding": 36, "model_bytes": 1_950_000, "reviews_per_s": 2500.4,
+            "latency_ms": 3.14159, "fit_s_per_epoch": None}
+
+
+def test_table_sorted_by_accuracy_and_formatted():
+    rows = sort_rows([row("b", 0.80), row("c", 0.90), row("a", 0.80)])
+    assert [r["run"] for r in rows] == ["c", "a", "b"]  # ties broken by name
+    text = format_terminal(rows).splitlines()
+    assert len(text) == 2 + 3
+    assert text[0].split()[:3] == ["run", "variant", "positional"]
+    assert text[2].startswith("c ") and "0.9000" in text[2] and "12,345" in text[2] and "3.14" in text[2]
+    assert text[2].rstrip().endswith("-")  # missing fit time
+    md = format_markdown(rows).splitlines()
+    assert len(md) == 5 and md[1].startswith("| :---") and md[2].startswith("| c |")
+    assert all(line.count("|") == md[0].count("|") for line in md)

@@ -1,0 +1,91 @@
+"""PNG plots of evaluated runs (matplotlib, Agg backend).
+
+    validation_accuracy.png   validation accuracy per epoch, one line per run (history.csv)
+    accuracy_vs_params.png    split accuracy against non-embedding parameters (log x)
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
+from matplotlib import ticker  # noqa: E402
+
+from textattn import runs  # noqa: E402
+from textattn.callbacks import read_history  # noqa: E402
+
+CURVES = "validation_accuracy.png"
+SCATTER = "accuracy_vs_params.png"
+
+
+def labels(rows: list[dict]) -> list[str]:
+    """Each run's config name, or its directory name where names repeat."""
+    names = [row["name"] for row in rows]
+    return [row["name"] if names.count(row["name"]) == 1 else row["run"] for row in rows]
+
+
+def _save(fig, path: str) -> None:
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".png", dir=directory)
+    os.close(fd)
+    try:
+        fig.savefig(tmp, format="png", dpi=120, bbox_inches="tight")
+        os.replace(tmp, path)
+    finally:
+        plt.close(fig)
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def plot_validation_curves(rows: list[dict], path: str) -> None:
+    fig, ax = plt.subplots(figsize=(8, 5))
+    styles = ["-", "--", ":", "-."]  # runs with identical curves stay distinguishable
+    for i, (row, label) in enumerate(zip(rows, labels(rows))):
+        history = read_history(os.path.join(row["run_dir"], runs.HISTORY))
+        points = [(h["epoch"] + 1, h["val_accuracy"]) for h in history if "val_accuracy" in h]
+        if points:
+            epochs, accuracy = zip(*points)
+            ax.plot(epochs, accuracy, linestyle=styles[i % len(styles)], marker="o", markersize=3, label=label)
+    ax.set_title("Validation accuracy per epoch")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("validation accuracy")
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.grid(True, alpha=0.3)
+    if ax.lines:
+        ax.legend(fontsize="small", loc="best")
+    _save(fig, path)
+
+
+def plot_accuracy_vs_params(rows: list[dict], path: str, split: str) -> None:
+    fig, ax = plt.subplots(figsize=(8, 5))
+    x = [row["non_embedding"] for row in rows]
+    y = [row["accuracy"] for row in rows]
+    ax.scatter(x, y, zorder=3)
+    for i, (xi, yi, label) in enumerate(zip(x, y, labels(rows))):
+        # Alternate above/below so neighbours with similar sizes stay readable.
+        ax.annotate(label, (xi, yi), xytext=(6, 6 if i % 2 == 0 else -12), textcoords="offset points",
+                    fontsize="small")
+    ax.set_xscale("log")
+    # Plain numbers at 1-2-5 steps instead of crowded 3x10^1-style minor labels.
+    ax.xaxis.set_major_locator(ticker.LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    ax.xaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:,.0f}"))
+    ax.xaxis.set_minor_formatter(ticker.NullFormatter())
+    ax.set_title(f"{split.capitalize()} accuracy vs non-embedding parameters")
+    ax.set_xlabel("non-embedding parameters (log scale)")
+    ax.set_ylabel(f"{split} accuracy")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.margins(x=0.25, y=0.15)
+    _save(fig, path)
+
+
+def write_plots(rows: list[dict], directory: str, split: str) -> list[str]:
+    """Both plots in ``directory`` (created if needed); return their paths."""
+    os.makedirs(directory, exist_ok=True)
+    curves, scatter = os.path.join(directory, CURVES), os.path.join(directory, SCATTER)
+    plot_validation_curves(rows, curves)
+    plot_accuracy_vs_params(rows, scatter, split)
+    return [curves, scatter]

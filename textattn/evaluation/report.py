@@ -1,0 +1,124 @@
+"""Evaluation results -> one table, sorted by accuracy, in four formats.
+
+A row is a flat dict of plain values (see COLUMNS). ``format_terminal`` and
+``format_markdown`` render numbers for reading; ``format_csv`` and
+``format_json`` keep them raw for other tools.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+
+
+def _num(digits):
+    return lambda v: f"{v:.{digits}f}"
+
+
+def _int(v):
+    return f"{v:,}"
+
+
+def _text(v):
+    return str(v)
+
+
+# (key, header, formatter); None values print as "-".
+COLUMNS = [
+    ("run", "run", _text),
+    ("variant", "variant", _text),
+    ("positional", "positional", _text),
+    ("pooling", "pooling", _text),
+    ("mask_padding", "mask", lambda v: "yes" if v else "no"),
+    ("layers", "layers", _text),
+    ("heads", "heads", _text),
+    ("accuracy", "accuracy", _num(4)),
+    ("loss", "loss", _num(4)),
+    ("precision", "precision", _num(4)),
+    ("recall", "recall", _num(4)),
+    ("f1", "F1", _num(4)),
+    ("auc", "AUC", _num(4)),
+    ("tn", "TN", _int),
+    ("fp", "FP", _int),
+    ("fn", "FN", _int),
+    ("tp", "TP", _int),
+    ("params", "params", _int),
+    ("trainable", "trainable", _int),
+    ("non_embedding", "non-emb", _int),
+    ("model_bytes", "file bytes", _int),
+    ("reviews_per_s", "reviews/s", lambda v: f"{v:,.0f}"),
+    ("latency_ms", "latency ms", _num(2)),
+    ("fit_s_per_epoch", "fit s/epoch", _num(1)),
+]
+NUMERIC = {key for key, _, fmt in COLUMNS if fmt is not _text and key != "mask_padding"}
+
+
+def make_row(run_dir: str, result: dict) -> dict:
+    """Flatten one run's result (from evaluation.run.evaluate_run) into a table row."""
+    (tn, fp), (fn, tp) = result["metrics"]["confusion_matrix"]
+    m, p, s = result["metrics"], result["params"], result["speed"]
+    return {
+        "run": os.path.basename(os.path.normpath(run_dir)),
+        **result["architecture"],
+        "accuracy": m["accuracy"], "loss": m["loss"], "precision": m["precision"],
+        "recall": m["recall"], "f1": m["f1"], "auc": m["auc"],
+        "tn": tn, "fp": fp, "fn": fn, "tp": tp,
+        "params": p["total"], "trainable": p["trainable"], "non_embedding": p["non_embedding"],
+        "model_bytes": result["model_bytes"],
+        "reviews_per_s": s["throughput_per_s"], "latency_ms": s["latency_ms"],
+        "fit_s_per_epoch": result.get("fit_seconds_per_epoch"),
+        "name": result["name"], "split": result["split"], "examples": m["examples"],
+        "run_dir": run_dir,
+    }
+
+
+def sort_rows(rows: list[dict]) -> list[dict]:
+    """Best accuracy first; ties by run name."""
+    return sorted(rows, key=lambda r: (-r["accuracy"], r["run"]))
+
+
+def _cells(rows):
+    headers = [header for _, header, _ in COLUMNS]
+    body = [[("-" if row.get(key) is None else fmt(row[key])) for key, _, fmt in COLUMNS] for row in rows]
+    return headers, body
+
+
+def format_terminal(rows: list[dict]) -> str:
+    """A fixed-width text table; numbers right-aligned."""
+    headers, body = _cells(rows)
+    widths = [max(len(h), *(len(r[i]) for r in body)) if body else len(h) for i, h in enumerate(headers)]
+    numeric = [key in NUMERIC for key, _, _ in COLUMNS]
+
+    def line(cells):
+        return "  ".join(c.rjust(w) if num else c.ljust(w) for c, w, num in zip(cells, widths, numeric)).rstrip()
+
+    return "\n".join([line(headers), line(["-" * w for w in widths])] + [line(r) for r in body]) + "\n"
+
+
+def format_markdown(rows: list[dict]) -> str:
+    headers, body = _cells(rows)
+    align = ["---:" if key in NUMERIC else ":---" for key, _, _ in COLUMNS]
+    lines = ["| " + " | ".join(cells) + " |" for cells in [headers, align] + body]
+    return "\n".join(lines) + "\n"
+
+
+def _csv_keys():
+    return [key for key, _, _ in COLUMNS] + ["name", "split", "examples", "run_dir"]
+
+
+def format_csv(rows: list[dict]) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=_csv_keys(), extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue()
+
+
+def format_json(rows: list[dict], split: str, errors: list[dict]) -> str:
+    """{"split", "columns", "rows": [...], "errors": [{"run_dir", "error"}]}."""
+    keys = _csv_keys()
+    data = {"split": split, "columns": keys, "rows": [{k: row.get(k) for k in keys} for row in rows],
+            "errors": errors}
+    return json.dumps(data, indent=2) + "\n"

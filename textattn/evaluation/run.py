@@ -1,0 +1,125 @@
+"""One run directory -> its evaluation on a split, cached in RUN_DIR/evaluation.json.
+
+``evaluation.json`` maps a split name ("test", "validation") to that split's
+result. A cached result is reused while model.keras is unchanged (same size and
+modification time); ``force=True`` re-evaluates.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+
+from textattn import runs
+from textattn.errors import UserError
+
+EVALUATION = "evaluation.json"
+SPLITS = ("test", "validation")
+
+
+def check_run(run_dir: str) -> None:
+    """Raise UserError unless ``run_dir`` is a finished run."""
+    if not os.path.isdir(run_dir):
+        raise UserError("no such directory; pass a run directory written by train.py (runs/NAME-TIMESTAMP)")
+    missing = [name for name in (runs.CONFIG, runs.MODEL, runs.VOCAB) if not os.path.isfile(os.path.join(run_dir, name))]
+    if missing:
+        raise UserError(f"not a finished textattn run (missing {', '.join(missing)}); pass a directory written by train.py")
+
+
+def model_fingerprint(run_dir: str) -> dict:
+    stat = os.stat(os.path.join(run_dir, runs.MODEL))
+    return {"bytes": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+
+
+def read_cache(run_dir: str) -> dict:
+    """The run's evaluation.json as {split: result}; {} when absent or unreadable."""
+    path = os.path.join(run_dir, EVALUATION)
+    try:
+        data = runs.read_json(path)
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def cached_result(run_dir: str, split: str) -> dict | None:
+    """The cached result for ``split`` if it belongs to the current model.keras."""
+    entry = read_cache(run_dir).get(split)
+    if isinstance(entry, dict) and entry.get("model_fingerprint") == model_fingerprint(run_dir):
+        return entry
+    return None
+
+
+def fit_seconds_per_epoch(run_dir: str) -> float | None:
+    """From metrics.json: the median epoch time, else fit_seconds / epochs_run."""
+    try:
+        metrics = runs.read_json(os.path.join(run_dir, runs.METRICS))
+    except (OSError, ValueError):
+        return None
+    if metrics.get("fit_seconds_per_epoch_median") is not None:
+        return float(metrics["fit_seconds_per_epoch_median"])
+    if metrics.get("fit_seconds") is not None and metrics.get("epochs_run"):
+        return float(metrics["fit_seconds"]) / metrics["epochs_run"]
+    return None
+
+
+def split_arrays(data, split: str, config):
+    """(token ids (N, length), labels (N,)) of ``split``; UserError when it is empty."""
+    x, y = (data.x_test, data.y_test) if split == "test" else (data.x_val, data.y_val)
+    if len(x) == 0:
+        why = (f"data.test_limit is {config.data.test_limit}" if split == "test"
+               else f"data.validation_size is {config.data.validation_size}")
+        other = "validation" if split == "test" else "test"
+        raise UserError(f"the run has no {split} split ({why}); use --split {other}")
+    return x, y
+
+
+def evaluate_run(run_dir: str, split: str = "test", data_path: str | None = None, force: bool = False,
+                 latency_calls: int | None = None, verbose: bool = True) -> tuple[dict, bool]:
+    """Evaluate one run on ``split``; return (result, whether it came from the cache).
+
+    Raises UserError for anything wrong with the run (not a run, model does not
+    load, vocabulary differs from the data's, split missing).
+    """
+    from textattn.data import pipeline
+    from textattn.evaluation.architecture import architecture_columns
+    from textattn.evaluation.metrics import classification_metrics
+    from textattn.evaluation.speed import LATENCY_CALLS, measure_speed
+    from textattn.models import count_params
+
+    if split not in SPLITS:
+        raise UserError(f"unknown split {split!r}; choose one of {', '.join(SPLITS)}")
+    check_run(run_dir)
+    if not force:
+        cached = cached_result(run_dir, split)
+        if cached is not None:
+            return cached, True
+
+    fingerprint = model_fingerprint(run_dir)
+    config = runs.load_config(run_dir)
+    data = pipeline.prepare(config.data, config.seed, data_path, verbose=verbose)
+    if runs.load_vocabulary(os.path.join(run_dir, runs.VOCAB)) != data.vocabulary:
+        raise UserError(f"vocabulary does not match its model: {runs.VOCAB} differs from the vocabulary of "
+                        f"{data.source}; pass the --data the run was trained on")
+    x, y = split_arrays(data, split, config)
+    model = runs.load_model(run_dir)
+
+    if verbose:
+        print(f"Evaluating {run_dir} on {len(x):,} {split} reviews...", flush=True)
+    probs = model.predict(x, batch_size=512, verbose=0)
+    result = {
+        "name": config.name,
+        "split": split,
+        "architecture": architecture_columns(config),
+        "metrics": classification_metrics(y, probs),
+        "params": count_params(model),
+        "model_bytes": fingerprint["bytes"],
+        "speed": measure_speed(model, x, latency_calls=latency_calls or LATENCY_CALLS),
+        "fit_seconds_per_epoch": fit_seconds_per_epoch(run_dir),
+        "data_source": data.source,
+        "model_fingerprint": fingerprint,
+        "evaluated_at": datetime.datetime.now().isoformat(timespec="seconds"),
+    }
+    store = read_cache(run_dir)
+    store[split] = result
+    runs.write_json(os.path.join(run_dir, EVALUATION), store)
+    return result, False
