@@ -68,6 +68,15 @@ def run(args) -> int:
 
     if args.dry_run:
         return dry_run(config)
+    if args.export:
+        from textattn.export import check_export_target
+
+        check_export_target(args.export)
+    if config is not None:
+        # A wrong --data fails here, before TensorFlow is even imported.
+        from textattn.data.pipeline import resolve_source
+
+        resolve_source(config.data, args.data)
 
     from textattn.training import train
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import os
 import platform
@@ -59,7 +60,10 @@ def train(config: Config, data_path: str | None = None, output_dir: str | None =
         config = runs.load_config(run_dir)
     else:
         # Resolve the data source first: a bad --data fails before anything is written.
-        pipeline.resolve_source(config.data, data_path)
+        source = pipeline.resolve_source(config.data, data_path)
+        if source.kind == "local":
+            # Recorded so that --resume and evaluate.py find the same data.
+            config = dataclasses.replace(config, data=dataclasses.replace(config.data, path=source.path))
         run_dir = new_run_dir(config, output_dir)
         save_config(config, os.path.join(run_dir, runs.CONFIG))
     print(f"Run directory: {run_dir}", flush=True)
