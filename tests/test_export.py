@@ -1,0 +1,272 @@
+"""SavedModel export: serves raw text with TensorFlow alone, matches Keras, survives bad text, atomic."""
+
+import json
+import math
+import os
+import random
+import subprocess
+import sys
+import textwrap
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from conftest import write_review
+from textattn import export, runs
+from textattn.__main__ import main
+from textattn.config import config_from_dict, config_to_dict, save_config
+from textattn.data.text import make_vectorizer, texts_to_ids
+from textattn.errors import UserError
+from textattn.models import build_model
+from textattn.serving_bench import measure_serving
+
+# Texts a server may be sent; each must get a probability in [0, 1].
+BAD_TEXTS = {
+    "empty": b"",
+    "whitespace": b"  \t \n \r\n  ",
+    "punctuation_only": b"!!! ... ??? <br />",
+    "one_megabyte": b"a great film, wonderful acting <br /><br />" * (2**20 // 43 + 1),
+    "invalid_utf8": b"\xff\xfe great \xc3\x28 film \xed\xa0\x80 awful \xf0\x28\x8c\xbc \x80",
+    "control_chars": b"\x00\x01\x07\x1b[31mawful\x7f\x0c boring\x00",
+    "emoji_cjk": "😀👍🏽 素晴らしい映画 great 🎬 영화 最悪".encode(),
+    "html": b"<html><head><script>alert('x')</script></head><body><p>great</p><br/><img src=x></body></html>",
+}
+
+# Runs in a fresh interpreter where keras and textattn cannot be imported at all,
+# as on a serving host that has only TensorFlow.
+TF_ONLY_PRELUDE = """
+import importlib.abc, importlib.machinery, json, sys
+
+class Unavailable(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in ("keras", "tf_keras", "textattn"):
+            return importlib.machinery.ModuleSpec(name, None)  # no loader: the import fails
+        return None
+
+sys.meta_path.insert(0, Unavailable())
+import tensorflow as tf
+"""
+
+
+def run_tf_only(script: str, data: dict, tmp_path) -> dict:
+    """Run ``script`` (which reads ``data`` and sets ``result``) in a TensorFlow-only interpreter."""
+    data_path, result_path = tmp_path / "input.json", tmp_path / "result.json"
+    data_path.write_text(json.dumps(data))
+    source = TF_ONLY_PRELUDE + f"data = json.load(open({str(data_path)!r}))\n" + textwrap.dedent(script) + (
+        "\nresult['imported'] = sorted(m for m in ('keras', 'tf_keras', 'textattn') if m in sys.modules)"
+        f"\njson.dump(result, open({str(result_path)!r}, 'w'))\n"
+    )
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    proc = subprocess.run([sys.executable, "-c", source], cwd=tmp_path, env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads(result_path.read_text())
+
+
+def review_texts(n: int, seed: int = 123) -> list[str]:
+    rng = random.Random(seed)
+    return [write_review(rng, "pos" if i % 2 else "neg") for i in range(n)]
+
+
+def keras_probabilities(run_dir: str, texts: list[str]) -> np.ndarray:
+    """The run's Keras model on ``texts``, vectorized by the training pipeline's functions."""
+    config, model, vectorizer = export.load_run(run_dir)
+    ids = texts_to_ids(vectorizer, texts, config.data.sequence_length, config.data.keep)
+    return model.predict(ids, batch_size=256, verbose=0)[:, 1]
+
+
+@pytest.fixture(scope="module")
+def exported(tiny_run, tmp_path_factory) -> str:
+    out_dir = str(tmp_path_factory.mktemp("export") / "model")
+    assert export.export_run(tiny_run, out_dir) == out_dir
+    return out_dir
+
+
+@pytest.fixture(scope="module")
+def served(exported, tmp_path_factory) -> dict:
+    """Everything the export answers in one TensorFlow-only process."""
+    texts = review_texts(1000)
+    script = """
+    model = tf.saved_model.load(data["export"])
+    texts = data["texts"]
+    bad = {name: bytes.fromhex(value) for name, value in data["bad"].items()}
+    def call(batch):
+        out = model.serve(tf.constant(batch, dtype=tf.string))
+        return {key: value.numpy().tolist() for key, value in out.items()}
+    result = {
+        "all": call(texts),
+        "batches_of_7": [call(texts[i:i + 7]) for i in range(0, 70, 7)],
+        "serving_default": {k: v.numpy().tolist()
+                            for k, v in model.signatures["serving_default"](texts=tf.constant(texts[:3])).items()},
+        "bad_one_by_one": {name: call([text]) for name, text in bad.items()},
+        "bad_mixed": call(list(bad.values()) + [texts[0].encode()]),
+        "empty_batch": call([]),
+    }
+    """
+    data = {"export": exported, "texts": texts, "bad": {k: v.hex() for k, v in BAD_TEXTS.items()}}
+    return {"texts": texts, **run_tf_only(script, data, tmp_path_factory.mktemp("tf_only"))}
+
+
+def test_export_loads_without_keras_or_textattn(served):
+    assert served["imported"] == []
+    assert len(served["all"]["probability"]) == 1000
+
+
+def test_export_matches_keras_model_on_1000_reviews(served, tiny_run):
+    expected = keras_probabilities(tiny_run, served["texts"])
+    got = np.asarray(served["all"]["probability"])
+    np.testing.assert_allclose(got, expected, atol=1e-5, rtol=0)
+    assert np.array_equal(served["all"]["label"], (expected > 0.5).astype(int))
+    # A batch size never used before gives the same answers.
+    in_sevens = np.concatenate([b["probability"] for b in served["batches_of_7"]])
+    np.testing.assert_allclose(in_sevens, got[:70], atol=1e-6, rtol=0)
+    np.testing.assert_allclose(served["serving_default"]["probability"], got[:3], atol=1e-6, rtol=0)
+
+
+@pytest.mark.parametrize("name", sorted(BAD_TEXTS))
+def test_serving_survives_bad_text(served, name):
+    out = served["bad_one_by_one"][name]
+    (p,), (label,) = out["probability"], out["label"]
+    assert math.isfinite(p) and 0.0 <= p <= 1.0
+    assert label == int(p > 0.5)
+
+
+def test_mixed_bad_batch_gives_one_output_per_input(served):
+    mixed = served["bad_mixed"]
+    assert len(mixed["probability"]) == len(mixed["label"]) == len(BAD_TEXTS) + 1
+    alone = [served["bad_one_by_one"][name]["probability"][0] for name in BAD_TEXTS] + [served["all"]["probability"][0]]
+    np.testing.assert_allclose(mixed["probability"], alone, atol=1e-6, rtol=0)
+    assert served["empty_batch"] == {"label": [], "probability": []}
+
+
+def test_valid_utf8_leaves_valid_text_byte_identical():
+    valid = ["plain", "", "\ufeffbom first", "nul\x00inside", "日本語 😀 é\u0301", "\U0010ffff\ud7ff\ue000", "<br />"]
+    encoded = [t.encode() for t in valid]
+    assert export.valid_utf8(tf.constant(encoded)).numpy().tolist() == encoded
+    fixed = export.valid_utf8(tf.constant([b"ok\xff\xc3(", b"\xed\xa0\x80"])).numpy().tolist()
+    assert [f.decode("utf-8") for f in fixed] == ["ok\ufffd\ufffd(", "\ufffd\ufffd\ufffd"]
+
+
+def test_metadata_describes_export(exported, tiny_run):
+    meta = runs.read_json(os.path.join(exported, export.METADATA))
+    metrics = runs.read_json(os.path.join(tiny_run, runs.METRICS))
+    vocabulary = runs.load_vocabulary(os.path.join(tiny_run, runs.VOCAB))
+    assert meta["variant"] == "baseline" and meta["head"] == "softmax"
+    assert meta["vocab_size"] == len(vocabulary)
+    assert (meta["sequence_length"], meta["keep"]) == (32, "start")
+    assert meta["test_accuracy"] == metrics["test_accuracy"]
+    assert meta["versions"]["tensorflow"] == tf.__version__ and meta["versions"]["keras"] == keras.__version__
+    assert meta["signature"] == {
+        "endpoint": "serve",
+        "aliases": ["serving_default"],
+        "inputs": {"texts": {"dtype": "string", "shape": [None]}},
+        "outputs": {"label": {"dtype": "int32", "shape": [None]},
+                    "probability": {"dtype": "float32", "shape": [None]}},
+    }
+    assert sorted(os.listdir(os.path.dirname(exported))) == ["model"]  # no staging directory left behind
+
+
+def save_untrained_run(run_dir, config, vocabulary) -> keras.Model:
+    """A run directory holding an untrained model (enough for export)."""
+    os.makedirs(run_dir)
+    save_config(config, os.path.join(run_dir, runs.CONFIG))
+    runs.save_vocabulary(os.path.join(run_dir, runs.VOCAB), vocabulary)
+    model = build_model(config)
+    model.save(os.path.join(run_dir, runs.MODEL))
+    return model
+
+
+def test_sigmoid_head_and_keep_end(tiny_run, tmp_path):
+    keras.utils.set_random_seed(3)
+    base = config_to_dict(runs.load_config(tiny_run))
+    base["model"]["head"] = "sigmoid"
+    base["data"]["keep"] = "end"
+    config = config_from_dict(base)
+    vocabulary = runs.load_vocabulary(os.path.join(tiny_run, runs.VOCAB))
+    run_dir = str(tmp_path / "sigmoid_run")
+    model = save_untrained_run(run_dir, config, vocabulary)
+    export.export_run(run_dir, str(tmp_path / "out"))
+
+    texts = review_texts(50, seed=5) + ["", "!!!"]
+    vectorizer = make_vectorizer(config.data.vocab_size, vocabulary)
+    ids = texts_to_ids(vectorizer, texts[:50], config.data.sequence_length, config.data.keep)
+    assert ids[:, -1].any()  # some reviews are longer than sequence_length, so "end" matters
+    expected = model.predict(ids, verbose=0)[:, 0]
+    loaded = tf.saved_model.load(str(tmp_path / "out"))
+    out = loaded.serve(tf.constant(texts))
+    p = out["probability"].numpy()
+    np.testing.assert_allclose(p[:50], expected, atol=1e-5, rtol=0)
+    assert np.all(np.isfinite(p)) and np.all((p >= 0) & (p <= 1))
+    assert np.array_equal(out["label"].numpy(), (p > 0.5).astype(np.int32))
+    meta = runs.read_json(str(tmp_path / "out" / export.METADATA))
+    assert (meta["head"], meta["keep"], meta["test_accuracy"]) == ("sigmoid", "end", None)  # no metrics.json
+
+
+def test_existing_out_dir_is_refused_without_overwrite(exported, tiny_run, capsys):
+    before = sorted(os.listdir(exported))
+    with pytest.raises(UserError, match="--overwrite"):
+        export.check_export_target(exported)
+    assert main(["export", tiny_run, exported]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "--overwrite" in err and err.count("\n") == 1
+    assert sorted(os.listdir(exported)) == before
+
+
+def test_overwrite_replaces_an_earlier_export(tiny_run, tmp_path, capsys):
+    out_dir = str(tmp_path / "model")
+    export.export_run(tiny_run, out_dir)
+    open(os.path.join(out_dir, "stale"), "w").close()
+    export.check_export_target(out_dir, overwrite=True)  # allowed: it is an export
+    assert main(["export", tiny_run, out_dir, "--overwrite"]) == 0
+    assert "Exported" in capsys.readouterr().out
+    assert not os.path.exists(os.path.join(out_dir, "stale"))
+    assert export.is_export_dir(out_dir) and os.path.isfile(os.path.join(out_dir, export.METADATA))
+    assert sorted(os.listdir(tmp_path)) == ["model"]
+
+
+def test_overwrite_never_replaces_a_non_export(tiny_run, tmp_path):
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "keep.txt").write_text("mine")
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(UserError, match="not an exported model"):
+        export.export_run(tiny_run, str(tmp_path / "notes"), overwrite=True)
+    with pytest.raises(UserError, match="not a directory"):
+        export.check_export_target(str(tmp_path / "file"), overwrite=True)
+    assert (tmp_path / "notes" / "keep.txt").read_text() == "mine"
+
+
+def test_failed_export_leaves_nothing_half_written(tiny_run, tmp_path, monkeypatch):
+    out_dir = str(tmp_path / "model")
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(export, "build_metadata", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        export.export_run(tiny_run, out_dir)
+    assert os.listdir(tmp_path) == []
+
+    monkeypatch.undo()
+    export.export_run(tiny_run, out_dir)
+    before = open(os.path.join(out_dir, export.METADATA)).read()
+    monkeypatch.setattr(export, "build_metadata", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        export.export_run(tiny_run, out_dir, overwrite=True)
+    assert sorted(os.listdir(tmp_path)) == ["model"]
+    assert open(os.path.join(out_dir, export.METADATA)).read() == before  # the previous export survives
+
+
+def test_export_of_a_missing_run_is_a_user_error(tmp_path, capsys):
+    assert main(["export", str(tmp_path / "nope"), str(tmp_path / "out")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert not os.path.exists(tmp_path / "out")
+
+
+def test_measure_serving_reports_latency_and_throughput(exported):
+    stats = measure_serving(exported, ["a great film", "dull and far too long"], batch1_calls=20, batch_size=64,
+                            batches=2)
+    assert 0 < stats["batch1_p50_ms"] <= stats["batch1_p95_ms"]
+    assert stats["throughput_reviews_per_s"] > 0
+    assert (stats["batch1_calls"], stats["batch_size"], stats["batches"]) == (20, 64, 2)

@@ -1,0 +1,70 @@
+"""Command line: ``python -m textattn COMMAND ...``.
+
+    python -m textattn export RUN_DIR OUT_DIR [--overwrite]
+    python -m textattn predict MODEL [TEXT ...] [--file PATH] [--jsonl]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import textattn  # noqa: F401  (quiets TensorFlow's start-up logging)
+from textattn.errors import EXIT_USAGE, UserError
+
+
+def cmd_export(args) -> int:
+    from textattn.export import export_run
+
+    out_dir = export_run(args.run_dir, args.out_dir, overwrite=args.overwrite)
+    print(f"Exported {args.run_dir} to {out_dir} (SavedModel, endpoint 'serve'; see {out_dir}/metadata.json)")
+    return 0
+
+
+def cmd_predict(args) -> int:
+    from textattn.predict import run_predict
+
+    return run_predict(args.model, args.texts, file=args.file, jsonl=args.jsonl)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m textattn", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    export = commands.add_parser(
+        "export", help="write a run as a TensorFlow SavedModel that classifies raw text",
+        description="Write RUN_DIR's model, vocabulary and text preprocessing as a SavedModel in OUT_DIR. "
+                    "Its 'serve' endpoint takes a batch of strings and returns 'probability' (positive class) "
+                    "and 'label' (1 positive, 0 negative); it needs only TensorFlow to load.")
+    export.add_argument("run_dir", metavar="RUN_DIR", help="a finished run directory (runs/NAME-TIMESTAMP)")
+    export.add_argument("out_dir", metavar="OUT_DIR", help="directory to create")
+    export.add_argument("--overwrite", action="store_true", help="replace OUT_DIR if it holds an earlier export")
+    export.set_defaults(handler=cmd_export)
+
+    predict = commands.add_parser(
+        "predict", help="classify reviews with a run directory or an exported SavedModel",
+        description="Print label and positive-class probability for each review.")
+    predict.add_argument("model", metavar="MODEL", help="a run directory or an exported SavedModel directory")
+    predict.add_argument("texts", metavar="TEXT", nargs="*", help="review text (quote it)")
+    predict.add_argument("--file", metavar="PATH", help="read one review per line from PATH (- for stdin)")
+    predict.add_argument("--jsonl", action="store_true",
+                         help='print one JSON object per review: {"text", "label", "label_id", "probability"}')
+    predict.set_defaults(handler=cmd_predict)
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

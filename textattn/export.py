@@ -1,0 +1,230 @@
+"""Export a run as a TensorFlow SavedModel that classifies raw review text.
+
+    OUT_DIR/
+      saved_model.pb, variables/, assets/, fingerprint.pb   the SavedModel
+      metadata.json                                          what was exported, and how to call it
+
+The ``serve`` endpoint (also ``serving_default``) takes a batch of UTF-8
+strings, shape (batch,), and returns ``{"probability": float32 (batch,),
+"label": int32 (batch,)}``: the positive-class probability and the predicted
+label (1 positive, 0 negative). Standardization, the vocabulary and
+truncation/padding live inside the artifact, so it loads and runs with
+TensorFlow alone::
+
+    tf.saved_model.load(OUT_DIR).serve(tf.constant(["a great film"]))
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import platform
+import shutil
+import tempfile
+
+from textattn import runs
+from textattn.errors import UserError
+
+SERVE = "serve"
+INPUT = "texts"
+PROBABILITY = "probability"
+LABEL = "label"
+METADATA = "metadata.json"
+SAVED_MODEL = "saved_model.pb"
+LABEL_NAMES = ("negative", "positive")
+FORMAT_VERSION = 1
+OOV_ID = 1  # vocab.txt line 1: the out-of-vocabulary token (line 0 is padding)
+
+
+def is_export_dir(path: str) -> bool:
+    return os.path.isfile(os.path.join(path, SAVED_MODEL))
+
+
+def input_signature():
+    """The serving input: one raw review per row, shape (batch,), tf.string."""
+    import tensorflow as tf
+
+    return [tf.TensorSpec([None], tf.string, name=INPUT)]
+
+
+def valid_utf8(texts):
+    """Replace invalid UTF-8 byte sequences with U+FFFD; valid text is unchanged byte for byte.
+
+    The standardizer's regexes need valid UTF-8. Training text is always valid
+    (it is decoded to Python str on reading), so its token ids are unaffected.
+    """
+    import tensorflow as tf
+
+    return tf.strings.unicode_transcode(texts, "UTF-8", "UTF-8", errors="replace", replacement_char=0xFFFD)
+
+
+def make_serve(model, vectorizer, sequence_length: int, keep: str, head: str):
+    """The serving computation: raw texts (batch,) -> {probability, label}, each (batch,).
+
+    ``model`` maps token ids (batch, sequence_length) to probabilities,
+    (batch, 2) for the softmax head or (batch, 1) for sigmoid. Labels follow
+    Keras' accuracy metrics: argmax for softmax, probability > 0.5 for sigmoid.
+    A review that yields no tokens is scored as a single unknown word.
+    """
+    import tensorflow as tf
+
+    from textattn.data.text import truncate_and_pad
+
+    # A review with no known-or-unknown word at all ("", "!!!") would be fully
+    # masked, and masked pooling over nothing is 0/0; serve it as one unknown word.
+    empty_review = tf.one_hot(0, sequence_length, on_value=OOV_ID, off_value=0, dtype=tf.int32)
+
+    def serve(texts):
+        ids = truncate_and_pad(vectorizer(valid_utf8(texts)), sequence_length, keep)
+        ids = tf.where(tf.reduce_any(ids != 0, axis=1, keepdims=True), ids, empty_review)
+        probabilities = tf.cast(model(ids, training=False), tf.float32)
+        if head == "sigmoid":
+            positive = probabilities[:, 0]
+            label = tf.cast(positive > 0.5, tf.int32)
+        else:
+            positive = probabilities[:, 1]
+            label = tf.argmax(probabilities, axis=-1, output_type=tf.int32)
+        return {PROBABILITY: positive, LABEL: label}
+
+    return serve
+
+
+def load_run(run_dir: str):
+    """(config, model, vectorizer) of a finished run; the vectorizer holds the run's vocabulary."""
+    from textattn.data.text import make_vectorizer
+
+    runs.check_run_dir(run_dir)
+    config = runs.load_config(run_dir)
+    vocabulary = runs.load_vocabulary(os.path.join(run_dir, runs.VOCAB))
+    model = runs.load_model(run_dir)
+    return config, model, make_vectorizer(config.data.vocab_size, vocabulary)
+
+
+def serving_function(run_dir: str):
+    """The run's serving computation as an in-process tf.function (same as the export's ``serve``)."""
+    import tensorflow as tf
+
+    config, model, vectorizer = load_run(run_dir)
+    serve = make_serve(model, vectorizer, config.data.sequence_length, config.data.keep, config.model.head)
+    return tf.function(serve, input_signature=input_signature(), autograph=False)
+
+
+def check_export_target(out_dir: str, overwrite: bool = False) -> None:
+    """Raise UserError unless ``out_dir`` can be (re)written by an export.
+
+    An existing ``out_dir`` is refused without ``overwrite``; with it, only an
+    earlier export (or an empty directory) may be replaced.
+    """
+    out_dir = os.fspath(out_dir)
+    parent = os.path.dirname(os.path.abspath(out_dir))
+    if os.path.exists(parent) and not os.path.isdir(parent):
+        raise UserError(f"cannot export to {out_dir!r}: {parent!r} is a file; choose another OUT_DIR")
+    if not os.path.lexists(out_dir):
+        return
+    if not os.path.isdir(out_dir) or os.path.islink(out_dir):
+        raise UserError(f"export target {out_dir!r} exists and is not a directory; choose another OUT_DIR")
+    if not overwrite:
+        raise UserError(f"export directory {out_dir!r} already exists; pass --overwrite to replace it, or choose another OUT_DIR")
+    if os.listdir(out_dir) and not is_export_dir(out_dir):
+        raise UserError(f"{out_dir!r} is not an exported model (no {SAVED_MODEL}); refusing to replace it "
+                        "even with --overwrite; choose another OUT_DIR")
+
+
+def export_run(run_dir: str, out_dir: str, overwrite: bool = False) -> str:
+    """Export the run in ``run_dir`` to the SavedModel directory ``out_dir``; return ``out_dir``.
+
+    The export is built in a temporary sibling directory and renamed into
+    place, so ``out_dir`` is either absent, the previous export, or complete.
+    """
+    runs.check_run_dir(run_dir)
+    check_export_target(out_dir, overwrite)
+    target = os.path.abspath(out_dir)
+    parent, name = os.path.split(target)
+    try:
+        os.makedirs(parent, exist_ok=True)
+        staging = tempfile.mkdtemp(prefix=f".{name}.tmp-", dir=parent)
+    except OSError as exc:
+        raise UserError(f"cannot write to {parent!r} ({exc.strerror}); choose another OUT_DIR") from None
+    try:
+        os.chmod(staging, 0o755)  # mkdtemp makes it private; servers may run as another user
+        write_export(run_dir, staging)
+        _move_into_place(staging, target, overwrite)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return out_dir
+
+
+def write_export(run_dir: str, directory: str) -> dict:
+    """Write the SavedModel and metadata.json into the existing empty ``directory``; return the metadata."""
+    import keras
+
+    config, model, vectorizer = load_run(run_dir)
+    archive = keras.export.ExportArchive()
+    archive.track(model)
+    vectorizer.build()  # a vocabulary-given layer is usable but not marked built
+    archive.track(vectorizer)  # its lookup table is a resource, not a variable
+    serve = archive.add_endpoint(
+        SERVE, make_serve(model, vectorizer, config.data.sequence_length, config.data.keep, config.model.head),
+        input_signature=input_signature(),
+    )
+    archive.write_out(directory, verbose=False)
+    metadata = build_metadata(run_dir, config, vectorizer.vocabulary_size(), serve)
+    runs.write_json(os.path.join(directory, METADATA), metadata)
+    return metadata
+
+
+def build_metadata(run_dir: str, config, vocab_size: int, serve) -> dict:
+    import keras
+    import tensorflow as tf
+
+    import textattn
+
+    metrics_path = os.path.join(run_dir, runs.METRICS)
+    metrics = runs.read_json(metrics_path) if os.path.isfile(metrics_path) else {}
+    concrete = serve.get_concrete_function()
+    spec = input_signature()[0]
+    return {
+        "format": "textattn-savedmodel",
+        "format_version": FORMAT_VERSION,
+        "name": config.name,
+        "variant": config.model.variant,
+        "head": config.model.head,
+        "vocab_size": int(vocab_size),
+        "sequence_length": config.data.sequence_length,
+        "keep": config.data.keep,
+        "test_accuracy": metrics.get("test_accuracy"),
+        "labels": {str(i): name for i, name in enumerate(LABEL_NAMES)},
+        "run_dir": os.path.abspath(run_dir),
+        "exported_at": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "versions": {"python": platform.python_version(), "tensorflow": tf.__version__,
+                     "keras": keras.__version__, "textattn": textattn.__version__},
+        "signature": {
+            "endpoint": SERVE,
+            "aliases": ["serving_default"],
+            "inputs": {INPUT: _describe(spec)},
+            "outputs": {key: _describe(t) for key, t in sorted(concrete.structured_outputs.items())},
+        },
+    }
+
+
+def _describe(tensor) -> dict:
+    return {"dtype": tensor.dtype.name, "shape": tensor.shape.as_list()}
+
+
+def _move_into_place(staging: str, target: str, overwrite: bool) -> None:
+    """Rename ``staging`` to ``target``; an old ``target`` is removed only after the swap."""
+    if not os.path.lexists(target):
+        os.rename(staging, target)
+        return
+    check_export_target(target, overwrite)  # it may have appeared while we were exporting
+    parent, name = os.path.split(target)
+    old = tempfile.mkdtemp(prefix=f".{name}.old-", dir=parent)
+    os.rename(target, os.path.join(old, name))
+    try:
+        os.rename(staging, target)
+    except BaseException:
+        os.rename(os.path.join(old, name), target)
+        os.rmdir(old)
+        raise
+    shutil.rmtree(old, ignore_errors=True)

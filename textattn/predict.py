@@ -1,0 +1,116 @@
+"""Classify raw reviews with a run directory or an exported SavedModel.
+
+    python -m textattn predict MODEL "a great film" "dull and far too long"
+    python -m textattn predict MODEL --file reviews.txt --jsonl
+    cat reviews.txt | python -m textattn predict MODEL --file -
+
+MODEL is either a run directory (the serving computation is built in-process,
+the same one ``export`` writes) or a directory written by ``export``. Each
+line of ``--file`` is one review; an empty line is an (empty) review too, so
+output line i always belongs to input line i.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import numpy as np
+
+from textattn import export, runs
+from textattn.errors import UserError
+
+BATCH_SIZE = 256
+PREVIEW_CHARS = 60
+
+
+class Predictor:
+    """Raw reviews -> positive-class probabilities, from a run directory or an exported SavedModel.
+
+    ``predictor(texts)`` takes a list of review bytes (or str) and returns
+    (probabilities float32 (n,), labels int32 (n,)).
+    """
+
+    def __init__(self, path: str):
+        import tensorflow as tf
+
+        if not os.path.isdir(path):
+            problem = "is not a directory" if os.path.exists(path) else "does not exist"
+            raise UserError(f"model {path!r} {problem}; pass a run directory (runs/NAME-TIMESTAMP) "
+                            "or a directory written by `python -m textattn export`")
+        if export.is_export_dir(path):
+            try:
+                # Held on self: the endpoint alone does not keep the model's variables alive.
+                self._loaded = tf.saved_model.load(path)
+            except Exception as exc:
+                raise UserError(f"could not load the SavedModel in {path!r} ({type(exc).__name__}); "
+                                "re-export it") from None
+            self._serve = getattr(self._loaded, export.SERVE, None)
+            if self._serve is None:
+                raise UserError(f"the SavedModel in {path!r} has no '{export.SERVE}' endpoint; "
+                                "export it with `python -m textattn export`")
+        elif runs.is_run_dir(path):
+            self._serve = export.serving_function(path)
+        else:
+            raise UserError(f"{path!r} is neither a run directory (config.yaml, model.keras) nor an exported "
+                            f"SavedModel ({export.SAVED_MODEL}); pass one of those")
+
+    def __call__(self, texts, batch_size: int = BATCH_SIZE):
+        import tensorflow as tf
+
+        if not texts:
+            return np.zeros(0, np.float32), np.zeros(0, np.int32)
+        probabilities, labels = [], []
+        for start in range(0, len(texts), batch_size):
+            out = self._serve(tf.constant(texts[start:start + batch_size], dtype=tf.string))
+            probabilities.append(out[export.PROBABILITY].numpy())
+            labels.append(out[export.LABEL].numpy())
+        return np.concatenate(probabilities), np.concatenate(labels)
+
+
+def read_reviews(path: str) -> list[bytes]:
+    """One review per line of ``path`` ("-": stdin), as raw bytes (the model copes with any encoding damage)."""
+    try:
+        if path == "-":
+            data = sys.stdin.buffer.read()
+        else:
+            with open(path, "rb") as f:
+                data = f.read()
+    except OSError as exc:
+        raise UserError(f"cannot read {path!r} ({exc.strerror}); pass a text file with one review per line, "
+                        "or - for stdin") from None
+    lines = data.split(b"\n")
+    if lines[-1] == b"":
+        lines.pop()  # the newline that ends the last line does not start another review
+    return [line[:-1] if line.endswith(b"\r") else line for line in lines]
+
+
+def format_plain(text: str, label_id: int, probability: float) -> str:
+    preview = " ".join(text.split())
+    if len(preview) > PREVIEW_CHARS:
+        preview = preview[: PREVIEW_CHARS - 3] + "..."
+    return f"{export.LABEL_NAMES[label_id]:<8}  {probability:.4f}  {preview}"
+
+
+def format_jsonl(text: str, label_id: int, probability: float) -> str:
+    return json.dumps({"text": text, "label": export.LABEL_NAMES[label_id], "label_id": label_id,
+                       "probability": probability}, ensure_ascii=False)
+
+
+def run_predict(model: str, texts: list[str], file: str | None = None, jsonl: bool = False, out=None) -> int:
+    """Print one line per review: label, positive-class probability and the review (or JSON with --jsonl)."""
+    out = out or sys.stdout
+    if not texts and file is None:
+        raise UserError("no reviews given; pass TEXT arguments or --file PATH (--file - reads stdin)")
+    # os.fsencode restores the exact bytes of an argument that is not valid UTF-8.
+    reviews = [os.fsencode(t) for t in texts]
+    if file is not None:
+        reviews += read_reviews(file)
+    probabilities, labels = Predictor(model)(reviews)
+    formatter = format_jsonl if jsonl else format_plain
+    for review, label, probability in zip(reviews, labels, probabilities):
+        text = review.decode("utf-8", errors="replace")
+        print(formatter(text, int(label), float(probability)), file=out)
+    out.flush()
+    return 0
