@@ -1,0 +1,267 @@
+"""KerasTuner search: the space file, the HyperModel, a tiny search, and resuming a killed one."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import glob
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import keras
+import keras_tuner
+import pytest
+import yaml
+
+from textattn.config import config_to_dict, load_config, apply_overrides
+from textattn.errors import UserError
+from textattn.models import count_params, variants
+from textattn.tuning.hypermodel import OBJECTIVE, TextattnHyperModel
+from textattn.tuning.report import BEST_CONFIG, RESULTS_CSV, RESULTS_MD
+from textattn.tuning.search import run_search
+from textattn.tuning.space import load_tune_spec, spec_from_dict
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def tiny_tune_dict(tmp_path, **tuner) -> dict:
+    """A search over every variant on the tiny data: vocab 64, length 32, 1 epoch per trial."""
+    return {
+        "base": {
+            "name": "tiny_tune", "seed": 7,
+            "data": {"vocab_size": 64, "sequence_length": 32, "validation_size": 40,
+                     "cache_dir": os.path.join(str(tmp_path), "cache")},
+            "model": {"variant": "baseline", "embedding_dim": 8, "mask_padding": True,
+                      "additive": {"units": 4}, "rnn": {"units": 8, "attention_units": 8},
+                      "transformer": {"ff_dim": 16}},
+            "train": {"batch_size": 16, "learning_rate": 0.01},
+        },
+        "search": {
+            "shared": {
+                "data.sequence_length": [32, 24],
+                "data.vocab_size": [64, 48],
+                "model.embedding_dim": [8, 4],
+                "model.positional": ["none", "learned", "sinusoidal"],
+                "model.pooling": ["average", "max", "attention"],
+                "model.mask_padding": [True, False],
+                "model.dropout": {"min": 0.0, "max": 0.3, "step": 0.1},
+                "train.learning_rate": {"min": 0.001, "max": 0.03, "sampling": "log"},
+            },
+            "variants": {
+                "baseline": None,
+                "attention": {"model.attention.num_layers": [2, 1], "model.attention.score_mode": ["dot", "concat"]},
+                "additive": {"model.additive.units": [4, 2]},
+                "mha": {"model.mha.num_heads": {"min": 1, "max": 2}, "model.mha.key_dim": [2, 4]},
+                "transformer": {"model.transformer.ff_dim": [16, 8], "model.transformer.num_heads": [2, 1]},
+                "rnn_attention": {"model.rnn.cell": ["gru", "lstm"], "model.rnn.units": [8, 4]},
+            },
+        },
+        "tuner": {"kind": "random", "max_trials": 2, "epochs": 1, "patience": 1,
+                  "directory": os.path.join(str(tmp_path), "tuner"), "project_name": "tiny", **tuner},
+    }
+
+
+def write_tune_yaml(tmp_path, **tuner) -> str:
+    path = os.path.join(str(tmp_path), "tune.yaml")
+    with open(path, "w") as f:
+        yaml.safe_dump(tiny_tune_dict(tmp_path, **tuner), f, sort_keys=False)
+    return path
+
+
+def search_args(config, data, **changes) -> argparse.Namespace:
+    """The namespace train.py hands to run_search."""
+    args = dict(config=config, data=data, tuner=None, max_trials=None, directory=None, overrides=[], epochs=None,
+                output_dir=None, resume=None, export=None, dry_run=False)
+    args.update(changes)
+    return argparse.Namespace(**args)
+
+
+# --------------------------------------------------------------------------- #
+# The space file
+
+
+def test_repo_tune_yaml_searches_every_variant_with_base_as_default():
+    spec = load_tune_spec(os.path.join(REPO, "configs", "tune.yaml"))
+    assert sorted(spec.variants) == variants()
+    assert spec.tuner.max_trials >= 12
+    # Declaring the space on empty hyperparameters gives back the base config.
+    config = TextattnHyperModel(spec).config_for(keras_tuner.HyperParameters())
+    assert config_to_dict(config) == config_to_dict(spec.base)
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda d: d.update(extra=1), "unknown key 'extra'"),
+    (lambda d: d["tuner"].update(kind="grid"), "tuner.kind"),
+    (lambda d: d["tuner"].update(max_trials=0), "tuner.max_trials must be at least 1"),
+    (lambda d: d["search"]["shared"].update({"model.embeding_dim": [8]}), "unknown config key 'model.embeding_dim'"),
+    (lambda d: d["search"]["shared"].update({"model.embedding_dim": [16, 32]}), "base config's value 8"),
+    (lambda d: d["search"]["shared"].update({"train.learning_rate": {"min": 0.02, "max": 0.03}}), "outside"),
+    (lambda d: d["search"]["shared"].update({"train.learning_rate": {"min": 0.001}}), "a range is"),
+    (lambda d: d["search"]["shared"].update({"model.positional": ["none", "rotary"]}), "'rotary' is not valid"),
+    (lambda d: d["search"]["shared"].update({"model.embedding_dim": 8}), "a fixed value belongs in base"),
+    (lambda d: d["search"]["shared"].update({"data.validation_size": [40, 50]}), "same validation reviews"),
+    (lambda d: d["search"]["shared"].update({"model.mha.num_heads": [2, 4]}), "search.variants.mha"),
+    (lambda d: d["search"]["variants"]["attention"].update({"model.mha.key_dim": [2]}), "not a hyperparameter of attention"),
+    (lambda d: d["search"]["variants"].update(lstm={}), "unknown variant"),
+    (lambda d: d["search"]["variants"].pop("baseline"), "base.model.variant"),
+])
+def test_bad_tune_config_is_a_clear_user_error(tmp_path, change, message):
+    data = tiny_tune_dict(tmp_path)
+    change(data)
+    with pytest.raises(UserError, match=message.replace("(", r"\(")):
+        spec_from_dict(data)
+
+
+def test_overrides_apply_to_the_base_config(tmp_path):
+    spec = spec_from_dict(tiny_tune_dict(tmp_path), ["train.batch_size=8"])
+    assert spec.base.train.batch_size == 8
+    with pytest.raises(UserError, match="unknown config key"):
+        spec_from_dict(tiny_tune_dict(tmp_path), ["train.batchsize=8"])
+
+
+# --------------------------------------------------------------------------- #
+# The HyperModel
+
+
+@pytest.fixture
+def hypermodel(tmp_path, tiny_aclimdb):
+    keras.utils.set_random_seed(7)
+    return TextattnHyperModel(spec_from_dict(tiny_tune_dict(tmp_path)), tiny_aclimdb, verbose=0)
+
+
+def test_default_hyperparameters_build_the_base_model_and_fit(hypermodel):
+    hp = keras_tuner.HyperParameters()
+    model = hypermodel.build(hp)
+    assert config_to_dict(hypermodel.config_for(hp)) == config_to_dict(hypermodel.spec.base)
+    assert model.optimizer is not None  # compiled
+    metrics = hypermodel.fit(hp, model, epochs=1)
+    assert 0.0 <= metrics[OBJECTIVE] <= 1.0
+    assert metrics["params"] == count_params(model)["total"]
+    assert metrics["non_embedding_params"] == count_params(model)["non_embedding"]
+    assert metrics["seconds"] > 0 and metrics["epochs"] == 1
+
+
+PINNED = [
+    ("baseline", {}),
+    ("attention", {"model.attention.num_layers": 1, "model.attention.score_mode": "concat"}),
+    ("additive", {"model.additive.units": 2}),
+    ("mha", {"model.mha.num_heads": 1}),
+    ("transformer", {"model.transformer.num_heads": 1}),
+    ("rnn_attention", {"model.rnn.cell": "lstm"}),
+]
+
+
+@pytest.mark.parametrize("variant, pinned", PINNED, ids=[v for v, _ in PINNED])
+def test_each_pinned_variant_builds_and_fits(hypermodel, variant, pinned):
+    hp = keras_tuner.HyperParameters()
+    hp.Fixed("model.variant", variant)
+    for key, value in pinned.items():
+        hp.Fixed(key, value)
+    hp.Fixed("data.sequence_length", 24)  # a data setting other than the base's
+    model = hypermodel.build(hp)
+    config = hypermodel.config_for(hp)
+    assert config.model.variant == variant
+    for key, value in pinned.items():
+        section, field = key.split(".")[1:]
+        assert getattr(getattr(config.model, section), field) == value
+    # Only the chosen variant's own hyperparameters are active.
+    own = {p.key for p in hypermodel.spec.variants[variant]}
+    others = {p.key for v, ps in hypermodel.spec.variants.items() if v != variant for p in ps}
+    assert own <= set(hp.values) and not others & set(hp.values)
+    assert model.input_shape == (None, 24)
+    metrics = hypermodel.fit(hp, model, epochs=1)
+    assert 0.0 <= metrics[OBJECTIVE] <= 1.0
+
+
+# --------------------------------------------------------------------------- #
+# Searches
+
+
+def read_csv(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def test_tiny_search_writes_results_and_a_best_config_that_trains(tmp_path, tiny_aclimdb, capsys):
+    from textattn.training import train
+
+    config_path = write_tune_yaml(tmp_path)
+    assert run_search(search_args(config_path, tiny_aclimdb)) == 0
+    out = capsys.readouterr().out
+    project = os.path.join(str(tmp_path), "tuner", "tiny")
+
+    rows = read_csv(os.path.join(project, RESULTS_CSV))
+    assert len(rows) == 2
+    for row in rows:
+        assert row["status"] == "COMPLETED" and row["variant"] in variants()
+        assert 0.0 <= float(row[OBJECTIVE]) <= 1.0
+        assert int(row["params"]) > int(row["non_embedding_params"]) > 0 and float(row["seconds"]) > 0
+    markdown = open(os.path.join(project, RESULTS_MD)).read()
+    assert markdown.count("| COMPLETED |") == 2 and markdown in out
+
+    best_path = os.path.join(project, BEST_CONFIG)
+    assert best_path in out
+    best = load_config(best_path)
+    best_row = max(rows, key=lambda r: float(r[OBJECTIVE]))
+    assert best.model.variant == best_row["variant"]
+    assert best.data.sequence_length == int(best_row["data.sequence_length"])
+    assert best.data.path == os.path.abspath(tiny_aclimdb)
+    run_dir = train(apply_overrides(best, ["train.epochs=1"]), output_dir=str(tmp_path / "runs"), verbose=0)
+    assert os.path.isfile(os.path.join(run_dir, "metrics.json"))
+
+
+def test_max_trials_does_not_apply_to_hyperband(tmp_path, tiny_aclimdb):
+    config_path = write_tune_yaml(tmp_path)
+    with pytest.raises(UserError, match="--max-trials does not apply to hyperband"):
+        run_search(search_args(config_path, tiny_aclimdb, tuner="hyperband", max_trials=3))
+    assert not os.path.exists(os.path.join(str(tmp_path), "tuner"))
+
+
+def finished_trials(project) -> dict[str, dict]:
+    """trial id -> its trial.json, for the trials KerasTuner has marked COMPLETED."""
+    done = {}
+    for path in glob.glob(os.path.join(project, "trial_*", "trial.json")):
+        try:
+            with open(path) as f:
+                trial = json.load(f)
+        except (OSError, ValueError):  # being written
+            continue
+        if trial["status"] == "COMPLETED":
+            done[trial["trial_id"]] = trial
+    return done
+
+
+def test_killed_search_resumes_without_rerunning_finished_trials(tmp_path, tiny_aclimdb):
+    max_trials = 4
+    config_path = write_tune_yaml(tmp_path, max_trials=max_trials)
+    project = os.path.join(str(tmp_path), "tuner", "tiny")
+    command = [sys.executable, "train.py", "--tune", "--config", config_path, "--data", tiny_aclimdb]
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+
+    proc = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while not finished_trials(project) and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert proc.poll() is None, "the search ended before it could be killed"
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    before = finished_trials(project)
+    assert 1 <= len(before) < max_trials
+
+    rerun = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=240)
+    assert rerun.returncode == 0, rerun.stderr[-2000:]
+    after = finished_trials(project)
+    assert len(after) == max_trials
+    for trial_id, trial in before.items():
+        assert after[trial_id]["metrics"] == trial["metrics"]  # kept, not run again
+    assert rerun.stdout.count("trial finished:") == max_trials - len(before)
+    assert os.path.isfile(os.path.join(project, BEST_CONFIG))

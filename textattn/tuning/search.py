@@ -1,0 +1,123 @@
+"""``python train.py --tune``: run (or resume) a KerasTuner search and report it.
+
+The tuner keeps its state in DIRECTORY/PROJECT (overwrite=False), so rerunning
+the same command after a kill resumes: finished trials are kept, the
+interrupted one is run again. With KERASTUNER_TUNER_ID, KERASTUNER_ORACLE_IP
+and KERASTUNER_ORACLE_PORT set, the same command runs as KerasTuner's chief
+(tuner id ``chief``: serves the oracle, writes the report) or as a worker
+(runs trials).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from textattn.data import pipeline
+from textattn.errors import UserError
+from textattn.tuning.hypermodel import OBJECTIVE, TextattnHyperModel
+from textattn.tuning.report import BEST_CONFIG, trial_rows, to_markdown, write_best_config, write_results
+from textattn.tuning.space import TuneSpec, config_with, load_tune_spec, replace_tuner
+
+DISTRIBUTED_ENV = ("KERASTUNER_TUNER_ID", "KERASTUNER_ORACLE_IP", "KERASTUNER_ORACLE_PORT")
+
+
+def role() -> str:
+    """'single', 'chief' or 'worker', as KerasTuner reads its environment variables."""
+    if "KERASTUNER_ORACLE_IP" not in os.environ:
+        return "single"
+    missing = [name for name in DISTRIBUTED_ENV if not os.environ.get(name)]
+    if missing:
+        raise UserError(f"a distributed search needs all of {', '.join(DISTRIBUTED_ENV)}; set {', '.join(missing)}")
+    # KerasTuner's rule: a tuner id containing "chief" serves the oracle.
+    return "chief" if "chief" in os.environ["KERASTUNER_TUNER_ID"] else "worker"
+
+
+def make_tuner(spec: TuneSpec, hypermodel: TextattnHyperModel):
+    """The KerasTuner tuner for ``spec.tuner.kind``, reloading DIRECTORY/PROJECT if it exists."""
+    import keras_tuner
+
+    t = spec.tuner
+    common = dict(
+        objective=keras_tuner.Objective(OBJECTIVE, direction="max"),
+        seed=spec.base.seed,
+        max_consecutive_failed_trials=t.max_consecutive_failed_trials,
+        directory=t.directory,
+        project_name=t.project_name,
+        overwrite=False,
+    )
+    if t.kind == "hyperband":
+        return keras_tuner.Hyperband(hypermodel, max_epochs=t.epochs, factor=t.hyperband_factor,
+                                     hyperband_iterations=t.hyperband_iterations, **common)
+    if t.kind == "bayesian":
+        try:
+            import scipy.optimize  # noqa: F401
+            import sklearn.gaussian_process  # noqa: F401
+        except ImportError:
+            raise UserError("--tuner bayesian needs scipy and scikit-learn: pip install 'keras-tuner[bayesian]' "
+                            "(or use --tuner random)") from None
+        return keras_tuner.BayesianOptimization(hypermodel, max_trials=t.max_trials, **common)
+    return keras_tuner.RandomSearch(hypermodel, max_trials=t.max_trials, **common)
+
+
+def check_args(args, spec: TuneSpec) -> None:
+    for flag, attr in (("--resume", "resume"), ("--export", "export"), ("--output-dir", "output_dir"),
+                       ("--dry-run", "dry_run")):
+        if getattr(args, attr, None):
+            raise UserError(f"{flag} does not apply to --tune; rerun the same --tune command to resume a search "
+                            "and use --directory for where it is kept")
+    if getattr(args, "max_trials", None) is not None and spec.tuner.kind == "hyperband":
+        raise UserError("--max-trials does not apply to hyperband, which sizes the search from tuner.epochs, "
+                        "tuner.hyperband_factor and tuner.hyperband_iterations; pick --tuner random or bayesian")
+
+
+def run_search(args) -> int:
+    """Entry point for ``train.py --tune``; returns the exit status."""
+    spec = load_tune_spec(args.config, getattr(args, "overrides", None) or [])
+    spec = replace_tuner(spec, kind=args.tuner, max_trials=args.max_trials, epochs=args.epochs,
+                         directory=args.directory)
+    check_args(args, spec)
+    pipeline.resolve_source(spec.base.data, args.data)  # a bad --data fails before the tuner starts
+    mode = role()
+
+    hypermodel = TextattnHyperModel(spec, args.data)
+    tuner = make_tuner(spec, hypermodel)
+    t = spec.tuner
+    size = "" if t.kind == "hyperband" else f", {t.max_trials} trials"
+    print(f"Search ({mode}): {t.kind}{size}, up to {t.epochs} epochs per trial, variants "
+          f"{', '.join(spec.variants)}; state in {tuner.project_dir}", flush=True)
+    try:
+        tuner.search()
+    except KeyboardInterrupt:
+        print("interrupted; rerun the same command to resume the search", file=sys.stderr)
+        return 130
+    if mode == "worker":
+        print(f"Worker {os.environ['KERASTUNER_TUNER_ID']} done; the chief writes the results.", flush=True)
+        return 0
+    return report(tuner, hypermodel, args.data)
+
+
+def report(tuner, hypermodel: TextattnHyperModel, data_path: str | None) -> int:
+    """Print and write the results table; write the best trial's config. Returns the exit status."""
+    spec = hypermodel.spec
+    order = [p.key for p in spec.shared] + [p.key for params in spec.variants.values() for p in params]
+    rows = trial_rows(tuner.oracle.trials.values(), order)
+    md_path, csv_path = write_results(tuner.project_dir, rows)
+    print(to_markdown(rows))
+    print(f"Results: {md_path}, {csv_path}")
+    best = tuner.oracle.get_best_trials(1)
+    if not best:
+        print("error: no trial finished, so there is no best config; see the trial errors above", file=sys.stderr)
+        return 1
+    trial = best[0]
+    config = hypermodel.config_for(trial.hyperparameters.copy())
+    extra = {"name": f"{config.name}_best"}
+    if data_path:
+        extra["data.path"] = os.path.abspath(data_path)
+    config = config_with(config, extra)
+    path = os.path.join(tuner.project_dir, BEST_CONFIG)
+    row = next(r for r in rows if r["trial"] == trial.trial_id)
+    write_best_config(path, config, row)
+    print(f"Best trial {trial.trial_id} ({row['variant']}, {OBJECTIVE} {row[OBJECTIVE]:.4f}); its config: {path}")
+    print(f"Retrain it: python train.py --config {path}")
+    return 0
