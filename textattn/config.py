@@ -178,7 +178,7 @@ def _coerce(value, tp, where: str):
         (item_tp,) = typing.get_args(tp)
         return [_coerce(v, item_tp, f"{where}[{i}]") for i, v in enumerate(value)]
     if dataclasses.is_dataclass(tp):
-        return _from_dict(tp, value, where)
+        return dataclass_from_dict(tp, value, where)
     if tp is bool:
         if isinstance(value, bool):
             return value
@@ -199,7 +199,8 @@ def _coerce(value, tp, where: str):
     raise UserError(f"{where}: expected {_type_name(tp)}, got {value!r}")
 
 
-def _from_dict(cls, data, where: str):
+def dataclass_from_dict(cls, data, where: str):
+    """Build dataclass ``cls`` from a mapping; unknown keys and bad types raise UserError."""
     if not isinstance(data, dict):
         raise UserError(f"{where or 'config'}: expected a mapping of keys to values, got {data!r}")
     hints = typing.get_type_hints(cls)
@@ -215,7 +216,7 @@ def _from_dict(cls, data, where: str):
 
 def config_from_dict(data: dict) -> Config:
     """Build a Config from nested plain data; unknown keys and bad types raise UserError."""
-    config = _from_dict(Config, data or {}, "")
+    config = dataclass_from_dict(Config, data or {}, "")
     validate(config)
     return config
 
@@ -224,22 +225,27 @@ def config_to_dict(config: Config) -> dict:
     return dataclasses.asdict(config)
 
 
-def load_config(path: str | os.PathLike) -> Config:
-    """Read a YAML config file into a Config."""
+def read_yaml(path: str | os.PathLike, what: str = "config file", hint: str = "pass --config configs/NAME.yaml"):
+    """The parsed contents of YAML file ``path``; a missing or malformed file raises UserError."""
     path = os.fspath(path)
     if not os.path.isfile(path):
-        raise UserError(f"config file {path!r} does not exist; pass --config configs/NAME.yaml (see configs/)")
+        raise UserError(f"{what} {path!r} does not exist; {hint}")
     try:
         with open(path, encoding="utf-8") as f:
-            data = yaml.safe_load(f)
+            return yaml.safe_load(f)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f" at line {mark.line + 1}" if mark else ""
-        raise UserError(f"config file {path!r} is not valid YAML{at}: {getattr(exc, 'problem', exc)}") from None
+        raise UserError(f"{what} {path!r} is not valid YAML{at}: {getattr(exc, 'problem', exc)}") from None
+
+
+def load_config(path: str | os.PathLike) -> Config:
+    """Read a YAML config file into a Config."""
+    data = read_yaml(path, hint="pass --config configs/NAME.yaml (see configs/)")
     try:
         return config_from_dict(data)
     except UserError as exc:
-        raise UserError(f"{path}: {exc}") from None
+        raise UserError(f"{os.fspath(path)}: {exc}") from None
 
 
 def save_config(config: Config, path: str | os.PathLike) -> None:

@@ -21,9 +21,9 @@ import os
 from dataclasses import dataclass, field
 from typing import Any, Literal, Optional
 
-import yaml
-
-from textattn.config import Config, _from_dict, all_keys, apply_overrides, config_from_dict, config_to_dict
+from textattn.config import (
+    Config, all_keys, apply_overrides, config_from_dict, config_to_dict, dataclass_from_dict, read_yaml,
+)
 from textattn.errors import UserError
 
 VARIANT_KEY = "model.variant"
@@ -267,7 +267,7 @@ def spec_from_dict(data, overrides: list[str] = ()) -> TuneSpec:
         raise UserError(f"base.model.variant is {base.model.variant!r}, which search.variants does not list; "
                         "the base config is the search's default, so list it or change base.model.variant")
 
-    tuner = _from_dict(TunerSettings, _mapping(data.get("tuner"), "tuner"), "tuner")
+    tuner = dataclass_from_dict(TunerSettings, _mapping(data.get("tuner"), "tuner"), "tuner")
     check_tuner(tuner)
     return TuneSpec(base=base, shared=shared, variants=variants, tuner=tuner)
 
@@ -287,15 +287,7 @@ def check_tuner(tuner: TunerSettings) -> None:
 def load_tune_spec(path: str | os.PathLike, overrides: list[str] = ()) -> TuneSpec:
     """Read and check a tune.yaml file."""
     path = os.fspath(path)
-    if not os.path.isfile(path):
-        raise UserError(f"tune config {path!r} does not exist; pass --config configs/tune.yaml")
-    try:
-        with open(path, encoding="utf-8") as f:
-            data = yaml.safe_load(f)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        at = f" at line {mark.line + 1}" if mark else ""
-        raise UserError(f"tune config {path!r} is not valid YAML{at}: {getattr(exc, 'problem', exc)}") from None
+    data = read_yaml(path, what="tune config", hint="pass --config configs/tune.yaml")
     try:
         return spec_from_dict(data, overrides)
     except UserError as exc:
