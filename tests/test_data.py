@@ -104,3 +104,21 @@ def test_no_network_and_no_local_copy(tmp_path, monkeypatch):
     monkeypatch.setattr(tfds_source, "DOWNLOAD_HOST", "download.invalid")
     with pytest.raises(UserError, match="cannot be reached.*--data PATH or set TEXTATTN_DATA"):
         tfds_source.read_reviews(("train",))
+
+
+def test_archive_order_keeps_the_stored_order_within_each_label(tiny_aclimdb, tmp_path):
+    """order=archive: by label, then as stored (what seed_reference.py permutes with the seed)."""
+    archive = tar_tree(tiny_aclimdb, tmp_path / "a.tar.gz")
+    import tarfile as tf_
+
+    with tf_.open(archive) as tar:
+        stored = [m.name for m in tar if "/train/neg/" in m.name and m.name.endswith(".txt")]
+    texts, labels = aclimdb.read_reviews(archive, ("train",), order="archive")["train"]
+    assert labels == sorted(labels)
+    with tf_.open(archive) as tar:
+        expected_neg = [tar.extractfile(name).read().decode() for name in stored]
+    assert texts[: len(expected_neg)] == expected_neg
+    canonical = aclimdb.read_reviews(archive, ("train",))["train"]
+    assert sorted(canonical[0]) == sorted(texts) and canonical[0] != texts
+    with pytest.raises(UserError, match="needs a local aclImdb copy"):
+        pipeline.read_texts(pipeline.Source("tfds"), ("train",), str(tmp_path / "c"), order="archive")

@@ -32,6 +32,10 @@ class DataConfig:
     """Which end of a review longer than ``sequence_length`` tokens is kept."""
     validation_size: int = 10_000
     """The first N reviews of the shuffled training split are validation."""
+    order: Literal["canonical", "archive"] = "canonical"
+    """Order of reviews before the seeded shuffle. canonical: by label, then text (TFDS and a
+    local copy agree); archive: by label, then as stored in the local copy (the order
+    ../shared/bench/seed_reference.py uses, so the same seed gives its split)."""
     train_limit: Optional[int] = None
     """Train on at most this many of the remaining reviews (None: all)."""
     test_limit: Optional[int] = None

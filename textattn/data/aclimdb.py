@@ -51,11 +51,13 @@ def check_path(path: str) -> None:
         )
 
 
-def read_reviews(path: str, splits=("train", "test")) -> dict[str, tuple[list[str], list[int]]]:
+def read_reviews(path: str, splits=("train", "test"), order: str = "canonical") -> dict[str, tuple[list[str], list[int]]]:
     """Read ``splits`` from ``path``: {split: (texts, labels)}.
 
     Within each split the order is canonical (sorted by label, then text), so
-    the same data read from any source gives the same arrays.
+    the same data read from any source gives the same arrays; with
+    ``order="archive"`` reviews are sorted by label only, keeping the order in
+    which the archive stores them (a directory's files in name order).
     """
     check_path(path)
     wanted = set(splits)
@@ -65,7 +67,8 @@ def read_reviews(path: str, splits=("train", "test")) -> dict[str, tuple[list[st
         rows = _read_archive(path, wanted)
     out = {}
     for split in splits:
-        found = sorted(rows.get(split, []), key=lambda r: (r[1], r[0]))
+        key = (lambda r: (r[1], r[0])) if order == "canonical" else (lambda r: r[1])
+        found = sorted(rows.get(split, []), key=key)
         labels = {lab for _, lab in found}
         if split == "unsup":
             if not found:
@@ -98,7 +101,7 @@ def _read_directory(root: str, wanted: set[str]):
             d = os.path.join(root, folder, label)
             if not os.path.isdir(d):
                 continue
-            for name in os.listdir(d):
+            for name in sorted(os.listdir(d)):
                 if name.endswith(".txt"):
                     with open(os.path.join(d, name), "rb") as f:
                         rows.setdefault(split, []).append((_decode(f.read()), LABELS[label]))

@@ -74,13 +74,15 @@ def resolve_source(data: DataConfig, cli_path: str | None = None) -> Source:
     return Source("tfds")
 
 
-def read_texts(source: Source, splits=("train", "test"), cache_dir: str | None = None):
+def read_texts(source: Source, splits=("train", "test"), cache_dir: str | None = None, order: str = "canonical"):
     """Raw reviews per split, {split: (texts, labels)}, cached after the first read."""
+    if order != "canonical" and source.kind != "local":
+        raise UserError("data.order 'archive' needs a local aclImdb copy (--data PATH); TFDS has its own order")
     root = os.path.join(cache_dir or cache.default_cache_dir(), "texts")
     out = {}
     missing = []
     for split in splits:
-        key = cache.cache_key(source=source.fingerprint(), split=split, version=PIPELINE_VERSION)
+        key = cache.cache_key(source=source.fingerprint(), split=split, order=order, version=PIPELINE_VERSION)
         entry = cache.load_entry(root, key)
         if entry is None:
             missing.append(split)
@@ -88,11 +90,11 @@ def read_texts(source: Source, splits=("train", "test"), cache_dir: str | None =
             out[split] = (cache.unpack_texts(entry["blob"], entry["ends"]), entry["labels"].tolist())
     if missing:
         if source.kind == "local":
-            fresh = aclimdb.read_reviews(source.path, missing)
+            fresh = aclimdb.read_reviews(source.path, missing, order)
         else:
             fresh = tfds_source.read_reviews(missing)
         for split, (texts, labels) in fresh.items():
-            key = cache.cache_key(source=source.fingerprint(), split=split, version=PIPELINE_VERSION)
+            key = cache.cache_key(source=source.fingerprint(), split=split, order=order, version=PIPELINE_VERSION)
             cache.save_entry(root, key, {**cache.pack_texts(texts), "labels": np.asarray(labels, np.int32)})
             out[split] = (texts, labels)
     return {split: out[split] for split in splits}
@@ -100,7 +102,7 @@ def read_texts(source: Source, splits=("train", "test"), cache_dir: str | None =
 
 def split_texts(data: DataConfig, seed: int, source: Source) -> TextSplits:
     """Shuffle train and test with ``seed``; validation is the first N of train."""
-    raw = read_texts(source, ("train", "test"), data.cache_dir)
+    raw = read_texts(source, ("train", "test"), data.cache_dir, data.order)
     rng = np.random.default_rng(seed)
 
     def shuffled(split):
@@ -132,7 +134,7 @@ def prepare(data: DataConfig, seed: int, cli_path: str | None = None, verbose: b
     root = os.path.join(data.cache_dir or cache.default_cache_dir(), "tokens")
     key = cache.cache_key(
         source=source.fingerprint(), vocab_size=data.vocab_size, sequence_length=data.sequence_length,
-        keep=data.keep, seed=seed, validation_size=data.validation_size, version=PIPELINE_VERSION,
+        keep=data.keep, seed=seed, validation_size=data.validation_size, order=data.order, version=PIPELINE_VERSION,
     )
     entry = cache.load_entry(root, key)
     cache_hit = entry is not None
