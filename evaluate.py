@@ -16,7 +16,7 @@ import os
 import sys
 
 import textattn  # noqa: F401  (quiets TensorFlow's start-up logging)
-from textattn.errors import EXIT_USAGE, UserError
+from textattn.errors import UserError, run_cli
 from textattn.evaluation.speed import LATENCY_CALLS
 
 EXIT_RUN_FAILED = 1
@@ -55,16 +55,8 @@ def parse_args(argv=None):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    try:
-        if args.params_only:
-            return params_only(args.configs)
-        return evaluate(args)
-    except UserError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except KeyboardInterrupt:
-        print("interrupted; finished runs are cached in their evaluation.json", file=sys.stderr)
-        return 130
+    command = (lambda a: params_only(a.configs)) if args.params_only else evaluate
+    return run_cli(command, args, "interrupted; finished runs are cached in their evaluation.json")
 
 
 def params_only(config_paths) -> int:

@@ -14,7 +14,7 @@ import sys
 
 import textattn  # noqa: F401  (quiets TensorFlow's start-up logging)
 from textattn.config import apply_overrides, load_config
-from textattn.errors import EXIT_USAGE, UserError
+from textattn.errors import UserError, run_cli
 
 DEFAULT_CONFIG = "configs/default.yaml"
 
@@ -39,15 +39,7 @@ def parse_args(argv=None):
 
 
 def main(argv=None) -> int:
-    args = parse_args(argv)
-    try:
-        return run(args)
-    except UserError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except KeyboardInterrupt:
-        print("interrupted; continue with --resume RUN_DIR", file=sys.stderr)
-        return 130
+    return run_cli(run, parse_args(argv), "interrupted; continue with --resume RUN_DIR")
 
 
 def run(args) -> int:

@@ -10,7 +10,7 @@ import argparse
 import sys
 
 import textattn  # noqa: F401  (quiets TensorFlow's start-up logging)
-from textattn.errors import EXIT_USAGE, UserError
+from textattn.errors import run_cli
 
 
 def cmd_export(args) -> int:
@@ -56,14 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    try:
-        return args.handler(args)
-    except UserError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+    return run_cli(args.handler, args)
 
 
 if __name__ == "__main__":

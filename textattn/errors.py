@@ -10,3 +10,18 @@ class UserError(Exception):
 
 
 EXIT_USAGE = 2
+
+
+def run_cli(command, args, interrupted: str = "interrupted") -> int:
+    """Run ``command(args)`` for a command line: a UserError becomes one ``error:`` line
+    on stderr and exit status 2; Ctrl-C prints ``interrupted`` and exits 130."""
+    import sys
+
+    try:
+        return command(args)
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print(interrupted, file=sys.stderr)
+        return 130
