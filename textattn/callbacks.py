@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import os
 import tempfile
 import time
@@ -52,6 +53,36 @@ class AtomicBestCheckpoint(keras.callbacks.Callback):
         finally:
             if os.path.exists(tmp):
                 os.unlink(tmp)
+
+
+class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
+    """``keras.callbacks.BackupAndRestore`` whose backup files are replaced, never overwritten in place.
+
+    Keras writes ``latest.weights.h5`` over the previous one, so a kill during
+    that write leaves an HDF5 file that ``--resume`` cannot open. Here each file
+    is written to a temporary name in the backup directory and renamed over the
+    old one, so the backup on disk is always a whole epoch's state. Weights are
+    renamed before the epoch counter: a kill between the two renames makes the
+    resumed run redo one epoch, never skip one.
+
+    Relies on Keras routing every save through ``_save_model`` (true for 3.x).
+    """
+
+    def _save_model(self):
+        os.makedirs(self.backup_dir, exist_ok=True)
+        fd, tmp_weights = tempfile.mkstemp(prefix=".tmp-", suffix=".weights.h5", dir=self.backup_dir)
+        os.close(fd)
+        try:
+            self.model.save_weights(tmp_weights, overwrite=True)
+            os.replace(tmp_weights, self._weights_path)
+        finally:
+            if os.path.exists(tmp_weights):
+                os.unlink(tmp_weights)
+        metadata = {"epoch": self._current_epoch, "batch": self._last_batch_seen}
+        fd, tmp_metadata = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=self.backup_dir)
+        with os.fdopen(fd, "w") as f:
+            json.dump(metadata, f)
+        os.replace(tmp_metadata, self._training_metadata_path)
 
 
 def read_history(path: str) -> list[dict]:

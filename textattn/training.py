@@ -11,7 +11,7 @@ import time
 import keras
 
 from textattn import runs
-from textattn.callbacks import AtomicBestCheckpoint, EpochTimer, read_history, write_history
+from textattn.callbacks import AtomicBackupAndRestore, AtomicBestCheckpoint, EpochTimer, read_history, write_history
 from textattn.config import Config, save_config
 from textattn.data import pipeline
 from textattn.errors import UserError
@@ -89,7 +89,7 @@ def train(config: Config, data_path: str | None = None, output_dir: str | None =
         keras.callbacks.CSVLogger(history_path, append=bool(previous)),
         keras.callbacks.TensorBoard(os.path.join(run_dir, runs.LOGS)),
         # Last, so an epoch counts as finished only once everything above is on disk.
-        keras.callbacks.BackupAndRestore(os.path.join(run_dir, runs.BACKUP)),
+        AtomicBackupAndRestore(os.path.join(run_dir, runs.BACKUP)),
     ]
     if config.train.early_stopping:
         callbacks.insert(0, keras.callbacks.EarlyStopping(
