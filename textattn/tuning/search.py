@@ -15,6 +15,7 @@ import sys
 
 from textattn.data import pipeline
 from textattn.errors import UserError
+from textattn.tuning import atomic_state
 from textattn.tuning.hypermodel import OBJECTIVE, TextattnHyperModel
 from textattn.tuning.report import BEST_CONFIG, trial_rows, to_markdown, write_best_config, write_results
 from textattn.tuning.space import TuneSpec, config_with, load_tune_spec, replace_tuner
@@ -37,6 +38,7 @@ def make_tuner(spec: TuneSpec, hypermodel: TextattnHyperModel):
     """The KerasTuner tuner for ``spec.tuner.kind``, reloading DIRECTORY/PROJECT if it exists."""
     import keras_tuner
 
+    atomic_state.install()  # before the tuner exists: constructing it may already write state
     t = spec.tuner
     common = dict(
         objective=keras_tuner.Objective(OBJECTIVE, direction="max"),

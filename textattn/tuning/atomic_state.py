@@ -1,0 +1,52 @@
+"""Make KerasTuner's state files survive a kill in the middle of a write.
+
+KerasTuner keeps a search's state in JSON files (``oracle.json``, each
+``trial_*/trial.json``, ``tuner*.json``) and writes them all through
+``keras_tuner.src.utils.save_json``, which overwrites the file in place. A
+kill during that write leaves half a JSON document, and rerunning the search
+then fails in ``Oracle.reload`` with a JSONDecodeError: the search cannot be
+resumed. KerasTuner has no hook for how it writes, so this module swaps that
+one function for a version that writes a temporary file beside the target and
+renames it over the old one. Remote paths (``gs://`` and the like) are left to
+KerasTuner's own writer.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import tempfile
+
+
+def atomic_save_json(path, obj) -> str:
+    """Write ``obj`` as JSON to ``path`` via a temporary file and a rename; return the JSON text."""
+    text = json.dumps(obj)
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=directory)
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return text
+
+
+def install() -> None:
+    """Route KerasTuner's JSON state writes for local paths through :func:`atomic_save_json`. Idempotent."""
+    from keras_tuner.src import utils as kt_utils
+
+    if getattr(kt_utils.save_json, "textattn_atomic", False):
+        return
+    keras_tuner_save_json = kt_utils.save_json
+
+    @functools.wraps(keras_tuner_save_json)  # keeps KerasTuner's writer as save_json.__wrapped__
+    def save_json(path, obj):
+        if "://" in str(path):
+            return keras_tuner_save_json(path, obj)
+        return atomic_save_json(path, obj)
+
+    save_json.textattn_atomic = True
+    kt_utils.save_json = save_json
