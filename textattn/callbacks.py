@@ -63,7 +63,8 @@ class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
     is written to a temporary name in the backup directory and renamed over the
     old one, so the backup on disk is always a whole epoch's state. Weights are
     renamed before the epoch counter: a kill between the two renames makes the
-    resumed run redo one epoch, never skip one.
+    resumed run redo one epoch, never skip one. (Keras' ``double_checkpoint``
+    option, a fallback for a corrupted backup, is not needed and is not used.)
 
     Relies on Keras routing every save through ``_save_model`` (true for 3.x).
     """
