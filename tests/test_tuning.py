@@ -84,10 +84,15 @@ def search_args(config, data, **changes) -> argparse.Namespace:
 # The space file
 
 
-def test_repo_tune_yaml_searches_every_variant_with_base_as_default():
+def test_repo_tune_yaml_searches_every_variant():
     spec = load_tune_spec(os.path.join(REPO, "configs", "tune.yaml"))
     assert sorted(spec.variants) == variants()
     assert spec.tuner.max_trials >= 12
+
+
+@pytest.mark.parametrize("name", ["tune.yaml", "tune_refine.yaml"])
+def test_repo_tune_files_have_base_as_default(name):
+    spec = load_tune_spec(os.path.join(REPO, "configs", name))
     # Declaring the space on empty hyperparameters gives back the base config.
     config = TextattnHyperModel(spec).config_for(keras_tuner.HyperParameters())
     assert config_to_dict(config) == config_to_dict(spec.base)
