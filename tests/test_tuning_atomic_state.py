@@ -58,8 +58,8 @@ def test_trial_state_round_trips_through_the_atomic_writer(tmp_path):
 def test_kill_during_write_keeps_the_previous_state(tmp_path, monkeypatch):
     path = str(tmp_path / "oracle.json")
     kt_utils.save_json(path, {"tried_so_far": ["a"]})
-    real_fdopen = os.fdopen
-    monkeypatch.setattr(os, "fdopen", lambda fd, mode: DiesHalfwayFile(real_fdopen(fd, mode)))
+    real_open = open
+    monkeypatch.setattr("builtins.open", lambda name, mode="r", **kw: DiesHalfwayFile(real_open(name, mode, **kw)))
     with pytest.raises(Killed):
         kt_utils.save_json(path, {"tried_so_far": ["a", "b"] * 100})
     monkeypatch.undo()

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import csv
-import json
+import io
 import os
-import tempfile
 import time
 
 import keras
+
+from textattn import runs
 
 
 class EpochTimer(keras.callbacks.Callback):
@@ -44,15 +45,7 @@ class AtomicBestCheckpoint(keras.callbacks.Callback):
         if value is None or (self.best is not None and value <= self.best):
             return
         self.best = float(value)
-        directory = os.path.dirname(os.path.abspath(self.path))
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".keras", dir=directory)
-        os.close(fd)
-        try:
-            self.model.save(tmp)
-            os.replace(tmp, self.path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        runs.write_atomic(self.path, self.model.save, suffix=".keras")
 
 
 class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
@@ -71,19 +64,8 @@ class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
 
     def _save_model(self):
         os.makedirs(self.backup_dir, exist_ok=True)
-        fd, tmp_weights = tempfile.mkstemp(prefix=".tmp-", suffix=".weights.h5", dir=self.backup_dir)
-        os.close(fd)
-        try:
-            self.model.save_weights(tmp_weights, overwrite=True)
-            os.replace(tmp_weights, self._weights_path)
-        finally:
-            if os.path.exists(tmp_weights):
-                os.unlink(tmp_weights)
-        metadata = {"epoch": self._current_epoch, "batch": self._last_batch_seen}
-        fd, tmp_metadata = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=self.backup_dir)
-        with os.fdopen(fd, "w") as f:
-            json.dump(metadata, f)
-        os.replace(tmp_metadata, self._training_metadata_path)
+        runs.write_atomic(self._weights_path, self.model.save_weights, suffix=".weights.h5")
+        runs.write_json(self._training_metadata_path, {"epoch": self._current_epoch, "batch": self._last_batch_seen})
 
 
 def read_history(path: str) -> list[dict]:
@@ -107,10 +89,8 @@ def write_history(path: str, rows: list[dict]) -> None:
     if not rows:
         return
     columns = ["epoch"] + sorted({k for row in rows for k in row if k != "epoch"})
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=directory)
-    with os.fdopen(fd, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=columns)
-        writer.writeheader()
-        writer.writerows(rows)
-    os.replace(tmp, path)
+    text = io.StringIO(newline="")
+    writer = csv.DictWriter(text, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    runs.write_text_atomic(path, text.getvalue())

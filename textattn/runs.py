@@ -39,19 +39,33 @@ def check_run_dir(path: str) -> None:
         raise UserError(f"{path!r} is not a finished textattn run (missing {', '.join(missing)}); train one with train.py")
 
 
-def write_text_atomic(path: str, text: str) -> None:
-    """Write ``text`` to ``path`` via a temporary file and a rename."""
+def write_atomic(path: str, write, suffix: str = "") -> None:
+    """Call ``write(tmp)`` on a temporary path beside ``path``, then rename it to ``path``.
+
+    A kill at any moment leaves either the old file or the new one at ``path``,
+    never half of one. ``suffix`` is for writers that check the file name
+    (Keras wants ``.keras`` or ``.weights.h5``).
+    """
     directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=directory)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=suffix, dir=directory)
+    os.close(fd)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
+        write(tmp)
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
-    except BaseException:
+    finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
-        raise
+
+
+def write_text_atomic(path: str, text: str) -> None:
+    """Write ``text`` to ``path`` via a temporary file and a rename."""
+
+    def write(tmp):
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(text)
+
+    write_atomic(path, write)
 
 
 def write_json(path: str, data) -> None:

@@ -7,7 +7,6 @@
 from __future__ import annotations
 
 import os
-import tempfile
 
 import matplotlib
 
@@ -29,16 +28,10 @@ def labels(rows: list[dict]) -> list[str]:
 
 
 def _save(fig, path: str) -> None:
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".png", dir=directory)
-    os.close(fd)
     try:
-        fig.savefig(tmp, format="png", dpi=120, bbox_inches="tight")
-        os.replace(tmp, path)
+        runs.write_atomic(path, lambda tmp: fig.savefig(tmp, format="png", dpi=120, bbox_inches="tight"), suffix=".png")
     finally:
         plt.close(fig)
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def plot_validation_curves(rows: list[dict], path: str) -> None:

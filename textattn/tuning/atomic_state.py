@@ -15,22 +15,14 @@ from __future__ import annotations
 
 import functools
 import json
-import os
-import tempfile
+
+from textattn import runs
 
 
 def atomic_save_json(path, obj) -> str:
     """Write ``obj`` as JSON to ``path`` via a temporary file and a rename; return the JSON text."""
     text = json.dumps(obj)
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=directory)
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    runs.write_text_atomic(path, text)
     return text
 
 
