@@ -71,10 +71,14 @@ def review_texts(n: int, seed: int = 123) -> list[str]:
 
 
 def keras_probabilities(run_dir: str, texts: list[str]) -> np.ndarray:
-    """The run's Keras model on ``texts``, vectorized by the training pipeline's functions."""
+    """The run's Keras model on ``texts``, vectorized by the training pipeline's functions,
+    with the run's validation-fitted temperature applied."""
+    from textattn import runs
+    from textattn.evaluation.calibration import apply_temperature
+
     config, model, vectorizer = export.load_run(run_dir)
     ids = texts_to_ids(vectorizer, texts, config.data.sequence_length, config.data.keep)
-    return model.predict(ids, batch_size=256, verbose=0)[:, 1]
+    return apply_temperature(model.predict(ids, batch_size=256, verbose=0), runs.temperature(run_dir))[:, 1]
 
 
 @pytest.fixture(scope="module")
@@ -138,7 +142,7 @@ def test_mixed_bad_batch_gives_one_output_per_input(served):
     assert len(mixed["probability"]) == len(mixed["label"]) == len(BAD_TEXTS) + 1
     alone = [served["bad_one_by_one"][name]["probability"][0] for name in BAD_TEXTS] + [served["all"]["probability"][0]]
     np.testing.assert_allclose(mixed["probability"], alone, atol=1e-6, rtol=0)
-    assert served["empty_batch"] == {"label": [], "probability": []}
+    assert served["empty_batch"] == {"known_tokens": [], "label": [], "probability": []}
 
 
 def test_valid_utf8_leaves_valid_text_byte_identical():
@@ -157,12 +161,14 @@ def test_metadata_describes_export(exported, tiny_run):
     assert meta["vocab_size"] == len(vocabulary)
     assert (meta["sequence_length"], meta["keep"]) == (32, "start")
     assert meta["test_accuracy"] == metrics["test_accuracy"]
+    assert meta["temperature"] == metrics["calibration"]["temperature"] == runs.temperature(tiny_run)
     assert meta["versions"]["tensorflow"] == tf.__version__ and meta["versions"]["keras"] == keras.__version__
     assert meta["signature"] == {
         "endpoint": "serve",
         "aliases": ["serving_default"],
         "inputs": {"texts": {"dtype": "string", "shape": [None]}},
-        "outputs": {"label": {"dtype": "int32", "shape": [None]},
+        "outputs": {"known_tokens": {"dtype": "int32", "shape": [None]},
+                    "label": {"dtype": "int32", "shape": [None]},
                     "probability": {"dtype": "float32", "shape": [None]}},
     }
     assert sorted(os.listdir(os.path.dirname(exported))) == ["model"]  # no staging directory left behind

@@ -23,8 +23,8 @@ def test_reference_configs_have_the_reported_parameter_counts(name):
     assert params["non_embedding"] == REFERENCE_PARAMS[name] - 160_000
 
 
-def test_all_six_variants_are_registered():
-    assert variants() == ["additive", "attention", "baseline", "mha", "rnn_attention", "transformer"]
+def test_all_eight_variants_are_registered():
+    assert variants() == ["additive", "attention", "baseline", "hybrid", "mha", "ngram", "rnn_attention", "transformer"]
 
 
 VARIANT_SETTINGS = [

@@ -53,10 +53,24 @@ def test_jsonl_output_from_a_file(exported, tmp_path, capsys):
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [r["text"] for r in rows] == ["first", POSITIVE, "", f"{NEGATIVE} 😀"]
     for row in rows:
-        assert set(row) == {"text", "label", "label_id", "probability"}
+        assert set(row) == {"text", "label", "label_id", "probability", "known_tokens"}
         assert 0.0 <= row["probability"] <= 1.0
+        if row["known_tokens"] == 0:  # the empty line: no evidence, no verdict
+            assert (row["label"], row["probability"]) == ("unknown", 0.5)
+            continue
         assert row["label"] == ("positive", "negative")[1 - row["label_id"]]
         assert row["label_id"] == int(row["probability"] > 0.5)
+    assert [r["known_tokens"] == 0 for r in rows] == [True, False, True, False]  # "first" is not in the vocabulary
+
+
+def test_no_evidence_gets_exactly_one_half(exported):
+    texts = ["", "   \t ", "zzqx unseenword", "!!!", POSITIVE, NEGATIVE]
+    predictor = Predictor(exported)
+    probabilities, labels = predictor(texts)
+    assert predictor.known_tokens.tolist()[:4] == [0, 0, 0, 0]
+    assert (predictor.known_tokens[4:] > 0).all()
+    assert probabilities[:4].tolist() == [0.5, 0.5, 0.5, 0.5]
+    assert probabilities[4] > 0.5 > probabilities[5]
 
 
 def test_file_dash_reads_stdin(exported):

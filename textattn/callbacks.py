@@ -94,3 +94,28 @@ def write_history(path: str, rows: list[dict]) -> None:
     writer.writeheader()
     writer.writerows(rows)
     runs.write_text_atomic(path, text.getvalue())
+
+
+class KeepBestWeights(keras.callbacks.Callback):
+    """Keeps the weights of the best epoch by ``monitor`` in memory; ``restore()`` puts them back.
+
+    For short trainings that need no checkpoint file (the hybrid's n-gram branch).
+    ``best_epoch`` is 1-based, 0 before any epoch.
+    """
+
+    def __init__(self, monitor: str = "val_accuracy"):
+        super().__init__()
+        self.monitor = monitor
+        self.best = None
+        self.best_epoch = 0
+        self._weights = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        value = (logs or {}).get(self.monitor)
+        if value is not None and (self.best is None or value > self.best):
+            self.best, self.best_epoch = float(value), epoch + 1
+            self._weights = self.model.get_weights()
+
+    def restore(self):
+        if self._weights is not None:
+            self.model.set_weights(self._weights)

@@ -100,8 +100,40 @@ class RNNConfig:
 
 
 @dataclass
+class NgramConfig:
+    """Naive-Bayes-weighted bag of word n-grams (variant ``ngram``, and the n-gram branch of ``hybrid``)."""
+
+    max_ngram: int = 3
+    """Longest n-gram: 1 words only, 2 adds bigrams, 3 adds trigrams."""
+    vocab_size: int = 800_000
+    """The most frequent n-grams of the part trained on (the OOV bucket included)."""
+    alpha: float = 1.0
+    """Smoothing count added to every n-gram's document counts in the log-count ratios."""
+
+
+TOKEN_VARIANTS = ("baseline", "attention", "additive", "mha", "transformer", "rnn_attention")
+TokenVariant = Literal["baseline", "attention", "additive", "mha", "transformer", "rnn_attention"]
+
+
+@dataclass
+class HybridConfig:
+    """An n-gram branch and a word-sequence branch, blended in log space (variant ``hybrid``).
+
+    The word branch is built from ``model.<branch>`` and trained with ``train.*``;
+    the n-gram branch from ``model.ngram``, trained with the settings below. The
+    blend weights are fitted on validation.
+    """
+
+    branch: TokenVariant = "rnn_attention"
+    ngram_epochs: int = 3
+    ngram_learning_rate: float = 0.003
+    ngram_batch_size: int = 256
+
+
+@dataclass
 class ModelConfig:
-    variant: Literal["baseline", "attention", "additive", "mha", "transformer", "rnn_attention"] = "baseline"
+    variant: Literal["baseline", "attention", "additive", "mha", "transformer", "rnn_attention", "ngram",
+                     "hybrid"] = "baseline"
     embedding_dim: int = 16
     positional: Literal["none", "learned", "sinusoidal"] = "none"
     pooling: Literal["average", "max", "attention"] = "average"
@@ -115,6 +147,8 @@ class ModelConfig:
     mha: MHAConfig = field(default_factory=MHAConfig)
     transformer: TransformerConfig = field(default_factory=TransformerConfig)
     rnn: RNNConfig = field(default_factory=RNNConfig)
+    ngram: NgramConfig = field(default_factory=NgramConfig)
+    hybrid: HybridConfig = field(default_factory=HybridConfig)
 
 
 @dataclass
@@ -129,6 +163,11 @@ class TrainConfig:
     """With early stopping, restore the best epoch's weights at the end."""
     jit_compile: bool = False
     """Compile train/predict steps with XLA."""
+    calibrate: bool = True
+    """Fit a softmax temperature on validation; evaluation and the export apply it."""
+    final_fit: bool = False
+    """After choosing on validation, retrain on train + validation for the chosen number of
+    epochs; the final model is tested once. metrics.json keeps both phases' figures."""
 
 
 @dataclass
@@ -311,6 +350,9 @@ def validate(config: Config) -> None:
         "model.transformer.ff_dim": config.model.transformer.ff_dim,
         "model.additive.units": config.model.additive.units,
         "model.rnn.units": config.model.rnn.units,
+        "model.ngram.max_ngram": config.model.ngram.max_ngram,
+        "model.hybrid.ngram_epochs": config.model.hybrid.ngram_epochs,
+        "model.hybrid.ngram_batch_size": config.model.hybrid.ngram_batch_size,
     }
     for key, value in positive.items():
         if value < 1:
@@ -319,6 +361,14 @@ def validate(config: Config) -> None:
         raise UserError("data.vocab_size must be at least 3 (padding, out-of-vocabulary and one word)")
     if config.data.validation_size < 0:
         raise UserError("data.validation_size must be 0 or more")
+    if config.model.ngram.vocab_size < 2:
+        raise UserError("model.ngram.vocab_size must be at least 2 (the OOV bucket and one n-gram)")
+    if config.model.ngram.alpha <= 0 or config.model.hybrid.ngram_learning_rate <= 0:
+        raise UserError("model.ngram.alpha and model.hybrid.ngram_learning_rate must be positive")
+    if config.model.variant in ("ngram", "hybrid") and config.model.head != "softmax":
+        raise UserError(f"model.variant {config.model.variant!r} needs model.head: softmax")
+    if config.train.final_fit and config.data.validation_size == 0:
+        raise UserError("train.final_fit chooses the epochs on validation; set data.validation_size above 0")
     if config.train.learning_rate <= 0:
         raise UserError(f"train.learning_rate must be positive, got {config.train.learning_rate}")
     m = config.model

@@ -6,8 +6,9 @@
 
 The ``serve`` endpoint (also ``serving_default``) takes a batch of UTF-8
 strings, shape (batch,), and returns ``{"probability": float32 (batch,),
-"label": int32 (batch,)}``: the positive-class probability and the predicted
-label (1 positive, 0 negative). Standardization, the vocabulary and
+"label": int32 (batch,), "known_tokens": int32 (batch,)}``: the positive-class
+probability (temperature-calibrated), the predicted label (1 positive, 0
+negative) and how much evidence the model saw (0: none, probability 0.5). Standardization, the vocabulary and
 truncation/padding live inside the artifact, so it loads and runs with
 TensorFlow alone::
 
@@ -16,6 +17,7 @@ TensorFlow alone::
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import os
 import platform
@@ -29,6 +31,7 @@ SERVE = "serve"
 INPUT = "texts"
 PROBABILITY = "probability"
 LABEL = "label"
+KNOWN_TOKENS = "known_tokens"
 METADATA = "metadata.json"
 SAVED_MODEL = "saved_model.pb"
 LABEL_NAMES = ("negative", "positive")
@@ -58,54 +61,102 @@ def valid_utf8(texts):
     return tf.strings.unicode_transcode(texts, "UTF-8", "UTF-8", errors="replace", replacement_char=0xFFFD)
 
 
-def make_serve(model, vectorizer, sequence_length: int, keep: str, head: str):
-    """The serving computation: raw texts (batch,) -> {probability, label}, each (batch,).
+def make_serve(model, parts: "ServingParts"):
+    """The serving computation: raw texts (batch,) -> {probability, label, known_tokens}, each (batch,).
 
-    ``model`` maps token ids (batch, sequence_length) to probabilities,
-    (batch, 2) for the softmax head or (batch, 1) for sigmoid. Labels follow
-    Keras' accuracy metrics: argmax for softmax, probability > 0.5 for sigmoid.
-    A review that yields no tokens is scored as a single unknown word.
+    ``model`` maps its input (token ids (batch, sequence_length); for ``ngram`` a
+    multi-hot SparseTensor (batch, V); for ``hybrid`` a dict of both) to class
+    probabilities, (batch, 2) softmax or (batch, 1) sigmoid. The run's
+    temperature is applied, and labels are the arg-max class. ``known_tokens``
+    counts the evidence the model sees: in-vocabulary words inside the kept
+    window for word models, distinct in-vocabulary n-grams for ``ngram`` and
+    ``hybrid``. With none (empty, whitespace, only unknown words) the answer
+    is exactly 0.5: no evidence, no verdict.
     """
     import tensorflow as tf
 
     from textattn.data.text import truncate_and_pad
 
+    config = parts.config
+    sequence_length, keep = config.data.sequence_length, config.data.keep
+    variant = config.model.variant
     # A review with no known-or-unknown word at all ("", "!!!") would be fully
-    # masked, and masked pooling over nothing is 0/0; serve it as one unknown word.
+    # masked, and masked pooling over nothing is 0/0; feed it as one unknown word.
     empty_review = tf.one_hot(0, sequence_length, on_value=OOV_ID, off_value=0, dtype=tf.int32)
+    inverse_temperature = 1.0 / float(parts.temperature)
 
     def serve(texts):
-        ids = truncate_and_pad(vectorizer(valid_utf8(texts)), sequence_length, keep)
+        texts = valid_utf8(texts)
+        ids = truncate_and_pad(parts.vectorizer(texts), sequence_length, keep)
+        known_words = tf.reduce_sum(tf.cast(ids > OOV_ID, tf.int32), axis=1)
         ids = tf.where(tf.reduce_any(ids != 0, axis=1, keepdims=True), ids, empty_review)
-        probabilities = tf.cast(model(ids, training=False), tf.float32)
-        if head == "sigmoid":
-            positive = probabilities[:, 0]
-            label = tf.cast(positive > 0.5, tf.int32)
+        if variant in ("ngram", "hybrid"):
+            bags = parts.ngram_vectorizer(texts)
+            in_vocabulary = tf.cast(bags.indices[:, 1] > 0, tf.int32)  # column 0 is the OOV bucket
+            known = tf.math.unsorted_segment_sum(in_vocabulary, tf.cast(bags.indices[:, 0], tf.int32),
+                                                 tf.shape(texts)[0])
+            inputs = bags if variant == "ngram" else {"token_ids": ids, "ngrams": bags}
         else:
-            positive = probabilities[:, 1]
-            label = tf.argmax(probabilities, axis=-1, output_type=tf.int32)
-        return {PROBABILITY: positive, LABEL: label}
+            known, inputs = known_words, ids
+        probabilities = tf.cast(model(inputs, training=False), tf.float32)
+        if config.model.head == "sigmoid":
+            probabilities = tf.concat([1.0 - probabilities, probabilities], axis=1)
+        if inverse_temperature != 1.0:
+            log_p = tf.math.log(tf.clip_by_value(probabilities, 1e-7, 1.0))
+            probabilities = tf.nn.softmax(log_p * inverse_temperature, axis=1)
+        no_evidence = tf.equal(known, 0)
+        probabilities = tf.where(no_evidence[:, None], tf.fill(tf.shape(probabilities), 0.5), probabilities)
+        positive = probabilities[:, 1]
+        label = tf.where(no_evidence, 0, tf.argmax(probabilities, axis=-1, output_type=tf.int32))
+        return {PROBABILITY: positive, LABEL: label, KNOWN_TOKENS: known}
 
     return serve
 
 
+@dataclasses.dataclass
+class ServingParts:
+    """What a run's serving computation is made of."""
+
+    config: object
+    vectorizer: object
+    ngram_vectorizer: object | None
+    temperature: float
+
+
 def load_run(run_dir: str):
     """(config, model, vectorizer) of a finished run; the vectorizer holds the run's vocabulary."""
+    parts, model = load_serving_parts(run_dir)
+    return parts.config, model, parts.vectorizer
+
+
+def load_serving_parts(run_dir: str):
+    """(ServingParts, model) of a finished run: vectorizers with the run's vocabularies, its temperature."""
     from textattn.data.text import make_vectorizer
 
     runs.check_run_dir(run_dir)
     config = runs.load_config(run_dir)
     vocabulary = runs.load_vocabulary(os.path.join(run_dir, runs.VOCAB))
     model = runs.load_model(run_dir)
-    return config, model, make_vectorizer(config.data.vocab_size, vocabulary)
+    ngram_vectorizer = None
+    if config.model.variant in ("ngram", "hybrid"):
+        from textattn.data.ngrams import make_ngram_vectorizer
+
+        path = os.path.join(run_dir, runs.NGRAM_VOCAB)
+        if not os.path.isfile(path):
+            raise UserError(f"{run_dir!r} has no {runs.NGRAM_VOCAB}; retrain the run")
+        ngrams = runs.load_vocabulary(path)
+        ngram_vectorizer = make_ngram_vectorizer(len(ngrams), config.model.ngram.max_ngram, ngrams)
+    parts = ServingParts(config, make_vectorizer(config.data.vocab_size, vocabulary), ngram_vectorizer,
+                         runs.temperature(run_dir))
+    return parts, model
 
 
 def serving_function(run_dir: str):
     """The run's serving computation as an in-process tf.function (same as the export's ``serve``)."""
     import tensorflow as tf
 
-    config, model, vectorizer = load_run(run_dir)
-    serve = make_serve(model, vectorizer, config.data.sequence_length, config.data.keep, config.model.head)
+    parts, model = load_serving_parts(run_dir)
+    serve = make_serve(model, parts)
     return tf.function(serve, input_signature=input_signature(), autograph=False)
 
 
@@ -159,27 +210,27 @@ def write_export(run_dir: str, directory: str) -> dict:
     """Write the SavedModel and metadata.json into the existing empty ``directory``; return the metadata."""
     import keras
 
-    config, model, vectorizer = load_run(run_dir)
+    parts, model = load_serving_parts(run_dir)
     archive = keras.export.ExportArchive()
     archive.track(model)
-    vectorizer.build()  # a vocabulary-given layer is usable but not marked built
-    archive.track(vectorizer)  # its lookup table is a resource, not a variable
-    serve = archive.add_endpoint(
-        SERVE, make_serve(model, vectorizer, config.data.sequence_length, config.data.keep, config.model.head),
-        input_signature=input_signature(),
-    )
+    for vectorizer in (parts.vectorizer, parts.ngram_vectorizer):
+        if vectorizer is not None:
+            vectorizer.build()  # a vocabulary-given layer is usable but not marked built
+            archive.track(vectorizer)  # its lookup table is a resource, not a variable
+    serve = archive.add_endpoint(SERVE, make_serve(model, parts), input_signature=input_signature())
     archive.write_out(directory, verbose=False)
-    metadata = build_metadata(run_dir, config, vectorizer.vocabulary_size(), serve)
+    metadata = build_metadata(run_dir, parts, serve)
     runs.write_json(os.path.join(directory, METADATA), metadata)
     return metadata
 
 
-def build_metadata(run_dir: str, config, vocab_size: int, serve) -> dict:
+def build_metadata(run_dir: str, parts: ServingParts, serve) -> dict:
     import keras
     import tensorflow as tf
 
     import textattn
 
+    config = parts.config
     metrics_path = os.path.join(run_dir, runs.METRICS)
     metrics = runs.read_json(metrics_path) if os.path.isfile(metrics_path) else {}
     concrete = serve.get_concrete_function()
@@ -190,7 +241,11 @@ def build_metadata(run_dir: str, config, vocab_size: int, serve) -> dict:
         "name": config.name,
         "variant": config.model.variant,
         "head": config.model.head,
-        "vocab_size": int(vocab_size),
+        "vocab_size": int(parts.vectorizer.vocabulary_size()),
+        "ngram_vocab_size": int(parts.ngram_vectorizer.vocabulary_size()) if parts.ngram_vectorizer else None,
+        "temperature": parts.temperature,
+        "known_tokens": ("distinct in-vocabulary n-grams" if parts.ngram_vectorizer
+                         else "in-vocabulary words in the kept window") + "; 0 means no evidence: probability 0.5",
         "sequence_length": config.data.sequence_length,
         "keep": config.data.keep,
         "test_accuracy": metrics.get("test_accuracy"),

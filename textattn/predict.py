@@ -29,7 +29,8 @@ class Predictor:
     """Raw reviews -> positive-class probabilities, from a run directory or an exported SavedModel.
 
     ``predictor(texts)`` takes a list of review bytes (or str) and returns
-    (probabilities float32 (n,), labels int32 (n,)).
+    (probabilities float32 (n,), labels int32 (n,)); ``predictor.known_tokens``
+    then holds int32 (n,) (-1 from an export made before that output existed).
     """
 
     def __init__(self, path: str):
@@ -59,13 +60,18 @@ class Predictor:
     def __call__(self, texts, batch_size: int = BATCH_SIZE):
         import tensorflow as tf
 
+        self.known_tokens = np.zeros(0, np.int32)
         if not texts:
             return np.zeros(0, np.float32), np.zeros(0, np.int32)
-        probabilities, labels = [], []
+        probabilities, labels, known = [], [], []
         for start in range(0, len(texts), batch_size):
-            out = self._serve(tf.constant(texts[start:start + batch_size], dtype=tf.string))
+            batch = texts[start:start + batch_size]
+            out = self._serve(tf.constant(batch, dtype=tf.string))
             probabilities.append(out[export.PROBABILITY].numpy())
             labels.append(out[export.LABEL].numpy())
+            known.append(out[export.KNOWN_TOKENS].numpy() if export.KNOWN_TOKENS in out
+                         else np.full(len(batch), -1, np.int32))
+        self.known_tokens = np.concatenate(known)
         return np.concatenate(probabilities), np.concatenate(labels)
 
 
@@ -86,16 +92,27 @@ def read_reviews(path: str) -> list[bytes]:
     return [line[:-1] if line.endswith(b"\r") else line for line in lines]
 
 
-def format_plain(text: str, label_id: int, probability: float) -> str:
+UNKNOWN = "unknown"
+
+
+def label_name(label_id: int, known_tokens: int) -> str:
+    """The class name, or ``unknown`` when the model saw no evidence (no in-vocabulary token)."""
+    return UNKNOWN if known_tokens == 0 else export.LABEL_NAMES[label_id]
+
+
+def format_plain(text: str, label_id: int, probability: float, known_tokens: int = -1) -> str:
     preview = " ".join(text.split())
     if len(preview) > PREVIEW_CHARS:
         preview = preview[: PREVIEW_CHARS - 3] + "..."
-    return f"{export.LABEL_NAMES[label_id]:<8}  {probability:.4f}  {preview}"
+    return f"{label_name(label_id, known_tokens):<8}  {probability:.4f}  {preview}"
 
 
-def format_jsonl(text: str, label_id: int, probability: float) -> str:
-    return json.dumps({"text": text, "label": export.LABEL_NAMES[label_id], "label_id": label_id,
-                       "probability": probability}, ensure_ascii=False)
+def format_jsonl(text: str, label_id: int, probability: float, known_tokens: int = -1) -> str:
+    record = {"text": text, "label": label_name(label_id, known_tokens), "label_id": label_id,
+              "probability": probability}
+    if known_tokens >= 0:
+        record["known_tokens"] = known_tokens
+    return json.dumps(record, ensure_ascii=False)
 
 
 def run_predict(model: str, texts: list[str], file: str | None = None, jsonl: bool = False, out=None) -> int:
@@ -107,10 +124,11 @@ def run_predict(model: str, texts: list[str], file: str | None = None, jsonl: bo
     reviews = [os.fsencode(t) for t in texts]
     if file is not None:
         reviews += read_reviews(file)
-    probabilities, labels = Predictor(model)(reviews)
+    predictor = Predictor(model)
+    probabilities, labels = predictor(reviews)
     formatter = format_jsonl if jsonl else format_plain
-    for review, label, probability in zip(reviews, labels, probabilities):
+    for review, label, probability, known in zip(reviews, labels, probabilities, predictor.known_tokens):
         text = review.decode("utf-8", errors="replace")
-        print(formatter(text, int(label), float(probability)), file=out)
+        print(formatter(text, int(label), float(probability), int(known)), file=out)
     out.flush()
     return 0

@@ -3,6 +3,7 @@
     RUN_DIR/
       config.yaml     resolved config (every key, after --set overrides)
       vocab.txt       one token per line; line i is token id i (0 padding, 1 OOV)
+      ngram_vocab.txt ngram and hybrid: one n-gram per line; line i is feature i (0 OOV)
       model.keras     best epoch's model (loads with safe_mode=True)
       history.csv     one row per epoch (Keras CSVLogger, plus epoch_seconds)
       metrics.json    summary (params, accuracies, timings, versions)
@@ -20,6 +21,7 @@ from textattn.errors import UserError
 
 CONFIG = "config.yaml"
 VOCAB = "vocab.txt"
+NGRAM_VOCAB = "ngram_vocab.txt"
 MODEL = "model.keras"
 HISTORY = "history.csv"
 METRICS = "metrics.json"
@@ -85,6 +87,15 @@ def save_vocabulary(path: str, vocabulary: list[str]) -> None:
 def load_vocabulary(path: str) -> list[str]:
     with open(path, encoding="utf-8") as f:
         return f.read().split("\n")[:-1]
+
+
+def temperature(run_dir: str) -> float:
+    """The softmax temperature fitted on validation (metrics.json), 1.0 when the run has none."""
+    try:
+        value = read_json(os.path.join(run_dir, METRICS)).get("calibration", {}).get("temperature")
+    except (OSError, ValueError):
+        return 1.0
+    return float(value) if value else 1.0
 
 
 def load_config(run_dir: str):

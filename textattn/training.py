@@ -1,4 +1,17 @@
-"""One training run: data, model, fit, test, and the run directory."""
+"""One training run: data, model, fit, calibration, optional final fit, test, and the run directory.
+
+Stages (each variant goes through the ones that apply):
+
+1. Choose on validation. A word-sequence or n-gram model trains with
+   ``train.*``, keeping its best epoch by validation accuracy. The hybrid
+   trains its n-gram branch (``model.hybrid.ngram_*``), then its word branch
+   (``train.*``), then fits the blend of the two on validation.
+2. Calibrate: a softmax temperature fitted on validation (``train.calibrate``).
+3. Final fit (``train.final_fit``): every part is retrained on train +
+   validation for the number of epochs chosen in stage 1, with vocabularies
+   refitted on all of it; the blend and temperature stay as fitted on validation.
+4. Test once, and write metrics.json.
+"""
 
 from __future__ import annotations
 
@@ -9,23 +22,31 @@ import platform
 import time
 
 import keras
+import numpy as np
 
 from textattn import runs
-from textattn.callbacks import AtomicBackupAndRestore, AtomicBestCheckpoint, EpochTimer, read_history, write_history
+from textattn.callbacks import (
+    AtomicBackupAndRestore, AtomicBestCheckpoint, EpochTimer, KeepBestWeights, read_history, write_history,
+)
 from textattn.config import Config, save_config
 from textattn.data import pipeline
 from textattn.errors import UserError
 from textattn.models import build_model, count_params
 
+NGRAM_VARIANTS = ("ngram", "hybrid")
 
-def compile_model(model: keras.Model, config: Config) -> keras.Model:
+
+def compile_model(model: keras.Model, config: Config, learning_rate: float | None = None) -> keras.Model:
     t = config.train
-    optimizer = keras.optimizers.get({"class_name": t.optimizer, "config": {"learning_rate": t.learning_rate}})
+    lr = learning_rate or t.learning_rate
+    optimizer = keras.optimizers.get({"class_name": t.optimizer, "config": {"learning_rate": lr}})
     if config.model.head == "sigmoid":
         loss = "binary_crossentropy"
     else:
         loss = "sparse_categorical_crossentropy"
-    model.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"], jit_compile=t.jit_compile)
+    # XLA cannot compile the sparse n-gram input's ops.
+    jit = t.jit_compile and config.model.variant not in NGRAM_VARIANTS
+    model.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"], jit_compile=jit)
     return model
 
 
@@ -46,6 +67,199 @@ def versions() -> dict[str, str]:
     return {"python": platform.python_version(), "keras": keras.__version__, "tensorflow": tf.__version__}
 
 
+# --------------------------------------------------------------------------- #
+# Data for a config: word token ids always (vocab.txt), n-gram bags when the variant reads them.
+
+
+@dataclasses.dataclass
+class RunData:
+    tokens: pipeline.PreparedData
+    ngrams: pipeline.NgramData | None
+
+    @property
+    def ngram_vocab_size(self) -> int | None:
+        return len(self.ngrams.vocabulary) if self.ngrams else None
+
+    def inputs(self, variant: str, split: str):
+        """The model input of ``split`` ("train", "val", "test") for ``variant``, and its labels."""
+        tokens = getattr(self.tokens, "x_" + split)
+        labels = getattr(self.tokens, "y_" + split)
+        if variant == "ngram":
+            return getattr(self.ngrams, split), labels
+        if variant == "hybrid":
+            return {pipeline.TOKEN_IDS: tokens, pipeline.NGRAMS: getattr(self.ngrams, split)}, labels
+        return tokens, labels
+
+    def dataset(self, config: Config, split: str, variant: str | None = None, batch_size: int | None = None,
+                shuffle: bool | None = None):
+        x, y = self.inputs(variant or config.model.variant, split)
+        seed = config.seed if (split == "train" if shuffle is None else shuffle) else None
+        return pipeline.make_dataset(x, y, batch_size or config.train.batch_size, seed,
+                                     config.model.head == "sigmoid", self.ngram_vocab_size)
+
+
+def load_data(config: Config, data_path: str | None = None, verbose: bool = True) -> RunData:
+    tokens = pipeline.prepare(config.data, config.seed, data_path, verbose=verbose)
+    ngrams = None
+    if config.model.variant in NGRAM_VARIANTS:
+        n = config.model.ngram
+        ngrams = pipeline.prepare_ngrams(config.data, n.max_ngram, n.vocab_size, config.seed, data_path, verbose)
+    return RunData(tokens, ngrams)
+
+
+def ngram_ratios(config: Config, data: RunData) -> np.ndarray:
+    from textattn.layers.naive_bayes_ngrams import log_count_ratios
+
+    return log_count_ratios(data.ngrams.train, data.tokens.y_train, data.ngram_vocab_size, 2,
+                            config.model.ngram.alpha)
+
+
+def new_ngram_model(config: Config, data: RunData) -> keras.Model:
+    from textattn.models.bag_models import NB_LAYER, build_ngram_model
+
+    model = build_ngram_model(config, data.ngram_vocab_size)
+    model.get_layer(NB_LAYER).set_log_count_ratios(ngram_ratios(config, data))
+    return model
+
+
+def new_model(config: Config, data: RunData) -> keras.Model:
+    """An untrained model for ``config`` (the n-gram ratios already set from the training part)."""
+    keras.utils.set_random_seed(config.seed)
+    if config.model.variant == "ngram":
+        return new_ngram_model(config, data)
+    return build_model(config)
+
+
+def predict(model: keras.Model, config: Config, data: RunData, split: str, variant: str | None = None) -> np.ndarray:
+    """Class probabilities of ``split``, shape (N, classes); a sigmoid head's (N, 1) becomes (N, 2)."""
+    from textattn.evaluation.calibration import class_probabilities
+
+    ds = data.dataset(config, split, variant, batch_size=512, shuffle=False)
+    return class_probabilities(np.asarray(model.predict(ds, verbose=0)))
+
+
+# --------------------------------------------------------------------------- #
+# Stage 1: fit on the training part, choose on validation.
+
+
+def fit_with_run_callbacks(model, config: Config, data: RunData, run_dir: str, checkpoint: str,
+                           verbose, variant: str | None = None) -> list[dict]:
+    """Fit with the run's history, best checkpoint, TensorBoard and resumable backup; return the history rows."""
+    history_path = os.path.join(run_dir, runs.HISTORY)
+    previous = read_history(history_path)
+    best_so_far = max((row["val_accuracy"] for row in previous), default=None) if os.path.isfile(checkpoint) else None
+    callbacks = [
+        EpochTimer(),
+        AtomicBestCheckpoint(checkpoint, monitor="val_accuracy", best=best_so_far),
+        keras.callbacks.CSVLogger(history_path, append=bool(previous)),
+        keras.callbacks.TensorBoard(os.path.join(run_dir, runs.LOGS)),
+        # Last, so an epoch counts as finished only once everything above is on disk.
+        AtomicBackupAndRestore(os.path.join(run_dir, runs.BACKUP)),
+    ]
+    if config.train.early_stopping:
+        callbacks.insert(0, keras.callbacks.EarlyStopping(
+            monitor="val_accuracy", patience=config.train.patience, restore_best_weights=config.train.restore_best))
+    model.fit(data.dataset(config, "train", variant), validation_data=data.dataset(config, "val", variant),
+              epochs=config.train.epochs, callbacks=callbacks, shuffle=False, verbose=verbose)
+    history = read_history(history_path)
+    write_history(history_path, history)
+    if not history:
+        raise UserError("training finished no epoch; check train.epochs")
+    return history
+
+
+def fit_ngram_branch(config: Config, data: RunData, verbose, epochs: int | None = None,
+                     validate: bool = True) -> tuple[keras.Model, dict]:
+    """The hybrid's n-gram branch, trained with ``model.hybrid.ngram_*``; best epoch by validation kept."""
+    h = config.model.hybrid
+    keras.utils.set_random_seed(config.seed)
+    model = compile_model(new_ngram_model(config, data), config, h.ngram_learning_rate)
+    keep = KeepBestWeights()
+    timer = EpochTimer()
+    history = model.fit(data.dataset(config, "train", "ngram", h.ngram_batch_size),
+                        validation_data=data.dataset(config, "val", "ngram") if validate else None,
+                        epochs=epochs or h.ngram_epochs, callbacks=[timer, keep] if validate else [timer],
+                        shuffle=False, verbose=verbose)
+    keep.restore()
+    seconds = float(sum(history.history.get("epoch_seconds", [])))
+    summary = {"epochs_run": len(history.epoch), "fit_seconds": round(seconds, 3)}
+    if validate:
+        summary.update(best_val_accuracy=keep.best, best_epoch=keep.best_epoch,
+                       val_accuracy_per_epoch=[round(v, 5) for v in history.history["val_accuracy"]])
+    return model, summary
+
+
+def fit_hybrid(config: Config, data: RunData, run_dir: str, verbose):
+    """Stage 1 for ``hybrid``: both branches and the blend; returns (model, word history, summary)."""
+    from textattn.layers.log_linear_blend import fit_log_linear_blend
+    from textattn.models.bag_models import assemble_hybrid, word_branch_config
+
+    print("Hybrid: training the n-gram branch...", flush=True)
+    ngram_model, ngram_summary = fit_ngram_branch(config, data, verbose)
+    print(f"Hybrid: n-gram branch best val_accuracy {ngram_summary['best_val_accuracy']:.4f} "
+          f"at epoch {ngram_summary['best_epoch']}; training the {config.model.hybrid.branch} branch...", flush=True)
+    word_config = word_branch_config(config)
+    keras.utils.set_random_seed(config.seed)
+    word_model = compile_model(build_model(word_config), word_config)
+    checkpoint = os.path.join(run_dir, WORD_BRANCH_CHECKPOINT)
+    history = fit_with_run_callbacks(word_model, word_config, data, run_dir, checkpoint, verbose)
+    word_model = load_keras(checkpoint)
+
+    branch_val = [predict(ngram_model, config, data, "val", "ngram"), predict(word_model, config, data, "val",
+                                                                              word_config.model.variant)]
+    weights, bias = fit_log_linear_blend(branch_val, data.tokens.y_val)
+    model = assemble_hybrid(ngram_model, word_model, config.name.replace("-", "_") or "hybrid", weights, bias)
+    summary = {"ngram": ngram_summary, "blend": {"branch_weights": [float(w) for w in weights],
+                                                 "bias": [float(b) for b in bias]}}
+    return model, history, summary
+
+
+WORD_BRANCH_CHECKPOINT = "word_branch.keras"
+
+
+def load_keras(path: str) -> keras.Model:
+    import textattn.data.text  # noqa: F401  (registers the standardizer)
+    import textattn.layers  # noqa: F401  (registers the custom layers)
+
+    return keras.saving.load_model(path, safe_mode=True)
+
+
+# --------------------------------------------------------------------------- #
+# Stage 3: the final fit on train + validation.
+
+
+def final_fit(config: Config, data_path: str | None, chosen: dict, blend: dict | None, verbose):
+    """Retrain on train + validation for the chosen epochs; return (model, data, summary)."""
+    from textattn.models.bag_models import assemble_hybrid, word_branch_config
+
+    full = dataclasses.replace(config, data=dataclasses.replace(config.data, validation_size=0))
+    data = load_data(full, data_path)
+    print(f"Final fit on all {len(data.tokens.x_train):,} training reviews...", flush=True)
+    start = time.perf_counter()
+    word_config = word_branch_config(full) if config.model.variant == "hybrid" else full
+    word_model = None
+    if config.model.variant != "ngram":
+        keras.utils.set_random_seed(config.seed)
+        word_model = compile_model(build_model(word_config), word_config)
+        word_model.fit(data.dataset(word_config, "train"), epochs=chosen["epochs"], shuffle=False, verbose=verbose)
+    if config.model.variant == "hybrid":
+        ngram_model, _ = fit_ngram_branch(full, data, verbose, epochs=chosen["ngram_epochs"], validate=False)
+        model = assemble_hybrid(ngram_model, word_model, config.name.replace("-", "_") or "hybrid",
+                                blend["branch_weights"], blend["bias"])
+    elif config.model.variant == "ngram":
+        keras.utils.set_random_seed(config.seed)
+        model = compile_model(new_ngram_model(full, data), full)
+        model.fit(data.dataset(full, "train"), epochs=chosen["epochs"], shuffle=False, verbose=verbose)
+    else:
+        model = word_model
+    summary = {"train_examples": int(len(data.tokens.x_train)), "fit_seconds": round(time.perf_counter() - start, 3),
+               **chosen}
+    return model, data, summary
+
+
+# --------------------------------------------------------------------------- #
+
+
 def train(config: Config, data_path: str | None = None, output_dir: str | None = None,
           resume: str | None = None, verbose: int | str = "auto") -> str:
     """Train ``config`` and write a run directory; return its path.
@@ -53,6 +267,8 @@ def train(config: Config, data_path: str | None = None, output_dir: str | None =
     With ``resume`` (an existing run directory) the run continues from its
     last finished epoch, using that directory's saved config.
     """
+    from textattn.evaluation.calibration import brier_score, expected_calibration_error, fit_temperature
+
     if resume:
         run_dir = resume
         if not os.path.isfile(os.path.join(run_dir, runs.CONFIG)):
@@ -69,72 +285,119 @@ def train(config: Config, data_path: str | None = None, output_dir: str | None =
     print(f"Run directory: {run_dir}", flush=True)
 
     keras.utils.set_random_seed(config.seed)
-    data = pipeline.prepare(config.data, config.seed, data_path)
-    print(f"Data: {len(data.x_train)} train / {len(data.x_val)} validation / {len(data.x_test)} test reviews "
-          f"from {data.source} in {data.prep_seconds:.1f}s{' (cached)' if data.cache_hit else ''}", flush=True)
-    runs.save_vocabulary(os.path.join(run_dir, runs.VOCAB), data.vocabulary)
+    data = load_data(config, data_path)
+    t = data.tokens
+    prep_seconds = t.prep_seconds + (data.ngrams.prep_seconds if data.ngrams else 0.0)
+    print(f"Data: {len(t.x_train)} train / {len(t.x_val)} validation / {len(t.x_test)} test reviews "
+          f"from {t.source} in {prep_seconds:.1f}s{' (cached)' if t.cache_hit else ''}", flush=True)
 
-    model = compile_model(build_model(config), config)
-    sigmoid = config.model.head == "sigmoid"
-    train_ds = pipeline.make_dataset(data.x_train, data.y_train, config.train.batch_size, config.seed, sigmoid)
-    val_ds = pipeline.make_dataset(data.x_val, data.y_val, config.train.batch_size, None, sigmoid)
-
-    history_path = os.path.join(run_dir, runs.HISTORY)
-    previous = read_history(history_path)
-    model_path = os.path.join(run_dir, runs.MODEL)
-    best_so_far = max((row["val_accuracy"] for row in previous), default=None) if os.path.isfile(model_path) else None
-    callbacks = [
-        EpochTimer(),
-        AtomicBestCheckpoint(model_path, monitor="val_accuracy", best=best_so_far),
-        keras.callbacks.CSVLogger(history_path, append=bool(previous)),
-        keras.callbacks.TensorBoard(os.path.join(run_dir, runs.LOGS)),
-        # Last, so an epoch counts as finished only once everything above is on disk.
-        AtomicBackupAndRestore(os.path.join(run_dir, runs.BACKUP)),
-    ]
-    if config.train.early_stopping:
-        callbacks.insert(0, keras.callbacks.EarlyStopping(
-            monitor="val_accuracy", patience=config.train.patience, restore_best_weights=config.train.restore_best))
-
+    variant = config.model.variant
     start = time.perf_counter()
-    model.fit(train_ds, validation_data=val_ds, epochs=config.train.epochs, callbacks=callbacks,
-              shuffle=False, verbose=verbose)  # train_ds reshuffles itself each epoch
+    branches = None
+    if variant == "hybrid":
+        model, history, branches = fit_hybrid(config, data, run_dir, verbose)
+    else:
+        model = compile_model(new_model(config, data), config)
+        model_path = os.path.join(run_dir, runs.MODEL)
+        history = fit_with_run_callbacks(model, config, data, run_dir, model_path, verbose)
+        model = runs.load_model(run_dir)
     fit_wall = time.perf_counter() - start
-
-    history = read_history(history_path)
-    write_history(history_path, history)
-    if not history:
-        raise UserError("training finished no epoch; check train.epochs")
     best = max(history, key=lambda row: row["val_accuracy"])
 
-    best_model = runs.load_model(run_dir)
-    test_ds = pipeline.make_dataset(data.x_test, data.y_test, config.train.batch_size, None, sigmoid)
-    test_loss, test_accuracy = best_model.evaluate(test_ds, verbose=0)
-
-    epoch_seconds = [row.get("epoch_seconds", 0.0) for row in history]
-    metrics = {
-        "name": config.name,
-        "variant": config.model.variant,
-        "params": count_params(model),
+    val_probs = predict(model, config, data, "val")
+    temperature = 1.0
+    if config.train.calibrate and variant != "hybrid":  # the hybrid's blend is itself fitted on validation
+        temperature = fit_temperature(t.y_val, val_probs)
+    calibration = {
+        "temperature": round(float(temperature), 6),
+        "validation_ece_uncalibrated": expected_calibration_error(t.y_val, val_probs),
+        "validation_ece": expected_calibration_error(t.y_val, calibrate(val_probs, temperature)),
+    }
+    validation_phase = {
         "best_val_accuracy": best["val_accuracy"],
         "best_epoch": best["epoch"] + 1,
         "final_val_accuracy": history[-1]["val_accuracy"],
-        "test_accuracy": float(test_accuracy),
-        "test_loss": float(test_loss),
+        "val_accuracy": float(np.mean(np.argmax(val_probs, axis=1) == t.y_val)),
+    }
+
+    final = None
+    n_validation = int(len(t.x_val))
+    if config.train.final_fit:
+        chosen = {"epochs": validation_phase["best_epoch"]}
+        if branches:
+            chosen["ngram_epochs"] = branches["ngram"]["best_epoch"]
+        model, data, final = final_fit(config, data_path, chosen, branches and branches["blend"], verbose)
+        t = data.tokens
+        runs.save_vocabulary(os.path.join(run_dir, runs.VOCAB), t.vocabulary)
+    else:
+        runs.save_vocabulary(os.path.join(run_dir, runs.VOCAB), t.vocabulary)
+    if data.ngrams:
+        runs.save_vocabulary(os.path.join(run_dir, runs.NGRAM_VOCAB), data.ngrams.vocabulary)
+    if variant == "hybrid" or final:
+        runs.write_atomic(os.path.join(run_dir, runs.MODEL), model.save, suffix=".keras")
+    if os.path.exists(os.path.join(run_dir, WORD_BRANCH_CHECKPOINT)):
+        os.unlink(os.path.join(run_dir, WORD_BRANCH_CHECKPOINT))
+
+    # Test: touched once, after every choice is made.
+    compile_model(model, config)
+    test_probs = calibrate(predict(model, config, data, "test"), temperature)
+    test_accuracy = float(np.mean(np.argmax(test_probs, axis=1) == t.y_test))
+    test_loss = float(keras.losses.SparseCategoricalCrossentropy()(t.y_test, test_probs))
+    if branches:
+        from textattn.models.bag_models import NGRAM_BRANCH, WORD_BRANCH
+
+        for key, layer, branch_variant in (("ngram", NGRAM_BRANCH, "ngram"),
+                                           ("word", WORD_BRANCH, config.model.hybrid.branch)):
+            probs = predict(model.get_layer(layer), config, data, "test", branch_variant)
+            branches.setdefault(key, {})["test_accuracy"] = float(np.mean(np.argmax(probs, axis=1) == t.y_test))
+        branches["word"].update(variant=config.model.hybrid.branch, best_val_accuracy=validation_phase["best_val_accuracy"],
+                                best_epoch=validation_phase["best_epoch"])
+
+    epoch_seconds = [row.get("epoch_seconds", 0.0) for row in history]
+    fit_seconds = sum(epoch_seconds) + (branches["ngram"]["fit_seconds"] if branches else 0.0)
+    metrics = {
+        "name": config.name,
+        "variant": variant,
+        "params": count_params(model),
+        "best_val_accuracy": validation_phase["best_val_accuracy"],
+        "best_epoch": validation_phase["best_epoch"],
+        "final_val_accuracy": validation_phase["final_val_accuracy"],
+        "test_accuracy": test_accuracy,
+        "test_loss": test_loss,
+        "test_ece": expected_calibration_error(t.y_test, test_probs),
+        "test_brier": brier_score(t.y_test, test_probs),
+        "calibration": calibration,
         "epochs_run": len(history),
-        "data_prep_seconds": round(data.prep_seconds, 3),
-        "data_cache_hit": data.cache_hit,
-        "fit_seconds": round(sum(epoch_seconds), 3),
+        "data_prep_seconds": round(prep_seconds, 3),
+        "data_cache_hit": t.cache_hit,
+        "fit_seconds": round(fit_seconds + (final["fit_seconds"] if final else 0.0), 3),
         "fit_seconds_per_epoch_median": round(sorted(epoch_seconds)[len(epoch_seconds) // 2], 3),
         "fit_wall_seconds_last_session": round(fit_wall, 3),
         "resumed": bool(resume),
-        "train_examples": int(len(data.x_train)),
-        "validation_examples": int(len(data.x_val)),
-        "test_examples": int(len(data.x_test)),
-        "data_source": data.source,
+        "train_examples": int(len(t.x_train)),
+        "validation_examples": n_validation,
+        "test_examples": int(len(t.x_test)),
+        "data_source": t.source,
         "seed": config.seed,
         "versions": versions(),
     }
+    if branches:
+        metrics["branches"] = branches
+    if final:
+        metrics["validation_phase"] = validation_phase
+        metrics["final_fit"] = final
     runs.write_json(os.path.join(run_dir, runs.METRICS), metrics)
     print(f"Best val_accuracy {metrics['best_val_accuracy']:.4f} at epoch {metrics['best_epoch']}; "
           f"test_accuracy {metrics['test_accuracy']:.4f}; fit {metrics['fit_seconds']:.1f}s", flush=True)
+    if branches:
+        print(f"Branches on test: n-gram {branches['ngram']['test_accuracy']:.4f}, "
+              f"{config.model.hybrid.branch} {branches['word']['test_accuracy']:.4f}, blend {test_accuracy:.4f}",
+              flush=True)
     return run_dir
+
+
+def calibrate(probabilities: np.ndarray, temperature: float) -> np.ndarray:
+    """Probabilities (N, C) with a softmax temperature applied (identity at 1)."""
+    from textattn.evaluation.calibration import apply_temperature
+
+    return probabilities if temperature == 1.0 else apply_temperature(probabilities, temperature)

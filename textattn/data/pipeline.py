@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import time
+import typing
 
 import numpy as np
 
@@ -163,17 +164,99 @@ def prepare(data: DataConfig, seed: int, cli_path: str | None = None, verbose: b
     )
 
 
-def make_dataset(x: np.ndarray, y: np.ndarray, batch_size: int, shuffle_seed: int | None = None,
-                 sigmoid: bool = False):
-    """A batched, prefetched tf.data.Dataset of (token ids, label).
+class NgramBags(typing.NamedTuple):
+    """Each review's distinct n-gram ids, ragged: values int32 (nnz,), row_splits int64 (N + 1,)."""
 
-    With ``shuffle_seed`` the examples are reshuffled every epoch,
-    deterministically from the seed.
+    values: np.ndarray
+    row_splits: np.ndarray
+
+    def __len__(self):  # the number of reviews, not of fields
+        return len(self.row_splits) - 1
+
+    def rows(self, start: int, stop: int) -> "NgramBags":
+        lo, hi = self.row_splits[start], self.row_splits[stop]
+        return NgramBags(self.values[lo:hi], self.row_splits[start:stop + 1] - lo)
+
+
+@dataclasses.dataclass
+class NgramData:
+    """Bags of n-gram ids per split, from a vocabulary fitted on the part trained on."""
+
+    train: NgramBags
+    val: NgramBags
+    test: NgramBags
+    vocabulary: list[str]
+    prep_seconds: float
+    cache_hit: bool
+
+
+def prepare_ngrams(data: DataConfig, max_ngram: int, vocab_size: int, seed: int, cli_path: str | None = None,
+                   verbose: bool = True) -> NgramData:
+    """N-gram bags for fit / validation / test (same reviews, same order as ``prepare``), cached."""
+    from textattn.data import ngrams  # imports TensorFlow
+
+    start = time.perf_counter()
+    source = resolve_source(data, cli_path)
+    root = os.path.join(data.cache_dir or cache.default_cache_dir(), "ngrams")
+    key = cache.cache_key(
+        source=source.fingerprint(), max_ngram=max_ngram, vocab_size=vocab_size, seed=seed,
+        validation_size=data.validation_size, order=data.order, version=PIPELINE_VERSION,
+    )
+    entry = cache.load_entry(root, key)
+    cache_hit = entry is not None
+    if entry is None:
+        if verbose:
+            print(f"Preparing {max_ngram}-gram bags from {source.describe()} (cached for later runs)...", flush=True)
+        splits = split_texts(data, seed, source)
+        vectorizer = ngrams.adapt_ngram_vectorizer(splits.fit[0], vocab_size, max_ngram)
+        entry = {"vocab_" + k: v for k, v in cache.pack_texts([str(t) for t in vectorizer.get_vocabulary()]).items()}
+        for name, (texts, _) in (("train", splits.fit), ("val", splits.validation), ("test", splits.test)):
+            entry[name + "_values"], entry[name + "_row_splits"] = ngrams.texts_to_bags(vectorizer, texts)
+        cache.save_entry(root, key, entry)
+
+    def bags(name, limit=None):
+        b = NgramBags(entry[name + "_values"], entry[name + "_row_splits"])
+        return b.rows(0, min(limit, len(b))) if limit is not None else b
+
+    return NgramData(
+        train=bags("train", data.train_limit), val=bags("val"), test=bags("test", data.test_limit),
+        vocabulary=cache.unpack_texts(entry["vocab_blob"], entry["vocab_ends"]),
+        prep_seconds=time.perf_counter() - start, cache_hit=cache_hit,
+    )
+
+
+TOKEN_IDS, NGRAMS = "token_ids", "ngrams"
+
+
+def make_dataset(x, y: np.ndarray, batch_size: int, shuffle_seed: int | None = None,
+                 sigmoid: bool = False, ngram_vocab_size: int | None = None):
+    """A batched, prefetched tf.data.Dataset of (model input, label).
+
+    ``x`` is token ids (N, length), NgramBags (each batch becomes a multi-hot
+    SparseTensor (batch, ngram_vocab_size)), or a dict of both keyed
+    ``token_ids`` and ``ngrams`` for the hybrid's two inputs. With
+    ``shuffle_seed`` the examples are reshuffled every epoch, deterministically.
     """
     import tensorflow as tf
 
+    from textattn.data.ngrams import bags_to_sparse
+
+    parts = dict(x) if isinstance(x, dict) else {NGRAMS if isinstance(x, NgramBags) else TOKEN_IDS: x}
+    if NGRAMS in parts:
+        if ngram_vocab_size is None:
+            raise ValueError("n-gram input needs ngram_vocab_size")
+        bags = parts[NGRAMS]
+        parts[NGRAMS] = tf.RaggedTensor.from_row_splits(bags.values.astype(np.int64), bags.row_splits)
     labels = y.astype("float32") if sigmoid else y
-    ds = tf.data.Dataset.from_tensor_slices((x, labels))
+    ds = tf.data.Dataset.from_tensor_slices((parts, labels))
     if shuffle_seed is not None:
-        ds = ds.shuffle(len(x), seed=shuffle_seed, reshuffle_each_iteration=True)
-    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+        ds = ds.shuffle(len(labels), seed=shuffle_seed, reshuffle_each_iteration=True)
+    ds = ds.batch(batch_size)
+    single = not isinstance(x, dict)
+
+    def to_model_input(batch, batch_labels):
+        if NGRAMS in batch:
+            batch = {**batch, NGRAMS: bags_to_sparse(batch[NGRAMS], ngram_vocab_size)}
+        return (next(iter(batch.values())) if single else batch), batch_labels
+
+    return ds.map(to_model_input).prefetch(tf.data.AUTOTUNE)

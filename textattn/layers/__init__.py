@@ -2,7 +2,9 @@
 
 from textattn.layers.attention_pooling import AttentionPooling
 from textattn.layers.bahdanau_attention import BahdanauAttention
+from textattn.layers.log_linear_blend import LogLinearBlend
 from textattn.layers.masked_max_pooling import MaskedGlobalMaxPooling1D
+from textattn.layers.naive_bayes_ngrams import NaiveBayesNgramLogits
 from textattn.layers.positional_embedding import PositionalEmbedding
 from textattn.layers.sinusoidal_encoding import SinusoidalPositionEncoding, sinusoidal_table
 from textattn.layers.transformer_block import TransformerBlock
@@ -10,7 +12,9 @@ from textattn.layers.transformer_block import TransformerBlock
 __all__ = [
     "AttentionPooling",
     "BahdanauAttention",
+    "LogLinearBlend",
     "MaskedGlobalMaxPooling1D",
+    "NaiveBayesNgramLogits",
     "PositionalEmbedding",
     "SinusoidalPositionEncoding",
     "TransformerBlock",

@@ -25,18 +25,27 @@ def register(name: str):
     return decorator
 
 
+BAG_VARIANTS = ("ngram", "hybrid")
+
+
 def variants() -> list[str]:
-    return sorted(_BODIES)
+    return sorted([*_BODIES, *BAG_VARIANTS])
 
 
-def build_model(config: Config) -> keras.Model:
+def build_model(config: Config, ngram_vocab_size: int | None = None) -> keras.Model:
     """The uncompiled model for ``config``: token ids (batch, length) -> probabilities.
 
     Output shape is (batch, 2) for the softmax head, (batch, 1) for sigmoid.
+    ``ngram`` takes n-gram bags and ``hybrid`` both inputs (see ``bag_models``);
+    their n-gram table has ``ngram_vocab_size`` rows (default: model.ngram.vocab_size).
     """
-    from textattn.models import frame
+    from textattn.models import bag_models, frame
 
     m = config.model
+    if m.variant == "ngram":
+        return bag_models.build_ngram_model(config, ngram_vocab_size)
+    if m.variant == "hybrid":
+        return bag_models.build_hybrid_model(config, ngram_vocab_size)
     if m.variant not in _BODIES:
         raise UserError(f"unknown model.variant {m.variant!r}; choose one of {', '.join(variants())}")
     inputs = keras.Input(shape=(config.data.sequence_length,), dtype="int32", name="token_ids")
