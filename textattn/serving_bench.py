@@ -12,9 +12,12 @@ import time
 import numpy as np
 
 
-def measure_serving(export_dir: str, texts, batch1_calls: int = 200, batch_size: int = 512,
+def measure_serving(export_dir, texts, batch1_calls: int = 200, batch_size: int = 512,
                     warmup_calls: int = 5, batches: int = 5) -> dict:
     """Time ``serve`` on raw review texts (list of str or bytes, at least one).
+
+    ``export_dir`` is an exported SavedModel's directory, or a serving function
+    itself (texts (batch,) -> {"probability", ...}).
 
     Batch-1 latency: ``batch1_calls`` calls with one review each, cycling
     through ``texts``, after ``warmup_calls`` untimed calls. Throughput:
@@ -29,8 +32,11 @@ def measure_serving(export_dir: str, texts, batch1_calls: int = 200, batch_size:
 
     if len(texts) == 0:
         raise ValueError("measure_serving needs at least one review text")
-    loaded = tf.saved_model.load(export_dir)  # kept referenced: ``serve`` alone does not hold the variables
-    serve = loaded.serve
+    if callable(export_dir):  # an in-process serving function (export.serving_function)
+        serve = export_dir
+    else:
+        loaded = tf.saved_model.load(export_dir)  # kept referenced: ``serve`` alone does not hold the variables
+        serve = loaded.serve
     singles = itertools.cycle([tf.constant([t]) for t in texts])
     for _ in range(warmup_calls):
         serve(next(singles))["probability"].numpy()

@@ -40,6 +40,12 @@ COLUMNS = [
     ("recall", "recall", _num(4)),
     ("f1", "F1", _num(4)),
     ("auc", "AUC", _num(4)),
+    ("ece", "ECE", _num(4)),
+    ("brier", "Brier", _num(4)),
+    ("acc_short", "acc <=50", _num(4)),
+    ("acc_medium", "acc 51-200", _num(4)),
+    ("acc_long", "acc >200", _num(4)),
+    ("behaviour", "behaviour", _num(2)),
     ("tn", "TN", _int),
     ("fp", "FP", _int),
     ("fn", "FN", _int),
@@ -64,6 +70,9 @@ def make_row(run_dir: str, result: dict) -> dict:
         **result["architecture"],
         "accuracy": m["accuracy"], "loss": m["loss"], "precision": m["precision"],
         "recall": m["recall"], "f1": m["f1"], "auc": m["auc"],
+        "ece": m.get("ece"), "brier": m.get("brier"),
+        **_by_length(result.get("by_length")),
+        "behaviour": (result.get("behaviour") or {}).get("pass_rate"),
         "tn": tn, "fp": fp, "fn": fn, "tp": tp,
         "params": p["total"], "trainable": p["trainable"], "non_embedding": p["non_embedding"],
         "model_bytes": result["model_bytes"],
@@ -72,6 +81,14 @@ def make_row(run_dir: str, result: dict) -> dict:
         "name": result["name"], "split": result["split"], "examples": m["examples"],
         "run_dir": run_dir,
     }
+
+
+def _by_length(buckets) -> dict:
+    """Accuracy of the three length buckets (evaluation.length.LENGTH_BUCKETS) as columns."""
+    keys = ("acc_short", "acc_medium", "acc_long")
+    if not buckets or len(buckets) != len(keys):
+        return dict.fromkeys(keys)
+    return {key: bucket["accuracy"] for key, bucket in zip(keys, buckets)}
 
 
 def sort_rows(rows: list[dict]) -> list[dict]:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import datetime
 import os
 
+import numpy as np
+
 from textattn import runs
 from textattn.errors import UserError
 
@@ -77,14 +79,26 @@ def evaluate_run(run_dir: str, split: str = "test", data_path: str | None = None
                  latency_calls: int | None = None, verbose: bool = True) -> tuple[dict, bool]:
     """Evaluate one run on ``split``; return (result, whether it came from the cache).
 
+    Probabilities are the served ones: the run's validation-fitted temperature
+    is applied. Besides the classification metrics the result holds ECE and
+    Brier score, accuracy by review length, the behavioural suite's pass rate
+    (through the same serving computation as the export) and serving speed.
+
     Raises UserError for anything wrong with the run (not a run, model does not
     load, vocabulary differs from the data's, split missing).
     """
+    import dataclasses
+
+    from textattn import export, training
     from textattn.data import pipeline
     from textattn.evaluation.architecture import architecture_columns
+    from textattn.evaluation.behaviour import load_suite, score_suite
+    from textattn.evaluation.calibration import brier_score, expected_calibration_error
+    from textattn.evaluation.length import accuracy_by_length, token_counts
     from textattn.evaluation.metrics import classification_metrics
-    from textattn.evaluation.speed import LATENCY_CALLS, measure_speed
+    from textattn.evaluation.speed import LATENCY_CALLS
     from textattn.models import count_params
+    from textattn.serving_bench import measure_serving
 
     if split not in SPLITS:
         raise UserError(f"unknown split {split!r}; choose one of {', '.join(SPLITS)}")
@@ -96,26 +110,46 @@ def evaluate_run(run_dir: str, split: str = "test", data_path: str | None = None
 
     fingerprint = model_fingerprint(run_dir)
     config = runs.load_config(run_dir)
-    data = pipeline.prepare(config.data, config.seed, data_path, verbose=verbose)
-    if runs.load_vocabulary(os.path.join(run_dir, runs.VOCAB)) != data.vocabulary:
+    if config.train.final_fit:
+        # The final model was trained on train + validation, with vocabularies fitted on all of it.
+        if split == "validation":
+            raise UserError("the run's final fit trained on its validation reviews (train.final_fit); use --split test")
+        config = dataclasses.replace(config, data=dataclasses.replace(config.data, validation_size=0))
+    data = training.load_data(config, data_path, verbose=verbose)
+    if runs.load_vocabulary(os.path.join(run_dir, runs.VOCAB)) != data.tokens.vocabulary:
         raise UserError(f"vocabulary does not match its model: {runs.VOCAB} differs from the vocabulary of "
-                        f"{data.source}; pass the --data the run was trained on")
-    x, y = split_arrays(data, split, config)
+                        f"{data.tokens.source}; pass the --data the run was trained on")
+    x, y = split_arrays(data.tokens, split, config)
     model = runs.load_model(run_dir)
+    short = "test" if split == "test" else "val"
+    texts_split = pipeline.split_texts(config.data, config.seed, pipeline.resolve_source(config.data, data_path))
+    texts = (texts_split.test if split == "test" else texts_split.validation)[0][: len(y)]
 
     if verbose:
         print(f"Evaluating {run_dir} on {len(x):,} {split} reviews...", flush=True)
-    probs = model.predict(x, batch_size=512, verbose=0)
+    probs = training.calibrate(training.predict(model, config, data, short), runs.temperature(run_dir))
+    metrics = classification_metrics(y, probs)
+    metrics["ece"] = expected_calibration_error(y, probs)
+    metrics["brier"] = brier_score(y, probs)
+    serve = export.serving_function(run_dir)
+    suite = load_suite()
+    behaviour = score_suite(lambda batch: serve(_tf_strings(batch))[export.PROBABILITY].numpy(), suite)
+    speed = measure_serving(serve, texts[:2048], batch1_calls=latency_calls or LATENCY_CALLS)
     result = {
         "name": config.name,
         "split": split,
         "architecture": architecture_columns(config),
-        "metrics": classification_metrics(y, probs),
+        "metrics": metrics,
+        "by_length": accuracy_by_length(y, np.argmax(probs, axis=1), token_counts(texts)),
+        "behaviour": {k: behaviour[k] for k in ("pass_rate", "passed", "total", "by_category", "failures")},
+        "temperature": runs.temperature(run_dir),
         "params": count_params(model),
         "model_bytes": fingerprint["bytes"],
-        "speed": measure_speed(model, x, latency_calls=latency_calls or LATENCY_CALLS),
+        "speed": {"throughput_per_s": speed["throughput_reviews_per_s"], "latency_ms": speed["batch1_p50_ms"],
+                  "latency_p95_ms": speed["batch1_p95_ms"], "throughput_batch": speed["batch_size"],
+                  "latency_calls": speed["batch1_calls"], "measured_on": "serving function (raw text in)"},
         "fit_seconds_per_epoch": fit_seconds_per_epoch(run_dir),
-        "data_source": data.source,
+        "data_source": data.tokens.source,
         "model_fingerprint": fingerprint,
         "evaluated_at": datetime.datetime.now().isoformat(timespec="seconds"),
     }
@@ -123,3 +157,9 @@ def evaluate_run(run_dir: str, split: str = "test", data_path: str | None = None
     store[split] = result
     runs.write_json(os.path.join(run_dir, EVALUATION), store)
     return result, False
+
+
+def _tf_strings(texts):
+    import tensorflow as tf
+
+    return tf.constant(list(texts), dtype=tf.string)
