@@ -37,7 +37,8 @@ def tiny_tune_dict(tmp_path, **tuner) -> dict:
                      "cache_dir": os.path.join(str(tmp_path), "cache")},
             "model": {"variant": "baseline", "embedding_dim": 8, "mask_padding": True,
                       "additive": {"units": 4}, "rnn": {"units": 8, "attention_units": 8},
-                      "transformer": {"ff_dim": 16}},
+                      "transformer": {"ff_dim": 16}, "ngram": {"vocab_size": 400},
+                      "hybrid": {"branch": "baseline", "ngram_learning_rate": 0.01, "ngram_epochs": 1}},
             "train": {"batch_size": 16, "learning_rate": 0.01},
         },
         "search": {
@@ -58,6 +59,9 @@ def tiny_tune_dict(tmp_path, **tuner) -> dict:
                 "mha": {"model.mha.num_heads": {"min": 1, "max": 2}, "model.mha.key_dim": [2, 4]},
                 "transformer": {"model.transformer.ff_dim": [16, 8], "model.transformer.num_heads": [2, 1]},
                 "rnn_attention": {"model.rnn.cell": ["gru", "lstm"], "model.rnn.units": [8, 4]},
+                "ngram": {"model.ngram.max_ngram": [3, 2], "model.ngram.vocab_size": [400, 200]},
+                "hybrid": {"model.hybrid.branch": ["baseline", "attention"],
+                           "model.hybrid.ngram_learning_rate": [0.01, 0.003]},
             },
         },
         "tuner": {"kind": "random", "max_trials": 2, "epochs": 1, "patience": 1,
@@ -157,6 +161,8 @@ PINNED = [
     ("mha", {"model.mha.num_heads": 1}),
     ("transformer", {"model.transformer.num_heads": 1}),
     ("rnn_attention", {"model.rnn.cell": "lstm"}),
+    ("ngram", {"model.ngram.max_ngram": 2, "model.ngram.vocab_size": 200}),
+    ("hybrid", {"model.hybrid.branch": "attention"}),
 ]
 
 
@@ -177,7 +183,12 @@ def test_each_pinned_variant_builds_and_fits(hypermodel, variant, pinned):
     own = {p.key for p in hypermodel.spec.variants[variant]}
     others = {p.key for v, ps in hypermodel.spec.variants.items() if v != variant for p in ps}
     assert own <= set(hp.values) and not others & set(hp.values)
-    assert model.input_shape == (None, 24)
+    if variant == "ngram":
+        assert model.input_shape == (None, 200)  # one multi-hot column per n-gram
+    elif variant == "hybrid":
+        assert {x.name: tuple(x.shape) for x in model.inputs}["token_ids"] == (None, 24)
+    else:
+        assert model.input_shape == (None, 24)
     metrics = hypermodel.fit(hp, model, epochs=1)
     assert 0.0 <= metrics[OBJECTIVE] <= 1.0
 

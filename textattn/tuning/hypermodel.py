@@ -83,6 +83,8 @@ class TextattnHyperModel(keras_tuner.HyperModel):
         for Hyperband, ``epochs`` and ``initial_epoch``.
         """
         config = self.config_for(hp)
+        if config.model.variant in ("ngram", "hybrid"):
+            return self.fit_bag_variant(config, epochs, kwargs.get("verbose", self.verbose))
         data = self.prepared(config)
         sigmoid = config.model.head == "sigmoid"
         train_ds = pipeline.make_dataset(data.x_train, data.y_train, config.train.batch_size, config.seed, sigmoid)
@@ -110,3 +112,54 @@ class TextattnHyperModel(keras_tuner.HyperModel):
             NON_EMBEDDING_PARAMS: float(params["non_embedding"]),
             EPOCHS: float(len(history.epoch)),
         }
+
+    def fit_bag_variant(self, config: Config, epochs=None, verbose=2) -> dict:
+        """Train an ``ngram`` or ``hybrid`` trial as ``train.py`` does (without the final fit); return its metrics.
+
+        These need the n-gram data and, for the hybrid, two trainings and a
+        blend, so they train their own models rather than the one ``build``
+        returned (KerasTuner's per-epoch checkpoint is not used for them).
+        """
+        from textattn import training
+        from textattn.callbacks import KeepBestWeights
+        from textattn.layers.log_linear_blend import LogLinearBlend, fit_log_linear_blend
+        from textattn.models.bag_models import word_branch_config
+
+        data = training.load_data(config, self.data_path, verbose=False)
+        epochs = epochs or self.spec.tuner.epochs
+        start = time.perf_counter()
+        if config.model.variant == "ngram":
+            model = training.compile_model(training.new_model(config, data), config)
+            keep = KeepBestWeights()
+            history = model.fit(data.dataset(config, "train"), validation_data=data.dataset(config, "val"),
+                                epochs=epochs, callbacks=[keep], shuffle=False, verbose=verbose)
+            best, epochs_run, params = keep.best, len(history.epoch), count_params(model)
+        else:
+            ngram_model, _ = training.fit_ngram_branch(config, data, verbose)
+            word_config = word_branch_config(config)
+            keras.utils.set_random_seed(config.seed)
+            word_model = training.compile_model(build_model(word_config), word_config)
+            keep = KeepBestWeights()
+            callbacks = [keep]
+            if self.spec.tuner.patience is not None:
+                callbacks.append(keras.callbacks.EarlyStopping(monitor=OBJECTIVE, mode="max",
+                                                               patience=self.spec.tuner.patience))
+            history = word_model.fit(data.dataset(word_config, "train"), validation_data=data.dataset(word_config, "val"),
+                                     epochs=epochs, callbacks=callbacks, shuffle=False, verbose=verbose)
+            keep.restore()
+            branch_val = [training.predict(ngram_model, config, data, "val", "ngram"),
+                          training.predict(word_model, config, data, "val", word_config.model.variant)]
+            weights, bias = fit_log_linear_blend(branch_val, data.tokens.y_val)
+            blend = LogLinearBlend(2, 2)
+            blend.build([(None, 2), (None, 2)])
+            blend.set_blend(weights, bias)
+            probs = keras.ops.convert_to_numpy(blend([keras.ops.convert_to_tensor(p) for p in branch_val]))
+            best = float((probs.argmax(axis=1) == data.tokens.y_val).mean())
+            epochs_run = len(history.epoch)
+            params = {k: count_params(ngram_model)[k] + count_params(word_model)[k] for k in ("total", "non_embedding")}
+        seconds = time.perf_counter() - start
+        tuner_id = os.environ.get("KERASTUNER_TUNER_ID", "tuner0")
+        print(f"[{tuner_id}] trial finished: {config.model.variant}, best {OBJECTIVE} {best:.4f}, "
+              f"{epochs_run} epochs in {seconds:.1f}s, {params['total']:,} params", flush=True)
+        return {OBJECTIVE: float(best), SECONDS: seconds, PARAMS: float(params["total"]),
+                NON_EMBEDDING_PARAMS: float(params["non_embedding"]), EPOCHS: float(epochs_run)}

@@ -36,6 +36,8 @@ VARIANT_SECTIONS = {
     "mha": "model.mha",
     "transformer": "model.transformer",
     "rnn_attention": "model.rnn",
+    "ngram": "model.ngram",
+    "hybrid": "model.hybrid",
 }
 
 # Keys that must be the same in every trial, and why.
