@@ -109,3 +109,23 @@ def test_evaluate_reports_calibration_length_and_behaviour(hybrid_run, tiny_acli
     assert result["behaviour"]["total"] >= 90 and 0 <= result["behaviour"]["pass_rate"] <= 1
     with pytest.raises(Exception, match="final fit"):
         evaluate_run(hybrid_run, "validation", data_path=tiny_aclimdb, verbose=False)
+
+
+def test_bags_take_rows_in_any_order():
+    from textattn.data.pipeline import NgramBags
+
+    bags = NgramBags(np.array([1, 2, 3, 4, 5, 6]), np.array([0, 2, 2, 5, 6]))
+    taken = bags.take([3, 0, 1, 2])
+    assert taken.values.tolist() == [6, 1, 2, 3, 4, 5] and taken.row_splits.tolist() == [0, 1, 3, 3, 6]
+    assert len(bags.take([])) == 0
+
+
+def test_self_training_adds_confident_unlabelled_reviews(tiny_aclimdb, tmp_path):
+    config = apply_overrides(tiny_config(tmp_path, "hybrid"), HYBRID + [
+        "train.final_fit=false", "model.hybrid.self_training=true", "model.hybrid.self_training_confidence=0.5"])
+    run_dir = train(config, data_path=tiny_aclimdb, output_dir=str(tmp_path / "runs"), verbose=0)
+    ngram = runs.read_json(os.path.join(run_dir, runs.METRICS))["branches"]["ngram"]
+    # confidence 0.5 keeps every one of the tiny tree's 10 unlabelled reviews
+    assert ngram["self_training"]["unlabeled"] == 10 and ngram["self_training"]["pseudo_labelled"] == 10
+    assert ngram["train_examples"] == 80 + 10
+    assert ngram["self_training"]["teacher"]["train_examples"] == 80

@@ -128,6 +128,11 @@ class HybridConfig:
     ngram_epochs: int = 3
     ngram_learning_rate: float = 0.003
     ngram_batch_size: int = 256
+    self_training: bool = False
+    """Self-train the n-gram branch on IMDB's unlabelled reviews: label them with the branch,
+    keep the confident ones, and retrain it on the labelled plus those."""
+    self_training_confidence: float = 0.9
+    """Keep an unlabelled review whose top class probability is at least this."""
 
 
 @dataclass
@@ -365,6 +370,8 @@ def validate(config: Config) -> None:
         raise UserError("model.ngram.vocab_size must be at least 2 (the OOV bucket and one n-gram)")
     if config.model.ngram.alpha <= 0 or config.model.hybrid.ngram_learning_rate <= 0:
         raise UserError("model.ngram.alpha and model.hybrid.ngram_learning_rate must be positive")
+    if not 0.5 <= config.model.hybrid.self_training_confidence < 1.0:
+        raise UserError("model.hybrid.self_training_confidence must be in [0.5, 1)")
     if config.model.variant in ("ngram", "hybrid") and config.model.head != "softmax":
         raise UserError(f"model.variant {config.model.variant!r} needs model.head: softmax")
     if config.train.final_fit and config.data.validation_size == 0:

@@ -103,22 +103,26 @@ def load_data(config: Config, data_path: str | None = None, verbose: bool = True
     ngrams = None
     if config.model.variant in NGRAM_VARIANTS:
         n = config.model.ngram
-        ngrams = pipeline.prepare_ngrams(config.data, n.max_ngram, n.vocab_size, config.seed, data_path, verbose)
+        unlabeled = config.model.variant == "hybrid" and config.model.hybrid.self_training
+        ngrams = pipeline.prepare_ngrams(config.data, n.max_ngram, n.vocab_size, config.seed, data_path, verbose,
+                                         unlabeled=unlabeled)
     return RunData(tokens, ngrams)
 
 
-def ngram_ratios(config: Config, data: RunData) -> np.ndarray:
+def ngram_ratios(config: Config, data: RunData, bags=None, labels=None) -> np.ndarray:
+    """Log-count ratios of the training part (or of ``bags``/``labels`` when given)."""
     from textattn.layers.naive_bayes_ngrams import log_count_ratios
 
-    return log_count_ratios(data.ngrams.train, data.tokens.y_train, data.ngram_vocab_size, 2,
-                            config.model.ngram.alpha)
+    bags = data.ngrams.train if bags is None else bags
+    labels = data.tokens.y_train if labels is None else labels
+    return log_count_ratios(bags, labels, data.ngram_vocab_size, 2, config.model.ngram.alpha)
 
 
-def new_ngram_model(config: Config, data: RunData) -> keras.Model:
+def new_ngram_model(config: Config, data: RunData, bags=None, labels=None) -> keras.Model:
     from textattn.models.bag_models import NB_LAYER, build_ngram_model
 
     model = build_ngram_model(config, data.ngram_vocab_size)
-    model.get_layer(NB_LAYER).set_log_count_ratios(ngram_ratios(config, data))
+    model.get_layer(NB_LAYER).set_log_count_ratios(ngram_ratios(config, data, bags, labels))
     return model
 
 
@@ -170,19 +174,46 @@ def fit_with_run_callbacks(model, config: Config, data: RunData, run_dir: str, c
 
 def fit_ngram_branch(config: Config, data: RunData, verbose, epochs: int | None = None,
                      validate: bool = True) -> tuple[keras.Model, dict]:
-    """The hybrid's n-gram branch, trained with ``model.hybrid.ngram_*``; best epoch by validation kept."""
+    """The hybrid's n-gram branch, trained with ``model.hybrid.ngram_*``; best epoch by validation kept.
+
+    With ``model.hybrid.self_training`` the trained branch labels the unlabelled
+    reviews; those it is confident about join the training part (for the
+    log-count ratios too) and a fresh branch is trained on all of them.
+    """
+    h = config.model.hybrid
+    model, summary = _fit_ngram_model(config, data, data.ngrams.train, data.tokens.y_train, verbose, epochs, validate)
+    if h.self_training and data.ngrams.unsup is not None:
+        from textattn.data.ngrams import concat_bags
+
+        unsup = data.ngrams.unsup
+        ds = pipeline.make_dataset(unsup, np.zeros(len(unsup), np.int32), 512, ngram_vocab_size=data.ngram_vocab_size)
+        probabilities = np.asarray(model.predict(ds, verbose=0))
+        confident = np.where(probabilities.max(axis=1) >= h.self_training_confidence)[0]
+        pseudo = unsup.take(confident)
+        bags = pipeline.NgramBags(*concat_bags(data.ngrams.train, pseudo))
+        labels = np.concatenate([data.tokens.y_train, probabilities[confident].argmax(axis=1).astype(np.int32)])
+        teacher = summary
+        model, summary = _fit_ngram_model(config, data, bags, labels, verbose,
+                                          epochs or (teacher.get("best_epoch") if validate else None), validate)
+        summary["self_training"] = {"unlabeled": int(len(unsup)), "pseudo_labelled": int(len(confident)),
+                                    "confidence": h.self_training_confidence, "teacher": teacher}
+        summary["fit_seconds"] = round(summary["fit_seconds"] + teacher["fit_seconds"], 3)
+    return model, summary
+
+
+def _fit_ngram_model(config: Config, data: RunData, bags, labels, verbose, epochs, validate):
     h = config.model.hybrid
     keras.utils.set_random_seed(config.seed)
-    model = compile_model(new_ngram_model(config, data), config, h.ngram_learning_rate)
+    model = compile_model(new_ngram_model(config, data, bags, labels), config, h.ngram_learning_rate)
     keep = KeepBestWeights()
     timer = EpochTimer()
-    history = model.fit(data.dataset(config, "train", "ngram", h.ngram_batch_size),
-                        validation_data=data.dataset(config, "val", "ngram") if validate else None,
+    train_ds = pipeline.make_dataset(bags, labels, h.ngram_batch_size, config.seed, ngram_vocab_size=data.ngram_vocab_size)
+    history = model.fit(train_ds, validation_data=data.dataset(config, "val", "ngram") if validate else None,
                         epochs=epochs or h.ngram_epochs, callbacks=[timer, keep] if validate else [timer],
                         shuffle=False, verbose=verbose)
     keep.restore()
     seconds = float(sum(history.history.get("epoch_seconds", [])))
-    summary = {"epochs_run": len(history.epoch), "fit_seconds": round(seconds, 3)}
+    summary = {"epochs_run": len(history.epoch), "fit_seconds": round(seconds, 3), "train_examples": int(len(labels))}
     if validate:
         summary.update(best_val_accuracy=keep.best, best_epoch=keep.best_epoch,
                        val_accuracy_per_epoch=[round(v, 5) for v in history.history["val_accuracy"]])

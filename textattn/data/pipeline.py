@@ -173,6 +173,16 @@ class NgramBags(typing.NamedTuple):
     def __len__(self):  # the number of reviews, not of fields
         return len(self.row_splits) - 1
 
+    def take(self, indices) -> "NgramBags":
+        """The bags of reviews ``indices`` (int array), in that order."""
+        indices = np.asarray(indices, dtype=np.int64)
+        lengths = np.diff(self.row_splits)[indices]
+        starts = self.row_splits[indices]
+        # Position of every kept value: its bag's start plus its offset inside the bag.
+        offsets = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+        values = self.values[np.repeat(starts, lengths) + offsets]
+        return NgramBags(values, np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64))
+
     def rows(self, start: int, stop: int) -> "NgramBags":
         lo, hi = self.row_splits[start], self.row_splits[stop]
         return NgramBags(self.values[lo:hi], self.row_splits[start:stop + 1] - lo)
@@ -188,11 +198,17 @@ class NgramData:
     vocabulary: list[str]
     prep_seconds: float
     cache_hit: bool
+    unsup: NgramBags | None = None
+    """The unlabelled reviews (aclImdb train/unsup), with ``unlabeled=True``."""
 
 
 def prepare_ngrams(data: DataConfig, max_ngram: int, vocab_size: int, seed: int, cli_path: str | None = None,
-                   verbose: bool = True) -> NgramData:
-    """N-gram bags for fit / validation / test (same reviews, same order as ``prepare``), cached."""
+                   verbose: bool = True, unlabeled: bool = False) -> NgramData:
+    """N-gram bags for fit / validation / test (same reviews, same order as ``prepare``), cached.
+
+    With ``unlabeled`` the 50,000 unlabelled reviews are bagged too, with the
+    same vocabulary (fitted on the labelled part trained on only).
+    """
     from textattn.data import ngrams  # imports TensorFlow
 
     start = time.perf_counter()
@@ -200,7 +216,7 @@ def prepare_ngrams(data: DataConfig, max_ngram: int, vocab_size: int, seed: int,
     root = os.path.join(data.cache_dir or cache.default_cache_dir(), "ngrams")
     key = cache.cache_key(
         source=source.fingerprint(), max_ngram=max_ngram, vocab_size=vocab_size, seed=seed,
-        validation_size=data.validation_size, order=data.order, version=PIPELINE_VERSION,
+        validation_size=data.validation_size, order=data.order, version=PIPELINE_VERSION, unlabeled=unlabeled,
     )
     entry = cache.load_entry(root, key)
     cache_hit = entry is not None
@@ -212,6 +228,9 @@ def prepare_ngrams(data: DataConfig, max_ngram: int, vocab_size: int, seed: int,
         entry = {"vocab_" + k: v for k, v in cache.pack_texts([str(t) for t in vectorizer.get_vocabulary()]).items()}
         for name, (texts, _) in (("train", splits.fit), ("val", splits.validation), ("test", splits.test)):
             entry[name + "_values"], entry[name + "_row_splits"] = ngrams.texts_to_bags(vectorizer, texts)
+        if unlabeled:
+            unsup_texts = read_texts(source, ("unsup",), data.cache_dir, data.order)["unsup"][0]
+            entry["unsup_values"], entry["unsup_row_splits"] = ngrams.texts_to_bags(vectorizer, unsup_texts)
         cache.save_entry(root, key, entry)
 
     def bags(name, limit=None):
@@ -222,6 +241,7 @@ def prepare_ngrams(data: DataConfig, max_ngram: int, vocab_size: int, seed: int,
         train=bags("train", data.train_limit), val=bags("val"), test=bags("test", data.test_limit),
         vocabulary=cache.unpack_texts(entry["vocab_blob"], entry["vocab_ends"]),
         prep_seconds=time.perf_counter() - start, cache_hit=cache_hit,
+        unsup=bags("unsup") if unlabeled else None,
     )
 
 
