@@ -4,6 +4,7 @@
     python evaluate.py runs/* --markdown report.md --csv report.csv --json report.json --plots plots/
     python evaluate.py runs/seed_mha-20260101-120000 --split validation --force
     python evaluate.py --params-only --configs configs/seed_attention.yaml configs/seed_mha.yaml
+    python evaluate.py runs/fast-* --explain 3 --html explain/    # explanation page per run
 
 Each run's results are cached in RUN_DIR/evaluation.json (per split) and reused
 while its model.keras is unchanged; --force re-evaluates. A run that cannot be
@@ -35,6 +36,10 @@ def parse_args(argv=None):
     parser.add_argument("--force", action="store_true", help="re-evaluate even where RUN_DIR/evaluation.json has results")
     parser.add_argument("--latency-calls", type=int, default=LATENCY_CALLS, metavar="N",
                         help=f"batch-1 calls whose median is the latency (default: {LATENCY_CALLS})")
+    parser.add_argument("--explain", type=int, metavar="N",
+                        help="with --html DIR: write DIR/RUN_NAME.html explaining, per class, the N most confident "
+                             "correct and the N most confident wrong reviews of the split")
+    parser.add_argument("--html", metavar="DIR", help="directory for the --explain pages (created if missing)")
     parser.add_argument("--params-only", action="store_true",
                         help="print parameter counts of --configs (builds the models; no data, no runs)")
     parser.add_argument("--configs", nargs="+", metavar="CONFIG", help="YAML configs for --params-only")
@@ -50,6 +55,10 @@ def parse_args(argv=None):
         parser.error("give at least one RUN_DIR (or --params-only --configs ...)")
     if args.latency_calls < 1:
         parser.error("--latency-calls must be at least 1")
+    if (args.explain is None) != (args.html is None):
+        parser.error("--explain N and --html DIR go together")
+    if args.explain is not None and args.explain < 1:
+        parser.error("--explain must be at least 1")
     return args
 
 
@@ -112,7 +121,29 @@ def evaluate(args) -> int:
         print(f"\n{args.split.capitalize()} split, best accuracy first:")
         print(report.format_terminal(rows), end="", flush=True)
     write_outputs(args, rows, errors)
+    if args.explain:
+        failed = {e["run_dir"] for e in errors}
+        errors += write_explain_pages(args, [run_dir for run_dir in args.run_dirs if run_dir not in failed])
     return EXIT_RUN_FAILED if errors else 0
+
+
+def write_explain_pages(args, run_dirs) -> list[dict]:
+    """One page per run (see textattn.evaluation.explain_pages); returns the runs that failed."""
+    from textattn.evaluation.explain_pages import write_explain_page
+
+    errors = []
+    for run_dir in run_dirs:
+        try:
+            print(f"Wrote {write_explain_page(run_dir, args.html, args.explain, args.split, args.data)}", flush=True)
+        except UserError as exc:
+            message = str(exc)
+        except Exception as exc:  # one run's failure must not hide the other pages
+            message = f"explain page failed ({type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''})"
+        else:
+            continue
+        errors.append({"run_dir": run_dir, "error": message})
+        print(f"error: {run_dir}: {message}", file=sys.stderr, flush=True)
+    return errors
 
 
 if __name__ == "__main__":
