@@ -129,3 +129,32 @@ def test_self_training_adds_confident_unlabelled_reviews(tiny_aclimdb, tmp_path)
     assert ngram["self_training"]["unlabeled"] == 10 and ngram["self_training"]["pseudo_labelled"] == 10
     assert ngram["train_examples"] == 80 + 10
     assert ngram["self_training"]["teacher"]["train_examples"] == 80
+
+
+def test_crop_windows_are_contiguous_pieces_of_the_review():
+    from textattn.data.pipeline import Crop, make_dataset
+
+    keras.utils.set_random_seed(3)
+    x = np.zeros((50, 12), np.int32)
+    for i in range(50):
+        x[i, : 4 + i % 8] = np.arange(2, 6 + i % 8)
+    (ids, _), = make_dataset(x, np.zeros(50, np.int32), 50, 1, crop=Crop(1.0, 2, 3, seed=3))
+    for row in ids.numpy():
+        tokens = row[row != 0]
+        assert 2 <= len(tokens) <= 3 and (row[len(tokens):] == 0).all()  # tokens first, padding after
+        assert (np.diff(tokens) == 1).all()  # one contiguous window of the original 2, 3, 4, ...
+    (kept, _), = make_dataset(x, np.zeros(50, np.int32), 50, 1, crop=Crop(0.0, 2, 3))
+    assert np.array_equal(np.sort(kept.numpy(), axis=0), np.sort(x, axis=0))  # probability 0: unchanged
+
+
+@pytest.mark.parametrize("override, message", [
+    ("train.crop_probability=1.5", "crop_probability"),
+    ("train.crop_min_tokens=50", "crop_min_tokens"),
+    ("model.hybrid.self_training_confidence=0.3", "self_training_confidence"),
+    ("model.head=sigmoid", "needs model.head: softmax"),
+])
+def test_bad_hybrid_settings_are_user_errors(override, message, tmp_path):
+    from textattn.errors import UserError
+
+    with pytest.raises(UserError, match=message):
+        apply_overrides(tiny_config(tmp_path, "hybrid"), [override])

@@ -31,3 +31,20 @@ def test_short_training_on_a_slice_is_clearly_above_chance(real_archive, tmp_pat
     assert metrics["best_val_accuracy"] > 0.78
     assert metrics["test_accuracy"] > 0.78
     assert len(runs.load_vocabulary(os.path.join(run_dir, runs.VOCAB))) == 10_000
+
+
+def test_ngram_baseline_on_real_reviews_beats_the_attention_models(real_archive, tmp_path):
+    """configs/ngram.yaml without the final fit: 15,000 reviews trained on, 2 epochs."""
+    from textattn.predict import Predictor
+    from textattn.training import train
+
+    config = apply_overrides(load_config("configs/ngram.yaml"), [
+        "train.final_fit=false", "train.epochs=2", "data.test_limit=5000"])
+    run_dir = train(config, data_path=real_archive, output_dir=str(tmp_path), verbose=0)
+    metrics = json.load(open(os.path.join(run_dir, runs.METRICS)))
+    assert metrics["best_val_accuracy"] > 0.905 and metrics["test_accuracy"] > 0.90
+    assert metrics["test_ece"] < 0.03
+    predictor = Predictor(run_dir)
+    probabilities, _ = predictor(["", "qwzx vbnq", "a wonderful, moving film", "a dull, boring waste of time"])
+    assert probabilities[:2].tolist() == [0.5, 0.5] and predictor.known_tokens[:2].tolist() == [0, 0]
+    assert probabilities[2] > 0.5 > probabilities[3]

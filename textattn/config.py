@@ -168,6 +168,12 @@ class TrainConfig:
     """With early stopping, restore the best epoch's weights at the end."""
     jit_compile: bool = False
     """Compile train/predict steps with XLA."""
+    crop_probability: float = 0.0
+    """Chance that a training review is replaced by a random window of its tokens (word models),
+    so that short inputs are seen in training; 0 turns it off."""
+    crop_min_tokens: int = 3
+    crop_max_tokens: int = 40
+    """A window's length is drawn uniformly from [crop_min_tokens, crop_max_tokens]."""
     calibrate: bool = True
     """Fit a softmax temperature on validation; evaluation and the export apply it."""
     final_fit: bool = False
@@ -370,6 +376,10 @@ def validate(config: Config) -> None:
         raise UserError("model.ngram.vocab_size must be at least 2 (the OOV bucket and one n-gram)")
     if config.model.ngram.alpha <= 0 or config.model.hybrid.ngram_learning_rate <= 0:
         raise UserError("model.ngram.alpha and model.hybrid.ngram_learning_rate must be positive")
+    if not 0.0 <= config.train.crop_probability <= 1.0:
+        raise UserError(f"train.crop_probability must be in [0, 1], got {config.train.crop_probability}")
+    if not 1 <= config.train.crop_min_tokens <= config.train.crop_max_tokens:
+        raise UserError("train.crop_min_tokens must be at least 1 and at most train.crop_max_tokens")
     if not 0.5 <= config.model.hybrid.self_training_confidence < 1.0:
         raise UserError("model.hybrid.self_training_confidence must be in [0.5, 1)")
     if config.model.variant in ("ngram", "hybrid") and config.model.head != "softmax":

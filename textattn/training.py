@@ -94,8 +94,10 @@ class RunData:
                 shuffle: bool | None = None):
         x, y = self.inputs(variant or config.model.variant, split)
         seed = config.seed if (split == "train" if shuffle is None else shuffle) else None
+        t = config.train
+        crop = pipeline.Crop(t.crop_probability, t.crop_min_tokens, t.crop_max_tokens, config.seed) if split == "train" else None
         return pipeline.make_dataset(x, y, batch_size or config.train.batch_size, seed,
-                                     config.model.head == "sigmoid", self.ngram_vocab_size)
+                                     config.model.head == "sigmoid", self.ngram_vocab_size, crop)
 
 
 def load_data(config: Config, data_path: str | None = None, verbose: bool = True) -> RunData:

@@ -248,14 +248,40 @@ def prepare_ngrams(data: DataConfig, max_ngram: int, vocab_size: int, seed: int,
 TOKEN_IDS, NGRAMS = "token_ids", "ngrams"
 
 
+@dataclasses.dataclass(frozen=True)
+class Crop:
+    """With ``probability``, a review's token ids become a random window of ``min_tokens`` to
+    ``max_tokens`` of its tokens (all of them when it is shorter), padded like any review.
+
+    Called on one review's ids, shape (length,), tokens first and padding (0) after.
+    """
+
+    probability: float
+    min_tokens: int
+    max_tokens: int
+    seed: int = 0
+
+    def __call__(self, ids):
+        import tensorflow as tf
+
+        length = tf.shape(ids)[0]
+        n = tf.reduce_sum(tf.cast(ids != 0, tf.int32))
+        size = tf.minimum(n, tf.random.uniform([], self.min_tokens, self.max_tokens + 1, tf.int32, seed=self.seed))
+        start = tf.random.uniform([], 0, n - size + 1, tf.int32, seed=self.seed + 1)
+        window = tf.pad(ids[start:start + size], [[0, length - size]])
+        window = tf.reshape(window, tf.shape(ids))
+        return tf.where(tf.random.uniform([], seed=self.seed + 2) < self.probability, window, ids)
+
+
 def make_dataset(x, y: np.ndarray, batch_size: int, shuffle_seed: int | None = None,
-                 sigmoid: bool = False, ngram_vocab_size: int | None = None):
+                 sigmoid: bool = False, ngram_vocab_size: int | None = None, crop: "Crop | None" = None):
     """A batched, prefetched tf.data.Dataset of (model input, label).
 
     ``x`` is token ids (N, length), NgramBags (each batch becomes a multi-hot
     SparseTensor (batch, ngram_vocab_size)), or a dict of both keyed
     ``token_ids`` and ``ngrams`` for the hybrid's two inputs. With
     ``shuffle_seed`` the examples are reshuffled every epoch, deterministically.
+    ``crop`` replaces token-id reviews by random windows of themselves (see ``Crop``).
     """
     import tensorflow as tf
 
@@ -271,6 +297,8 @@ def make_dataset(x, y: np.ndarray, batch_size: int, shuffle_seed: int | None = N
     ds = tf.data.Dataset.from_tensor_slices((parts, labels))
     if shuffle_seed is not None:
         ds = ds.shuffle(len(labels), seed=shuffle_seed, reshuffle_each_iteration=True)
+    if crop is not None and crop.probability > 0 and TOKEN_IDS in parts:
+        ds = ds.map(lambda p, label: ({**p, TOKEN_IDS: crop(p[TOKEN_IDS])}, label))
     ds = ds.batch(batch_size)
     single = not isinstance(x, dict)
 

@@ -20,6 +20,12 @@ def architecture_columns(config: Config) -> dict:
     heads per layer: 1 for single-head attention layers, None where the
     variant has no attention layer stack (baseline, rnn_attention).
     """
+    if config.model.variant == "hybrid":
+        # Describe the word branch; the n-gram branch has no attention to count.
+        from textattn.models.bag_models import word_branch_config
+
+        columns = architecture_columns(word_branch_config(config))
+        return {**columns, "variant": f"hybrid+{columns['variant']}"}
     m = config.model
     section = getattr(m, _SECTIONS[m.variant]) if m.variant in _SECTIONS else None
     if section is not None:
