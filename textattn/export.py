@@ -91,6 +91,10 @@ def make_serve(model, parts: "ServingParts"):
 
     def serve(texts):
         texts = valid_utf8(texts)
+        n = tf.shape(texts)[0]
+        if variant in ("ngram", "hybrid"):
+            # Keras' sparse multi-hot output fails on a batch of 0 rows: add one row, drop it at the end.
+            texts = tf.concat([texts, tf.constant([""])], axis=0)
         ids = truncate_and_pad(parts.vectorizer(texts), sequence_length, keep)
         known_words = tf.reduce_sum(tf.cast(ids > OOV_ID, tf.int32), axis=1)
         ids = model_token_ids(ids, empty_review)
@@ -112,7 +116,7 @@ def make_serve(model, parts: "ServingParts"):
         probabilities = tf.where(no_evidence[:, None], tf.fill(tf.shape(probabilities), 0.5), probabilities)
         positive = probabilities[:, 1]
         label = tf.where(no_evidence, 0, tf.argmax(probabilities, axis=-1, output_type=tf.int32))
-        return {PROBABILITY: positive, LABEL: label, KNOWN_TOKENS: known}
+        return {PROBABILITY: positive[:n], LABEL: label[:n], KNOWN_TOKENS: known[:n]}
 
     return serve
 
