@@ -24,7 +24,7 @@ import time
 import keras
 import numpy as np
 
-from textattn import runs
+from textattn import backend, runs
 from textattn.callbacks import (
     AtomicBackupAndRestore, AtomicBestCheckpoint, EpochTimer, KeepBestWeights, read_history, write_history,
 )
@@ -44,8 +44,7 @@ def compile_model(model: keras.Model, config: Config, learning_rate: float | Non
         loss = "binary_crossentropy"
     else:
         loss = "sparse_categorical_crossentropy"
-    # XLA cannot compile the sparse n-gram input's ops.
-    jit = t.jit_compile and config.model.variant not in NGRAM_VARIANTS
+    jit = backend.jit_compile(t.jit_compile, config.model.variant)
     model.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"], jit_compile=jit)
     return model
 
@@ -64,7 +63,8 @@ def new_run_dir(config: Config, output_dir: str | None) -> str:
 def versions() -> dict[str, str]:
     import tensorflow as tf
 
-    return {"python": platform.python_version(), "keras": keras.__version__, "tensorflow": tf.__version__}
+    return {"python": platform.python_version(), "keras": keras.__version__, "tensorflow": tf.__version__,
+            "keras_backend": backend.name()}
 
 
 # --------------------------------------------------------------------------- #
@@ -307,7 +307,9 @@ def train(config: Config, data_path: str | None = None, output_dir: str | None =
         if not os.path.isfile(os.path.join(run_dir, runs.CONFIG)):
             raise UserError(f"--resume {run_dir!r} is not a run directory (no {runs.CONFIG}); pass the RUN_DIR of the killed run")
         config = runs.load_config(run_dir)
+        backend.check_variant(config.model.variant)
     else:
+        backend.check_variant(config.model.variant)
         # Resolve the data source first: a bad --data fails before anything is written.
         source = pipeline.resolve_source(config.data, data_path)
         if source.kind == "local":

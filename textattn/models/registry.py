@@ -41,7 +41,10 @@ def build_model(config: Config, ngram_vocab_size: int | None = None) -> keras.Mo
     """
     from textattn.models import bag_models, frame
 
+    from textattn.backend import check_variant
+
     m = config.model
+    check_variant(m.variant)
     if m.variant == "ngram":
         return bag_models.build_ngram_model(config, ngram_vocab_size)
     if m.variant == "hybrid":
