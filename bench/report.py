@@ -64,6 +64,7 @@ def backend_table(rows: list[dict]) -> list[str]:
     for r in rows:
         lines.append(f"| {r['config']} | {ranged(r['tf'], 1)} | {ranged(r['jax'], 1)} | "
                      f"{ranged(r['jax_over_tf'], 2, 'x')} | {ranged(r['jax_over_tf_steady'], 2, 'x')} | "
+                     f"{ranged(r['jax_over_tf_cpu'], 2, 'x')} | "
                      f"{r['val_accuracy']['tf']:.4f} / {r['val_accuracy']['jax']:.4f} |")
     return lines
 

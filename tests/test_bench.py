@@ -79,6 +79,11 @@ def test_backend_rows_compare_tf_and_jax_in_the_same_round():
     ]}
     (row,) = backend_rows([summarize(comparison)], [comparison])
     assert row["jax_over_tf"] == {"median": 2.5, "min": 2.0, "max": 3.0, "n": 3}
+    table = markdown({"machine": "test", "load_start": [1, 1, 1], "load_end": [1, 1, 1], "data_used": "x",
+                      "training": [], "backend": [row]})
+    line = next(x for x in table.splitlines() if x.startswith("| c |"))
+    header = next(x for x in table.splitlines() if x.startswith("| config | TF"))
+    assert line.count("|") == header.count("|") and "2.50x (2.00–3.00)" in line
 
 
 def test_reference_variant_names_only_seed_configs():
