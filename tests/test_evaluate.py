@@ -12,7 +12,7 @@ import sys
 import matplotlib.image
 import pytest
 
-from conftest import REPO, tiny_config
+from helpers import REPO, tiny_config
 from textattn import runs
 from textattn.evaluation import metrics as metrics_module
 from textattn.evaluation.run import EVALUATION
@@ -199,6 +199,7 @@ def test_cli_misuse_exits_2(args, capsys):
     assert "error:" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_params_only_on_the_reference_configs():
     configs = [f"configs/{name}.yaml" for name in ("seed_attention", "seed_mha", "seed_transformer", "seed_transformer_pos")]
     proc = subprocess.run([sys.executable, "evaluate.py", "--params-only", "--configs", *configs],

@@ -2,14 +2,15 @@
 
 import math
 
-import keras
 import numpy as np
 import pytest
 
+from helpers import fake_time
 from textattn.config import config_from_dict
 from textattn.evaluation.architecture import architecture_columns
 from textattn.evaluation.metrics import classification_metrics, positive_probability
 from textattn.evaluation.report import format_markdown, format_terminal, sort_rows
+from textattn.evaluation import speed as speed_module
 from textattn.evaluation.speed import measure_speed
 
 # Eight reviews; P(positive) > 0.5 predicts positive.
@@ -89,15 +90,23 @@ def test_architecture_columns(variant, model, layers, heads):
                     "mask_padding": True, "layers": layers, "heads": heads}
 
 
-def test_measure_speed_on_a_tiny_model():
-    keras.utils.set_random_seed(0)
-    inputs = keras.Input((16,), dtype="int32")
-    x = keras.layers.GlobalAveragePooling1D()(keras.layers.Embedding(50, 4)(inputs))
-    model = keras.Model(inputs, keras.layers.Dense(2, activation="softmax")(x))
+def test_measure_speed_times_batches_and_single_reviews(monkeypatch):
+    """A model that takes 1 ms plus 0.1 ms per review, on a fake clock: exact figures."""
+    clock = fake_time(monkeypatch, speed_module)
+
+    class Model:
+        shapes = []
+
+        def predict_on_batch(self, x):
+            self.shapes.append(x.shape)
+            clock.advance(0.001 + 0.0001 * len(x))
+
     ids = np.random.default_rng(0).integers(0, 50, size=(10, 16))  # fewer rows than a batch: repeated
-    speed = measure_speed(model, ids, batch_size=64, latency_calls=7)
+    speed = measure_speed(Model(), ids, batch_size=64, latency_calls=7)
     assert speed["latency_calls"] == 7 and speed["throughput_batch"] == 64
-    assert speed["throughput_per_s"] > 0 and 0 < speed["latency_ms"] < 1000
+    assert speed["latency_ms"] == pytest.approx(1.1)
+    assert speed["throughput_per_s"] == pytest.approx(64 / 0.0074)
+    assert set(Model.shapes) == {(64, 16), (1, 16)}
 
 
 def row(run, accuracy):

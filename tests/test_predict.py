@@ -73,6 +73,7 @@ def test_no_evidence_gets_exactly_one_half(exported):
     assert probabilities[4] > 0.5 > probabilities[5]
 
 
+@pytest.mark.slow
 def test_file_dash_reads_stdin(exported):
     stdin = POSITIVE.encode() + b"\n\xff\xfe broken bytes\n\n" + NEGATIVE.encode()  # no final newline
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}

@@ -3,9 +3,13 @@
 import json
 import os
 
+import pytest
+
 from textattn import runs
 from textattn.config import apply_overrides, load_config
 from textattn.data import pipeline
+
+pytestmark = pytest.mark.slow  # the real 84 MB archive
 
 
 def test_real_archive_counts_and_label_balance(real_archive):
