@@ -191,12 +191,21 @@ def test_bad_runs_are_reported_and_the_rest_still_evaluated(fresh_runs, tiny_acl
     assert len(report["rows"]) == 1 and len(report["errors"]) == 5
 
 
-@pytest.mark.parametrize("args", [[], ["--bogus"], ["--params-only"], ["--configs", "configs/seed_mha.yaml"]])
-def test_cli_misuse_exits_2(args, capsys):
-    with pytest.raises(SystemExit) as exc:
-        evaluate_cli.main(args)
-    assert exc.value.code == 2
-    assert "error:" in capsys.readouterr().err
+@pytest.mark.parametrize("args, message", [
+    ([], "give at least one RUN_DIR"),
+    (["--bogus"], "unrecognized arguments: --bogus"),
+    (["--params-only"], "--params-only needs --configs"),
+    (["--configs", "configs/seed_mha.yaml"], "--configs is only used with --params-only"),
+    (["runs/x", "--latency-calls", "0"], "--latency-calls must be at least 1"),
+])
+def test_cli_misuse_exits_2(args, message, capsys):
+    try:
+        code = evaluate_cli.main(args)
+    except SystemExit as exc:  # argparse's own usage errors
+        code = exc.code
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "error: " in err and message in err
 
 
 @pytest.mark.slow

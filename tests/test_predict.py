@@ -105,4 +105,4 @@ def test_missing_or_unknown_command_prints_usage(argv, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(argv)
     assert exit_info.value.code == 2
-    assert capsys.readouterr().err.startswith("usage: python -m textattn")
+    assert capsys.readouterr().err.startswith("usage: textattn")

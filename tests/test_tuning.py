@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import csv
 import glob
 import json
@@ -25,14 +24,6 @@ from textattn.tuning.hypermodel import OBJECTIVE, TextattnHyperModel
 from textattn.tuning.report import BEST_CONFIG, RESULTS_CSV, RESULTS_MD
 from textattn.tuning.search import run_search
 from textattn.tuning.space import load_tune_spec, spec_from_dict
-
-
-def search_args(config, data, **changes) -> argparse.Namespace:
-    """The namespace train.py hands to run_search."""
-    args = dict(config=config, data=data, tuner=None, max_trials=None, directory=None, overrides=[], epochs=None,
-                output_dir=None, resume=None, export=None, dry_run=False)
-    args.update(changes)
-    return argparse.Namespace(**args)
 
 
 # --------------------------------------------------------------------------- #
@@ -165,7 +156,7 @@ def test_tiny_search_writes_results_and_a_best_config_that_trains(tmp_path, tiny
     from textattn.training import train
 
     config_path = write_tune_yaml(tmp_path)
-    assert run_search(search_args(config_path, tiny_aclimdb)) == 0
+    assert run_search(config_path, data=tiny_aclimdb) == 0
     out = capsys.readouterr().out
     project = os.path.join(str(tmp_path), "tuner", "tiny")
 
@@ -192,7 +183,7 @@ def test_tiny_search_writes_results_and_a_best_config_that_trains(tmp_path, tiny
 def test_max_trials_does_not_apply_to_hyperband(tmp_path, tiny_aclimdb):
     config_path = write_tune_yaml(tmp_path)
     with pytest.raises(UserError, match="--max-trials does not apply to hyperband"):
-        run_search(search_args(config_path, tiny_aclimdb, tuner="hyperband", max_trials=3))
+        run_search(config_path, data=tiny_aclimdb, tuner="hyperband", max_trials=3)
     assert not os.path.exists(os.path.join(str(tmp_path), "tuner"))
 
 

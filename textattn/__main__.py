@@ -1,7 +1,13 @@
-"""Command line: ``python -m textattn COMMAND ...``.
+"""The command line: ``textattn COMMAND ...``, the same as ``python -m textattn COMMAND ...``.
 
-    python -m textattn export RUN_DIR OUT_DIR [--overwrite]
-    python -m textattn predict MODEL [TEXT ...] [--file PATH] [--jsonl]
+    textattn train [--config CONFIG] [--data PATH] [--set KEY=VALUE ...] [--resume RUN_DIR] [--export OUT_DIR]
+    textattn tune [--config configs/tune.yaml] [--data PATH] [--tuner KIND] [--max-trials N]
+    textattn evaluate RUN_DIR [...] [--split test|validation] [--markdown|--csv|--json FILE] [--plots DIR]
+    textattn export RUN_DIR OUT_DIR [--overwrite]
+    textattn predict MODEL [TEXT ...] [--file PATH] [--jsonl]
+
+``textattn COMMAND --help`` describes each. train, tune and evaluate come from
+textattn/commands/; export, predict and explain are registered here.
 """
 
 from __future__ import annotations
@@ -10,6 +16,9 @@ import argparse
 import sys
 
 import textattn  # noqa: F401  (quiets TensorFlow's start-up logging)
+from textattn.commands import evaluate as evaluate_command
+from textattn.commands import train as train_command
+from textattn.commands import tune as tune_command
 from textattn.errors import run_cli
 
 
@@ -28,9 +37,12 @@ def cmd_predict(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m textattn", description=__doc__,
+    parser = argparse.ArgumentParser(prog="textattn", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    train_command.add_parser(commands)
+    tune_command.add_parser(commands)
+    evaluate_command.add_parser(commands)
 
     export = commands.add_parser(
         "export", help="write a run as a TensorFlow SavedModel that classifies raw text",
@@ -56,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    return run_cli(args.handler, args)
+    return run_cli(args.handler, args, getattr(args, "interrupted", "interrupted"))
 
 
 if __name__ == "__main__":

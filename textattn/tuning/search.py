@@ -1,4 +1,4 @@
-"""``python train.py --tune``: run (or resume) a KerasTuner search and report it.
+"""``textattn tune`` (or ``python train.py --tune``): run (or resume) a KerasTuner search and report it.
 
 The tuner keeps its state in DIRECTORY/PROJECT (overwrite=False), so rerunning
 the same command after a kill resumes: finished trials are kept, the
@@ -62,27 +62,23 @@ def make_tuner(spec: TuneSpec, hypermodel: TextattnHyperModel):
     return keras_tuner.RandomSearch(hypermodel, max_trials=t.max_trials, **common)
 
 
-def check_args(args, spec: TuneSpec) -> None:
-    for flag, attr in (("--resume", "resume"), ("--export", "export"), ("--output-dir", "output_dir"),
-                       ("--dry-run", "dry_run")):
-        if getattr(args, attr, None):
-            raise UserError(f"{flag} does not apply to --tune; rerun the same --tune command to resume a search "
-                            "and use --directory for where it is kept")
-    if getattr(args, "max_trials", None) is not None and spec.tuner.kind == "hyperband":
+def run_search(config_path: str, *, data: str | None = None, overrides=(), tuner: str | None = None,
+               max_trials: int | None = None, epochs: int | None = None, directory: str | None = None) -> int:
+    """Run (or resume) the search declared in ``config_path``; return the exit status.
+
+    ``overrides`` (KEY=VALUE strings) apply to the file's base config; ``tuner``
+    (kind), ``max_trials``, ``epochs`` (per trial) and ``directory`` replace the
+    file's tuner settings when given.
+    """
+    spec = load_tune_spec(config_path, list(overrides))
+    spec = replace_tuner(spec, kind=tuner, max_trials=max_trials, epochs=epochs, directory=directory)
+    if max_trials is not None and spec.tuner.kind == "hyperband":
         raise UserError("--max-trials does not apply to hyperband, which sizes the search from tuner.epochs, "
                         "tuner.hyperband_factor and tuner.hyperband_iterations; pick --tuner random or bayesian")
-
-
-def run_search(args) -> int:
-    """Entry point for ``train.py --tune``; returns the exit status."""
-    spec = load_tune_spec(args.config, getattr(args, "overrides", None) or [])
-    spec = replace_tuner(spec, kind=args.tuner, max_trials=args.max_trials, epochs=args.epochs,
-                         directory=args.directory)
-    check_args(args, spec)
-    pipeline.resolve_source(spec.base.data, args.data)  # a bad --data fails before the tuner starts
+    pipeline.resolve_source(spec.base.data, data)  # a bad --data fails before the tuner starts
     mode = role()
 
-    hypermodel = TextattnHyperModel(spec, args.data)
+    hypermodel = TextattnHyperModel(spec, data)
     tuner = make_tuner(spec, hypermodel)
     t = spec.tuner
     size = "" if t.kind == "hyperband" else f", {t.max_trials} trials"
@@ -96,7 +92,7 @@ def run_search(args) -> int:
     if mode == "worker":
         print(f"Worker {os.environ['KERASTUNER_TUNER_ID']} done; the chief writes the results.", flush=True)
         return 0
-    return report(tuner, hypermodel, args.data)
+    return report(tuner, hypermodel, data)
 
 
 def report(tuner, hypermodel: TextattnHyperModel, data_path: str | None) -> int:
@@ -121,5 +117,5 @@ def report(tuner, hypermodel: TextattnHyperModel, data_path: str | None) -> int:
     row = next(r for r in rows if r["trial"] == trial.trial_id)
     write_best_config(path, config, row)
     print(f"Best trial {trial.trial_id} ({row['variant']}, {OBJECTIVE} {row[OBJECTIVE]:.4f}); its config: {path}")
-    print(f"Retrain it: python train.py --config {path}")
+    print(f"Retrain it: textattn train --config {path}")
     return 0
