@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from textattn.config import apply_overrides, load_config
-from textattn.models import build_model, count_params, variants
+from textattn.models import build_model, count_params
+from textattn.variants import NAMES
 
 REFERENCE_PARAMS = {
     "seed_attention": 160_036,
@@ -23,8 +24,11 @@ def test_reference_configs_have_the_reported_parameter_counts(name):
     assert params["non_embedding"] == REFERENCE_PARAMS[name] - 160_000
 
 
-def test_all_eight_variants_are_registered():
-    assert variants() == ["additive", "attention", "baseline", "hybrid", "mha", "ngram", "rnn_attention", "transformer"]
+EIGHT_VARIANTS = ["additive", "attention", "baseline", "hybrid", "mha", "ngram", "rnn_attention", "transformer"]
+
+
+def test_the_eight_variants_are_registered():
+    assert set(EIGHT_VARIANTS) <= set(NAMES)
 
 
 VARIANT_SETTINGS = [

@@ -24,7 +24,7 @@ import platform
 import shutil
 import tempfile
 
-from textattn import runs
+from textattn import runs, variants
 from textattn.errors import UserError
 
 SERVE = "serve"
@@ -80,6 +80,7 @@ def make_serve(model, parts: "ServingParts"):
     config = parts.config
     sequence_length, keep = config.data.sequence_length, config.data.keep
     variant = config.model.variant
+    reads_ngrams = variants.variant(variant).reads_ngrams
     # A review with no known-or-unknown word at all ("", "!!!") would be fully
     # masked, and masked pooling over nothing is 0/0; feed it as one unknown word.
     empty_review = tf.one_hot(0, sequence_length, on_value=OOV_ID, off_value=0, dtype=tf.int32)
@@ -90,7 +91,7 @@ def make_serve(model, parts: "ServingParts"):
         ids = truncate_and_pad(parts.vectorizer(texts), sequence_length, keep)
         known_words = tf.reduce_sum(tf.cast(ids > OOV_ID, tf.int32), axis=1)
         ids = tf.where(tf.reduce_any(ids != 0, axis=1, keepdims=True), ids, empty_review)
-        if variant in ("ngram", "hybrid"):
+        if reads_ngrams:
             bags = parts.ngram_vectorizer(texts)
             in_vocabulary = tf.cast(bags.indices[:, 1] > 0, tf.int32)  # column 0 is the OOV bucket
             known = tf.math.unsorted_segment_sum(in_vocabulary, tf.cast(bags.indices[:, 0], tf.int32),
@@ -138,7 +139,7 @@ def load_serving_parts(run_dir: str):
     vocabulary = runs.load_vocabulary(os.path.join(run_dir, runs.VOCAB))
     model = runs.load_model(run_dir)
     ngram_vectorizer = None
-    if config.model.variant in ("ngram", "hybrid"):
+    if variants.variant(config.model.variant).reads_ngrams:
         from textattn.data.ngrams import make_ngram_vectorizer
 
         path = os.path.join(run_dir, runs.NGRAM_VOCAB)

@@ -24,7 +24,7 @@ import time
 import keras
 import numpy as np
 
-from textattn import runs
+from textattn import runs, variants
 from textattn.callbacks import (
     AtomicBackupAndRestore, AtomicBestCheckpoint, EpochTimer, KeepBestWeights, read_history, write_history,
 )
@@ -32,8 +32,7 @@ from textattn.config import Config, save_config
 from textattn.data import pipeline
 from textattn.errors import UserError
 from textattn.models import build_model, count_params
-
-NGRAM_VARIANTS = ("ngram", "hybrid")
+from textattn.variants import NGRAMS, TOKEN_IDS
 
 
 def compile_model(model: keras.Model, config: Config, learning_rate: float | None = None) -> keras.Model:
@@ -45,7 +44,7 @@ def compile_model(model: keras.Model, config: Config, learning_rate: float | Non
     else:
         loss = "sparse_categorical_crossentropy"
     # XLA cannot compile the sparse n-gram input's ops.
-    jit = t.jit_compile and config.model.variant not in NGRAM_VARIANTS
+    jit = t.jit_compile and not variants.variant(config.model.variant).reads_ngrams
     model.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"], jit_compile=jit)
     return model
 
@@ -80,15 +79,15 @@ class RunData:
     def ngram_vocab_size(self) -> int | None:
         return len(self.ngrams.vocabulary) if self.ngrams else None
 
-    def inputs(self, variant: str, split: str):
-        """The model input of ``split`` ("train", "val", "test") for ``variant``, and its labels."""
-        tokens = getattr(self.tokens, "x_" + split)
+    def inputs(self, name: str, split: str):
+        """The input of variant ``name``'s model for ``split`` ("train", "val", "test"), and its labels.
+
+        The input is token ids, n-gram bags, or a dict of both, as the variant's ``inputs`` say.
+        """
+        arrays = {TOKEN_IDS: lambda: getattr(self.tokens, "x_" + split), NGRAMS: lambda: getattr(self.ngrams, split)}
+        inputs = {key: arrays[key]() for key in variants.variant(name).inputs}
         labels = getattr(self.tokens, "y_" + split)
-        if variant == "ngram":
-            return getattr(self.ngrams, split), labels
-        if variant == "hybrid":
-            return {pipeline.TOKEN_IDS: tokens, pipeline.NGRAMS: getattr(self.ngrams, split)}, labels
-        return tokens, labels
+        return (inputs if len(inputs) > 1 else next(iter(inputs.values()))), labels
 
     def dataset(self, config: Config, split: str, variant: str | None = None, batch_size: int | None = None,
                 shuffle: bool | None = None):
@@ -103,7 +102,7 @@ class RunData:
 def load_data(config: Config, data_path: str | None = None, verbose: bool = True) -> RunData:
     tokens = pipeline.prepare(config.data, config.seed, data_path, verbose=verbose)
     ngrams = None
-    if config.model.variant in NGRAM_VARIANTS:
+    if variants.variant(config.model.variant).reads_ngrams:
         n = config.model.ngram
         unlabeled = config.model.variant == "hybrid" and config.model.hybrid.self_training
         ngrams = pipeline.prepare_ngrams(config.data, n.max_ngram, n.vocab_size, config.seed, data_path, verbose,

@@ -19,6 +19,7 @@ import numpy as np
 from textattn.config import DataConfig
 from textattn.data import aclimdb, cache, tfds_source
 from textattn.errors import UserError
+from textattn.variants import NGRAMS, TOKEN_IDS
 
 # Bump when tokenization changes so stale cache entries are not reused.
 PIPELINE_VERSION = 1
@@ -243,9 +244,6 @@ def prepare_ngrams(data: DataConfig, max_ngram: int, vocab_size: int, seed: int,
         prep_seconds=time.perf_counter() - start, cache_hit=cache_hit,
         unsup=bags("unsup") if unlabeled else None,
     )
-
-
-TOKEN_IDS, NGRAMS = "token_ids", "ngrams"
 
 
 @dataclasses.dataclass(frozen=True)

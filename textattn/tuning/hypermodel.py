@@ -17,6 +17,7 @@ import time
 import keras
 import keras_tuner
 
+from textattn import variants
 from textattn.config import Config
 from textattn.data import pipeline
 from textattn.models import build_model, count_params
@@ -83,7 +84,7 @@ class TextattnHyperModel(keras_tuner.HyperModel):
         for Hyperband, ``epochs`` and ``initial_epoch``.
         """
         config = self.config_for(hp)
-        if config.model.variant in ("ngram", "hybrid"):
+        if variants.variant(config.model.variant).reads_ngrams:
             return self.fit_bag_variant(config, epochs, kwargs.get("verbose", self.verbose))
         data = self.prepared(config)
         sigmoid = config.model.head == "sigmoid"

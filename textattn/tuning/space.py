@@ -25,20 +25,9 @@ from textattn.config import (
     Config, all_keys, apply_overrides, config_from_dict, config_to_dict, dataclass_from_dict, read_yaml,
 )
 from textattn.errors import UserError
+from textattn.variants import NAMES, VARIANTS, variant
 
 VARIANT_KEY = "model.variant"
-
-# The config section each variant owns; its hyperparameters sit in a conditional scope.
-VARIANT_SECTIONS = {
-    "baseline": None,
-    "attention": "model.attention",
-    "additive": "model.additive",
-    "mha": "model.mha",
-    "transformer": "model.transformer",
-    "rnn_attention": "model.rnn",
-    "ngram": "model.ngram",
-    "hybrid": "model.hybrid",
-}
 
 # Keys that must be the same in every trial, and why.
 NOT_SEARCHABLE = {
@@ -244,7 +233,9 @@ def spec_from_dict(data, overrides: list[str] = ()) -> TuneSpec:
     shared = []
     for key, raw in _mapping(search.get("shared"), "search.shared").items():
         where = f"search.shared.{key}"
-        owner = next((v for v, s in VARIANT_SECTIONS.items() if s and str(key).startswith(s + ".")), None)
+        # A variant's own hyperparameters (model.<section>.*) sit in its conditional scope.
+        owner = next((v.name for v in VARIANTS if v.config_prefix and str(key).startswith(v.config_prefix + ".")),
+                     None)
         if owner:
             raise UserError(f"{where}: {key} belongs to variant {owner}; put it under search.variants.{owner}")
         shared.append(parse_param(key, raw, base, where))
@@ -252,19 +243,19 @@ def spec_from_dict(data, overrides: list[str] = ()) -> TuneSpec:
     variants: dict[str, list[Param]] = {}
     raw_variants = _mapping(search.get("variants"), "search.variants")
     if not raw_variants:
-        raise UserError(f"search.variants is empty; list at least one of {', '.join(VARIANT_SECTIONS)}")
-    for variant, params in raw_variants.items():
-        where = f"search.variants.{variant}"
-        if variant not in VARIANT_SECTIONS:
-            raise UserError(f"{where}: unknown variant; choose from {', '.join(VARIANT_SECTIONS)}")
-        section = VARIANT_SECTIONS[variant]
-        variants[variant] = []
+        raise UserError(f"search.variants is empty; list at least one of {', '.join(NAMES)}")
+    for name, params in raw_variants.items():
+        where = f"search.variants.{name}"
+        if name not in NAMES:
+            raise UserError(f"{where}: unknown variant; choose from {', '.join(NAMES)}")
+        section = variant(name).config_prefix
+        variants[name] = []
         for key, raw in _mapping(params, where).items():
             if not section or not str(key).startswith(section + "."):
                 own = f"{section}.*" if section else "none"
-                raise UserError(f"{where}.{key}: not a hyperparameter of {variant} (its own keys: {own}); "
+                raise UserError(f"{where}.{key}: not a hyperparameter of {name} (its own keys: {own}); "
                                 "shared hyperparameters go under search.shared")
-            variants[variant].append(parse_param(key, raw, base, f"{where}.{key}"))
+            variants[name].append(parse_param(key, raw, base, f"{where}.{key}"))
     if base.model.variant not in variants:
         raise UserError(f"base.model.variant is {base.model.variant!r}, which search.variants does not list; "
                         "the base config is the search's default, so list it or change base.model.variant")
