@@ -70,8 +70,9 @@ PREPARE = """
 import json, textattn
 from textattn.config import load_config
 from textattn.data import pipeline
-c = load_config("configs/seed_attention.yaml")
-d = pipeline.prepare(c.data, c.seed, {data!r}, verbose=False)
+from textattn.data.source import resolve_data
+c = resolve_data(load_config("configs/seed_attention.yaml"), {data!r})
+d = pipeline.prepare(c.data, c.seed, verbose=False)
 print(json.dumps({{"seconds": d.prep_seconds, "cache_hit": d.cache_hit}}))
 """
 
@@ -150,10 +151,11 @@ def bench_time_to_accuracy(config, data, env, out_dir):
 SERVE_SAVEDMODEL = """
 import json, sys
 from textattn.data import pipeline
+from textattn.data.source import resolve_data
 from textattn.config import load_config
 from textattn.serving_bench import measure_serving
 c = load_config({run_dir!r} + "/config.yaml")
-texts = pipeline.split_texts(c.data, c.seed, pipeline.resolve_source(c.data)).test[0][:2048]
+texts = pipeline.split_texts(resolve_data(c).data, c.seed).test[0][:2048]
 print(json.dumps(measure_serving({export!r}, texts, batch1_calls=300, batch_size=512, batches=10)))
 """
 
@@ -162,10 +164,11 @@ import json, time
 import numpy as np, tensorflow as tf
 import textattn
 from textattn.data import pipeline
+from textattn.data.source import resolve_data
 from textattn.data.text import truncate_and_pad
 from textattn.export import load_run
 c, model, vec = load_run({run_dir!r})
-texts = pipeline.split_texts(c.data, c.seed, pipeline.resolve_source(c.data)).test[0][:2048]
+texts = pipeline.split_texts(resolve_data(c).data, c.seed).test[0][:2048]
 def predict(batch):
     ids = truncate_and_pad(vec(tf.constant(batch)), c.data.sequence_length, c.data.keep)
     return model.predict(ids, verbose=0, batch_size=len(batch))

@@ -58,25 +58,36 @@ def make_aclimdb(root, n_train=120, n_test=60, n_unsup=10, seed=0) -> str:
 # Tiny configs.
 
 
-def tiny_config(tmp_path, variant="baseline", **model) -> Config:
-    """A config for fast tests on the tiny tree: vocab 64, length 32, 40 validation reviews, 2 epochs."""
+def local_data(path: str | None) -> dict:
+    """The data settings of a settled local source at ``path`` (none when ``path`` is None)."""
+    return {"source": "local", "path": os.path.abspath(path)} if path else {}
+
+
+def tiny_config(tmp_path, variant="baseline", data: str | None = None, **model) -> Config:
+    """A config for fast tests on the tiny tree: vocab 64, length 32, 40 validation reviews, 2 epochs.
+
+    With ``data`` (an aclImdb path) its data source is settled on that copy, ready to train.
+    """
     return config_from_dict({
         "name": f"tiny_{variant}",
         "seed": 7,
         "data": {"vocab_size": 64, "sequence_length": 32, "validation_size": 40,
-                 "cache_dir": os.path.join(str(tmp_path), "cache")},
+                 "cache_dir": os.path.join(str(tmp_path), "cache"), **local_data(data)},
         "model": {"variant": variant, "embedding_dim": 8, "mask_padding": True, **model},
         "train": {"epochs": 2, "batch_size": 16, "learning_rate": 0.01},
     })
 
 
-def tiny_tune_dict(tmp_path, **tuner) -> dict:
-    """A search over every variant on the tiny data: vocab 64, length 32, 1 epoch per trial."""
+def tiny_tune_dict(tmp_path, data: str | None = None, **tuner) -> dict:
+    """A search over every variant on the tiny data: vocab 64, length 32, 1 epoch per trial.
+
+    With ``data`` (an aclImdb path) the base config's data source is settled on that copy.
+    """
     return {
         "base": {
             "name": "tiny_tune", "seed": 7,
             "data": {"vocab_size": 64, "sequence_length": 32, "validation_size": 40,
-                     "cache_dir": os.path.join(str(tmp_path), "cache")},
+                     "cache_dir": os.path.join(str(tmp_path), "cache"), **local_data(data)},
             "model": {"variant": "baseline", "embedding_dim": 8, "mask_padding": True,
                       "additive": {"units": 4}, "rnn": {"units": 8, "attention_units": 8},
                       "transformer": {"ff_dim": 16}, "ngram": {"vocab_size": 400},

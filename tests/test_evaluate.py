@@ -38,9 +38,9 @@ def two_runs(tiny_aclimdb, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("eval_runs")
     made = []
     for variant in ("baseline", "attention"):
-        config = tiny_config(tmp, variant)
+        config = tiny_config(tmp, variant, data=tiny_aclimdb)
         config.train.epochs = 1
-        made.append(train(config, data_path=tiny_aclimdb, output_dir=str(tmp / "runs"), verbose=0))
+        made.append(train(config, output_dir=str(tmp / "runs"), verbose=0))
     return made
 
 

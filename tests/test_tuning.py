@@ -83,7 +83,7 @@ def test_overrides_apply_to_the_base_config(tmp_path):
 @pytest.fixture
 def hypermodel(tmp_path, tiny_aclimdb):
     keras.utils.set_random_seed(7)
-    return TextattnHyperModel(spec_from_dict(tiny_tune_dict(tmp_path)), tiny_aclimdb, verbose=0)
+    return TextattnHyperModel(spec_from_dict(tiny_tune_dict(tmp_path, data=tiny_aclimdb)), verbose=0)
 
 
 def test_default_hyperparameters_build_the_base_model_and_fit(hypermodel):
@@ -93,7 +93,7 @@ def test_default_hyperparameters_build_the_base_model_and_fit(hypermodel):
     assert model.optimizer is not None  # compiled
     metrics = hypermodel.fit(hp, model, epochs=1)
     # One epoch: the trial's score is the trained model's accuracy on the validation reviews.
-    data = hypermodel.prepared(hypermodel.config_for(hp))
+    data = hypermodel.data_for(hypermodel.config_for(hp)).tokens
     accuracy = float(np.mean(np.argmax(model.predict(data.x_val, verbose=0), axis=1) == data.y_val))
     assert metrics[OBJECTIVE] == pytest.approx(accuracy, abs=1e-6)
     assert metrics["params"] == count_params(model)["total"]
@@ -178,6 +178,7 @@ def test_tiny_search_writes_results_and_a_best_config_that_trains(tmp_path, tiny
     assert best.model.variant == best_row["variant"]
     assert best.data.sequence_length == int(best_row["data.sequence_length"])
     assert best.data.path == os.path.abspath(tiny_aclimdb)
+    assert best.data.source == "local"  # settled, so the best config trains as it is
     run_dir = train(apply_overrides(best, ["train.epochs=1"]), output_dir=str(tmp_path / "runs"), verbose=0)
     assert os.path.isfile(os.path.join(run_dir, "metrics.json"))
 

@@ -28,7 +28,8 @@ class DataConfig:
     """Where the reviews come from and how they become token ids."""
 
     source: Literal["auto", "tfds", "local"] = "auto"
-    """auto: a local copy if ``path``/--data/TEXTATTN_DATA is given, else TFDS."""
+    """auto: a local copy if ``path``/--data/TEXTATTN_DATA is given, else TFDS. A command settles
+    it once (textattn/data/source.py): a run's config.yaml says local (with the path) or tfds."""
     path: Optional[str] = None
     """aclImdb directory or .tar.gz (local source)."""
     vocab_size: int = 10_000

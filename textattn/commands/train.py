@@ -13,6 +13,7 @@ else $TEXTATTN_DATA, else TensorFlow Datasets (needs a network the first time).
 from __future__ import annotations
 
 import argparse
+import os
 
 from textattn.commands.options import add_config_options
 from textattn.errors import UserError
@@ -52,7 +53,9 @@ def run_train(config_path: str = DEFAULT_CONFIG, *, data: str | None = None, ove
     ``dry_run`` only builds the model and prints its parameter counts;
     ``export`` writes the finished run as a SavedModel to that directory.
     """
+    from textattn import runs
     from textattn.config import apply_overrides, load_config
+    from textattn.data.source import resolve_data
 
     overrides = list(overrides)
     if epochs is not None:
@@ -60,7 +63,10 @@ def run_train(config_path: str = DEFAULT_CONFIG, *, data: str | None = None, ove
     if resume:
         if overrides:
             raise UserError("--resume continues a run with its saved config; drop --set/--epochs")
-        config = None
+        if not os.path.isfile(os.path.join(resume, runs.CONFIG)):
+            raise UserError(f"--resume {resume!r} is not a run directory (no {runs.CONFIG}); "
+                            "pass the RUN_DIR of the killed run")
+        config = runs.load_config(resume)
     else:
         config = apply_overrides(load_config(config_path), overrides)
 
@@ -70,15 +76,12 @@ def run_train(config_path: str = DEFAULT_CONFIG, *, data: str | None = None, ove
         from textattn.export import check_export_target
 
         check_export_target(export)
-    if config is not None:
-        # A wrong --data fails here, before TensorFlow is even imported.
-        from textattn.data.pipeline import resolve_source
-
-        resolve_source(config.data, data)
+    # The data source is settled once, here: a wrong --data fails before TensorFlow is even imported.
+    config = resolve_data(config, data)
 
     from textattn.training import train
 
-    run_dir = train(config, data_path=data, output_dir=output_dir, resume=resume)
+    run_dir = train(config, output_dir=output_dir, resume=resume)
     if export:
         from textattn.export import export_run
 

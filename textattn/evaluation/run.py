@@ -89,8 +89,9 @@ def evaluate_run(run_dir: str, split: str = "test", data_path: str | None = None
     """
     import dataclasses
 
-    from textattn import export, training
+    from textattn import export, fitting, training
     from textattn.data import pipeline
+    from textattn.data.source import resolve_data
     from textattn.evaluation.architecture import architecture_columns
     from textattn.evaluation.behaviour import load_suite, score_suite
     from textattn.evaluation.calibration import brier_score, expected_calibration_error
@@ -109,20 +110,20 @@ def evaluate_run(run_dir: str, split: str = "test", data_path: str | None = None
             return cached, True
 
     fingerprint = model_fingerprint(run_dir)
-    config = runs.load_config(run_dir)
+    config = resolve_data(runs.load_config(run_dir), data_path)
     if config.train.final_fit:
         # The final model was trained on train + validation, with vocabularies fitted on all of it.
         if split == "validation":
             raise UserError("the run's final fit trained on its validation reviews (train.final_fit); use --split test")
         config = dataclasses.replace(config, data=dataclasses.replace(config.data, validation_size=0))
-    data = training.load_data(config, data_path, verbose=verbose)
+    data = fitting.load_data(config, verbose=verbose)
     if runs.load_vocabulary(os.path.join(run_dir, runs.VOCAB)) != data.tokens.vocabulary:
         raise UserError(f"vocabulary does not match its model: {runs.VOCAB} differs from the vocabulary of "
                         f"{data.tokens.source}; pass the --data the run was trained on")
     x, y = split_arrays(data.tokens, split, config)
     model = runs.load_model(run_dir)
     short = "test" if split == "test" else "val"
-    texts_split = pipeline.split_texts(config.data, config.seed, pipeline.resolve_source(config.data, data_path))
+    texts_split = pipeline.split_texts(config.data, config.seed)
     texts = (texts_split.test if split == "test" else texts_split.validation)[0][: len(y)]
 
     if verbose:

@@ -10,10 +10,11 @@ and KERASTUNER_ORACLE_PORT set, the same command runs as KerasTuner's chief
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 
-from textattn.data import pipeline
+from textattn.data.source import resolve_data
 from textattn.errors import UserError
 from textattn.tuning import atomic_state
 from textattn.tuning.hypermodel import OBJECTIVE, TextattnHyperModel
@@ -75,10 +76,11 @@ def run_search(config_path: str, *, data: str | None = None, overrides=(), tuner
     if max_trials is not None and spec.tuner.kind == "hyperband":
         raise UserError("--max-trials does not apply to hyperband, which sizes the search from tuner.epochs, "
                         "tuner.hyperband_factor and tuner.hyperband_iterations; pick --tuner random or bayesian")
-    pipeline.resolve_source(spec.base.data, data)  # a bad --data fails before the tuner starts
+    # The data source is settled once, here: a bad --data fails before the tuner starts.
+    spec = dataclasses.replace(spec, base=resolve_data(spec.base, data))
     mode = role()
 
-    hypermodel = TextattnHyperModel(spec, data)
+    hypermodel = TextattnHyperModel(spec)
     tuner = make_tuner(spec, hypermodel)
     t = spec.tuner
     size = "" if t.kind == "hyperband" else f", {t.max_trials} trials"
@@ -92,10 +94,10 @@ def run_search(config_path: str, *, data: str | None = None, overrides=(), tuner
     if mode == "worker":
         print(f"Worker {os.environ['KERASTUNER_TUNER_ID']} done; the chief writes the results.", flush=True)
         return 0
-    return report(tuner, hypermodel, data)
+    return report(tuner, hypermodel)
 
 
-def report(tuner, hypermodel: TextattnHyperModel, data_path: str | None) -> int:
+def report(tuner, hypermodel: TextattnHyperModel) -> int:
     """Print and write the results table; write the best trial's config. Returns the exit status."""
     spec = hypermodel.spec
     order = [p.key for p in spec.shared] + [p.key for params in spec.variants.values() for p in params]
@@ -109,10 +111,7 @@ def report(tuner, hypermodel: TextattnHyperModel, data_path: str | None) -> int:
         return 1
     trial = best[0]
     config = hypermodel.config_for(trial.hyperparameters.copy())
-    extra = {"name": f"{config.name}_best"}
-    if data_path:
-        extra["data.path"] = os.path.abspath(data_path)
-    config = config_with(config, extra)
+    config = config_with(config, {"name": f"{config.name}_best"})  # its data source as the search's
     path = os.path.join(tuner.project_dir, BEST_CONFIG)
     row = next(r for r in rows if r["trial"] == trial.trial_id)
     write_best_config(path, config, row)
