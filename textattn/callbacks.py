@@ -9,7 +9,7 @@ import time
 
 import keras
 
-from textattn import runs
+from textattn.atomic_write import write_atomic, write_json, write_text_atomic
 
 
 class EpochTimer(keras.callbacks.Callback):
@@ -45,7 +45,7 @@ class AtomicBestCheckpoint(keras.callbacks.Callback):
         if value is None or (self.best is not None and value <= self.best):
             return
         self.best = float(value)
-        runs.write_atomic(self.path, self.model.save, suffix=".keras")
+        write_atomic(self.path, self.model.save, suffix=".keras")
 
 
 class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
@@ -64,8 +64,8 @@ class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
 
     def _save_model(self):
         os.makedirs(self.backup_dir, exist_ok=True)
-        runs.write_atomic(self._weights_path, self.model.save_weights, suffix=".weights.h5")
-        runs.write_json(self._training_metadata_path, {"epoch": self._current_epoch, "batch": self._last_batch_seen})
+        write_atomic(self._weights_path, self.model.save_weights, suffix=".weights.h5")
+        write_json(self._training_metadata_path, {"epoch": self._current_epoch, "batch": self._last_batch_seen})
 
 
 def read_history(path: str) -> list[dict]:
@@ -93,7 +93,7 @@ def write_history(path: str, rows: list[dict]) -> None:
     writer = csv.DictWriter(text, fieldnames=columns, lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
-    runs.write_text_atomic(path, text.getvalue())
+    write_text_atomic(path, text.getvalue())
 
 
 class KeepBestWeights(keras.callbacks.Callback):

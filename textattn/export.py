@@ -25,6 +25,7 @@ import shutil
 import tempfile
 
 from textattn import runs, variants
+from textattn.atomic_write import write_json
 from textattn.errors import UserError
 
 SERVE = "serve"
@@ -221,7 +222,7 @@ def write_export(run_dir: str, directory: str) -> dict:
     serve = archive.add_endpoint(SERVE, make_serve(model, parts), input_signature=input_signature())
     archive.write_out(directory, verbose=False)
     metadata = build_metadata(run_dir, parts, serve)
-    runs.write_json(os.path.join(directory, METADATA), metadata)
+    write_json(os.path.join(directory, METADATA), metadata)
     return metadata
 
 

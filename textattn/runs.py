@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 
+from textattn.atomic_write import write_text_atomic
 from textattn.errors import UserError
 
 CONFIG = "config.yaml"
@@ -39,39 +39,6 @@ def check_run_dir(path: str) -> None:
     missing = [name for name in (CONFIG, MODEL, VOCAB) if not os.path.isfile(os.path.join(path, name))]
     if missing:
         raise UserError(f"{path!r} is not a finished textattn run (missing {', '.join(missing)}); train one with train.py")
-
-
-def write_atomic(path: str, write, suffix: str = "") -> None:
-    """Call ``write(tmp)`` on a temporary path beside ``path``, then rename it to ``path``.
-
-    A kill at any moment leaves either the old file or the new one at ``path``,
-    never half of one. ``suffix`` is for writers that check the file name
-    (Keras wants ``.keras`` or ``.weights.h5``).
-    """
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=suffix, dir=directory)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
-def write_text_atomic(path: str, text: str) -> None:
-    """Write ``text`` to ``path`` via a temporary file and a rename."""
-
-    def write(tmp):
-        with open(tmp, "w", encoding="utf-8") as f:
-            f.write(text)
-
-    write_atomic(path, write)
-
-
-def write_json(path: str, data) -> None:
-    write_text_atomic(path, json.dumps(data, indent=2) + "\n")
 
 
 def read_json(path: str):

@@ -25,6 +25,7 @@ import keras
 import numpy as np
 
 from textattn import fitting, runs, variants
+from textattn.atomic_write import write_atomic, write_json
 from textattn.callbacks import (
     AtomicBackupAndRestore, AtomicBestCheckpoint, EpochTimer, KeepBestWeights, read_history, write_history,
 )
@@ -316,7 +317,7 @@ def train(config: Config, output_dir: str | None = None, resume: str | None = No
     if data.ngrams:
         runs.save_vocabulary(os.path.join(run_dir, runs.NGRAM_VOCAB), data.ngrams.vocabulary)
     if variant == "hybrid" or final:
-        runs.write_atomic(os.path.join(run_dir, runs.MODEL), model.save, suffix=".keras")
+        write_atomic(os.path.join(run_dir, runs.MODEL), model.save, suffix=".keras")
     if os.path.exists(os.path.join(run_dir, WORD_BRANCH_CHECKPOINT)):
         os.unlink(os.path.join(run_dir, WORD_BRANCH_CHECKPOINT))
 
@@ -368,7 +369,7 @@ def train(config: Config, output_dir: str | None = None, resume: str | None = No
     if final:
         metrics["validation_phase"] = validation_phase
         metrics["final_fit"] = final
-    runs.write_json(os.path.join(run_dir, runs.METRICS), metrics)
+    write_json(os.path.join(run_dir, runs.METRICS), metrics)
     print(f"Best val_accuracy {metrics['best_val_accuracy']:.4f} at epoch {metrics['best_epoch']}; "
           f"test_accuracy {metrics['test_accuracy']:.4f}; fit {metrics['fit_seconds']:.1f}s", flush=True)
     if branches:

@@ -123,12 +123,12 @@ def run_evaluate(run_dirs: list[str], *, split: str = "test", data: str | None =
 
 def write_outputs(outputs) -> None:
     """Write each (path, render) whose path is given: ``render()`` is the file's text."""
-    from textattn import runs
+    from textattn.atomic_write import write_text_atomic
 
     for path, render in outputs:
         if path:
             parent = os.path.dirname(os.path.abspath(path))
             if not os.path.isdir(parent):
                 raise UserError(f"cannot write {path!r}: directory {parent!r} does not exist")
-            runs.write_text_atomic(path, render())
+            write_text_atomic(path, render())
             print(f"Wrote {path}")

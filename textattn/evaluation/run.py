@@ -13,6 +13,7 @@ import os
 import numpy as np
 
 from textattn import runs
+from textattn.atomic_write import write_json
 from textattn.errors import UserError
 
 EVALUATION = "evaluation.json"
@@ -156,7 +157,7 @@ def evaluate_run(run_dir: str, split: str = "test", data_path: str | None = None
     }
     store = read_cache(run_dir)
     store[split] = result
-    runs.write_json(os.path.join(run_dir, EVALUATION), store)
+    write_json(os.path.join(run_dir, EVALUATION), store)
     return result, False
 
 

@@ -13,7 +13,7 @@ import os
 import yaml
 
 from textattn.config import Config, config_to_dict
-from textattn.runs import write_text_atomic
+from textattn.atomic_write import write_text_atomic
 from textattn.tuning.hypermodel import EPOCHS, NON_EMBEDDING_PARAMS, OBJECTIVE, PARAMS, SECONDS
 from textattn.tuning.space import VARIANT_KEY
 
