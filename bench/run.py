@@ -20,6 +20,7 @@ import json
 import os
 import platform
 import re
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -60,29 +61,68 @@ def last_json(text):
     raise SystemExit(f"[bench] no JSON result in output:\n{text[-2000:]}")
 
 
-def median(values):
-    values = sorted(values)
-    mid = len(values) // 2
-    return values[mid] if len(values) % 2 else (values[mid - 1] + values[mid]) / 2
+def run_worker(name, *args, env=None, label=""):
+    """Run the worker ``name`` in its own process (``python bench/run.py worker NAME ARGS``); return
+    (its JSON result, peak RSS MiB of that process)."""
+    text, _, rss = run_process([sys.executable, os.path.abspath(__file__), "worker", name, *args], env, label)
+    return last_json(text), rss
 
 
-PREPARE = """
-import json, textattn
-from textattn.config import load_config
-from textattn.data import pipeline
-from textattn.data.source import resolve_data
-c = resolve_data(load_config("configs/seed_attention.yaml"), {data!r})
-d = pipeline.prepare(c.data, c.seed, verbose=False)
-print(json.dumps({{"seconds": d.prep_seconds, "cache_hit": d.cache_hit}}))
-"""
+def worker_prepare(data):
+    """Data preparation for configs/seed_attention.yaml from ``data``: {seconds, cache_hit}."""
+    from textattn.config import load_config
+    from textattn.data import pipeline
+    from textattn.data.source import resolve_data
+
+    config = resolve_data(load_config("configs/seed_attention.yaml"), data)
+    prepared = pipeline.prepare(config.data, config.seed, verbose=False)
+    return {"seconds": prepared.prep_seconds, "cache_hit": prepared.cache_hit}
+
+
+def run_test_texts(run_dir, n=2048):
+    """The first ``n`` test reviews of the run in ``run_dir``, raw text."""
+    from textattn import runs
+    from textattn.data import pipeline
+    from textattn.data.source import resolve_data
+
+    config = resolve_data(runs.load_config(run_dir))
+    return pipeline.split_texts(config.data, config.seed).test[0][:n]
+
+
+def worker_serve_savedmodel(run_dir, export_dir):
+    """The exported SavedModel's ``serve`` endpoint on the run's test reviews (loaded with TensorFlow)."""
+    from textattn.evaluation.speed import measure_serving
+
+    return measure_serving(export_dir, run_test_texts(run_dir), batch1_calls=300, batch_size=512, batches=10)
+
+
+def worker_serve_keras(run_dir):
+    """Keras ``model.predict`` on the same reviews, vectorized by the training pipeline's layer at each call."""
+    import tensorflow as tf
+
+    from textattn.data.text import truncate_and_pad
+    from textattn.evaluation.speed import measure_serving
+    from textattn.export import load_run
+
+    config, model, vectorizer = load_run(run_dir)
+
+    def predict(texts):
+        ids = truncate_and_pad(vectorizer(texts), config.data.sequence_length, config.data.keep)
+        return {"probability": tf.constant(model.predict(ids, verbose=0, batch_size=len(ids))[:, -1])}
+
+    return measure_serving(predict, run_test_texts(run_dir), batch1_calls=300, batch_size=512, batches=10)
+
+
+WORKERS = {"prepare": worker_prepare, "serve-savedmodel": worker_serve_savedmodel, "serve-keras": worker_serve_keras}
 
 
 def bench_data(data, env):
     out = {}
     for phase in ("first", "cached"):
-        text, wall, rss = run_process([sys.executable, "-c", PREPARE.format(data=data)], env, f"data ({phase})")
-        result = last_json(text)
-        out[phase] = {"seconds": result["seconds"], "cache_hit": result["cache_hit"], "wall_seconds": wall, "peak_rss_mib": rss}
+        start = time.perf_counter()
+        result, rss = run_worker("prepare", data, env=env, label=f"data ({phase})")
+        out[phase] = {"seconds": result["seconds"], "cache_hit": result["cache_hit"],
+                      "wall_seconds": time.perf_counter() - start, "peak_rss_mib": rss}
     return out
 
 
@@ -120,9 +160,9 @@ def bench_training(data, env, out_dir, epochs):
             "config": config,
             "epochs": m["epochs_run"],
             "project_fit_s_per_epoch_mean": ours_per_epoch,
-            "project_fit_s_per_epoch_median": median([h["epoch_seconds"] for h in ours["history"]]),
+            "project_fit_s_per_epoch_median": statistics.median([h["epoch_seconds"] for h in ours["history"]]),
             "reference_fit_s_per_epoch_mean": ref_per_epoch,
-            "reference_fit_s_per_epoch_median": median(ref_epochs) if ref_epochs else None,
+            "reference_fit_s_per_epoch_median": statistics.median(ref_epochs) if ref_epochs else None,
             "speedup": ref_per_epoch / ours_per_epoch,
             "project_best_val_accuracy": m["best_val_accuracy"],
             "reference_best_val_accuracy": ref["best_val_accuracy"],
@@ -148,52 +188,13 @@ def bench_time_to_accuracy(config, data, env, out_dir):
             "run_dir": ours["run_dir"]}
 
 
-SERVE_SAVEDMODEL = """
-import json, sys
-from textattn.data import pipeline
-from textattn.data.source import resolve_data
-from textattn.config import load_config
-from textattn.serving_bench import measure_serving
-c = load_config({run_dir!r} + "/config.yaml")
-texts = pipeline.split_texts(resolve_data(c).data, c.seed).test[0][:2048]
-print(json.dumps(measure_serving({export!r}, texts, batch1_calls=300, batch_size=512, batches=10)))
-"""
-
-SERVE_KERAS = """
-import json, time
-import numpy as np, tensorflow as tf
-import textattn
-from textattn.data import pipeline
-from textattn.data.source import resolve_data
-from textattn.data.text import truncate_and_pad
-from textattn.export import load_run
-c, model, vec = load_run({run_dir!r})
-texts = pipeline.split_texts(resolve_data(c).data, c.seed).test[0][:2048]
-def predict(batch):
-    ids = truncate_and_pad(vec(tf.constant(batch)), c.data.sequence_length, c.data.keep)
-    return model.predict(ids, verbose=0, batch_size=len(batch))
-for t in texts[:5]: predict([t])
-lat = []
-for t in texts[:300]:
-    s = time.perf_counter(); predict([t]); lat.append(time.perf_counter() - s)
-big = (texts * 2)[:512]; predict(big)
-s = time.perf_counter()
-for _ in range(10): predict(big)
-thr = 5120 / (time.perf_counter() - s)
-lat = np.array(lat) * 1000
-print(json.dumps({{"batch1_p50_ms": float(np.percentile(lat, 50)), "batch1_p95_ms": float(np.percentile(lat, 95)),
-                  "throughput_reviews_per_s": thr}}))
-"""
-
-
 def bench_serving(run_dir, env, out_dir):
     export = os.path.join(out_dir, "export")
     run_process([sys.executable, "-m", "textattn", "export", run_dir, export, "--overwrite"], env, "export")
-    text, _, rss = run_process([sys.executable, "-c", SERVE_SAVEDMODEL.format(run_dir=run_dir, export=export)], env,
-                               "serving (SavedModel)")
-    saved = {**last_json(text), "peak_rss_mib": rss}
-    text, _, rss = run_process([sys.executable, "-c", SERVE_KERAS.format(run_dir=run_dir)], env, "serving (Keras)")
-    keras_side = {**last_json(text), "peak_rss_mib": rss}
+    saved, rss = run_worker("serve-savedmodel", run_dir, export, env=env, label="serving (SavedModel)")
+    saved["peak_rss_mib"] = rss
+    keras_side, rss = run_worker("serve-keras", run_dir, env=env, label="serving (Keras)")
+    keras_side["peak_rss_mib"] = rss
     return {"run_dir": run_dir, "savedmodel": saved, "keras_predict": keras_side}
 
 
@@ -233,6 +234,11 @@ def markdown(results):
 
 
 def main():
+    if sys.argv[1:2] == ["worker"]:  # one measurement, in the process run_worker started
+        sys.path.insert(0, REPO)  # this checkout's textattn, as train.py (run from REPO) gets
+        name, *args = sys.argv[2:]
+        print(json.dumps(WORKERS[name](*args)))
+        return
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", required=True, help="aclImdb directory or .tar.gz")
     parser.add_argument("--epochs", type=int, help="override each training's epochs (quick look)")

@@ -9,15 +9,13 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from helpers import BAD_TEXTS, fake_time, run_tf_only, write_review
+from helpers import BAD_TEXTS, run_tf_only, write_review
 from textattn import export, runs
 from textattn.__main__ import main
 from textattn.config import config_from_dict, config_to_dict, save_config
 from textattn.data.text import make_vectorizer, texts_to_ids
 from textattn.errors import UserError
 from textattn.models import build_model
-from textattn import serving_bench
-from textattn.serving_bench import measure_serving
 
 
 def review_texts(n: int, seed: int = 123) -> list[str]:
@@ -229,21 +227,8 @@ def test_export_of_a_missing_run_is_a_user_error(tmp_path, capsys):
     assert not os.path.exists(tmp_path / "out")
 
 
-def test_measure_serving_reports_latency_and_throughput(monkeypatch):
-    """A serving function that takes 1 ms plus 0.1 ms per review (2 ms for long ones), on a fake clock."""
-    clock = fake_time(monkeypatch, serving_bench)
-    seen = []
+def test_measure_serving_loads_an_export_directory(exported):
+    from textattn.evaluation.speed import measure_serving
 
-    def serve(texts):
-        seen.append(texts.numpy().tolist())
-        clock.advance(0.001 + sum(0.0001 if len(t) < 20 else 0.002 for t in seen[-1]))
-        return {"probability": tf.zeros([len(seen[-1])])}
-
-    texts = ["a great film", "dull and far too long"]
-    stats = measure_serving(serve, texts, batch1_calls=20, batch_size=64, batches=2, warmup_calls=1)
-    assert (stats["batch1_calls"], stats["batch_size"], stats["batches"]) == (20, 64, 2)
-    # Single reviews alternate: 1.1 ms and 3 ms; p95 interpolates between the two.
-    assert stats["batch1_p50_ms"] == pytest.approx((1.1 + 3.0) / 2)
-    assert stats["batch1_p95_ms"] == pytest.approx(3.0)
-    assert stats["throughput_reviews_per_s"] == pytest.approx(64 / (0.001 + 32 * 0.0001 + 32 * 0.002))
-    assert len(seen) == 1 + 20 + 1 + 2 and [len(batch) for batch in seen[-3:]] == [64, 64, 64]
+    stats = measure_serving(exported, ["a great film", "dull"], batch1_calls=3, batch_size=4, batches=1)
+    assert stats["batch1_calls"] == 3 and 0 < stats["batch1_p50_ms"] <= stats["batch1_p95_ms"]

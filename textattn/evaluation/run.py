@@ -98,9 +98,8 @@ def evaluate_run(run_dir: str, split: str = "test", data_path: str | None = None
     from textattn.evaluation.calibration import brier_score, expected_calibration_error
     from textattn.evaluation.length import accuracy_by_length, token_counts
     from textattn.evaluation.metrics import classification_metrics
-    from textattn.evaluation.speed import LATENCY_CALLS
+    from textattn.evaluation.speed import LATENCY_CALLS, measure_serving
     from textattn.models import count_params
-    from textattn.serving_bench import measure_serving
 
     if split not in SPLITS:
         raise UserError(f"unknown split {split!r}; choose one of {', '.join(SPLITS)}")
