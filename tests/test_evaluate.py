@@ -179,7 +179,7 @@ def test_bad_runs_are_reported_and_the_rest_still_evaluated(fresh_runs, tiny_acl
         bad_vocab: "vocabulary does not match its model",
         bad_model: "could not load",
         no_split: "no test split",
-        str(tmp_path / "missing"): "no such directory",
+        str(tmp_path / "missing"): "does not exist",
     }
     assert len(lines) == len(expected)
     for run, what in expected.items():

@@ -34,6 +34,7 @@ def is_run_dir(path: str) -> bool:
 
 
 def check_run_dir(path: str) -> None:
+    """Raise UserError unless ``path`` is a finished run (config, model and vocabulary written)."""
     if not os.path.isdir(path):
         raise UserError(f"run directory {path!r} does not exist; pass a directory written by train.py (runs/NAME-TIMESTAMP)")
     missing = [name for name in (CONFIG, MODEL, VOCAB) if not os.path.isfile(os.path.join(path, name))]

@@ -20,15 +20,6 @@ EVALUATION = "evaluation.json"
 SPLITS = ("test", "validation")
 
 
-def check_run(run_dir: str) -> None:
-    """Raise UserError unless ``run_dir`` is a finished run."""
-    if not os.path.isdir(run_dir):
-        raise UserError("no such directory; pass a run directory written by train.py (runs/NAME-TIMESTAMP)")
-    missing = [name for name in (runs.CONFIG, runs.MODEL, runs.VOCAB) if not os.path.isfile(os.path.join(run_dir, name))]
-    if missing:
-        raise UserError(f"not a finished textattn run (missing {', '.join(missing)}); pass a directory written by train.py")
-
-
 def model_fingerprint(run_dir: str) -> dict:
     stat = os.stat(os.path.join(run_dir, runs.MODEL))
     return {"bytes": stat.st_size, "mtime_ns": stat.st_mtime_ns}
@@ -103,7 +94,7 @@ def evaluate_run(run_dir: str, split: str = "test", data_path: str | None = None
 
     if split not in SPLITS:
         raise UserError(f"unknown split {split!r}; choose one of {', '.join(SPLITS)}")
-    check_run(run_dir)
+    runs.check_run_dir(run_dir)
     if not force:
         cached = cached_result(run_dir, split)
         if cached is not None:
