@@ -14,6 +14,7 @@ from textattn.config import apply_overrides
 from textattn.data import ngrams
 from textattn.predict import Predictor
 from textattn.training import train
+from textattn.versions import versions
 
 NGRAM = ["model.ngram.vocab_size=400", "train.learning_rate=0.01"]
 HYBRID = ["model.ngram.vocab_size=400", "model.hybrid.branch=baseline", "model.pooling=attention",
@@ -52,6 +53,7 @@ def test_ngram_run_writes_its_vocabulary_and_calibration(ngram_run):
     assert metrics["calibration"]["temperature"] > 0 and 0 <= metrics["test_ece"] <= 1
     assert 0 <= metrics["test_brier"] <= 1
     assert len(runs.load_vocabulary(os.path.join(ngram_run, runs.NGRAM_VOCAB))) <= 400
+    assert metrics["versions"] == versions()  # the same helper as the export's metadata
     model = runs.load_model(ngram_run)
     assert model.get_layer("naive_bayes_ngrams").log_count_ratio.trainable is False
 

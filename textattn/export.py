@@ -20,13 +20,13 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import os
-import platform
 import shutil
 import tempfile
 
 from textattn import runs, variants
 from textattn.atomic_write import write_json
 from textattn.errors import UserError
+from textattn.versions import versions
 
 SERVE = "serve"
 INPUT = "texts"
@@ -227,11 +227,6 @@ def write_export(run_dir: str, directory: str) -> dict:
 
 
 def build_metadata(run_dir: str, parts: ServingParts, serve) -> dict:
-    import keras
-    import tensorflow as tf
-
-    import textattn
-
     config = parts.config
     metrics_path = os.path.join(run_dir, runs.METRICS)
     metrics = runs.read_json(metrics_path) if os.path.isfile(metrics_path) else {}
@@ -254,8 +249,7 @@ def build_metadata(run_dir: str, parts: ServingParts, serve) -> dict:
         "labels": {str(i): name for i, name in enumerate(LABEL_NAMES)},
         "run_dir": os.path.abspath(run_dir),
         "exported_at": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
-        "versions": {"python": platform.python_version(), "tensorflow": tf.__version__,
-                     "keras": keras.__version__, "textattn": textattn.__version__},
+        "versions": versions(),
         "signature": {
             "endpoint": SERVE,
             "aliases": ["serving_default"],

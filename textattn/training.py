@@ -18,7 +18,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import os
-import platform
+import statistics
 import time
 
 import keras
@@ -34,6 +34,7 @@ from textattn.data import pipeline
 from textattn.errors import UserError
 from textattn.fitting import RunData, load_data
 from textattn.models import build_model, count_params
+from textattn.versions import versions
 
 
 def compile_model(model: keras.Model, config: Config, learning_rate: float | None = None) -> keras.Model:
@@ -59,12 +60,6 @@ def new_run_dir(config: Config, output_dir: str | None) -> str:
         path = f"{base}-{n}"
     os.makedirs(path)
     return path
-
-
-def versions() -> dict[str, str]:
-    import tensorflow as tf
-
-    return {"python": platform.python_version(), "keras": keras.__version__, "tensorflow": tf.__version__}
 
 
 def ngram_ratios(config: Config, data: RunData, bags=None, labels=None) -> np.ndarray:
@@ -354,7 +349,7 @@ def train(config: Config, output_dir: str | None = None, resume: str | None = No
         "data_prep_seconds": round(prep_seconds, 3),
         "data_cache_hit": t.cache_hit,
         "fit_seconds": round(fit_seconds + (final["fit_seconds"] if final else 0.0), 3),
-        "fit_seconds_per_epoch_median": round(sorted(epoch_seconds)[len(epoch_seconds) // 2], 3),
+        "fit_seconds_per_epoch_median": round(statistics.median(epoch_seconds), 3),
         "fit_wall_seconds_last_session": round(fit_wall, 3),
         "resumed": bool(resume),
         "train_examples": int(len(t.x_train)),
