@@ -45,8 +45,6 @@ NOT_SEARCHABLE = {
     "train.restore_best": "trials are scored by their best epoch already",
 }
 
-SAMPLINGS = ("linear", "log", "reverse_log")
-
 
 @dataclass
 class TunerSettings:
@@ -176,10 +174,11 @@ def _parse_choice(key, raw: list, default, base: Config, where: str) -> Param:
 
 
 def _parse_range(key, raw: dict, default, base: Config, where: str) -> Param:
+    """A ``{min, max, step, sampling}`` entry; KerasTuner itself checks the range (order, sampling, log bounds)."""
     unknown = set(raw) - {"min", "max", "step", "sampling"}
     if unknown or "min" not in raw or "max" not in raw:
         raise UserError(f"{where}: a range is {{min: A, max: B}} with optional step and sampling "
-                        f"({', '.join(SAMPLINGS)}), got {raw!r}")
+                        f"(linear, log or reverse_log), got {raw!r}")
     is_int = isinstance(default, int) and not isinstance(default, bool)
     if not (is_int or isinstance(default, float)):
         raise UserError(f"{where}: a {{min, max}} range needs a numeric key (base.{key} is {default!r}); "
@@ -189,22 +188,27 @@ def _parse_range(key, raw: dict, default, base: Config, where: str) -> Param:
         if isinstance(value, bool) or not isinstance(value, int if is_int else (int, float)):
             kind = "an integer" if is_int else "a number"
             raise UserError(f"{where}: {name} must be {kind} for {key}, got {value!r}")
-    low, high, step = raw["min"], raw["max"], raw.get("step")
-    sampling = raw.get("sampling", "linear")
-    if sampling not in SAMPLINGS:
-        raise UserError(f"{where}: sampling must be one of {', '.join(SAMPLINGS)}, got {sampling!r}")
-    if not low < high:
-        raise UserError(f"{where}: min ({low}) must be below max ({high})")
-    if step is not None and step <= 0:
+    step = raw.get("step")
+    if step is not None and step <= 0:  # KerasTuner would divide by it
         raise UserError(f"{where}: step must be positive, got {step}")
-    if sampling != "linear" and low <= 0:
-        raise UserError(f"{where}: {sampling} sampling needs min > 0, got {low}")
-    low, high = _checked(base, key, low, where), _checked(base, key, high, where)
+    low, high = _checked(base, key, raw["min"], where), _checked(base, key, raw["max"], where)
+    param = Param(key, "int" if is_int else "float", default, low=low, high=high,
+                  step=step if step is None or is_int else float(step), sampling=raw.get("sampling", "linear"))
+    _check_with_keras_tuner(param, where)
     if not low <= default <= high:
         raise UserError(f"{where}: the base config's value {default!r} is outside [{low}, {high}]; "
                         f"the base config is the search's default, so widen the range or change base.{key}")
-    return Param(key, "int" if is_int else "float", default, low=low, high=high,
-                 step=step if step is None or is_int else float(step), sampling=sampling)
+    return param
+
+
+def _check_with_keras_tuner(param: Param, where: str) -> None:
+    """Declare ``param`` on scratch hyperparameters: KerasTuner's ValueError becomes a UserError at ``where``."""
+    import keras_tuner
+
+    try:
+        param.declare(keras_tuner.HyperParameters())
+    except ValueError as exc:
+        raise UserError(f"{where}: not a valid range for KerasTuner ({exc})") from None
 
 
 def _mapping(raw, where: str) -> dict:
