@@ -1,9 +1,9 @@
 """Evaluating finished runs: metrics, speed, cached results, reports and plots.
 
-``evaluate.py`` is the command line; the modules are:
+``textattn evaluate`` (textattn/commands/evaluate.py) is the command line; the modules are:
 
     metrics       classification metrics from labels and predicted probabilities
-    speed         inference throughput (batch 512) and batch-1 latency
+    speed         serving throughput (batch 512) and batch-1 latency on raw review texts
     architecture  the config settings that tell runs apart (variant, layers, heads...)
     run           one run directory -> its results, cached in RUN_DIR/evaluation.json
     report        results -> one table (terminal, Markdown, CSV, JSON)

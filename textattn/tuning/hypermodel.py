@@ -105,7 +105,7 @@ class TextattnHyperModel(keras_tuner.HyperModel):
         }
 
     def fit_bag_variant(self, config: Config, epochs=None, verbose=2) -> dict:
-        """Train an ``ngram`` or ``hybrid`` trial as ``train.py`` does (without the final fit); return its metrics.
+        """Train an ``ngram`` or ``hybrid`` trial as ``textattn train`` does (without the final fit); return its metrics.
 
         These need the n-gram data and, for the hybrid, two trainings and a
         blend, so they train their own models rather than the one ``build``
