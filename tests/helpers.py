@@ -6,6 +6,7 @@ on them are in conftest.py. Nothing here is a test.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import random
@@ -20,6 +21,15 @@ from textattn.config import Config, config_from_dict
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 REAL_ARCHIVE = os.environ.get("TEXTATTN_DATA") or os.path.join(REPO, "..", "shared", "data", "aclImdb.tar.gz")
+
+
+def load_script(name: str):
+    """A top-level script of the repository (``train.py``, ``evaluate.py``) as a module."""
+    spec = importlib.util.spec_from_file_location(name.replace(".py", "_script"), os.path.join(REPO, name))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
 
 # --------------------------------------------------------------------------- #
 # A tiny, learnable aclImdb tree.

@@ -88,6 +88,7 @@ def test_export_serves_what_the_run_serves_with_tensorflow_only(which, ngram_run
     model = tf.saved_model.load(data["export"])
     out = model.serve(tf.constant(data["texts"] + [bytes.fromhex(h) for h in data["bad"]]))
     result = {k: v.numpy().tolist() for k, v in out.items()}
+    result["empty_batch"] = {k: v.numpy().tolist() for k, v in model.serve(tf.constant([], tf.string)).items()}
     """
     served = run_tf_only(script, {"export": out, "texts": texts, "bad": [v.hex() for v in BAD_TEXTS.values()]},
                          tmp_path)
@@ -97,6 +98,7 @@ def test_export_serves_what_the_run_serves_with_tensorflow_only(which, ngram_run
     assert served["probability"][0] > 0.5 > served["probability"][1]
     assert all(0.0 <= p <= 1.0 for p in served["probability"])
     assert len(served["probability"]) == len(texts) + len(BAD_TEXTS)
+    assert served["empty_batch"] == {"known_tokens": [], "label": [], "probability": []}
 
 
 def test_evaluate_reports_calibration_length_and_behaviour(hybrid_run, tiny_aclimdb):

@@ -1,7 +1,6 @@
 """evaluate.py end to end on two tiny trained runs: table, files, cache, plots, bad runs, --params-only."""
 
 import csv
-import importlib.util
 import io
 import json
 import os
@@ -12,7 +11,7 @@ import sys
 import matplotlib.image
 import pytest
 
-from helpers import REPO, tiny_config
+from helpers import REPO, load_script, tiny_config
 from textattn import runs
 from textattn.evaluation import metrics as metrics_module
 from textattn.evaluation.run import EVALUATION
@@ -20,14 +19,7 @@ from textattn.evaluation.run import EVALUATION
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
-def load_cli():
-    spec = importlib.util.spec_from_file_location("evaluate_cli", os.path.join(REPO, "evaluate.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-evaluate_cli = load_cli()
+evaluate_cli = load_script("evaluate.py")
 
 
 @pytest.fixture(scope="session")

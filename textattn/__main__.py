@@ -5,6 +5,7 @@
     textattn evaluate RUN_DIR [...] [--split test|validation] [--markdown|--csv|--json FILE] [--plots DIR]
     textattn export RUN_DIR OUT_DIR [--overwrite]
     textattn predict MODEL [TEXT ...] [--file PATH] [--jsonl]
+    textattn explain MODEL [TEXT ...] [--file PATH] [--html OUT.html] [--top K] [--jsonl]
 
 ``textattn COMMAND --help`` describes each. train, tune and evaluate come from
 textattn/commands/; export, predict and explain are registered here.
@@ -26,7 +27,7 @@ def cmd_export(args) -> int:
     from textattn.export import export_run
 
     out_dir = export_run(args.run_dir, args.out_dir, overwrite=args.overwrite)
-    print(f"Exported {args.run_dir} to {out_dir} (SavedModel, endpoint 'serve'; see {out_dir}/metadata.json)")
+    print(f"Exported {args.run_dir} to {out_dir} (SavedModel, endpoints 'serve' and 'explain'; see {out_dir}/metadata.json)")
     return 0
 
 
@@ -34,6 +35,12 @@ def cmd_predict(args) -> int:
     from textattn.predict import run_predict
 
     return run_predict(args.model, args.texts, file=args.file, jsonl=args.jsonl)
+
+
+def cmd_explain(args) -> int:
+    from textattn.explain.command import run_explain
+
+    return run_explain(args.model, args.texts, file=args.file, html=args.html, top=args.top, jsonl=args.jsonl)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -63,6 +70,27 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--jsonl", action="store_true",
                          help='print one JSON object per review: {"text", "label", "label_id", "probability"}')
     predict.set_defaults(handler=cmd_predict)
+
+    from textattn.explain.command import DEFAULT_TOP
+    from textattn.explain.meaning import help_text
+
+    explain = commands.add_parser(
+        "explain", help="show which tokens a model's answer rests on (terminal and HTML)",
+        formatter_class=argparse.RawDescriptionHelpFormatter, epilog=help_text(),
+        description="For each review print the label, the positive-class probability and known_tokens, the\n"
+                    "review with each token shaded by its weight (ANSI colour on a terminal; plain text with\n"
+                    "the weights when not a terminal or NO_COLOR is set), and the top-K tokens.")
+    explain.add_argument("model", metavar="MODEL", help="a run directory or an exported SavedModel directory")
+    explain.add_argument("texts", metavar="TEXT", nargs="*", help="review text (quote it)")
+    explain.add_argument("--file", metavar="PATH", help="read one review per line from PATH (- for stdin)")
+    explain.add_argument("--html", metavar="OUT.html",
+                         help="also write one self-contained HTML page (inline CSS, no scripts) with a block per review")
+    explain.add_argument("--top", metavar="K", type=int, default=DEFAULT_TOP,
+                         help=f"list the K heaviest tokens (default {DEFAULT_TOP})")
+    explain.add_argument("--jsonl", action="store_true",
+                         help='print one JSON object per review: {"text", "label", "label_id", "probability", '
+                              '"known_tokens", "tokens", "weights", "top", "weights_meaning"[, "ngrams"]}')
+    explain.set_defaults(handler=cmd_explain)
     return parser
 
 

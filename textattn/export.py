@@ -13,6 +13,11 @@ truncation/padding live inside the artifact, so it loads and runs with
 TensorFlow alone::
 
     tf.saved_model.load(OUT_DIR).serve(tf.constant(["a great film"]))
+
+The ``explain`` endpoint takes the same input and returns, besides ``serve``'s
+outputs, ``tokens`` string (batch, T) and ``weights`` float32 (batch, T): which
+tokens the answer rests on (``textattn.explain.endpoint``; metadata.json says
+what a weight is for this model).
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from textattn.errors import UserError
 from textattn.versions import versions
 
 SERVE = "serve"
+EXPLAIN = "explain"  # texts -> tokens, weights, probability (see textattn.explain.endpoint)
 INPUT = "texts"
 PROBABILITY = "probability"
 LABEL = "label"
@@ -82,16 +88,18 @@ def make_serve(model, parts: "ServingParts"):
     sequence_length, keep = config.data.sequence_length, config.data.keep
     variant = config.model.variant
     reads_ngrams = variants.variant(variant).reads_ngrams
-    # A review with no known-or-unknown word at all ("", "!!!") would be fully
-    # masked, and masked pooling over nothing is 0/0; feed it as one unknown word.
-    empty_review = tf.one_hot(0, sequence_length, on_value=OOV_ID, off_value=0, dtype=tf.int32)
+    empty_review = empty_review_ids(sequence_length)
     inverse_temperature = 1.0 / float(parts.temperature)
 
     def serve(texts):
         texts = valid_utf8(texts)
+        n = tf.shape(texts)[0]
+        if reads_ngrams:
+            # Keras' sparse multi-hot output fails on a batch of 0 rows: add one row, drop it at the end.
+            texts = tf.concat([texts, tf.constant([""])], axis=0)
         ids = truncate_and_pad(parts.vectorizer(texts), sequence_length, keep)
         known_words = tf.reduce_sum(tf.cast(ids > OOV_ID, tf.int32), axis=1)
-        ids = tf.where(tf.reduce_any(ids != 0, axis=1, keepdims=True), ids, empty_review)
+        ids = model_token_ids(ids, empty_review)
         if reads_ngrams:
             bags = parts.ngram_vectorizer(texts)
             in_vocabulary = tf.cast(bags.indices[:, 1] > 0, tf.int32)  # column 0 is the OOV bucket
@@ -110,9 +118,27 @@ def make_serve(model, parts: "ServingParts"):
         probabilities = tf.where(no_evidence[:, None], tf.fill(tf.shape(probabilities), 0.5), probabilities)
         positive = probabilities[:, 1]
         label = tf.where(no_evidence, 0, tf.argmax(probabilities, axis=-1, output_type=tf.int32))
-        return {PROBABILITY: positive, LABEL: label, KNOWN_TOKENS: known}
+        return {PROBABILITY: positive[:n], LABEL: label[:n], KNOWN_TOKENS: known[:n]}
 
     return serve
+
+
+def empty_review_ids(sequence_length: int):
+    """int32 (sequence_length,): one unknown word, what a review without any token is fed as.
+
+    A review with no known-or-unknown word at all ("", "!!!") would be fully
+    masked, and masked pooling over nothing is 0/0.
+    """
+    import tensorflow as tf
+
+    return tf.one_hot(0, sequence_length, on_value=OOV_ID, off_value=0, dtype=tf.int32)
+
+
+def model_token_ids(ids, empty_review):
+    """Token ids int32 (batch, length) as the model is fed them: rows without a token become ``empty_review``."""
+    import tensorflow as tf
+
+    return tf.where(tf.reduce_any(ids != 0, axis=1, keepdims=True), ids, empty_review)
 
 
 @dataclasses.dataclass
@@ -212,6 +238,8 @@ def write_export(run_dir: str, directory: str) -> dict:
     """Write the SavedModel and metadata.json into the existing empty ``directory``; return the metadata."""
     import keras
 
+    from textattn.explain.endpoint import make_explain
+
     parts, model = load_serving_parts(run_dir)
     archive = keras.export.ExportArchive()
     archive.track(model)
@@ -220,19 +248,25 @@ def write_export(run_dir: str, directory: str) -> dict:
             vectorizer.build()  # a vocabulary-given layer is usable but not marked built
             archive.track(vectorizer)  # its lookup table is a resource, not a variable
     serve = archive.add_endpoint(SERVE, make_serve(model, parts), input_signature=input_signature())
+    explain = make_explain(model, parts)
+    for resource in explain.trackables:
+        archive.track(resource)
+    explain = archive.add_endpoint(EXPLAIN, explain, input_signature=input_signature())
     archive.write_out(directory, verbose=False)
-    metadata = build_metadata(run_dir, parts, serve)
+    metadata = build_metadata(run_dir, parts, serve, explain)
     write_json(os.path.join(directory, METADATA), metadata)
     return metadata
 
 
-def build_metadata(run_dir: str, parts: ServingParts, serve) -> dict:
+def build_metadata(run_dir: str, parts: ServingParts, serve, explain=None) -> dict:
+    from textattn.explain.meaning import describe
+
     config = parts.config
     metrics_path = os.path.join(run_dir, runs.METRICS)
     metrics = runs.read_json(metrics_path) if os.path.isfile(metrics_path) else {}
     concrete = serve.get_concrete_function()
     spec = input_signature()[0]
-    return {
+    metadata = {
         "format": "textattn-savedmodel",
         "format_version": FORMAT_VERSION,
         "name": config.name,
@@ -256,7 +290,17 @@ def build_metadata(run_dir: str, parts: ServingParts, serve) -> dict:
             "inputs": {INPUT: _describe(spec)},
             "outputs": {key: _describe(t) for key, t in sorted(concrete.structured_outputs.items())},
         },
+        "endpoints": [SERVE] + ([EXPLAIN] if explain is not None else []),
     }
+    if explain is not None:
+        outputs = explain.get_concrete_function().structured_outputs
+        metadata["explain"] = {
+            "endpoint": EXPLAIN,
+            "inputs": {INPUT: _describe(spec)},
+            "outputs": {key: _describe(t) for key, t in sorted(outputs.items())},
+            "weights": describe(config),
+        }
+    return metadata
 
 
 def _describe(tensor) -> dict:

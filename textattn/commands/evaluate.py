@@ -4,6 +4,7 @@
     textattn evaluate runs/* --markdown report.md --csv report.csv --json report.json --plots plots/
     textattn evaluate runs/seed_mha-20260101-120000 --split validation --force
     textattn evaluate --params-only --configs configs/seed_attention.yaml configs/seed_mha.yaml
+    textattn evaluate runs/fast-* --explain 3 --html explain/    # explanation page per run
 
 Each run's results are cached in RUN_DIR/evaluation.json (per split) and reused
 while its model.keras is unchanged; --force re-evaluates. A run that cannot be
@@ -37,6 +38,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--force", action="store_true", help="re-evaluate even where RUN_DIR/evaluation.json has results")
     parser.add_argument("--latency-calls", type=int, default=LATENCY_CALLS, metavar="N",
                         help=f"batch-1 calls whose median is the latency (default: {LATENCY_CALLS})")
+    parser.add_argument("--explain", type=int, metavar="N",
+                        help="with --html DIR: write DIR/RUN_NAME.html explaining, per class, the N most confident "
+                             "correct and the N most confident wrong reviews of the split")
+    parser.add_argument("--html", metavar="DIR", help="directory for the --explain pages (created if missing)")
     parser.add_argument("--params-only", action="store_true",
                         help="print parameter counts of --configs (builds the models; no data, no runs)")
     parser.add_argument("--configs", nargs="+", metavar="CONFIG", help="YAML configs for --params-only")
@@ -64,6 +69,10 @@ def check_arguments(args: argparse.Namespace) -> None:
         raise UserError("give at least one RUN_DIR (or --params-only --configs ...)")
     if args.latency_calls < 1:
         raise UserError("--latency-calls must be at least 1")
+    if (args.explain is None) != (args.html is None):
+        raise UserError("--explain N and --html DIR go together")
+    if args.explain is not None and args.explain < 1:
+        raise UserError("--explain must be at least 1")
 
 
 def handle(args: argparse.Namespace) -> int:
@@ -72,7 +81,7 @@ def handle(args: argparse.Namespace) -> int:
         return params_only(args.configs)
     return run_evaluate(args.run_dirs, split=args.split, data=args.data, force=args.force,
                         latency_calls=args.latency_calls, markdown=args.markdown, csv=args.csv, json=args.json,
-                        plots=args.plots)
+                        plots=args.plots, explain=args.explain, html=args.html)
 
 
 def params_only(config_paths: list[str]) -> int:
@@ -85,8 +94,12 @@ def params_only(config_paths: list[str]) -> int:
 
 def run_evaluate(run_dirs: list[str], *, split: str = "test", data: str | None = None, force: bool = False,
                  latency_calls: int = LATENCY_CALLS, markdown: str | None = None, csv: str | None = None,
-                 json: str | None = None, plots: str | None = None) -> int:
-    """Evaluate ``run_dirs`` on ``split``, print one table and write the files asked for; return the exit status."""
+                 json: str | None = None, plots: str | None = None, explain: int | None = None,
+                 html: str | None = None) -> int:
+    """Evaluate ``run_dirs`` on ``split``, print one table and write the files asked for; return the exit status.
+
+    With ``explain`` N and ``html`` DIR, each run that could be evaluated also gets an explanation page.
+    """
     from textattn.evaluation import report
     from textattn.evaluation.run import evaluate_run
 
@@ -118,7 +131,30 @@ def run_evaluate(run_dirs: list[str], *, split: str = "test", data: str | None =
 
         for path in write_plots(rows, plots, split):
             print(f"Wrote {path}")
+    if explain:
+        failed = {e["run_dir"] for e in errors}
+        errors += write_explain_pages([run_dir for run_dir in run_dirs if run_dir not in failed], html, explain,
+                                      split, data)
     return EXIT_RUN_FAILED if errors else 0
+
+
+def write_explain_pages(run_dirs: list[str], html: str, n: int, split: str, data: str | None) -> list[dict]:
+    """One page per run (see textattn.evaluation.explain_pages); returns the runs that failed."""
+    from textattn.evaluation.explain_pages import write_explain_page
+
+    errors = []
+    for run_dir in run_dirs:
+        try:
+            print(f"Wrote {write_explain_page(run_dir, html, n, split, data)}", flush=True)
+        except UserError as exc:
+            message = str(exc)
+        except Exception as exc:  # one run's failure must not hide the other pages
+            message = f"explain page failed ({type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''})"
+        else:
+            continue
+        errors.append({"run_dir": run_dir, "error": message})
+        print(f"error: {run_dir}: {message}", file=sys.stderr, flush=True)
+    return errors
 
 
 def write_outputs(outputs) -> None:

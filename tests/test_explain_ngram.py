@@ -1,0 +1,81 @@
+"""N-gram evidence: the same n-gram ids as the model's vectorizer, contributions that add up to the served log-odds."""
+
+import math
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from explain_support import MAX_NGRAM, corpus, explainable
+from textattn import export
+from textattn.explain.endpoint import make_explain
+from textattn.explain.ngram_evidence import NgramEvidence
+from textattn.models import bag_models
+
+TEXTS = [b"a great film with a dull ending", b"GREAT film! <br /><br />great, great film.", b"",
+         b"\xff\xfe great \xc3\x28 film", b"zzqx qqqz", *(t.encode() for t in corpus(4, seed=2))]
+
+
+def evidence_of(model, parts, blend=None):
+    layer = model.get_layer(bag_models.NB_LAYER)
+    return NgramEvidence(layer, parts.ngram_vectorizer.get_vocabulary(), MAX_NGRAM, parts.temperature, blend)
+
+
+def test_occurrences_look_up_the_same_ids_as_the_models_vectorizer(tmp_path):
+    _, model, parts = explainable(tmp_path, "ngram")
+    texts = export.valid_utf8(tf.constant(TEXTS))
+    occurrences = evidence_of(model, parts).occurrences(texts)
+    bags = tf.sparse.reorder(parts.ngram_vectorizer(texts))
+    rows, ids = occurrences["row"].numpy(), occurrences["id"].numpy()
+    for row in range(len(TEXTS)):
+        expected = set(bags.indices.numpy()[bags.indices.numpy()[:, 0] == row, 1].tolist())
+        assert set(ids[rows == row].tolist()) == expected
+    grams = occurrences["gram"].numpy()
+    assert b"great film" in grams[rows == 1] and b"a dull ending" in grams[rows == 0]
+
+
+@pytest.mark.parametrize("temperature", [1.0, 1.7])
+def test_ngram_contributions_add_up_to_the_served_log_odds(temperature, tmp_path):
+    _, model, parts = explainable(tmp_path, "ngram", temperature=temperature)
+    out = make_explain(model, parts)(tf.constant(TEXTS))
+    bias = np.asarray(model.get_layer(bag_models.NB_LAYER).bias)
+    for row, p in enumerate(out["probability"].numpy()):
+        if out["known_tokens"][row] == 0:
+            assert p == 0.5
+            continue
+        total = out["ngram_contributions"][row].numpy().sum() + (bias[1] - bias[0]) / temperature
+        assert total == pytest.approx(math.log(p / (1 - p)), abs=1e-4)
+
+
+def test_each_contribution_is_the_feature_weight_difference_times_the_blend_weight(tmp_path):
+    _, model, parts = explainable(tmp_path, "hybrid", temperature=1.25)
+    out = make_explain(model, parts)(tf.constant(TEXTS[:2]))
+    vocabulary = [str(g) for g in parts.ngram_vectorizer.get_vocabulary()]
+    weights = np.asarray(model.get_layer(bag_models.NGRAM_BRANCH).get_layer(bag_models.NB_LAYER).feature_weights())
+    blend = float(np.asarray(model.get_layer(bag_models.BLEND).branch_weights)[0])
+    grams, contributions = out["ngrams"].numpy(), out["ngram_contributions"].numpy()
+    for row in range(2):
+        present = grams[row] != b""
+        assert present.sum() == out["known_tokens"][row] > 0  # each distinct in-vocabulary n-gram once
+        sizes = np.abs(contributions[row][present])
+        assert np.all(np.diff(sizes) <= 1e-7)  # largest first
+        for gram, value in zip(grams[row][present], contributions[row][present]):
+            g = vocabulary.index(gram.decode())
+            assert value == pytest.approx((weights[g, 1] - weights[g, 0]) * blend / 1.25, rel=1e-5, abs=1e-6)
+
+
+def test_ngram_token_shading_spreads_each_ngrams_size_over_its_words(tmp_path):
+    _, model, parts = explainable(tmp_path, "ngram")
+    evidence = evidence_of(model, parts)
+    texts = tf.constant([b"great film great"])
+    occurrences = evidence.occurrences(texts)
+    mass = evidence.token_mass(occurrences, 1, 3).numpy()[0]
+    c = {g.decode(): abs(float(v)) for g, v in zip(occurrences["gram"].numpy(), occurrences["contribution"].numpy())}
+    # "great" occurs twice: half its size to each; bigrams split over two words; the trigram over three.
+    expected = np.array([
+        c["great"] / 2 + c["great film"] / 2 + c["great film great"] / 3,
+        c["film"] + c["great film"] / 2 + c["film great"] / 2 + c["great film great"] / 3,
+        c["great"] / 2 + c["film great"] / 2 + c["great film great"] / 3,
+    ])
+    np.testing.assert_allclose(mass, expected, rtol=1e-5)
+    assert mass.sum() == pytest.approx(sum(c.values()), rel=1e-5)

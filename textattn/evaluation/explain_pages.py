@@ -1,0 +1,76 @@
+"""``evaluate.py RUN --explain N --html DIR``: one explanation page per run.
+
+For each true class the page shows the N reviews the model is most confident
+about and right, then the N it is most confident about and wrong, judged by
+the served (calibrated) probability, on the evaluated split (test by default).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+
+import numpy as np
+
+from textattn import export, runs
+from textattn.errors import UserError
+
+
+def pick_reviews(labels, probabilities, predicted, n: int) -> list[tuple[int, str]]:
+    """[(index, caption)]: per true class, the ``n`` most confident correct, then the ``n`` most confident wrong.
+
+    Args:
+        labels: true labels int (N,); probabilities: positive-class probability (N,);
+        predicted: served labels int (N,).
+    """
+    labels, predicted = np.asarray(labels), np.asarray(predicted)
+    probabilities = np.asarray(probabilities, dtype=np.float64)
+    confidence = np.where(predicted == 1, probabilities, 1.0 - probabilities)
+    picked = []
+    for label, name in enumerate(export.LABEL_NAMES):
+        for correct in (True, False):
+            candidates = np.flatnonzero((labels == label) & ((predicted == label) == correct))
+            best = candidates[np.argsort(-confidence[candidates], kind="stable")][:n]
+            verdict = "correct" if correct else "wrong"
+            picked += [(int(i), f"true {name}, most confident {verdict} #{rank + 1} (review {i})")
+                       for rank, i in enumerate(best)]
+    return picked
+
+
+def split_texts(run_dir: str, split: str, data_path: str | None):
+    """(texts list[str], labels int (N,)) of the run's ``split``, as ``textattn evaluate`` reads it."""
+    from textattn.data import pipeline
+    from textattn.data.source import resolve_data
+
+    config = resolve_data(runs.load_config(run_dir), data_path)
+    if config.train.final_fit:
+        if split == "validation":
+            raise UserError("the run's final fit trained on its validation reviews (train.final_fit); use --split test")
+        config = dataclasses.replace(config, data=dataclasses.replace(config.data, validation_size=0))
+    splits = pipeline.split_texts(config.data, config.seed)
+    texts, labels = splits.test if split == "test" else splits.validation
+    limit = config.data.test_limit if split == "test" else None
+    return (texts[:limit], np.asarray(labels)[:limit]) if limit is not None else (texts, np.asarray(labels))
+
+
+def write_explain_page(run_dir: str, out_dir: str, n: int, split: str = "test",
+                       data_path: str | None = None) -> str:
+    """Write OUT_DIR/<run name>.html for ``run_dir``; return its path."""
+    from textattn.explain.command import write_page
+    from textattn.explain.explainer import Explainer
+    from textattn.explain.html import render_page
+    from textattn.predict import Predictor
+
+    texts, labels = split_texts(run_dir, split, data_path)
+    if len(texts) == 0:
+        raise UserError(f"the run has no {split} reviews to explain")
+    probabilities, predicted = Predictor(run_dir)([t.encode("utf-8") for t in texts])
+    picked = pick_reviews(labels, probabilities, predicted, n)
+    explainer = Explainer(run_dir)
+    explanations = explainer([texts[i].encode("utf-8") for i, _ in picked])
+    name = os.path.basename(os.path.normpath(run_dir))
+    title = f"{name}: the {n} most confident correct and wrong {split} reviews per class"
+    os.makedirs(out_dir, exist_ok=True)
+    path = os.path.join(out_dir, f"{name}.html")
+    write_page(path, render_page(explanations, title, explainer.meaning, captions=[c for _, c in picked]))
+    return path

@@ -1,0 +1,89 @@
+"""The ``explain`` computation: raw texts (batch,) -> tokens, weights, probability (and n-gram rows).
+
+The same function runs in-process for a run directory and is written into
+the SavedModel as the ``explain`` endpoint, so it needs TensorFlow alone::
+
+    out = tf.saved_model.load(EXPORT).explain(tf.constant(["a wonderful film"]))
+
+Outputs (batch is the number of texts):
+    tokens     string (batch, T): the run's vocabulary tokens of the standardized
+               review ("[UNK]" for unknown words, "" for padding); T is the model's
+               window (data.sequence_length, kept per data.keep); for ``ngram`` the
+               whole review, T the longest in the batch.
+    weights    float32 (batch, T): see ``meaning``; 0 on padding, summing to 1 over a
+               review's tokens (all 0 for a review without tokens).
+    probability, label, known_tokens: exactly what ``serve`` answers.
+    ngrams, ngram_contributions (``ngram`` and ``hybrid`` only): string / float32
+               (batch, G), each review's distinct in-vocabulary n-grams, largest
+               |contribution| first, padded with "" / 0 (``ngram_evidence``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from textattn import export, variants
+from textattn.explain.ngram_evidence import NgramEvidence
+from textattn.explain.token_weights import TokenWeigher, normalise
+
+EXPLAIN = export.EXPLAIN
+TOKENS, WEIGHTS = "tokens", "weights"
+NGRAMS, NGRAM_CONTRIBUTIONS = "ngrams", "ngram_contributions"
+
+
+def make_explain(model, parts: export.ServingParts):
+    """texts string (batch,) -> {tokens, weights, probability, label, known_tokens[, ngrams, ngram_contributions]}."""
+    import tensorflow as tf
+
+    from textattn.data.text import truncate_and_pad
+    from textattn.models import bag_models
+
+    config = parts.config
+    variant = config.model.variant
+    serve = export.make_serve(model, parts)
+    vocabulary = np.asarray(parts.vectorizer.get_vocabulary(), dtype=object)
+    weigher = evidence = None
+    if variant != "ngram":
+        word_model = model.get_layer(bag_models.WORD_BRANCH) if variant == "hybrid" else model
+        word_config = bag_models.word_branch_config(config) if variant == "hybrid" else config
+        weigher = TokenWeigher(word_model, word_config.model)
+    if variants.variant(variant).reads_ngrams:
+        ngram_model = model.get_layer(bag_models.NGRAM_BRANCH) if variant == "hybrid" else model
+        blend = model.get_layer(bag_models.BLEND).branch_weights if variant == "hybrid" else None
+        evidence = NgramEvidence(ngram_model.get_layer(bag_models.NB_LAYER), parts.ngram_vectorizer.get_vocabulary(),
+                                 config.model.ngram.max_ngram, parts.temperature, blend)
+
+    empty_review = export.empty_review_ids(config.data.sequence_length)
+
+    def explain(texts):
+        answer = serve(texts)
+        texts = export.valid_utf8(texts)
+        batch_size = tf.shape(texts)[0]
+        if variant == "ngram":
+            occurrences = evidence.occurrences(texts)
+            length = tf.cast(occurrences["words"].bounding_shape(axis=1), tf.int32)
+            ids = tf.cast(parts.vectorizer(texts).to_tensor(default_value=0, shape=tf.stack([batch_size, length])),
+                          tf.int32)
+            weights = normalise(evidence.token_mass(occurrences, batch_size, length), ids != 0)
+        else:
+            ids = truncate_and_pad(parts.vectorizer(texts), config.data.sequence_length, config.data.keep)
+            weights = normalise(weigher(export.model_token_ids(ids, empty_review)), ids != 0)  # 0 for a review without tokens
+        out = {TOKENS: tf.gather(tf.constant(vocabulary), ids), WEIGHTS: weights, **answer}
+        if evidence is not None:
+            if variant == "hybrid":
+                occurrences = evidence.occurrences(texts)
+            out[NGRAMS], out[NGRAM_CONTRIBUTIONS] = evidence.distinct(occurrences, batch_size)
+        return out
+
+    # The archive must track the n-gram lookup table (``serve`` uses the vectorizers' own).
+    explain.trackables = [evidence.lookup] if evidence is not None else []
+    return explain
+
+
+def explain_function(run_dir: str):
+    """A run's ``explain`` as an in-process tf.function (the same computation the export holds)."""
+    import tensorflow as tf
+
+    parts, model = export.load_serving_parts(run_dir)
+    return tf.function(make_explain(model, parts), input_signature=export.input_signature(), autograph=False)
+

@@ -1,0 +1,111 @@
+"""Explain raw reviews with a run directory or an exported SavedModel.
+
+``Explainer(MODEL)(texts)`` gives one ``Explanation`` per review. A run
+directory is explained in-process (``endpoint.explain_function``); an export
+through its ``explain`` endpoint, with TensorFlow alone.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+
+from textattn import export, runs
+from textattn.errors import UserError
+from textattn.explain import endpoint
+
+BATCH_SIZE = 32
+
+
+@dataclasses.dataclass
+class Explanation:
+    """One review: the answer, its tokens (padding dropped) with their weights, and n-gram rows.
+
+    ``weights`` are non-negative and sum to 1 (0 tokens: empty); ``ngrams`` holds
+    (n-gram, signed contribution to the log-odds) pairs, largest |contribution|
+    first, for ``ngram`` and ``hybrid`` models and is empty otherwise.
+    """
+
+    text: str
+    label_id: int
+    probability: float
+    known_tokens: int
+    tokens: list[str]
+    weights: list[float]
+    ngrams: list[tuple[str, float]] = dataclasses.field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        from textattn.predict import label_name
+
+        return label_name(self.label_id, self.known_tokens)
+
+    def top(self, k: int) -> list[tuple[int, str, float]]:
+        """The ``k`` heaviest token occurrences as (position, token, weight), heaviest first."""
+        order = sorted(range(len(self.tokens)), key=lambda i: (-self.weights[i], i))
+        return [(i, self.tokens[i], self.weights[i]) for i in order[:max(k, 0)]]
+
+
+class Explainer:
+    """Raw reviews (bytes or str) -> list of ``Explanation``; ``meaning`` says what a weight is."""
+
+    def __init__(self, path: str):
+        import tensorflow as tf
+
+        if not os.path.isdir(path):
+            problem = "is not a directory" if os.path.exists(path) else "does not exist"
+            raise UserError(f"model {path!r} {problem}; pass a run directory (runs/NAME-TIMESTAMP) "
+                            "or a directory written by `python -m textattn export`")
+        if export.is_export_dir(path):
+            try:
+                self._loaded = tf.saved_model.load(path)  # held: the endpoint alone does not keep the variables
+            except Exception as exc:
+                raise UserError(f"could not load the SavedModel in {path!r} ({type(exc).__name__}); "
+                                "re-export it") from None
+            self._explain = getattr(self._loaded, endpoint.EXPLAIN, None)
+            if self._explain is None:
+                raise UserError(f"the SavedModel in {path!r} has no '{endpoint.EXPLAIN}' endpoint (exported before "
+                                "it existed); re-export the run with `python -m textattn export RUN_DIR OUT_DIR "
+                                "--overwrite`, or explain the run directory itself")
+            self.meaning = _export_meaning(path)
+        elif runs.is_run_dir(path):
+            from textattn.explain.meaning import describe
+
+            self._explain = endpoint.explain_function(path)
+            self.meaning = describe(runs.load_config(path))
+        else:
+            raise UserError(f"{path!r} is neither a run directory (config.yaml, model.keras) nor an exported "
+                            f"SavedModel ({export.SAVED_MODEL}); pass one of those")
+
+    def __call__(self, texts, batch_size: int = BATCH_SIZE) -> list[Explanation]:
+        import tensorflow as tf
+
+        result = []
+        for start in range(0, len(texts), batch_size):
+            batch = [t.encode("utf-8", "surrogateescape") if isinstance(t, str) else t
+                     for t in texts[start:start + batch_size]]
+            out = {key: value.numpy() for key, value in self._explain(tf.constant(batch, dtype=tf.string)).items()}
+            for i, raw in enumerate(batch):
+                real = out[endpoint.TOKENS][i] != b""
+                ngrams = []
+                if endpoint.NGRAMS in out:
+                    present = out[endpoint.NGRAMS][i] != b""
+                    ngrams = [(g.decode("utf-8", "replace"), float(c)) for g, c in
+                              zip(out[endpoint.NGRAMS][i][present], out[endpoint.NGRAM_CONTRIBUTIONS][i][present])]
+                result.append(Explanation(
+                    text=raw.decode("utf-8", errors="replace"),
+                    label_id=int(out[export.LABEL][i]),
+                    probability=float(out[export.PROBABILITY][i]),
+                    known_tokens=int(out[export.KNOWN_TOKENS][i]),
+                    tokens=[t.decode("utf-8", "replace") for t in out[endpoint.TOKENS][i][real]],
+                    weights=[float(w) for w in out[endpoint.WEIGHTS][i][real]],
+                    ngrams=ngrams,
+                ))
+        return result
+
+
+def _export_meaning(path: str) -> str:
+    try:
+        return runs.read_json(os.path.join(path, export.METADATA))["explain"]["weights"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return "token weights (metadata.json does not say which kind)"

@@ -1,0 +1,119 @@
+"""The n-gram model's evidence: each n-gram's exact, signed contribution to the served log-odds.
+
+``NaiveBayesNgramLogits`` is linear in its multi-hot input: class c's logit is
+``sum_g x_g * fw[g, c] + bias[c]`` with ``fw = r * w`` (``feature_weights()``).
+The log-odds of the positive class is the difference of the two logits, so a
+present n-gram g adds exactly::
+
+    contribution(g) = (fw[g, 1] - fw[g, 0]) * a / T
+
+to the log-odds of the probability served, where ``a`` is the n-gram branch's
+weight in the hybrid's ``LogLinearBlend`` (1 for ``ngram``) and ``T`` the
+run's temperature. Each distinct n-gram counts once (the input is a set), as
+in the model. For ``ngram`` the token shading spreads each n-gram's
+|contribution| evenly over the words of its occurrences (``token_mass``).
+"""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+from textattn.data.text import OOV, standardize_review
+
+
+class NgramEvidence:
+    """Raw (valid UTF-8) texts (batch,) -> n-gram occurrences, distinct rows and per-word mass.
+
+    Args:
+        nb_layer: the model's ``NaiveBayesNgramLogits``.
+        vocabulary: the n-gram vocabulary, entry 0 the OOV bucket (``ngram_vocab.txt``).
+        max_ngram: the longest n-gram (``model.ngram.max_ngram``).
+        temperature: the run's softmax temperature.
+        blend_weights: the hybrid's ``LogLinearBlend.branch_weights`` variable (n-gram
+            branch first), or None for ``ngram``.
+    """
+
+    def __init__(self, nb_layer, vocabulary, max_ngram: int, temperature: float = 1.0, blend_weights=None):
+        self.nb_layer = nb_layer
+        self.max_ngram = int(max_ngram)
+        self.inverse_temperature = 1.0 / float(temperature)
+        self.blend_weights = blend_weights
+        # The same string -> id mapping as the run's n-gram TextVectorization (OOV -> 0).
+        self.lookup = keras.layers.StringLookup(vocabulary=list(vocabulary), mask_token=None, num_oov_indices=1,
+                                                oov_token=OOV, name="explain_ngram_lookup")
+        self.lookup.build((None,))  # given its vocabulary it works unbuilt, but an ExportArchive tracks built layers
+
+    def occurrences(self, texts) -> dict:
+        """Every n-gram occurrence of every review, flat, each (N,):
+
+        row int64 (its review), start int64 (its first word), width int64,
+        gram string, id int64 (0: not in the vocabulary), contribution float32.
+        Also ``words``: the standardized words, ragged (batch, None).
+        """
+        words = tf.strings.split(standardize_review(texts))
+        rows, starts, widths, grams = [], [], [], []
+        for n in range(1, self.max_ngram + 1):
+            ngrams = tf.strings.ngrams(words, n, separator=" ")
+            rows.append(ngrams.value_rowids())
+            starts.append(tf.ragged.range(ngrams.row_lengths()).values)
+            widths.append(tf.fill(tf.shape(ngrams.values), tf.constant(n, tf.int64)))
+            grams.append(ngrams.values)
+        gram = tf.concat(grams, 0)
+        ids = tf.cast(self.lookup(gram), tf.int64)
+        return {"words": words, "row": tf.concat(rows, 0), "start": tf.concat(starts, 0),
+                "width": tf.concat(widths, 0), "gram": gram, "id": ids, "contribution": self.contribution(ids)}
+
+    def contribution(self, ids):
+        """ids int (N,) -> float32 (N,): each n-gram's term in the served positive-class log-odds."""
+        ratios = tf.gather(tf.convert_to_tensor(self.nb_layer.log_count_ratio), ids)  # (N, 2)
+        weight = tf.gather(tf.convert_to_tensor(self.nb_layer.ngram_weight), ids)[:, 0]  # (N,)
+        scale = self.inverse_temperature
+        if self.blend_weights is not None:
+            scale = scale * tf.convert_to_tensor(self.blend_weights)[0]
+        return tf.cast((ratios[:, 1] - ratios[:, 0]) * weight * scale, tf.float32)
+
+    def distinct(self, occurrences: dict, batch_size):
+        """Each review's distinct in-vocabulary n-grams, largest |contribution| first.
+
+        Returns (grams string (batch, G), contributions float32 (batch, G)), padded
+        with "" and 0; G is the most any review in the batch has.
+        """
+        row, ids = occurrences["row"], occurrences["id"]
+        key = row * tf.cast(self.lookup.vocabulary_size(), tf.int64) + ids
+        unique, index = tf.unique(key)
+        count = tf.shape(unique, out_type=tf.int64)[0]
+        positions = tf.range(tf.shape(key, out_type=tf.int64)[0])
+        first = tf.math.unsorted_segment_min(positions, index, count)  # each distinct n-gram's first occurrence
+        first = tf.boolean_mask(first, tf.gather(ids, first) > 0)  # the OOV bucket carries no evidence
+        contribution = tf.gather(occurrences["contribution"], first)
+        first_row = tf.gather(row, first)
+        order = tf.argsort(-tf.abs(contribution), stable=True)
+        order = tf.gather(order, tf.argsort(tf.gather(first_row, order), stable=True))  # by review, then by size
+        first, first_row = tf.gather(first, order), tf.gather(first_row, order)
+        nrows = tf.cast(batch_size, tf.int64)
+        grams = tf.RaggedTensor.from_value_rowids(tf.gather(occurrences["gram"], first), first_row, nrows=nrows)
+        values = tf.RaggedTensor.from_value_rowids(tf.gather(occurrences["contribution"], first), first_row,
+                                                   nrows=nrows)
+        return grams.to_tensor(default_value=""), values.to_tensor(default_value=0.0)
+
+    def token_mass(self, occurrences: dict, batch_size, length):
+        """Per-word share of |contribution|, float32 (batch, length), not normalised.
+
+        A distinct n-gram g occurring k times in a review, n words long, gives
+        |contribution(g)| / (k * n) to each word of each occurrence, so a
+        review's words carry its n-grams' total |contribution|.
+        """
+        row, ids = occurrences["row"], occurrences["id"]
+        key = row * tf.cast(self.lookup.vocabulary_size(), tf.int64) + ids
+        _, index, counts = tf.unique_with_counts(key, out_idx=tf.int64)
+        occurrences_of_same = tf.cast(tf.gather(counts, index), tf.float32)
+        width = occurrences["width"]
+        share = tf.abs(occurrences["contribution"]) / (occurrences_of_same * tf.cast(width, tf.float32))
+        batch_size, length = tf.cast(batch_size, tf.int64), tf.cast(length, tf.int64)
+        mass = tf.zeros([batch_size * length], tf.float32)
+        for offset in range(self.max_ngram):
+            covered = width > offset
+            segment = tf.boolean_mask(row * length + occurrences["start"] + offset, covered)
+            mass += tf.math.unsorted_segment_sum(tf.boolean_mask(share, covered), segment, batch_size * length)
+        return tf.reshape(mass, tf.stack([batch_size, length]))
