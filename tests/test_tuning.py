@@ -163,6 +163,7 @@ def read_csv(path):
         return list(csv.DictReader(f))
 
 
+@pytest.mark.slow  # a whole search, then a training
 def test_tiny_search_writes_results_and_a_best_config_that_trains(tmp_path, tiny_aclimdb, capsys):
     from textattn.training import train
 
