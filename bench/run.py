@@ -1,269 +1,201 @@
-"""Benchmark textattn against the plain-Keras reference, side by side on this machine.
+"""Benchmark textattn against the plain-Keras reference, interleaved, on this machine.
 
-    python bench/run.py --data ../shared/data/aclImdb.tar.gz
-    python bench/run.py --data ../shared/data/aclImdb.tar.gz --epochs 3      # a quick look
+    python bench/run.py --data ../shared/data/aclImdb.tar.gz --quick     # everyday check, under 10 minutes
+    python bench/run.py --data ../shared/data/aclImdb.tar.gz             # the full run, for README
+    python bench/run.py --data ... --quick --settings default plain      # A/B of textattn settings
 
-Measures, each in its own process (peak RSS recorded per process):
-  data     seconds to prepare the data from the archive (empty cache), then with the cache
-  training seed_attention and seed_mha against ../shared/bench/seed_reference.py with the
-           same epochs: fit seconds per epoch, the ratio reference/project, best val accuracy
-  time to accuracy  fit seconds until validation accuracy first reaches 0.88 (--tta-config)
-  serving  the exported SavedModel (batch-1 p50/p95 latency, batch-512 throughput) next to
-           Keras model.predict on the same model and the same raw texts
-Prints a Markdown table and writes JSON (--json). Timings are medians where repeated.
+Training comparisons (seed_attention and seed_mha against ../shared/bench/seed_reference.py):
+each round runs the reference, then every textattn setting (--settings), on the same data
+and epochs; --rounds rounds (at least 3). Reported per setting: seconds per epoch, the
+speed-up over the same round's reference as median (range), best validation accuracy, the
+fit seconds until textattn reaches the reference's best validation accuracy, and each
+process's wall/user/sys seconds, minor page faults, peak RSS and the load average before it.
+Settings: default (as shipped), bfc+xla, bfc, xla, plain (TF_CPU_ALLOCATOR_USE_BFC and
+train.jit_compile set each way), jax (KERAS_BACKEND=jax; with default it makes the backend row).
+
+--quick: 2 epochs on a subset (8,000 training reviews per class, so 6,000 trained on and
+the usual 10,000 for validation; 1,000 test per class), default setting, 3 rounds.
+The full run: each config's own epochs on the whole archive, default and jax (when jax is
+installed), then data preparation, time to val acc 0.88 (configs/fast.yaml) and serving.
+Prints Markdown tables and writes JSON (--json).
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import platform
-import re
-import statistics
-import subprocess
 import sys
 import tempfile
 import time
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-REFERENCE = os.path.join(REPO, "..", "shared", "bench", "seed_reference.py")
-PAIRS = [("seed_attention", "attention"), ("seed_mha", "mha")]
+from compare import backend_rows, run_comparison, summarize
+from measure import run_process
+from report import markdown
+from sides import REPO, SETTINGS, json_lines, run_project
+from subset import make_subset
+
+CONFIGS = ["configs/seed_attention.yaml", "configs/seed_mha.yaml"]
+QUICK_SUBSET = (8000, 1000)
 TARGET_ACCURACY = 0.88
+MIN_ROUNDS = 3
+
+PREPARE = """
+import json, textattn
+from textattn.config import load_config
+from textattn.data import pipeline
+from textattn.data.source import resolve_data
+c = resolve_data(load_config({config!r}), {data!r})
+d = pipeline.prepare(c.data, c.seed, verbose=False)
+print(json.dumps({{"seconds": d.prep_seconds, "cache_hit": d.cache_hit}}))
+"""
 
 
-def run_process(cmd, env=None, label=""):
-    """Run ``cmd``; return (stdout, wall seconds, peak RSS MiB of that process tree)."""
-    print(f"[bench] {label}: {' '.join(cmd)}", file=sys.stderr, flush=True)
-    start = time.perf_counter()
-    with tempfile.TemporaryFile("w+") as out:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, cwd=REPO,
-                                env={**os.environ, **(env or {})}, text=True)
-        _, status, usage = os.wait4(proc.pid, 0)
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        text = out.read()
-    wall = time.perf_counter() - start
-    if proc.returncode != 0:
-        raise SystemExit(f"[bench] {label} failed (exit {proc.returncode}):\n{text[-3000:]}")
-    return text, wall, usage.ru_maxrss / 1024.0
-
-
-def last_json(text):
-    """The last line of ``text`` that parses as a JSON object."""
-    for line in reversed(text.splitlines()):
-        line = line.strip()
-        if line.startswith("{"):
-            try:
-                return json.loads(line)
-            except json.JSONDecodeError:
-                continue
-    raise SystemExit(f"[bench] no JSON result in output:\n{text[-2000:]}")
-
-
-def run_worker(name, *args, env=None, label=""):
-    """Run the worker ``name`` in its own process (``python bench/run.py worker NAME ARGS``); return
-    (its JSON result, peak RSS MiB of that process)."""
-    text, _, rss = run_process([sys.executable, os.path.abspath(__file__), "worker", name, *args], env, label)
-    return last_json(text), rss
-
-
-def worker_prepare(data):
-    """Data preparation for configs/seed_attention.yaml from ``data``: {seconds, cache_hit}."""
-    from textattn.config import load_config
-    from textattn.data import pipeline
-    from textattn.data.source import resolve_data
-
-    config = resolve_data(load_config("configs/seed_attention.yaml"), data)
-    prepared = pipeline.prepare(config.data, config.seed, verbose=False)
-    return {"seconds": prepared.prep_seconds, "cache_hit": prepared.cache_hit}
-
-
-def run_test_texts(run_dir, n=2048):
-    """The first ``n`` test reviews of the run in ``run_dir``, raw text."""
-    from textattn import runs
-    from textattn.data import pipeline
-    from textattn.data.source import resolve_data
-
-    config = resolve_data(runs.load_config(run_dir))
-    return pipeline.split_texts(config.data, config.seed).test[0][:n]
-
-
-def worker_serve_savedmodel(run_dir, export_dir):
-    """The exported SavedModel's ``serve`` endpoint on the run's test reviews (loaded with TensorFlow)."""
-    from textattn.evaluation.speed import measure_serving
-
-    return measure_serving(export_dir, run_test_texts(run_dir), batch1_calls=300, batch_size=512, batches=10)
-
-
-def worker_serve_keras(run_dir):
-    """Keras ``model.predict`` on the same reviews, vectorized by the training pipeline's layer at each call."""
-    import tensorflow as tf
-
-    from textattn.data.text import truncate_and_pad
-    from textattn.evaluation.speed import measure_serving
-    from textattn.export import load_run
-
-    config, model, vectorizer = load_run(run_dir)
-
-    def predict(texts):
-        ids = truncate_and_pad(vectorizer(texts), config.data.sequence_length, config.data.keep)
-        return {"probability": tf.constant(model.predict(ids, verbose=0, batch_size=len(ids))[:, -1])}
-
-    return measure_serving(predict, run_test_texts(run_dir), batch1_calls=300, batch_size=512, batches=10)
-
-
-WORKERS = {"prepare": worker_prepare, "serve-savedmodel": worker_serve_savedmodel, "serve-keras": worker_serve_keras}
-
-
-def bench_data(data, env):
+def bench_data(data: str, env: dict, config: str = CONFIGS[0]) -> dict:
+    """Data preparation from the archive (empty cache), then from the cache."""
     out = {}
     for phase in ("first", "cached"):
-        start = time.perf_counter()
-        result, rss = run_worker("prepare", data, env=env, label=f"data ({phase})")
-        out[phase] = {"seconds": result["seconds"], "cache_hit": result["cache_hit"],
-                      "wall_seconds": time.perf_counter() - start, "peak_rss_mib": rss}
+        proc = run_process([sys.executable, "-c", PREPARE.format(config=config, data=data)], REPO, env, f"data ({phase})")
+        result = json_lines(proc.output)[-1]
+        out[phase] = {**result, **proc.usage()}
     return out
 
 
-def train_run(config, data, env, out_dir, epochs=None, extra=()):
-    cmd = [sys.executable, "train.py", "--config", config, "--data", data, "--output-dir", out_dir, *extra]
-    if epochs:
-        cmd += ["--epochs", str(epochs)]
-    text, wall, rss = run_process(cmd, env, f"train {os.path.basename(config)}")
-    run_dir = re.search(r"Run directory: (.+)", text).group(1).strip()
-    from textattn.callbacks import read_history
-
-    metrics = json.load(open(os.path.join(run_dir, "metrics.json")))
-    history = read_history(os.path.join(run_dir, "history.csv"))
-    return {"run_dir": run_dir, "metrics": metrics, "history": history, "peak_rss_mib": rss, "wall_seconds": wall}
-
-
-def bench_training(data, env, out_dir, epochs):
-    rows = []
-    ref_cmd = [sys.executable, REFERENCE, "--data", data, "--variants", *[v for _, v in PAIRS]]
-    if epochs:
-        ref_cmd += ["--epochs", str(epochs)]
-    ref_text, _, ref_rss = run_process(ref_cmd, None, "reference")
-    ref_results = [json.loads(line) for line in ref_text.splitlines() if line.startswith('{"variant"')]
-    # verbose=2 prints "30/30 - 40s - ..." per epoch, in whole seconds.
-    ref_epoch_lines = [int(s) for s in re.findall(r"^\d+/\d+ - (\d+)s - ", ref_text, flags=re.M)]
-    offset = 0
-    for (config, variant), ref in zip(PAIRS, ref_results):
-        ref_epochs = ref_epoch_lines[offset: offset + ref["epochs"]]
-        offset += ref["epochs"]
-        ours = train_run(f"configs/{config}.yaml", data, env, out_dir, epochs)
-        m = ours["metrics"]
-        ours_per_epoch = m["fit_seconds"] / m["epochs_run"]
-        ref_per_epoch = ref["fit_s"] / ref["epochs"]
-        rows.append({
-            "config": config,
-            "epochs": m["epochs_run"],
-            "project_fit_s_per_epoch_mean": ours_per_epoch,
-            "project_fit_s_per_epoch_median": statistics.median([h["epoch_seconds"] for h in ours["history"]]),
-            "reference_fit_s_per_epoch_mean": ref_per_epoch,
-            "reference_fit_s_per_epoch_median": statistics.median(ref_epochs) if ref_epochs else None,
-            "speedup": ref_per_epoch / ours_per_epoch,
-            "project_best_val_accuracy": m["best_val_accuracy"],
-            "reference_best_val_accuracy": ref["best_val_accuracy"],
-            "project_test_accuracy": m["test_accuracy"],
-            "reference_test_accuracy": ref["test_accuracy"],
-            "project_peak_rss_mib": ours["peak_rss_mib"],
-            "reference_peak_rss_mib": ref_rss,
-            "run_dir": ours["run_dir"],
-        })
-    return rows
-
-
-def bench_time_to_accuracy(config, data, env, out_dir):
-    ours = train_run(config, data, env, out_dir)
+def bench_time_to_accuracy(config: str, data: str, runs_dir: str, cache: str) -> dict:
+    ours = run_project(config, data, None, "default", runs_dir, cache, f"time to accuracy {config}")
     elapsed, reached = 0.0, None
-    for row in ours["history"]:
-        elapsed += row["epoch_seconds"]
-        if row["val_accuracy"] >= TARGET_ACCURACY:
-            reached = {"epoch": row["epoch"] + 1, "fit_seconds": elapsed, "val_accuracy": row["val_accuracy"]}
+    for epoch, (seconds, accuracy) in enumerate(zip(ours["epoch_seconds"], ours["val_accuracy"])):
+        elapsed += seconds
+        if accuracy >= TARGET_ACCURACY:
+            reached = {"epoch": epoch + 1, "fit_seconds": elapsed, "val_accuracy": accuracy}
             break
-    return {"config": config, "reached": reached, "best_val_accuracy": ours["metrics"]["best_val_accuracy"],
-            "test_accuracy": ours["metrics"]["test_accuracy"], "peak_rss_mib": ours["peak_rss_mib"],
-            "run_dir": ours["run_dir"]}
+    return {"config": config, "target": TARGET_ACCURACY, "reached": reached,
+            "best_val_accuracy": ours["best_val_accuracy"], "test_accuracy": ours["test_accuracy"],
+            "peak_rss_mib": ours["usage"]["peak_rss_mib"], "run_dir": ours["run_dir"]}
 
 
-def bench_serving(run_dir, env, out_dir):
+SERVE_SAVEDMODEL = """
+import json
+from textattn.data import pipeline
+from textattn.config import load_config
+from textattn.evaluation.speed import measure_serving
+c = load_config({run_dir!r} + "/config.yaml")
+texts = pipeline.split_texts(c.data, c.seed).test[0][:2048]
+print(json.dumps(measure_serving({export!r}, texts, batch1_calls=300, batch_size=512, batches=10)))
+"""
+
+SERVE_KERAS = """
+import json, time
+import numpy as np, tensorflow as tf
+import textattn
+from textattn.data import pipeline
+from textattn.data.text import truncate_and_pad
+from textattn.export import load_run
+c, model, vec = load_run({run_dir!r})
+texts = pipeline.split_texts(c.data, c.seed).test[0][:2048]
+def predict(batch):
+    ids = truncate_and_pad(vec(tf.constant(batch)), c.data.sequence_length, c.data.keep)
+    return model.predict(ids, verbose=0, batch_size=len(batch))
+for t in texts[:5]: predict([t])
+lat = []
+for t in texts[:300]:
+    s = time.perf_counter(); predict([t]); lat.append(time.perf_counter() - s)
+big = (texts * 2)[:512]; predict(big)
+s = time.perf_counter()
+for _ in range(10): predict(big)
+thr = 5120 / (time.perf_counter() - s)
+lat = np.array(lat) * 1000
+print(json.dumps({{"batch1_p50_ms": float(np.percentile(lat, 50)), "batch1_p95_ms": float(np.percentile(lat, 95)),
+                  "throughput_reviews_per_s": thr}}))
+"""
+
+
+def bench_serving(run_dir: str, env: dict, out_dir: str) -> dict:
+    """The exported SavedModel against Keras model.predict, same model, same raw texts."""
     export = os.path.join(out_dir, "export")
-    run_process([sys.executable, "-m", "textattn", "export", run_dir, export, "--overwrite"], env, "export")
-    saved, rss = run_worker("serve-savedmodel", run_dir, export, env=env, label="serving (SavedModel)")
-    saved["peak_rss_mib"] = rss
-    keras_side, rss = run_worker("serve-keras", run_dir, env=env, label="serving (Keras)")
-    keras_side["peak_rss_mib"] = rss
-    return {"run_dir": run_dir, "savedmodel": saved, "keras_predict": keras_side}
+    run_process([sys.executable, "-m", "textattn", "export", run_dir, export, "--overwrite"], REPO, env, "export")
+    out = {"run_dir": run_dir}
+    for key, script in (("savedmodel", SERVE_SAVEDMODEL.format(run_dir=run_dir, export=export)),
+                        ("keras_predict", SERVE_KERAS.format(run_dir=run_dir))):
+        proc = run_process([sys.executable, "-c", script], REPO, env, f"serving ({key})")
+        out[key] = {**json_lines(proc.output)[-1], "peak_rss_mib": proc.usage()["peak_rss_mib"]}
+    return out
 
 
-def markdown(results):
-    lines = [f"Machine: {results['machine']}", ""]
-    lines += ["| training | epochs | project s/epoch (median) | reference s/epoch (median) | speed-up (mean s/epoch) "
-              "| project best val acc | reference best val acc | project / reference peak RSS MiB |",
-              "|---|---|---|---|---|---|---|---|"]
-    for r in results.get("training", []):
-        ref_median = r["reference_fit_s_per_epoch_median"]
-        lines.append(f"| {r['config']} | {r['epochs']} | {r['project_fit_s_per_epoch_median']:.1f} | "
-                     f"{ref_median if ref_median is not None else '-'} | {r['speedup']:.2f}x "
-                     f"({r['project_fit_s_per_epoch_mean']:.1f} vs {r['reference_fit_s_per_epoch_mean']:.1f}) | "
-                     f"{r['project_best_val_accuracy']:.4f} | {r['reference_best_val_accuracy']:.4f} | "
-                     f"{r['project_peak_rss_mib']:.0f} / {r['reference_peak_rss_mib']:.0f} |")
-    tta = results.get("time_to_accuracy")
-    if tta:
-        reached = tta["reached"]
-        value = (f"{reached['fit_seconds']:.1f} s (epoch {reached['epoch']}, val acc {reached['val_accuracy']:.4f})"
-                 if reached else f"not reached (best {tta['best_val_accuracy']:.4f})")
-        lines += ["", "| time to val acc 0.88 | config | fit seconds | peak RSS MiB |", "|---|---|---|---|",
-                  f"| | {tta['config']} | {value} | {tta['peak_rss_mib']:.0f} |"]
-    serving = results.get("serving")
-    if serving:
-        lines += ["", "| serving | batch-1 p50 ms | batch-1 p95 ms | batch-512 reviews/s | peak RSS MiB |",
-                  "|---|---|---|---|---|"]
-        for name, key in (("SavedModel `serve`", "savedmodel"), ("Keras `model.predict`", "keras_predict")):
-            s = serving[key]
-            lines.append(f"| {name} | {s['batch1_p50_ms']:.2f} | {s['batch1_p95_ms']:.2f} | "
-                         f"{s['throughput_reviews_per_s']:,.0f} | {s['peak_rss_mib']:.0f} |")
-    data = results.get("data")
-    if data:
-        lines += ["", "| data preparation | seconds | peak RSS MiB |", "|---|---|---|"]
-        for phase in ("first", "cached"):
-            lines.append(f"| {phase} run | {data[phase]['seconds']:.2f} | {data[phase]['peak_rss_mib']:.0f} |")
-    return "\n".join(lines)
-
-
-def main():
-    if sys.argv[1:2] == ["worker"]:  # one measurement, in the process run_worker started
-        sys.path.insert(0, REPO)  # this checkout's textattn, as train.py (run from REPO) gets
-        name, *args = sys.argv[2:]
-        print(json.dumps(WORKERS[name](*args)))
-        return
+def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", required=True, help="aclImdb directory or .tar.gz")
-    parser.add_argument("--epochs", type=int, help="override each training's epochs (quick look)")
-    parser.add_argument("--tta-config", default="configs/fast.yaml", help="config for the time-to-accuracy run")
-    parser.add_argument("--skip", nargs="*", default=[], choices=("data", "training", "tta", "serving"))
+    parser.add_argument("--quick", action="store_true", help="2 epochs on a subset, default setting: under 10 minutes")
+    parser.add_argument("--configs", nargs="+", help=f"seed configs to compare (default: {' '.join(CONFIGS)})")
+    parser.add_argument("--settings", nargs="+", choices=sorted(SETTINGS),
+                        help="textattn settings, each paired with the reference every round")
+    parser.add_argument("--rounds", type=int, default=MIN_ROUNDS, help=f"rounds per comparison (at least {MIN_ROUNDS})")
+    parser.add_argument("--epochs", type=int, help="epochs of every training (default: 2 with --quick, else the config's)")
+    parser.add_argument("--subset", type=int, nargs=2, metavar=("TRAIN", "TEST"),
+                        help=f"train on a subset: reviews per class (default with --quick: {QUICK_SUBSET[0]} {QUICK_SUBSET[1]})")
+    parser.add_argument("--skip", nargs="*", default=None, choices=("data", "training", "tta", "serving"),
+                        help="sections to leave out (default with --quick: data tta serving)")
     parser.add_argument("--json", default="bench/results.json", help="where to write the results")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
+    if args.rounds < MIN_ROUNDS:
+        parser.error(f"--rounds must be at least {MIN_ROUNDS}: one run per side says nothing about its spread")
     if not os.path.exists(args.data):
         parser.exit(2, f"error: data path {args.data!r} does not exist; pass --data PATH to aclImdb .tar.gz\n")
-    data = os.path.abspath(args.data)
+    if args.settings is None:
+        jax = importlib.util.find_spec("jax") is not None
+        args.settings = ["default"] + (["jax"] if jax and not args.quick else [])
+    if args.quick:
+        args.epochs = args.epochs or 2
+        args.subset = args.subset or list(QUICK_SUBSET)
+        args.skip = ["data", "tta", "serving"] if args.skip is None else args.skip
+    args.skip = args.skip or []
+    return args
 
+
+def main(argv=None):
+    args = parse_args(argv)
+    data = os.path.abspath(args.data)
     work = tempfile.mkdtemp(prefix="textattn-bench-")
-    env = {"TEXTATTN_CACHE": os.path.join(work, "cache"), "PYTHONUNBUFFERED": "1"}
-    results = {"machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.platform()}, python {platform.python_version()}",
-               "started": time.strftime("%Y-%m-%d %H:%M:%S")}
+    cache = os.path.join(work, "cache")
     runs_dir = os.path.join(work, "runs")
+    env = {"TEXTATTN_CACHE": cache, "PYTHONUNBUFFERED": "1", "TF_CPU_ALLOCATOR_USE_BFC": None}
+    results = {"machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.platform()}, "
+                          f"python {platform.python_version()}",
+               "started": time.strftime("%Y-%m-%d %H:%M:%S"), "load_start": [round(x, 2) for x in os.getloadavg()],
+               "args": {k: v for k, v in vars(args).items() if k != "data"}}
+    train_data = data
+    if args.subset:
+        train_data = make_subset(data, os.path.join(work, "subset"), *args.subset)
+    results["data_used"] = (f"{data}" if not args.subset else
+                            f"subset of {data}: {args.subset[0]} training and {args.subset[1]} test reviews per class")
     # Data first: it measures the cold cache, and leaves the cache warm for training.
     results["data"] = bench_data(data, env) if "data" not in args.skip else None
     if "training" not in args.skip:
-        results["training"] = bench_training(data, env, runs_dir, args.epochs)
+        comparisons = []
+        progress = os.path.join(work, "progress.json")
+
+        def save_progress(partial):
+            with open(progress, "w") as f:
+                json.dump({**results, "training_rounds": [*comparisons, partial]}, f, indent=1)
+
+        print(f"[bench] progress: {progress}", file=sys.stderr, flush=True)
+        for config in args.configs or CONFIGS:
+            # Warm textattn's data cache so that no measured run pays for preparing data.
+            run_process([sys.executable, "-c", PREPARE.format(config=config, data=train_data)], REPO, env, "warm cache")
+            comparisons.append(run_comparison(config, train_data, args.epochs, args.settings, args.rounds,
+                                              runs_dir, cache, save_progress))
+        results["training_rounds"] = comparisons
+        results["training"] = [summarize(c) for c in comparisons]
+        results["backend"] = backend_rows(results["training"], comparisons)
     if "tta" not in args.skip:
-        results["time_to_accuracy"] = bench_time_to_accuracy(args.tta_config, data, env, runs_dir)
+        results["time_to_accuracy"] = bench_time_to_accuracy("configs/fast.yaml", data, runs_dir, cache)
     if "serving" not in args.skip:
-        run_dir = (results.get("time_to_accuracy") or {}).get("run_dir") or results["training"][0]["run_dir"]
-        results["serving"] = bench_serving(run_dir, env, work)
+        run_dir = (results.get("time_to_accuracy") or {}).get("run_dir")
+        if run_dir:
+            results["serving"] = bench_serving(run_dir, env, work)
+    results["load_end"] = [round(x, 2) for x in os.getloadavg()]
     table = markdown(results)
     print(table)
     with open(args.json, "w") as f:

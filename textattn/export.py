@@ -68,7 +68,7 @@ def valid_utf8(texts):
     return tf.strings.unicode_transcode(texts, "UTF-8", "UTF-8", errors="replace", replacement_char=0xFFFD)
 
 
-def make_serve(model, parts: "ServingParts"):
+def make_serve(model, parts: "ServingParts", call_model=None):
     """The serving computation: raw texts (batch,) -> {probability, label, known_tokens}, each (batch,).
 
     ``model`` maps its input (token ids (batch, sequence_length); for ``ngram`` a
@@ -79,10 +79,15 @@ def make_serve(model, parts: "ServingParts"):
     window for word models, distinct in-vocabulary n-grams for ``ngram`` and
     ``hybrid``. With none (empty, whitespace, only unknown words) the answer
     is exactly 0.5: no evidence, no verdict.
+
+    ``call_model(inputs)`` replaces ``model(inputs, training=False)`` (see
+    ``serving_function``: a model run by another backend than TensorFlow).
     """
     import tensorflow as tf
 
     from textattn.data.text import truncate_and_pad
+
+    call_model = call_model or (lambda inputs: model(inputs, training=False))
 
     config = parts.config
     sequence_length, keep = config.data.sequence_length, config.data.keep
@@ -108,7 +113,7 @@ def make_serve(model, parts: "ServingParts"):
             inputs = bags if variant == "ngram" else {"token_ids": ids, "ngrams": bags}
         else:
             known, inputs = known_words, ids
-        probabilities = tf.cast(model(inputs, training=False), tf.float32)
+        probabilities = tf.cast(call_model(inputs), tf.float32)
         if config.model.head == "sigmoid":
             probabilities = tf.concat([1.0 - probabilities, probabilities], axis=1)
         if inverse_temperature != 1.0:
@@ -180,12 +185,43 @@ def load_serving_parts(run_dir: str):
 
 
 def serving_function(run_dir: str):
-    """The run's serving computation as an in-process tf.function (same as the export's ``serve``)."""
+    """The run's serving computation as an in-process tf.function (same as the export's ``serve``).
+
+    Under another Keras backend than TensorFlow (word-sequence variants only)
+    the text processing around the model stays TensorFlow code, and the model
+    itself is run by its backend, through ``tf.numpy_function``.
+    """
     import tensorflow as tf
 
+    from textattn import backend
+
     parts, model = load_serving_parts(run_dir)
-    serve = make_serve(model, parts)
+    call_model = None
+    if not backend.is_tensorflow():
+        backend.check_variant(parts.config.model.variant)
+        call_model = backend_model_call(model)
+    serve = make_serve(model, parts, call_model)
     return tf.function(serve, input_signature=input_signature(), autograph=False)
+
+
+def backend_model_call(model):
+    """``inputs -> probabilities`` for a tf.function, running ``model`` eagerly on its own backend
+    (its compiled predict step) through NumPy arrays."""
+    import numpy as np
+    import tensorflow as tf
+
+    classes = int(model.output_shape[-1])
+
+    def predict(ids):
+        if len(ids) == 0:
+            return np.zeros((0, classes), np.float32)
+        return np.asarray(model.predict_on_batch(ids), np.float32)
+
+    def call(ids):
+        probabilities = tf.numpy_function(predict, [ids], tf.float32, stateful=False)
+        return tf.ensure_shape(probabilities, [None, classes])
+
+    return call
 
 
 def check_export_target(out_dir: str, overwrite: bool = False) -> None:
@@ -214,9 +250,15 @@ def export_run(run_dir: str, out_dir: str, overwrite: bool = False) -> str:
 
     The export is built in a temporary sibling directory and renamed into
     place, so ``out_dir`` is either absent, the previous export, or complete.
+    A SavedModel is TensorFlow's: under another Keras backend the export runs
+    in a child process with ``KERAS_BACKEND=tensorflow``.
     """
+    from textattn import backend
+
     runs.check_run_dir(run_dir)
     check_export_target(out_dir, overwrite)
+    if not backend.is_tensorflow():
+        return _export_under_tensorflow(run_dir, out_dir, overwrite)
     target = os.path.abspath(out_dir)
     parent, name = os.path.split(target)
     try:
@@ -231,6 +273,23 @@ def export_run(run_dir: str, out_dir: str, overwrite: bool = False) -> str:
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+    return out_dir
+
+
+def _export_under_tensorflow(run_dir: str, out_dir: str, overwrite: bool) -> str:
+    """``python -m textattn export`` in a child process on the TensorFlow backend; its error line becomes ours."""
+    import subprocess
+    import sys
+
+    from textattn.backend import TENSORFLOW
+
+    cmd = [sys.executable, "-m", "textattn", "export", os.path.abspath(run_dir), os.path.abspath(out_dir)]
+    env = {**os.environ, "KERAS_BACKEND": TENSORFLOW}
+    result = subprocess.run(cmd + (["--overwrite"] if overwrite else []), env=env, capture_output=True, text=True)
+    if result.returncode != 0:
+        errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+        detail = errors[-1][len("error: "):] if errors else (result.stderr.strip().splitlines() or ["no output"])[-1]
+        raise UserError(f"export under KERAS_BACKEND={TENSORFLOW} failed: {detail}")
     return out_dir
 
 

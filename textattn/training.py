@@ -24,7 +24,7 @@ import time
 import keras
 import numpy as np
 
-from textattn import fitting, runs, variants
+from textattn import backend, fitting, runs
 from textattn.atomic_write import write_atomic, write_json
 from textattn.callbacks import (
     AtomicBackupAndRestore, AtomicBestCheckpoint, EpochTimer, KeepBestWeights, read_history, write_history,
@@ -46,7 +46,7 @@ def compile_model(model: keras.Model, config: Config, learning_rate: float | Non
     else:
         loss = "sparse_categorical_crossentropy"
     # XLA cannot compile the sparse n-gram input's ops.
-    jit = t.jit_compile and not variants.variant(config.model.variant).reads_ngrams
+    jit = backend.jit_compile(t.jit_compile, config.model.variant)
     model.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"], jit_compile=jit)
     return model
 
@@ -253,6 +253,7 @@ def train(config: Config, output_dir: str | None = None, resume: str | None = No
     """
     from textattn.evaluation.calibration import brier_score, expected_calibration_error, fit_temperature
 
+    backend.check_variant(config.model.variant)
     if resume:
         run_dir = resume
     else:

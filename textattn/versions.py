@@ -13,4 +13,4 @@ def versions() -> dict[str, str]:
     import textattn
 
     return {"python": platform.python_version(), "keras": keras.__version__, "tensorflow": tf.__version__,
-            "textattn": textattn.__version__}
+            "keras_backend": keras.backend.backend(), "textattn": textattn.__version__}

@@ -30,15 +30,39 @@ def standardize_review(text):
     return tf.strings.regex_replace(text, _PUNCTUATION, "")
 
 
-def make_vectorizer(vocab_size: int, vocabulary=None) -> keras.layers.TextVectorization:
-    """A TextVectorization that maps text to ragged token ids (0 = padding, 1 = OOV)."""
-    return keras.layers.TextVectorization(
-        max_tokens=vocab_size,
-        standardize=standardize_review,
-        output_mode="int",
-        ragged=True,
-        vocabulary=vocabulary,
-    )
+def make_vectorizer(vocab_size: int, vocabulary=None):
+    """A TextVectorization that maps text to token ids (0 = padding, 1 = OOV).
+
+    Under the TensorFlow backend it is the Keras layer itself, with ragged
+    output (batch, None). Under another backend Keras allows no ragged output,
+    and hands a callable standardizer NumPy strings even inside tf.data, where
+    ``standardize_review``'s tf.strings ops cannot take them; there the layer
+    is wrapped (``PreStandardized``) and pads its output with 0 to the batch's
+    longest review, which ``truncate_and_pad`` accepts too.
+    """
+    if keras.backend.backend() == "tensorflow":
+        return keras.layers.TextVectorization(
+            max_tokens=vocab_size, standardize=standardize_review, output_mode="int", ragged=True,
+            vocabulary=vocabulary)
+    return PreStandardized(keras.layers.TextVectorization(
+        max_tokens=vocab_size, standardize=None, output_mode="int", vocabulary=vocabulary))
+
+
+class PreStandardized:
+    """A TextVectorization (``standardize=None``) whose input is standardized with
+    ``standardize_review`` before it; every other attribute is the layer's."""
+
+    def __init__(self, layer: keras.layers.TextVectorization):
+        self.layer = layer
+
+    def __call__(self, texts):
+        return self.layer(standardize_review(texts))
+
+    def adapt(self, dataset):
+        self.layer.adapt(dataset.map(standardize_review))
+
+    def __getattr__(self, name):
+        return getattr(self.layer, name)
 
 
 def adapt_vectorizer(texts, vocab_size: int, batch_size: int = 1024) -> keras.layers.TextVectorization:
@@ -49,16 +73,20 @@ def adapt_vectorizer(texts, vocab_size: int, batch_size: int = 1024) -> keras.la
     return vectorizer
 
 
-def truncate_and_pad(ragged_ids: tf.RaggedTensor, length: int, keep: str) -> tf.Tensor:
-    """Cut each row of ragged token ids to ``length`` and pad with zeros after it.
+def truncate_and_pad(ragged_ids, length: int, keep: str) -> tf.Tensor:
+    """Cut each row of token ids to ``length`` and pad with zeros after it.
 
     Args:
-        ragged_ids: int RaggedTensor, shape (batch, None).
+        ragged_ids: int RaggedTensor (batch, None), or an int tensor (batch, n)
+            whose rows are padded with 0 after their tokens (a vectorizer's
+            output under a non-TensorFlow backend).
         length: output length.
         keep: "start" keeps the first ``length`` tokens, "end" the last.
     Returns:
         int32 tensor, shape (batch, length).
     """
+    if not isinstance(ragged_ids, tf.RaggedTensor):
+        ragged_ids = tf.RaggedTensor.from_tensor(tf.convert_to_tensor(ragged_ids), padding=0)
     ragged_ids = ragged_ids[:, :length] if keep == "start" else ragged_ids[:, -length:]
     return tf.cast(ragged_ids.to_tensor(default_value=0, shape=[None, length]), tf.int32)
 

@@ -81,9 +81,16 @@ def make_explain(model, parts: export.ServingParts):
 
 
 def explain_function(run_dir: str):
-    """A run's ``explain`` as an in-process tf.function (the same computation the export holds)."""
+    """A run's ``explain`` as an in-process tf.function (the same computation the export holds).
+
+    It runs the model's layers inside the tf.function, so it needs the TensorFlow backend;
+    an export (written under TensorFlow) explains under any backend.
+    """
     import tensorflow as tf
 
+    from textattn.backend import require_tensorflow
+
+    require_tensorflow("explaining a run directory (export it and explain the export)")
     parts, model = export.load_serving_parts(run_dir)
     return tf.function(make_explain(model, parts), input_signature=export.input_signature(), autograph=False)
 

@@ -18,6 +18,9 @@ def build_model(config: Config, ngram_vocab_size: int | None = None) -> keras.Mo
     """
     from textattn.models.token_model import build_token_model
 
+    from textattn.backend import check_variant
+
+    check_variant(config.model.variant)
     entry = variant(config.model.variant)
     if entry.build is not None:
         return entry.build(config, ngram_vocab_size)
