@@ -21,6 +21,7 @@ from textattn.commands import evaluate as evaluate_command
 from textattn.commands import train as train_command
 from textattn.commands import tune as tune_command
 from textattn.errors import run_cli
+from textattn.quiet import add_verbose_flag, enable_verbose
 
 
 def cmd_export(args) -> int:
@@ -91,10 +92,15 @@ def build_parser() -> argparse.ArgumentParser:
                          help='print one JSON object per review: {"text", "label", "label_id", "probability", '
                               '"known_tokens", "tokens", "weights", "top", "weights_meaning"[, "ngrams"]}')
     explain.set_defaults(handler=cmd_explain)
+    for command in commands.choices.values():
+        add_verbose_flag(command)
     return parser
 
 
 def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if "--verbose" in argv:  # before the parser is built: that may import TensorFlow
+        enable_verbose()
     args = build_parser().parse_args(argv)
     return run_cli(args.handler, args, getattr(args, "interrupted", "interrupted"))
 

@@ -10,6 +10,7 @@ import time
 import keras
 
 from textattn.atomic_write import write_atomic, write_json, write_text_atomic
+from textattn.errors import defer_interrupts, termination_requested
 
 
 class EpochTimer(keras.callbacks.Callback):
@@ -24,6 +25,33 @@ class EpochTimer(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if logs is not None:
             logs["epoch_seconds"] = time.perf_counter() - self._start
+
+
+class StopOnTerminate(keras.callbacks.Callback):
+    """Stops training with KeyboardInterrupt at the next batch boundary once the command has received SIGTERM.
+
+    During ``fit`` it asks ``errors.run_cli``'s SIGTERM handler not to raise
+    wherever the main thread happens to be (see ``errors.defer_interrupts``):
+    raised from here, between batches, the interrupt always arrives, and never
+    in the middle of a checkpoint or backup write.
+    """
+
+    def on_train_begin(self, logs=None):
+        defer_interrupts(True)
+
+    def on_train_end(self, logs=None):
+        defer_interrupts(False)
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._check()
+
+    def on_test_batch_end(self, batch, logs=None):
+        self._check()
+
+    def _check(self):
+        if termination_requested():
+            defer_interrupts(False)
+            raise KeyboardInterrupt
 
 
 class AtomicBestCheckpoint(keras.callbacks.Callback):

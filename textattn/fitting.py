@@ -14,6 +14,7 @@ import dataclasses
 import keras
 
 from textattn import variants
+from textattn.callbacks import StopOnTerminate
 from textattn.config import Config
 from textattn.data import pipeline
 from textattn.variants import NGRAMS, TOKEN_IDS
@@ -77,7 +78,7 @@ def fit(model: keras.Model, config: Config, data: RunData, callbacks=(), *, epoc
     val_accuracy (restoring the best weights with ``restore_best``) runs before
     ``callbacks``. ``variant`` picks the inputs (default: the config's variant).
     """
-    callbacks = list(callbacks)
+    callbacks = [StopOnTerminate(), *callbacks]  # SIGTERM stops at the next batch (textattn/errors.py)
     if patience is not None:
         callbacks.insert(0, keras.callbacks.EarlyStopping(monitor=MONITOR, mode="max", patience=patience,
                                                           restore_best_weights=restore_best))

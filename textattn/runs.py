@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 
 from textattn.atomic_write import write_text_atomic
 from textattn.errors import UserError
@@ -40,6 +41,20 @@ def check_run_dir(path: str) -> None:
     missing = [name for name in (CONFIG, MODEL, VOCAB) if not os.path.isfile(os.path.join(path, name))]
     if missing:
         raise UserError(f"{path!r} is not a finished textattn run (missing {', '.join(missing)}); train one with train.py")
+
+
+def check_writable_dir(path: str, what: str = "--output-dir") -> None:
+    """Create ``path`` if needed and check that a file can be written in it; UserError if not.
+
+    Run before any work, so a read-only or missing-permission directory costs
+    one line and exit 2, not a traceback after the data is prepared.
+    """
+    try:
+        os.makedirs(path, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as exc:
+        raise UserError(f"cannot write to {what} {path!r} ({exc.strerror}); pass a writable directory") from None
 
 
 def read_json(path: str):

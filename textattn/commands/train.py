@@ -78,6 +78,8 @@ def run_train(config_path: str = DEFAULT_CONFIG, *, data: str | None = None, ove
         check_export_target(export)
     # The data source is settled once, here: a wrong --data fails before TensorFlow is even imported.
     config = resolve_data(config, data)
+    if not resume:
+        runs.check_writable_dir(output_dir or "runs")
 
     from textattn.training import train
 
