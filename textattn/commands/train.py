@@ -78,6 +78,9 @@ def run_train(config_path: str = DEFAULT_CONFIG, *, data: str | None = None, ove
         check_export_target(export)
     # The data source is settled once, here: a wrong --data fails before TensorFlow is even imported.
     config = resolve_data(config, data)
+    from textattn.backend import check_variant
+
+    check_variant(config.model.variant)  # before anything is written
     if not resume:
         runs.check_writable_dir(output_dir or "runs")
 
