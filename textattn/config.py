@@ -86,8 +86,9 @@ class TrainConfig:
     """With early stopping, restore the best epoch's weights at the end."""
     jit_compile: bool = False
     """Compile train/predict steps with XLA (TensorFlow backend; under JAX steps are always jitted).
-    Off in the shipped configs: on 2-core CPUs it paid only where TensorFlow's default allocator
-    page-faulted (README, Performance); ``bench/run.py --quick --settings default bfc+xla`` tells for a machine."""
+    Off in the shipped configs except best.yaml and default.yaml (whose README figures were measured
+    with it): on 2-core CPUs it paid only where TensorFlow's default allocator page-faulted
+    (README, Performance); ``bench/run.py --quick --settings default bfc+xla`` tells for a machine."""
     crop_probability: float = 0.0
     """Chance that a training review is replaced by a random window of its tokens (word models),
     so that short inputs are seen in training; 0 turns it off."""
