@@ -50,6 +50,31 @@ def is_export_dir(path: str) -> bool:
     return os.path.isfile(os.path.join(path, SAVED_MODEL))
 
 
+def open_model_path(path: str):
+    """What MODEL (of predict and explain) is: ("export", the loaded SavedModel) or ("run", None).
+
+    Raises UserError, in one line, for a missing path, a file, a SavedModel that
+    does not load, or a directory that is neither a run nor an export. Keep the
+    loaded object referenced: its endpoints alone do not keep the variables alive.
+    """
+    import tensorflow as tf
+
+    if not os.path.isdir(path):
+        problem = "is not a directory" if os.path.exists(path) else "does not exist"
+        raise UserError(f"model {path!r} {problem}; pass a run directory (runs/NAME-TIMESTAMP) "
+                        "or a directory written by `python -m textattn export`")
+    if is_export_dir(path):
+        try:
+            return "export", tf.saved_model.load(path)
+        except Exception as exc:
+            raise UserError(f"could not load the SavedModel in {path!r} ({type(exc).__name__}); "
+                            "re-export it") from None
+    if runs.is_run_dir(path):
+        return "run", None
+    raise UserError(f"{path!r} is neither a run directory (config.yaml, model.keras) nor an exported "
+                    f"SavedModel ({SAVED_MODEL}); pass one of those")
+
+
 def input_signature():
     """The serving input: one raw review per row, shape (batch,), tf.string."""
     import tensorflow as tf
