@@ -46,8 +46,9 @@ PREPARE = """
 import json, textattn
 from textattn.config import load_config
 from textattn.data import pipeline
-c = load_config({config!r})
-d = pipeline.prepare(c.data, c.seed, {data!r}, verbose=False)
+from textattn.data.source import resolve_data
+c = resolve_data(load_config({config!r}), {data!r})
+d = pipeline.prepare(c.data, c.seed, verbose=False)
 print(json.dumps({{"seconds": d.prep_seconds, "cache_hit": d.cache_hit}}))
 """
 
@@ -79,9 +80,9 @@ SERVE_SAVEDMODEL = """
 import json
 from textattn.data import pipeline
 from textattn.config import load_config
-from textattn.serving_bench import measure_serving
+from textattn.evaluation.speed import measure_serving
 c = load_config({run_dir!r} + "/config.yaml")
-texts = pipeline.split_texts(c.data, c.seed, pipeline.resolve_source(c.data)).test[0][:2048]
+texts = pipeline.split_texts(c.data, c.seed).test[0][:2048]
 print(json.dumps(measure_serving({export!r}, texts, batch1_calls=300, batch_size=512, batches=10)))
 """
 
@@ -93,7 +94,7 @@ from textattn.data import pipeline
 from textattn.data.text import truncate_and_pad
 from textattn.export import load_run
 c, model, vec = load_run({run_dir!r})
-texts = pipeline.split_texts(c.data, c.seed, pipeline.resolve_source(c.data)).test[0][:2048]
+texts = pipeline.split_texts(c.data, c.seed).test[0][:2048]
 def predict(batch):
     ids = truncate_and_pad(vec(tf.constant(batch)), c.data.sequence_length, c.data.keep)
     return model.predict(ids, verbose=0, batch_size=len(batch))

@@ -8,12 +8,14 @@ import random
 import keras
 import numpy as np
 
-from conftest import tiny_config, write_review
+from helpers import tiny_config, write_review
 from textattn import export, runs
+from textattn.atomic_write import write_json
 from textattn.config import save_config
 from textattn.data.ngrams import adapt_ngram_vectorizer, make_ngram_vectorizer
 from textattn.data.text import adapt_vectorizer, make_vectorizer
 from textattn.models import bag_models, build_model
+from textattn.variants import variant as variant_entry
 
 WORD_VOCAB, NGRAM_VOCAB, MAX_NGRAM = 64, 300, 3
 
@@ -41,7 +43,7 @@ def explainable(tmp_path, variant: str = "baseline", temperature: float = 1.0, s
     texts = corpus()
     vectorizer = adapt_vectorizer(texts, WORD_VOCAB)
     ngram_vectorizer = None
-    if variant in ("ngram", "hybrid"):
+    if variant_entry(variant).reads_ngrams:
         ngram_vectorizer = adapt_ngram_vectorizer(texts, NGRAM_VOCAB, MAX_NGRAM)
         size = len(ngram_vectorizer.get_vocabulary())
         model = build_model(config, size)
@@ -63,7 +65,7 @@ def save_run(run_dir: str, config, model: keras.Model, parts: export.ServingPart
     if parts.ngram_vectorizer is not None:
         runs.save_vocabulary(os.path.join(run_dir, runs.NGRAM_VOCAB),
                              [str(t) for t in parts.ngram_vectorizer.get_vocabulary()])
-    runs.write_json(os.path.join(run_dir, runs.METRICS), {"calibration": {"temperature": parts.temperature}})
+    write_json(os.path.join(run_dir, runs.METRICS), {"calibration": {"temperature": parts.temperature}})
     model.save(os.path.join(run_dir, runs.MODEL))
     return run_dir
 

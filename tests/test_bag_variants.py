@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import tiny_config
-from test_export import BAD_TEXTS, run_tf_only
+from helpers import BAD_TEXTS, run_tf_only, tiny_config
 from textattn import export, runs
 from textattn.config import apply_overrides
 from textattn.data import ngrams
 from textattn.predict import Predictor
 from textattn.training import train
+from textattn.versions import versions
 
 NGRAM = ["model.ngram.vocab_size=400", "train.learning_rate=0.01"]
 HYBRID = ["model.ngram.vocab_size=400", "model.hybrid.branch=baseline", "model.pooling=attention",
@@ -36,15 +36,15 @@ def test_bags_hold_each_distinct_ngram_once():
 @pytest.fixture(scope="module")
 def ngram_run(tiny_aclimdb, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("ngram_run")
-    config = apply_overrides(tiny_config(tmp, "ngram"), NGRAM)
-    return train(config, data_path=tiny_aclimdb, output_dir=str(tmp / "runs"), verbose=0)
+    config = apply_overrides(tiny_config(tmp, "ngram", data=tiny_aclimdb), NGRAM)
+    return train(config, output_dir=str(tmp / "runs"), verbose=0)
 
 
 @pytest.fixture(scope="module")
 def hybrid_run(tiny_aclimdb, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("hybrid_run")
-    config = apply_overrides(tiny_config(tmp, "hybrid"), HYBRID)
-    return train(config, data_path=tiny_aclimdb, output_dir=str(tmp / "runs"), verbose=0)
+    config = apply_overrides(tiny_config(tmp, "hybrid", data=tiny_aclimdb), HYBRID)
+    return train(config, output_dir=str(tmp / "runs"), verbose=0)
 
 
 def test_ngram_run_writes_its_vocabulary_and_calibration(ngram_run):
@@ -53,6 +53,7 @@ def test_ngram_run_writes_its_vocabulary_and_calibration(ngram_run):
     assert metrics["calibration"]["temperature"] > 0 and 0 <= metrics["test_ece"] <= 1
     assert 0 <= metrics["test_brier"] <= 1
     assert len(runs.load_vocabulary(os.path.join(ngram_run, runs.NGRAM_VOCAB))) <= 400
+    assert metrics["versions"] == versions()  # the same helper as the export's metadata
     model = runs.load_model(ngram_run)
     assert model.get_layer("naive_bayes_ngrams").log_count_ratio.trainable is False
 
@@ -62,7 +63,8 @@ def test_hybrid_reports_each_branch_and_the_final_fit(hybrid_run):
     branches = metrics["branches"]
     assert set(branches) == {"ngram", "word", "blend"}
     for name in ("ngram", "word"):
-        assert 0.0 <= branches[name]["test_accuracy"] <= 1.0
+        correct = branches[name]["test_accuracy"] * 60  # a share of the tiny tree's 60 test reviews
+        assert correct == pytest.approx(round(correct), abs=1e-6)
     assert len(branches["blend"]["branch_weights"]) == 2 and branches["word"]["variant"] == "baseline"
     assert metrics["final_fit"]["train_examples"] == 120  # train + validation
     assert metrics["final_fit"]["epochs"] == metrics["validation_phase"]["best_epoch"]
@@ -75,6 +77,7 @@ def test_hybrid_reports_each_branch_and_the_final_fit(hybrid_run):
                                branches["blend"]["branch_weights"], rtol=1e-6)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("which", ["ngram", "hybrid"])
 def test_export_serves_what_the_run_serves_with_tensorflow_only(which, ngram_run, hybrid_run, tmp_path):
     run_dir = ngram_run if which == "ngram" else hybrid_run
@@ -123,9 +126,9 @@ def test_bags_take_rows_in_any_order():
 
 
 def test_self_training_adds_confident_unlabelled_reviews(tiny_aclimdb, tmp_path):
-    config = apply_overrides(tiny_config(tmp_path, "hybrid"), HYBRID + [
+    config = apply_overrides(tiny_config(tmp_path, "hybrid", data=tiny_aclimdb), HYBRID + [
         "train.final_fit=false", "model.hybrid.self_training=true", "model.hybrid.self_training_confidence=0.5"])
-    run_dir = train(config, data_path=tiny_aclimdb, output_dir=str(tmp_path / "runs"), verbose=0)
+    run_dir = train(config, output_dir=str(tmp_path / "runs"), verbose=0)
     ngram = runs.read_json(os.path.join(run_dir, runs.METRICS))["branches"]["ngram"]
     # confidence 0.5 keeps every one of the tiny tree's 10 unlabelled reviews
     assert ngram["self_training"]["unlabeled"] == 10 and ngram["self_training"]["pseudo_labelled"] == 10

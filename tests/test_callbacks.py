@@ -7,6 +7,8 @@ import keras
 import numpy as np
 import pytest
 
+from helpers import fake_time
+from textattn import callbacks
 from textattn.callbacks import (AtomicBackupAndRestore, AtomicBestCheckpoint, EpochTimer, read_history,
                                 write_history)
 
@@ -104,12 +106,14 @@ def test_best_checkpoint_saves_only_on_improvement(tmp_path):
     assert os.path.exists(tmp_path / "model.keras") and checkpoint.best == pytest.approx(0.81)
 
 
-def test_epoch_timer_adds_seconds_to_the_logs():
+def test_epoch_timer_adds_seconds_to_the_logs(monkeypatch):
+    clock = fake_time(monkeypatch, callbacks)
     timer = EpochTimer()
     logs = {}
     timer.on_epoch_begin(0)
+    clock.advance(2.5)
     timer.on_epoch_end(0, logs)
-    assert 0 <= logs["epoch_seconds"] < 5
+    assert logs["epoch_seconds"] == pytest.approx(2.5)
 
 
 def test_history_keeps_the_last_row_of_a_repeated_epoch(tmp_path):

@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from textattn.config import DataConfig
+from textattn.config import Config, DataConfig
 from textattn.data import aclimdb, pipeline, tfds_source
+from textattn.data.source import Source, resolve_data, source_of
 from textattn.data.text import standardize_review, truncate_and_pad
 from textattn.errors import UserError
 
@@ -44,40 +45,68 @@ def test_truncate_keeps_the_chosen_end():
 
 
 def test_prepare_splits_vectorizes_and_caches(tiny_aclimdb, tmp_path):
-    config = DataConfig(vocab_size=40, sequence_length=16, validation_size=30, cache_dir=str(tmp_path / "cache"))
-    first = pipeline.prepare(config, seed=3, cli_path=tiny_aclimdb, verbose=False)
+    config = DataConfig(vocab_size=40, sequence_length=16, validation_size=30, cache_dir=str(tmp_path / "cache"),
+                        source="local", path=tiny_aclimdb)
+    first = pipeline.prepare(config, seed=3, verbose=False)
     assert not first.cache_hit
     assert first.x_train.shape == (90, 16) and first.x_val.shape == (30, 16) and first.x_test.shape == (60, 16)
     assert first.x_train.dtype == np.int32 and first.x_train.max() < 40
     assert first.vocabulary[:2] == ["", "[UNK]"] and len(first.vocabulary) <= 40
     assert "br" not in first.vocabulary
-    second = pipeline.prepare(config, seed=3, cli_path=tiny_aclimdb, verbose=False)
+    second = pipeline.prepare(config, seed=3, verbose=False)
     assert second.cache_hit
     np.testing.assert_array_equal(first.x_train, second.x_train)
     np.testing.assert_array_equal(first.y_val, second.y_val)
     # Another seed gives another split; the validation set comes from train only.
-    other = pipeline.prepare(config, seed=4, cli_path=tiny_aclimdb, verbose=False)
+    other = pipeline.prepare(config, seed=4, verbose=False)
     assert not np.array_equal(first.y_train, other.y_train)
     assert len(other.x_test) == 60
 
 
 def test_vocabulary_is_adapted_on_the_part_trained_on_only(tiny_aclimdb, tmp_path):
-    config = DataConfig(vocab_size=1000, sequence_length=8, validation_size=30, cache_dir=str(tmp_path / "c"))
-    splits = pipeline.split_texts(config, 3, pipeline.Source("local", tiny_aclimdb))
-    data = pipeline.prepare(config, 3, tiny_aclimdb, verbose=False)
+    config = DataConfig(vocab_size=1000, sequence_length=8, validation_size=30, cache_dir=str(tmp_path / "c"),
+                        source="local", path=tiny_aclimdb)
+    splits = pipeline.split_texts(config, 3)
+    data = pipeline.prepare(config, 3, verbose=False)
     fit_words = {w for t in splits.fit[0] for w in standardize_review(tf.constant(t)).numpy().decode().split()}
     assert set(data.vocabulary[2:]) == fit_words
 
 
-def test_limits_and_resolution_order(tiny_aclimdb, tmp_path, monkeypatch):
+def test_limits(tiny_aclimdb, tmp_path):
     config = DataConfig(vocab_size=40, sequence_length=8, validation_size=30, train_limit=10, test_limit=7,
-                        cache_dir=str(tmp_path / "cache"))
-    data = pipeline.prepare(config, 1, tiny_aclimdb, verbose=False)
+                        cache_dir=str(tmp_path / "cache"), source="local", path=tiny_aclimdb)
+    data = pipeline.prepare(config, 1, verbose=False)
     assert len(data.x_train) == 10 and len(data.x_test) == 7
-    monkeypatch.setenv("TEXTATTN_DATA", tiny_aclimdb)
-    assert pipeline.resolve_source(DataConfig()).path == os.path.abspath(tiny_aclimdb)
+
+
+def settled(data: DataConfig, cli_path=None) -> tuple:
+    resolved = resolve_data(Config(data=data), cli_path).data
+    return resolved.source, resolved.path
+
+
+def test_the_source_is_settled_once_in_order(tiny_aclimdb, tmp_path, monkeypatch):
+    other = os.path.dirname(tiny_aclimdb)  # the directory holding aclImdb/ is accepted too
+    monkeypatch.setenv("TEXTATTN_DATA", other)
+    here = os.path.abspath(tiny_aclimdb)
+    assert settled(DataConfig(), tiny_aclimdb) == ("local", here)  # --data first
+    assert settled(DataConfig(path=tiny_aclimdb)) == ("local", here)  # then data.path
+    assert settled(DataConfig()) == ("local", os.path.abspath(other))  # then $TEXTATTN_DATA
+    assert settled(DataConfig(source="tfds", path=tiny_aclimdb)) == ("tfds", None)
+    assert settled(DataConfig(source="tfds"), tiny_aclimdb) == ("local", here)  # an explicit --data wins
     monkeypatch.delenv("TEXTATTN_DATA")
-    assert pipeline.resolve_source(DataConfig()).kind == "tfds"
+    assert settled(DataConfig()) == ("tfds", None)
+    with pytest.raises(UserError, match="no path was given"):
+        settled(DataConfig(source="local"))
+    with pytest.raises(UserError, match="does not exist"):
+        settled(DataConfig(), str(tmp_path / "nope"))
+
+    # Once settled, the pipeline reads only the config: neither --data nor the environment again.
+    config = DataConfig(vocab_size=40, sequence_length=8, validation_size=30, cache_dir=str(tmp_path / "c"),
+                        source="local", path=here)
+    monkeypatch.setenv("TEXTATTN_DATA", str(tmp_path / "nope"))
+    assert pipeline.prepare(config, 1, verbose=False).source == here
+    with pytest.raises(ValueError, match="not settled"):
+        source_of(DataConfig(path=here))
 
 
 def test_bad_paths_give_one_line_errors(tiny_aclimdb, tmp_path):
@@ -95,7 +124,8 @@ def test_bad_paths_give_one_line_errors(tiny_aclimdb, tmp_path):
     with pytest.raises(UserError, match="neither a directory nor a tar archive"):
         aclimdb.read_reviews(str(tmp_path / "notes.txt"))
     with pytest.raises(UserError, match="validation_size=200 leaves nothing"):
-        pipeline.prepare(DataConfig(validation_size=200, cache_dir=str(tmp_path / "c")), 1, tiny_aclimdb)
+        pipeline.prepare(DataConfig(validation_size=200, cache_dir=str(tmp_path / "c"), source="local",
+                                    path=tiny_aclimdb), 1)
 
 
 def test_no_network_and_no_local_copy(tmp_path, monkeypatch):
@@ -121,4 +151,4 @@ def test_archive_order_keeps_the_stored_order_within_each_label(tiny_aclimdb, tm
     canonical = aclimdb.read_reviews(archive, ("train",))["train"]
     assert sorted(canonical[0]) == sorted(texts) and canonical[0] != texts
     with pytest.raises(UserError, match="needs a local aclImdb copy"):
-        pipeline.read_texts(pipeline.Source("tfds"), ("train",), str(tmp_path / "c"), order="archive")
+        pipeline.read_texts(Source("tfds"), ("train",), str(tmp_path / "c"), order="archive")

@@ -1,7 +1,6 @@
 """evaluate.py end to end on two tiny trained runs: table, files, cache, plots, bad runs, --params-only."""
 
 import csv
-import importlib.util
 import io
 import json
 import os
@@ -12,7 +11,7 @@ import sys
 import matplotlib.image
 import pytest
 
-from conftest import REPO, tiny_config
+from helpers import REPO, load_script, tiny_config
 from textattn import runs
 from textattn.evaluation import metrics as metrics_module
 from textattn.evaluation.run import EVALUATION
@@ -20,14 +19,7 @@ from textattn.evaluation.run import EVALUATION
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
-def load_cli():
-    spec = importlib.util.spec_from_file_location("evaluate_cli", os.path.join(REPO, "evaluate.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-evaluate_cli = load_cli()
+evaluate_cli = load_script("evaluate.py")
 
 
 @pytest.fixture(scope="session")
@@ -38,9 +30,9 @@ def two_runs(tiny_aclimdb, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("eval_runs")
     made = []
     for variant in ("baseline", "attention"):
-        config = tiny_config(tmp, variant)
+        config = tiny_config(tmp, variant, data=tiny_aclimdb)
         config.train.epochs = 1
-        made.append(train(config, data_path=tiny_aclimdb, output_dir=str(tmp / "runs"), verbose=0))
+        made.append(train(config, output_dir=str(tmp / "runs"), verbose=0))
     return made
 
 
@@ -179,7 +171,7 @@ def test_bad_runs_are_reported_and_the_rest_still_evaluated(fresh_runs, tiny_acl
         bad_vocab: "vocabulary does not match its model",
         bad_model: "could not load",
         no_split: "no test split",
-        str(tmp_path / "missing"): "no such directory",
+        str(tmp_path / "missing"): "does not exist",
     }
     assert len(lines) == len(expected)
     for run, what in expected.items():
@@ -191,14 +183,24 @@ def test_bad_runs_are_reported_and_the_rest_still_evaluated(fresh_runs, tiny_acl
     assert len(report["rows"]) == 1 and len(report["errors"]) == 5
 
 
-@pytest.mark.parametrize("args", [[], ["--bogus"], ["--params-only"], ["--configs", "configs/seed_mha.yaml"]])
-def test_cli_misuse_exits_2(args, capsys):
-    with pytest.raises(SystemExit) as exc:
-        evaluate_cli.main(args)
-    assert exc.value.code == 2
-    assert "error:" in capsys.readouterr().err
+@pytest.mark.parametrize("args, message", [
+    ([], "give at least one RUN_DIR"),
+    (["--bogus"], "unrecognized arguments: --bogus"),
+    (["--params-only"], "--params-only needs --configs"),
+    (["--configs", "configs/seed_mha.yaml"], "--configs is only used with --params-only"),
+    (["runs/x", "--latency-calls", "0"], "--latency-calls must be at least 1"),
+])
+def test_cli_misuse_exits_2(args, message, capsys):
+    try:
+        code = evaluate_cli.main(args)
+    except SystemExit as exc:  # argparse's own usage errors
+        code = exc.code
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "error: " in err and message in err
 
 
+@pytest.mark.slow
 def test_params_only_on_the_reference_configs():
     configs = [f"configs/{name}.yaml" for name in ("seed_attention", "seed_mha", "seed_transformer", "seed_transformer_pos")]
     proc = subprocess.run([sys.executable, "evaluate.py", "--params-only", "--configs", *configs],

@@ -2,15 +2,17 @@
 
 import math
 
-import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
+from helpers import fake_time
 from textattn.config import config_from_dict
 from textattn.evaluation.architecture import architecture_columns
 from textattn.evaluation.metrics import classification_metrics, positive_probability
 from textattn.evaluation.report import format_markdown, format_terminal, sort_rows
-from textattn.evaluation.speed import measure_speed
+from textattn.evaluation import speed as speed_module
+from textattn.evaluation.speed import measure_serving
 
 # Eight reviews; P(positive) > 0.5 predicts positive.
 Y = np.array([1, 1, 1, 0, 0, 0, 1, 0])
@@ -89,15 +91,27 @@ def test_architecture_columns(variant, model, layers, heads):
                     "mask_padding": True, "layers": layers, "heads": heads}
 
 
-def test_measure_speed_on_a_tiny_model():
-    keras.utils.set_random_seed(0)
-    inputs = keras.Input((16,), dtype="int32")
-    x = keras.layers.GlobalAveragePooling1D()(keras.layers.Embedding(50, 4)(inputs))
-    model = keras.Model(inputs, keras.layers.Dense(2, activation="softmax")(x))
-    ids = np.random.default_rng(0).integers(0, 50, size=(10, 16))  # fewer rows than a batch: repeated
-    speed = measure_speed(model, ids, batch_size=64, latency_calls=7)
-    assert speed["latency_calls"] == 7 and speed["throughput_batch"] == 64
-    assert speed["throughput_per_s"] > 0 and 0 < speed["latency_ms"] < 1000
+def test_measure_serving_reports_latency_and_throughput(monkeypatch):
+    """A serving function that takes 1 ms plus 0.1 ms per review (2 ms for long ones), on a fake clock."""
+    clock = fake_time(monkeypatch, speed_module)
+    seen = []
+
+    def serve(texts):
+        seen.append(texts.numpy().tolist())
+        clock.advance(0.001 + sum(0.0001 if len(t) < 20 else 0.002 for t in seen[-1]))
+        return {"probability": tf.zeros([len(seen[-1])])}
+
+    texts = ["a great film", "dull and far too long"]
+    stats = measure_serving(serve, texts, batch1_calls=20, batch_size=64, batches=2, warmup_calls=1)
+    assert (stats["batch1_calls"], stats["batch_size"], stats["batches"]) == (20, 64, 2)
+    # Single reviews alternate, 1.1 ms and 3 ms: the median falls between the two, p95 on the slow one.
+    assert stats["batch1_p50_ms"] == pytest.approx((1.1 + 3.0) / 2)
+    assert stats["batch1_p95_ms"] == pytest.approx(3.0)
+    assert stats["throughput_reviews_per_s"] == pytest.approx(64 / (0.001 + 32 * 0.0001 + 32 * 0.002))
+    assert len(seen) == 1 + 20 + 1 + 2 and [len(batch) for batch in seen[-3:]] == [64, 64, 64]
+
+    one = measure_serving(serve, texts[:1], batch1_calls=1, batch_size=2, batches=1, warmup_calls=0)
+    assert one["batch1_p50_ms"] == one["batch1_p95_ms"] == pytest.approx(1.1)
 
 
 def row(run, accuracy):

@@ -11,7 +11,7 @@ import pytest
 import tensorflow as tf
 
 from explain_support import explainable, reload_parts, save_run
-from test_export import BAD_TEXTS, run_tf_only
+from helpers import BAD_TEXTS, run_tf_only
 from textattn import export, runs
 from textattn.data.text import OOV
 from textattn.explain.endpoint import explain_function, make_explain

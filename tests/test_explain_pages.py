@@ -1,4 +1,4 @@
-"""evaluate.py --explain N --html DIR: the most confident correct and wrong reviews per class, one page per run."""
+"""textattn evaluate --explain N --html DIR: the most confident correct and wrong reviews per class, one page per run."""
 
 import os
 import shutil
@@ -6,9 +6,11 @@ import shutil
 import numpy as np
 import pytest
 
-from test_evaluate import evaluate_cli
+from helpers import load_script
 from textattn.evaluation.explain_pages import pick_reviews, split_texts
 from textattn.predict import Predictor
+
+evaluate_cli = load_script("evaluate.py")
 
 
 def test_pick_reviews_takes_the_most_confident_correct_then_wrong_per_class():
@@ -48,6 +50,5 @@ def test_evaluate_writes_one_explain_page_per_run(tiny_run, tiny_aclimdb, tmp_pa
                                           (["--html", "x"], "--explain N and --html DIR go together"),
                                           (["--explain", "0", "--html", "x"], "--explain must be at least 1")])
 def test_explain_options_are_checked(argv, message, capsys):
-    with pytest.raises(SystemExit):
-        evaluate_cli.parse_args(["runs/x", *argv])
+    assert evaluate_cli.main(["runs/x", *argv]) == 2
     assert message in capsys.readouterr().err

@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 
-from conftest import tiny_config
+from helpers import tiny_config
 from explain_support import explainable
 from textattn.explain import pool_query, rollout
 from textattn.explain.endpoint import make_explain

@@ -1,68 +1,21 @@
 """SavedModel export: serves raw text with TensorFlow alone, matches Keras, survives bad text, atomic."""
 
-import json
 import math
 import os
 import random
-import subprocess
-import sys
-import textwrap
 
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import write_review
+from helpers import BAD_TEXTS, run_tf_only, write_review
 from textattn import export, runs
 from textattn.__main__ import main
 from textattn.config import config_from_dict, config_to_dict, save_config
 from textattn.data.text import make_vectorizer, texts_to_ids
 from textattn.errors import UserError
 from textattn.models import build_model
-from textattn.serving_bench import measure_serving
-
-# Texts a server may be sent; each must get a probability in [0, 1].
-BAD_TEXTS = {
-    "empty": b"",
-    "whitespace": b"  \t \n \r\n  ",
-    "punctuation_only": b"!!! ... ??? <br />",
-    "one_megabyte": b"a great film, wonderful acting <br /><br />" * (2**20 // 43 + 1),
-    "invalid_utf8": b"\xff\xfe great \xc3\x28 film \xed\xa0\x80 awful \xf0\x28\x8c\xbc \x80",
-    "control_chars": b"\x00\x01\x07\x1b[31mawful\x7f\x0c boring\x00",
-    "emoji_cjk": "😀👍🏽 素晴らしい映画 great 🎬 영화 最悪".encode(),
-    "html": b"<html><head><script>alert('x')</script></head><body><p>great</p><br/><img src=x></body></html>",
-}
-
-# Runs in a fresh interpreter where keras and textattn cannot be imported at all,
-# as on a serving host that has only TensorFlow.
-TF_ONLY_PRELUDE = """
-import importlib.abc, importlib.machinery, json, sys
-
-class Unavailable(importlib.abc.MetaPathFinder):
-    def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] in ("keras", "tf_keras", "textattn"):
-            return importlib.machinery.ModuleSpec(name, None)  # no loader: the import fails
-        return None
-
-sys.meta_path.insert(0, Unavailable())
-import tensorflow as tf
-"""
-
-
-def run_tf_only(script: str, data: dict, tmp_path) -> dict:
-    """Run ``script`` (which reads ``data`` and sets ``result``) in a TensorFlow-only interpreter."""
-    data_path, result_path = tmp_path / "input.json", tmp_path / "result.json"
-    data_path.write_text(json.dumps(data))
-    source = TF_ONLY_PRELUDE + f"data = json.load(open({str(data_path)!r}))\n" + textwrap.dedent(script) + (
-        "\nresult['imported'] = sorted(m for m in ('keras', 'tf_keras', 'textattn') if m in sys.modules)"
-        f"\njson.dump(result, open({str(result_path)!r}, 'w'))\n"
-    )
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    proc = subprocess.run([sys.executable, "-c", source], cwd=tmp_path, env=env, capture_output=True, text=True,
-                          timeout=300)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return json.loads(result_path.read_text())
 
 
 def review_texts(n: int, seed: int = 123) -> list[str]:
@@ -113,11 +66,13 @@ def served(exported, tmp_path_factory) -> dict:
     return {"texts": texts, **run_tf_only(script, data, tmp_path_factory.mktemp("tf_only"))}
 
 
+@pytest.mark.slow
 def test_export_loads_without_keras_or_textattn(served):
     assert served["imported"] == []
     assert len(served["all"]["probability"]) == 1000
 
 
+@pytest.mark.slow
 def test_export_matches_keras_model_on_1000_reviews(served, tiny_run):
     expected = keras_probabilities(tiny_run, served["texts"])
     got = np.asarray(served["all"]["probability"])
@@ -129,6 +84,7 @@ def test_export_matches_keras_model_on_1000_reviews(served, tiny_run):
     np.testing.assert_allclose(served["serving_default"]["probability"], got[:3], atol=1e-6, rtol=0)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(BAD_TEXTS))
 def test_serving_survives_bad_text(served, name):
     out = served["bad_one_by_one"][name]
@@ -137,6 +93,7 @@ def test_serving_survives_bad_text(served, name):
     assert label == int(p > 0.5)
 
 
+@pytest.mark.slow
 def test_mixed_bad_batch_gives_one_output_per_input(served):
     mixed = served["bad_mixed"]
     assert len(mixed["probability"]) == len(mixed["label"]) == len(BAD_TEXTS) + 1
@@ -270,9 +227,8 @@ def test_export_of_a_missing_run_is_a_user_error(tmp_path, capsys):
     assert not os.path.exists(tmp_path / "out")
 
 
-def test_measure_serving_reports_latency_and_throughput(exported):
-    stats = measure_serving(exported, ["a great film", "dull and far too long"], batch1_calls=20, batch_size=64,
-                            batches=2)
-    assert 0 < stats["batch1_p50_ms"] <= stats["batch1_p95_ms"]
-    assert stats["throughput_reviews_per_s"] > 0
-    assert (stats["batch1_calls"], stats["batch_size"], stats["batches"]) == (20, 64, 2)
+def test_measure_serving_loads_an_export_directory(exported):
+    from textattn.evaluation.speed import measure_serving
+
+    stats = measure_serving(exported, ["a great film", "dull"], batch1_calls=3, batch_size=4, batches=1)
+    assert stats["batch1_calls"] == 3 and 0 < stats["batch1_p50_ms"] <= stats["batch1_p95_ms"]

@@ -73,6 +73,7 @@ def test_no_evidence_gets_exactly_one_half(exported):
     assert probabilities[4] > 0.5 > probabilities[5]
 
 
+@pytest.mark.slow
 def test_file_dash_reads_stdin(exported):
     stdin = POSITIVE.encode() + b"\n\xff\xfe broken bytes\n\n" + NEGATIVE.encode()  # no final newline
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
@@ -104,4 +105,4 @@ def test_missing_or_unknown_command_prints_usage(argv, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(argv)
     assert exit_info.value.code == 2
-    assert capsys.readouterr().err.startswith("usage: python -m textattn")
+    assert capsys.readouterr().err.startswith("usage: textattn")

@@ -3,13 +3,18 @@
 import json
 import os
 
+import pytest
+
 from textattn import runs
 from textattn.config import apply_overrides, load_config
 from textattn.data import pipeline
+from textattn.data.source import Source, resolve_data
+
+pytestmark = pytest.mark.slow  # the real 84 MB archive
 
 
 def test_real_archive_counts_and_label_balance(real_archive):
-    texts = pipeline.read_texts(pipeline.Source("local", real_archive), ("train", "test", "unsup"))
+    texts = pipeline.read_texts(Source("local", real_archive), ("train", "test", "unsup"))
     for split in ("train", "test"):
         reviews, labels = texts[split]
         assert len(reviews) == 25_000
@@ -25,7 +30,7 @@ def test_short_training_on_a_slice_is_clearly_above_chance(real_archive, tmp_pat
         "name=real_slice", "model.variant=baseline", "model.mask_padding=true", "train.learning_rate=0.01",
         "train.epochs=3", "train.jit_compile=false", "data.train_limit=4000", "data.test_limit=5000",
     ])
-    run_dir = train(config, data_path=real_archive, output_dir=str(tmp_path), verbose=0)
+    run_dir = train(resolve_data(config, real_archive), output_dir=str(tmp_path), verbose=0)
     metrics = json.load(open(os.path.join(run_dir, runs.METRICS)))
     assert metrics["train_examples"] == 4000 and metrics["validation_examples"] == 10_000
     assert metrics["best_val_accuracy"] > 0.78
@@ -40,7 +45,7 @@ def test_ngram_baseline_on_real_reviews_beats_the_attention_models(real_archive,
 
     config = apply_overrides(load_config("configs/ngram.yaml"), [
         "train.final_fit=false", "train.epochs=2", "data.test_limit=5000"])
-    run_dir = train(config, data_path=real_archive, output_dir=str(tmp_path), verbose=0)
+    run_dir = train(resolve_data(config, real_archive), output_dir=str(tmp_path), verbose=0)
     metrics = json.load(open(os.path.join(run_dir, runs.METRICS)))
     assert metrics["best_val_accuracy"] > 0.905 and metrics["test_accuracy"] > 0.90
     assert metrics["test_ece"] < 0.03

@@ -9,9 +9,11 @@ import time
 
 import pytest
 
-from conftest import REPO
+from helpers import REPO
 from textattn import runs
 from textattn.callbacks import read_history
+
+pytestmark = pytest.mark.slow  # every test here starts train.py in a new process
 
 TINY = ["--set", "data.vocab_size=64", "--set", "data.sequence_length=32", "--set", "data.validation_size=40",
         "--set", "model.embedding_dim=8", "--set", "train.batch_size=16"]

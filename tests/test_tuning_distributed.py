@@ -9,10 +9,12 @@ import subprocess
 import sys
 import time
 
-import yaml
+import pytest
 
-from test_tuning import REPO, tiny_tune_dict
+from helpers import REPO, write_tune_yaml
 from textattn.tuning.report import BEST_CONFIG, RESULTS_CSV
+
+pytestmark = pytest.mark.slow  # three processes: a chief and two workers
 
 TIMEOUT_S = 300
 
@@ -25,9 +27,7 @@ def free_port() -> int:
 
 def test_chief_and_two_workers_complete_a_search(tmp_path, tiny_aclimdb):
     max_trials = 6
-    config_path = os.path.join(str(tmp_path), "tune.yaml")
-    with open(config_path, "w") as f:
-        yaml.safe_dump(tiny_tune_dict(tmp_path, max_trials=max_trials), f, sort_keys=False)
+    config_path = write_tune_yaml(tmp_path, max_trials=max_trials)
     command = [sys.executable, "train.py", "--tune", "--config", config_path, "--data", tiny_aclimdb]
     port = str(free_port())
 

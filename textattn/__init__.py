@@ -2,8 +2,11 @@
 
 import os
 
-# Keep TensorFlow's C++ start-up chatter out of the terminal unless asked for.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from textattn.quiet import quiet_start
+
+# Keep TensorFlow's C++ start-up chatter out of the terminal unless asked for
+# (TEXTATTN_VERBOSE=1 or --verbose shows it); see textattn/quiet.py.
+quiet_start()
 # TensorFlow's default CPU allocator hands large tensors (a 512 x 256 x 256 attention
 # score matrix is 134 MB) straight to mmap/munmap, so every step page-faults them in
 # again: about 40% of a CPU epoch was kernel time. The pooling BFC allocator keeps them.

@@ -1,8 +1,14 @@
-"""Command line: ``python -m textattn COMMAND ...``.
+"""The command line: ``textattn COMMAND ...``, the same as ``python -m textattn COMMAND ...``.
 
-    python -m textattn export RUN_DIR OUT_DIR [--overwrite]
-    python -m textattn predict MODEL [TEXT ...] [--file PATH] [--jsonl]
-    python -m textattn explain MODEL [TEXT ...] [--file PATH] [--html OUT.html] [--top K] [--jsonl]
+    textattn train [--config CONFIG] [--data PATH] [--set KEY=VALUE ...] [--resume RUN_DIR] [--export OUT_DIR]
+    textattn tune [--config configs/tune.yaml] [--data PATH] [--tuner KIND] [--max-trials N]
+    textattn evaluate RUN_DIR [...] [--split test|validation] [--markdown|--csv|--json FILE] [--plots DIR]
+    textattn export RUN_DIR OUT_DIR [--overwrite]
+    textattn predict MODEL [TEXT ...] [--file PATH] [--jsonl]
+    textattn explain MODEL [TEXT ...] [--file PATH] [--html OUT.html] [--top K] [--jsonl]
+
+``textattn COMMAND --help`` describes each. train, tune and evaluate come from
+textattn/commands/; export, predict and explain are registered here.
 """
 
 from __future__ import annotations
@@ -11,7 +17,11 @@ import argparse
 import sys
 
 import textattn  # noqa: F401  (quiets TensorFlow's start-up logging)
+from textattn.commands import evaluate as evaluate_command
+from textattn.commands import train as train_command
+from textattn.commands import tune as tune_command
 from textattn.errors import run_cli
+from textattn.quiet import add_verbose_flag, enable_verbose
 
 
 def cmd_export(args) -> int:
@@ -35,9 +45,12 @@ def cmd_explain(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m textattn", description=__doc__,
+    parser = argparse.ArgumentParser(prog="textattn", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    train_command.add_parser(commands)
+    tune_command.add_parser(commands)
+    evaluate_command.add_parser(commands)
 
     export = commands.add_parser(
         "export", help="write a run as a TensorFlow SavedModel that classifies raw text",
@@ -79,12 +92,17 @@ def build_parser() -> argparse.ArgumentParser:
                          help='print one JSON object per review: {"text", "label", "label_id", "probability", '
                               '"known_tokens", "tokens", "weights", "top", "weights_meaning"[, "ngrams"]}')
     explain.set_defaults(handler=cmd_explain)
+    for command in commands.choices.values():
+        add_verbose_flag(command)
     return parser
 
 
 def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if "--verbose" in argv:  # before the parser is built: that may import TensorFlow
+        enable_verbose()
     args = build_parser().parse_args(argv)
-    return run_cli(args.handler, args)
+    return run_cli(args.handler, args, getattr(args, "interrupted", "interrupted"))
 
 
 if __name__ == "__main__":

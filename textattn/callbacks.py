@@ -9,7 +9,8 @@ import time
 
 import keras
 
-from textattn import runs
+from textattn.atomic_write import write_atomic, write_json, write_text_atomic
+from textattn.errors import defer_interrupts, termination_requested
 
 
 class EpochTimer(keras.callbacks.Callback):
@@ -24,6 +25,33 @@ class EpochTimer(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if logs is not None:
             logs["epoch_seconds"] = time.perf_counter() - self._start
+
+
+class StopOnTerminate(keras.callbacks.Callback):
+    """Stops training with KeyboardInterrupt at the next batch boundary once the command has received SIGTERM.
+
+    During ``fit`` it asks ``errors.run_cli``'s SIGTERM handler not to raise
+    wherever the main thread happens to be (see ``errors.defer_interrupts``):
+    raised from here, between batches, the interrupt always arrives, and never
+    in the middle of a checkpoint or backup write.
+    """
+
+    def on_train_begin(self, logs=None):
+        defer_interrupts(True)
+
+    def on_train_end(self, logs=None):
+        defer_interrupts(False)
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._check()
+
+    def on_test_batch_end(self, batch, logs=None):
+        self._check()
+
+    def _check(self):
+        if termination_requested():
+            defer_interrupts(False)
+            raise KeyboardInterrupt
 
 
 class AtomicBestCheckpoint(keras.callbacks.Callback):
@@ -45,7 +73,7 @@ class AtomicBestCheckpoint(keras.callbacks.Callback):
         if value is None or (self.best is not None and value <= self.best):
             return
         self.best = float(value)
-        runs.write_atomic(self.path, self.model.save, suffix=".keras")
+        write_atomic(self.path, self.model.save, suffix=".keras")
 
 
 class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
@@ -64,8 +92,8 @@ class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
 
     def _save_model(self):
         os.makedirs(self.backup_dir, exist_ok=True)
-        runs.write_atomic(self._weights_path, self.model.save_weights, suffix=".weights.h5")
-        runs.write_json(self._training_metadata_path, {"epoch": self._current_epoch, "batch": self._last_batch_seen})
+        write_atomic(self._weights_path, self.model.save_weights, suffix=".weights.h5")
+        write_json(self._training_metadata_path, {"epoch": self._current_epoch, "batch": self._last_batch_seen})
 
 
 def read_history(path: str) -> list[dict]:
@@ -93,7 +121,7 @@ def write_history(path: str, rows: list[dict]) -> None:
     writer = csv.DictWriter(text, fieldnames=columns, lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
-    runs.write_text_atomic(path, text.getvalue())
+    write_text_atomic(path, text.getvalue())
 
 
 class KeepBestWeights(keras.callbacks.Callback):

@@ -3,6 +3,8 @@
 A config is a tree of dataclasses. ``load_config`` reads a YAML file into it,
 rejecting unknown keys and values of the wrong type; ``apply_overrides`` takes
 ``key=value`` strings such as ``model.mha.num_heads=4`` or ``train.epochs=3``.
+The sections of the variants' own settings (``model.attention``, ``model.rnn``,
+...) are declared with the variants, in textattn/variants.py.
 """
 
 from __future__ import annotations
@@ -15,7 +17,10 @@ from typing import Literal, Optional
 
 import yaml
 
+from textattn import variants
 from textattn.errors import UserError
+
+VariantName = Literal[variants.NAMES]
 
 
 @dataclass
@@ -23,7 +28,8 @@ class DataConfig:
     """Where the reviews come from and how they become token ids."""
 
     source: Literal["auto", "tfds", "local"] = "auto"
-    """auto: a local copy if ``path``/--data/TEXTATTN_DATA is given, else TFDS."""
+    """auto: a local copy if ``path``/--data/TEXTATTN_DATA is given, else TFDS. A command settles
+    it once (textattn/data/source.py): a run's config.yaml says local (with the path) or tfds."""
     path: Optional[str] = None
     """aclImdb directory or .tar.gz (local source)."""
     vocab_size: int = 10_000
@@ -45,100 +51,10 @@ class DataConfig:
 
 
 @dataclass
-class AttentionConfig:
-    """``keras.layers.Attention`` self-attention stack (variant ``attention``)."""
+class SharedModelConfig:
+    """The model settings every variant reads; each variant's own are in ``model.<section>`` (textattn/variants.py)."""
 
-    num_layers: int = 2
-    use_scale: bool = True
-    score_mode: Literal["dot", "concat"] = "dot"
-    dropout: float = 0.0
-
-
-@dataclass
-class AdditiveConfig:
-    """Bahdanau additive self-attention stack (variant ``additive``)."""
-
-    num_layers: int = 1
-    units: int = 16
-    implementation: Literal["bahdanau", "keras"] = "bahdanau"
-    """bahdanau: textattn's layer with W_q/W_k; keras: keras.layers.AdditiveAttention."""
-    dropout: float = 0.0
-
-
-@dataclass
-class MHAConfig:
-    """``keras.layers.MultiHeadAttention`` stack (variant ``mha``)."""
-
-    num_layers: int = 2
-    num_heads: int = 2
-    key_dim: int = 2
-    output_dims: list[int] = field(default_factory=list)
-    """Output width per layer; missing entries keep the input width."""
-    dropout: float = 0.0
-
-
-@dataclass
-class TransformerConfig:
-    """TransformerBlock stack (variant ``transformer``)."""
-
-    num_layers: int = 1
-    num_heads: int = 2
-    key_dim: Optional[int] = None
-    """Per-head key size; None means the embedding size (as the reference)."""
-    ff_dim: int = 64
-    dropout: float = 0.1
-
-
-@dataclass
-class RNNConfig:
-    """Recurrent encoder with Bahdanau attention pooling (variant ``rnn_attention``)."""
-
-    cell: Literal["lstm", "gru"] = "gru"
-    units: int = 32
-    bidirectional: bool = True
-    attention_units: int = 32
-
-
-@dataclass
-class NgramConfig:
-    """Naive-Bayes-weighted bag of word n-grams (variant ``ngram``, and the n-gram branch of ``hybrid``)."""
-
-    max_ngram: int = 3
-    """Longest n-gram: 1 words only, 2 adds bigrams, 3 adds trigrams."""
-    vocab_size: int = 800_000
-    """The most frequent n-grams of the part trained on (the OOV bucket included)."""
-    alpha: float = 1.0
-    """Smoothing count added to every n-gram's document counts in the log-count ratios."""
-
-
-TOKEN_VARIANTS = ("baseline", "attention", "additive", "mha", "transformer", "rnn_attention")
-TokenVariant = Literal["baseline", "attention", "additive", "mha", "transformer", "rnn_attention"]
-
-
-@dataclass
-class HybridConfig:
-    """An n-gram branch and a word-sequence branch, blended in log space (variant ``hybrid``).
-
-    The word branch is built from ``model.<branch>`` and trained with ``train.*``;
-    the n-gram branch from ``model.ngram``, trained with the settings below. The
-    blend weights are fitted on validation.
-    """
-
-    branch: TokenVariant = "rnn_attention"
-    ngram_epochs: int = 3
-    ngram_learning_rate: float = 0.003
-    ngram_batch_size: int = 256
-    self_training: bool = False
-    """Self-train the n-gram branch on IMDB's unlabelled reviews: label them with the branch,
-    keep the confident ones, and retrain it on the labelled plus those."""
-    self_training_confidence: float = 0.9
-    """Keep an unlabelled review whose top class probability is at least this."""
-
-
-@dataclass
-class ModelConfig:
-    variant: Literal["baseline", "attention", "additive", "mha", "transformer", "rnn_attention", "ngram",
-                     "hybrid"] = "baseline"
+    variant: VariantName = "baseline"
     embedding_dim: int = 16
     positional: Literal["none", "learned", "sinusoidal"] = "none"
     pooling: Literal["average", "max", "attention"] = "average"
@@ -147,13 +63,15 @@ class ModelConfig:
     """Dropout before the classification head."""
     head: Literal["softmax", "sigmoid"] = "softmax"
     """softmax: Dense(2, softmax) as the reference; sigmoid: one unit."""
-    attention: AttentionConfig = field(default_factory=AttentionConfig)
-    additive: AdditiveConfig = field(default_factory=AdditiveConfig)
-    mha: MHAConfig = field(default_factory=MHAConfig)
-    transformer: TransformerConfig = field(default_factory=TransformerConfig)
-    rnn: RNNConfig = field(default_factory=RNNConfig)
-    ngram: NgramConfig = field(default_factory=NgramConfig)
-    hybrid: HybridConfig = field(default_factory=HybridConfig)
+
+
+# The shared settings plus one section per variant that has settings: model.attention, model.rnn, ...
+ModelConfig = dataclasses.make_dataclass(
+    "ModelConfig",
+    [(v.section, v.settings, field(default_factory=v.settings)) for v in variants.VARIANTS if v.section],
+    bases=(SharedModelConfig,),
+    namespace={"__module__": __name__, "__doc__": "Model settings: the shared ones, and model.<section> per variant."},
+)
 
 
 @dataclass
@@ -168,8 +86,9 @@ class TrainConfig:
     """With early stopping, restore the best epoch's weights at the end."""
     jit_compile: bool = False
     """Compile train/predict steps with XLA (TensorFlow backend; under JAX steps are always jitted).
-    Off in the shipped configs: on 2-core CPUs it paid only where TensorFlow's default allocator
-    page-faulted (README, Performance); ``bench/run.py --quick --settings default bfc+xla`` tells for a machine."""
+    Off in the shipped configs except best.yaml and default.yaml (whose README figures were measured
+    with it): on 2-core CPUs it paid only where TensorFlow's default allocator page-faulted
+    (README, Performance); ``bench/run.py --quick --settings default bfc+xla`` tells for a machine."""
     crop_probability: float = 0.0
     """Chance that a training review is replaced by a random window of its tokens (word models),
     so that short inputs are seen in training; 0 turns it off."""
@@ -357,15 +276,6 @@ def validate(config: Config) -> None:
         "model.embedding_dim": config.model.embedding_dim,
         "train.epochs": config.train.epochs,
         "train.batch_size": config.train.batch_size,
-        "model.mha.num_heads": config.model.mha.num_heads,
-        "model.mha.key_dim": config.model.mha.key_dim,
-        "model.transformer.num_heads": config.model.transformer.num_heads,
-        "model.transformer.ff_dim": config.model.transformer.ff_dim,
-        "model.additive.units": config.model.additive.units,
-        "model.rnn.units": config.model.rnn.units,
-        "model.ngram.max_ngram": config.model.ngram.max_ngram,
-        "model.hybrid.ngram_epochs": config.model.hybrid.ngram_epochs,
-        "model.hybrid.ngram_batch_size": config.model.hybrid.ngram_batch_size,
     }
     for key, value in positive.items():
         if value < 1:
@@ -374,30 +284,18 @@ def validate(config: Config) -> None:
         raise UserError("data.vocab_size must be at least 3 (padding, out-of-vocabulary and one word)")
     if config.data.validation_size < 0:
         raise UserError("data.validation_size must be 0 or more")
-    if config.model.ngram.vocab_size < 2:
-        raise UserError("model.ngram.vocab_size must be at least 2 (the OOV bucket and one n-gram)")
-    if config.model.ngram.alpha <= 0 or config.model.hybrid.ngram_learning_rate <= 0:
-        raise UserError("model.ngram.alpha and model.hybrid.ngram_learning_rate must be positive")
     if not 0.0 <= config.train.crop_probability <= 1.0:
         raise UserError(f"train.crop_probability must be in [0, 1], got {config.train.crop_probability}")
     if not 1 <= config.train.crop_min_tokens <= config.train.crop_max_tokens:
         raise UserError("train.crop_min_tokens must be at least 1 and at most train.crop_max_tokens")
-    if not 0.5 <= config.model.hybrid.self_training_confidence < 1.0:
-        raise UserError("model.hybrid.self_training_confidence must be in [0.5, 1)")
-    if config.model.variant in ("ngram", "hybrid") and config.model.head != "softmax":
+    if variants.variant(config.model.variant).build is not None and config.model.head != "softmax":
         raise UserError(f"model.variant {config.model.variant!r} needs model.head: softmax")
     if config.train.final_fit and config.data.validation_size == 0:
         raise UserError("train.final_fit chooses the epochs on validation; set data.validation_size above 0")
     if config.train.learning_rate <= 0:
         raise UserError(f"train.learning_rate must be positive, got {config.train.learning_rate}")
-    m = config.model
-    dropouts = {
-        "model.dropout": m.dropout,
-        "model.attention.dropout": m.attention.dropout,
-        "model.additive.dropout": m.additive.dropout,
-        "model.mha.dropout": m.mha.dropout,
-        "model.transformer.dropout": m.transformer.dropout,
-    }
-    for key, value in dropouts.items():
-        if not 0.0 <= value < 1.0:
-            raise UserError(f"{key} must be in [0, 1), got {value}")
+    variants.dropout_rate("model", config.model.dropout)
+    for entry in variants.VARIANTS:
+        check = getattr(entry.settings, "check", None)
+        if check is not None:
+            check(getattr(config.model, entry.section), entry.config_prefix)

@@ -25,12 +25,13 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import os
-import platform
 import shutil
 import tempfile
 
-from textattn import runs
+from textattn import runs, variants
+from textattn.atomic_write import write_json
 from textattn.errors import UserError
+from textattn.versions import versions
 
 SERVE = "serve"
 EXPLAIN = "explain"  # texts -> tokens, weights, probability (see textattn.explain.endpoint)
@@ -47,6 +48,31 @@ OOV_ID = 1  # vocab.txt line 1: the out-of-vocabulary token (line 0 is padding)
 
 def is_export_dir(path: str) -> bool:
     return os.path.isfile(os.path.join(path, SAVED_MODEL))
+
+
+def open_model_path(path: str):
+    """What MODEL (of predict and explain) is: ("export", the loaded SavedModel) or ("run", None).
+
+    Raises UserError, in one line, for a missing path, a file, a SavedModel that
+    does not load, or a directory that is neither a run nor an export. Keep the
+    loaded object referenced: its endpoints alone do not keep the variables alive.
+    """
+    import tensorflow as tf
+
+    if not os.path.isdir(path):
+        problem = "is not a directory" if os.path.exists(path) else "does not exist"
+        raise UserError(f"model {path!r} {problem}; pass a run directory (runs/NAME-TIMESTAMP) "
+                        "or a directory written by `python -m textattn export`")
+    if is_export_dir(path):
+        try:
+            return "export", tf.saved_model.load(path)
+        except Exception as exc:
+            raise UserError(f"could not load the SavedModel in {path!r} ({type(exc).__name__}); "
+                            "re-export it") from None
+    if runs.is_run_dir(path):
+        return "run", None
+    raise UserError(f"{path!r} is neither a run directory (config.yaml, model.keras) nor an exported "
+                    f"SavedModel ({SAVED_MODEL}); pass one of those")
 
 
 def input_signature():
@@ -91,19 +117,20 @@ def make_serve(model, parts: "ServingParts", call_model=None):
     config = parts.config
     sequence_length, keep = config.data.sequence_length, config.data.keep
     variant = config.model.variant
+    reads_ngrams = variants.variant(variant).reads_ngrams
     empty_review = empty_review_ids(sequence_length)
     inverse_temperature = 1.0 / float(parts.temperature)
 
     def serve(texts):
         texts = valid_utf8(texts)
         n = tf.shape(texts)[0]
-        if variant in ("ngram", "hybrid"):
+        if reads_ngrams:
             # Keras' sparse multi-hot output fails on a batch of 0 rows: add one row, drop it at the end.
             texts = tf.concat([texts, tf.constant([""])], axis=0)
         ids = truncate_and_pad(parts.vectorizer(texts), sequence_length, keep)
         known_words = tf.reduce_sum(tf.cast(ids > OOV_ID, tf.int32), axis=1)
         ids = model_token_ids(ids, empty_review)
-        if variant in ("ngram", "hybrid"):
+        if reads_ngrams:
             bags = parts.ngram_vectorizer(texts)
             in_vocabulary = tf.cast(bags.indices[:, 1] > 0, tf.int32)  # column 0 is the OOV bucket
             known = tf.math.unsorted_segment_sum(in_vocabulary, tf.cast(bags.indices[:, 0], tf.int32),
@@ -169,7 +196,7 @@ def load_serving_parts(run_dir: str):
     vocabulary = runs.load_vocabulary(os.path.join(run_dir, runs.VOCAB))
     model = runs.load_model(run_dir)
     ngram_vectorizer = None
-    if config.model.variant in ("ngram", "hybrid"):
+    if variants.variant(config.model.variant).reads_ngrams:
         from textattn.data.ngrams import make_ngram_vectorizer
 
         path = os.path.join(run_dir, runs.NGRAM_VOCAB)
@@ -311,15 +338,11 @@ def write_export(run_dir: str, directory: str) -> dict:
     explain = archive.add_endpoint(EXPLAIN, explain, input_signature=input_signature())
     archive.write_out(directory, verbose=False)
     metadata = build_metadata(run_dir, parts, serve, explain)
-    runs.write_json(os.path.join(directory, METADATA), metadata)
+    write_json(os.path.join(directory, METADATA), metadata)
     return metadata
 
 
 def build_metadata(run_dir: str, parts: ServingParts, serve, explain=None) -> dict:
-    import keras
-    import tensorflow as tf
-
-    import textattn
     from textattn.explain.meaning import describe
 
     config = parts.config
@@ -344,8 +367,7 @@ def build_metadata(run_dir: str, parts: ServingParts, serve, explain=None) -> di
         "labels": {str(i): name for i, name in enumerate(LABEL_NAMES)},
         "run_dir": os.path.abspath(run_dir),
         "exported_at": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
-        "versions": {"python": platform.python_version(), "tensorflow": tf.__version__,
-                     "keras": keras.__version__, "textattn": textattn.__version__},
+        "versions": versions(),
         "signature": {
             "endpoint": SERVE,
             "aliases": ["serving_default"],

@@ -34,28 +34,14 @@ class Predictor:
     """
 
     def __init__(self, path: str):
-        import tensorflow as tf
-
-        if not os.path.isdir(path):
-            problem = "is not a directory" if os.path.exists(path) else "does not exist"
-            raise UserError(f"model {path!r} {problem}; pass a run directory (runs/NAME-TIMESTAMP) "
-                            "or a directory written by `python -m textattn export`")
-        if export.is_export_dir(path):
-            try:
-                # Held on self: the endpoint alone does not keep the model's variables alive.
-                self._loaded = tf.saved_model.load(path)
-            except Exception as exc:
-                raise UserError(f"could not load the SavedModel in {path!r} ({type(exc).__name__}); "
-                                "re-export it") from None
+        kind, self._loaded = export.open_model_path(path)
+        if kind == "export":
             self._serve = getattr(self._loaded, export.SERVE, None)
             if self._serve is None:
                 raise UserError(f"the SavedModel in {path!r} has no '{export.SERVE}' endpoint; "
                                 "export it with `python -m textattn export`")
-        elif runs.is_run_dir(path):
-            self._serve = export.serving_function(path)
         else:
-            raise UserError(f"{path!r} is neither a run directory (config.yaml, model.keras) nor an exported "
-                            f"SavedModel ({export.SAVED_MODEL}); pass one of those")
+            self._serve = export.serving_function(path)
 
     def __call__(self, texts, batch_size: int = BATCH_SIZE):
         import tensorflow as tf

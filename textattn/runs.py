@@ -17,6 +17,7 @@ import json
 import os
 import tempfile
 
+from textattn.atomic_write import write_text_atomic
 from textattn.errors import UserError
 
 CONFIG = "config.yaml"
@@ -34,6 +35,7 @@ def is_run_dir(path: str) -> bool:
 
 
 def check_run_dir(path: str) -> None:
+    """Raise UserError unless ``path`` is a finished run (config, model and vocabulary written)."""
     if not os.path.isdir(path):
         raise UserError(f"run directory {path!r} does not exist; pass a directory written by train.py (runs/NAME-TIMESTAMP)")
     missing = [name for name in (CONFIG, MODEL, VOCAB) if not os.path.isfile(os.path.join(path, name))]
@@ -41,37 +43,18 @@ def check_run_dir(path: str) -> None:
         raise UserError(f"{path!r} is not a finished textattn run (missing {', '.join(missing)}); train one with train.py")
 
 
-def write_atomic(path: str, write, suffix: str = "") -> None:
-    """Call ``write(tmp)`` on a temporary path beside ``path``, then rename it to ``path``.
+def check_writable_dir(path: str, what: str = "--output-dir") -> None:
+    """Create ``path`` if needed and check that a file can be written in it; UserError if not.
 
-    A kill at any moment leaves either the old file or the new one at ``path``,
-    never half of one. ``suffix`` is for writers that check the file name
-    (Keras wants ``.keras`` or ``.weights.h5``).
+    Run before any work, so a read-only or missing-permission directory costs
+    one line and exit 2, not a traceback after the data is prepared.
     """
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=suffix, dir=directory)
-    os.close(fd)
     try:
-        write(tmp)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
-def write_text_atomic(path: str, text: str) -> None:
-    """Write ``text`` to ``path`` via a temporary file and a rename."""
-
-    def write(tmp):
-        with open(tmp, "w", encoding="utf-8") as f:
-            f.write(text)
-
-    write_atomic(path, write)
-
-
-def write_json(path: str, data) -> None:
-    write_text_atomic(path, json.dumps(data, indent=2) + "\n")
+        os.makedirs(path, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as exc:
+        raise UserError(f"cannot write to {what} {path!r} ({exc.strerror}); pass a writable directory") from None
 
 
 def read_json(path: str):

@@ -18,22 +18,23 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import os
-import platform
+import statistics
 import time
 
 import keras
 import numpy as np
 
-from textattn import backend, runs
+from textattn import backend, fitting, runs
+from textattn.atomic_write import write_atomic, write_json
 from textattn.callbacks import (
     AtomicBackupAndRestore, AtomicBestCheckpoint, EpochTimer, KeepBestWeights, read_history, write_history,
 )
 from textattn.config import Config, save_config
 from textattn.data import pipeline
 from textattn.errors import UserError
+from textattn.fitting import RunData, load_data
 from textattn.models import build_model, count_params
-
-NGRAM_VARIANTS = ("ngram", "hybrid")
+from textattn.versions import versions
 
 
 def compile_model(model: keras.Model, config: Config, learning_rate: float | None = None) -> keras.Model:
@@ -44,6 +45,7 @@ def compile_model(model: keras.Model, config: Config, learning_rate: float | Non
         loss = "binary_crossentropy"
     else:
         loss = "sparse_categorical_crossentropy"
+    # XLA cannot compile the sparse n-gram input's ops.
     jit = backend.jit_compile(t.jit_compile, config.model.variant)
     model.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"], jit_compile=jit)
     return model
@@ -58,57 +60,6 @@ def new_run_dir(config: Config, output_dir: str | None) -> str:
         path = f"{base}-{n}"
     os.makedirs(path)
     return path
-
-
-def versions() -> dict[str, str]:
-    import tensorflow as tf
-
-    return {"python": platform.python_version(), "keras": keras.__version__, "tensorflow": tf.__version__,
-            "keras_backend": backend.name()}
-
-
-# --------------------------------------------------------------------------- #
-# Data for a config: word token ids always (vocab.txt), n-gram bags when the variant reads them.
-
-
-@dataclasses.dataclass
-class RunData:
-    tokens: pipeline.PreparedData
-    ngrams: pipeline.NgramData | None
-
-    @property
-    def ngram_vocab_size(self) -> int | None:
-        return len(self.ngrams.vocabulary) if self.ngrams else None
-
-    def inputs(self, variant: str, split: str):
-        """The model input of ``split`` ("train", "val", "test") for ``variant``, and its labels."""
-        tokens = getattr(self.tokens, "x_" + split)
-        labels = getattr(self.tokens, "y_" + split)
-        if variant == "ngram":
-            return getattr(self.ngrams, split), labels
-        if variant == "hybrid":
-            return {pipeline.TOKEN_IDS: tokens, pipeline.NGRAMS: getattr(self.ngrams, split)}, labels
-        return tokens, labels
-
-    def dataset(self, config: Config, split: str, variant: str | None = None, batch_size: int | None = None,
-                shuffle: bool | None = None):
-        x, y = self.inputs(variant or config.model.variant, split)
-        seed = config.seed if (split == "train" if shuffle is None else shuffle) else None
-        t = config.train
-        crop = pipeline.Crop(t.crop_probability, t.crop_min_tokens, t.crop_max_tokens, config.seed) if split == "train" else None
-        return pipeline.make_dataset(x, y, batch_size or config.train.batch_size, seed,
-                                     config.model.head == "sigmoid", self.ngram_vocab_size, crop)
-
-
-def load_data(config: Config, data_path: str | None = None, verbose: bool = True) -> RunData:
-    tokens = pipeline.prepare(config.data, config.seed, data_path, verbose=verbose)
-    ngrams = None
-    if config.model.variant in NGRAM_VARIANTS:
-        n = config.model.ngram
-        unlabeled = config.model.variant == "hybrid" and config.model.hybrid.self_training
-        ngrams = pipeline.prepare_ngrams(config.data, n.max_ngram, n.vocab_size, config.seed, data_path, verbose,
-                                         unlabeled=unlabeled)
-    return RunData(tokens, ngrams)
 
 
 def ngram_ratios(config: Config, data: RunData, bags=None, labels=None) -> np.ndarray:
@@ -162,11 +113,9 @@ def fit_with_run_callbacks(model, config: Config, data: RunData, run_dir: str, c
         # Last, so an epoch counts as finished only once everything above is on disk.
         AtomicBackupAndRestore(os.path.join(run_dir, runs.BACKUP)),
     ]
-    if config.train.early_stopping:
-        callbacks.insert(0, keras.callbacks.EarlyStopping(
-            monitor="val_accuracy", patience=config.train.patience, restore_best_weights=config.train.restore_best))
-    model.fit(data.dataset(config, "train", variant), validation_data=data.dataset(config, "val", variant),
-              epochs=config.train.epochs, callbacks=callbacks, shuffle=False, verbose=verbose)
+    t = config.train
+    fitting.fit(model, config, data, callbacks, patience=t.patience if t.early_stopping else None,
+                restore_best=t.restore_best, variant=variant, verbose=verbose)
     history = read_history(history_path)
     write_history(history_path, history)
     if not history:
@@ -261,12 +210,12 @@ def load_keras(path: str) -> keras.Model:
 # Stage 3: the final fit on train + validation.
 
 
-def final_fit(config: Config, data_path: str | None, chosen: dict, blend: dict | None, verbose):
+def final_fit(config: Config, chosen: dict, blend: dict | None, verbose):
     """Retrain on train + validation for the chosen epochs; return (model, data, summary)."""
     from textattn.models.bag_models import assemble_hybrid, word_branch_config
 
     full = dataclasses.replace(config, data=dataclasses.replace(config.data, validation_size=0))
-    data = load_data(full, data_path)
+    data = load_data(full)
     print(f"Final fit on all {len(data.tokens.x_train):,} training reviews...", flush=True)
     start = time.perf_counter()
     word_config = word_branch_config(full) if config.model.variant == "hybrid" else full
@@ -293,34 +242,27 @@ def final_fit(config: Config, data_path: str | None, chosen: dict, blend: dict |
 # --------------------------------------------------------------------------- #
 
 
-def train(config: Config, data_path: str | None = None, output_dir: str | None = None,
-          resume: str | None = None, verbose: int | str = "auto") -> str:
+def train(config: Config, output_dir: str | None = None, resume: str | None = None,
+          verbose: int | str = "auto") -> str:
     """Train ``config`` and write a run directory; return its path.
 
-    With ``resume`` (an existing run directory) the run continues from its
-    last finished epoch, using that directory's saved config.
+    ``config``'s data source is settled (``textattn.data.source.resolve_data``);
+    config.yaml records it, so that a resumed run and ``evaluate`` read the same
+    data. With ``resume`` (the directory of a killed run, and its config) the
+    run continues from its last finished epoch.
     """
     from textattn.evaluation.calibration import brier_score, expected_calibration_error, fit_temperature
 
+    backend.check_variant(config.model.variant)
     if resume:
         run_dir = resume
-        if not os.path.isfile(os.path.join(run_dir, runs.CONFIG)):
-            raise UserError(f"--resume {run_dir!r} is not a run directory (no {runs.CONFIG}); pass the RUN_DIR of the killed run")
-        config = runs.load_config(run_dir)
-        backend.check_variant(config.model.variant)
     else:
-        backend.check_variant(config.model.variant)
-        # Resolve the data source first: a bad --data fails before anything is written.
-        source = pipeline.resolve_source(config.data, data_path)
-        if source.kind == "local":
-            # Recorded so that --resume and evaluate.py find the same data.
-            config = dataclasses.replace(config, data=dataclasses.replace(config.data, path=source.path))
         run_dir = new_run_dir(config, output_dir)
         save_config(config, os.path.join(run_dir, runs.CONFIG))
     print(f"Run directory: {run_dir}", flush=True)
 
     keras.utils.set_random_seed(config.seed)
-    data = load_data(config, data_path)
+    data = load_data(config)
     t = data.tokens
     prep_seconds = t.prep_seconds + (data.ngrams.prep_seconds if data.ngrams else 0.0)
     print(f"Data: {len(t.x_train)} train / {len(t.x_val)} validation / {len(t.x_test)} test reviews "
@@ -363,7 +305,7 @@ def train(config: Config, data_path: str | None = None, output_dir: str | None =
         chosen = {"epochs": validation_phase["best_epoch"]}
         if branches:
             chosen["ngram_epochs"] = branches["ngram"]["best_epoch"]
-        model, data, final = final_fit(config, data_path, chosen, branches and branches["blend"], verbose)
+        model, data, final = final_fit(config, chosen, branches and branches["blend"], verbose)
         t = data.tokens
         runs.save_vocabulary(os.path.join(run_dir, runs.VOCAB), t.vocabulary)
     else:
@@ -371,7 +313,7 @@ def train(config: Config, data_path: str | None = None, output_dir: str | None =
     if data.ngrams:
         runs.save_vocabulary(os.path.join(run_dir, runs.NGRAM_VOCAB), data.ngrams.vocabulary)
     if variant == "hybrid" or final:
-        runs.write_atomic(os.path.join(run_dir, runs.MODEL), model.save, suffix=".keras")
+        write_atomic(os.path.join(run_dir, runs.MODEL), model.save, suffix=".keras")
     if os.path.exists(os.path.join(run_dir, WORD_BRANCH_CHECKPOINT)):
         os.unlink(os.path.join(run_dir, WORD_BRANCH_CHECKPOINT))
 
@@ -408,7 +350,7 @@ def train(config: Config, data_path: str | None = None, output_dir: str | None =
         "data_prep_seconds": round(prep_seconds, 3),
         "data_cache_hit": t.cache_hit,
         "fit_seconds": round(fit_seconds + (final["fit_seconds"] if final else 0.0), 3),
-        "fit_seconds_per_epoch_median": round(sorted(epoch_seconds)[len(epoch_seconds) // 2], 3),
+        "fit_seconds_per_epoch_median": round(statistics.median(epoch_seconds), 3),
         "fit_wall_seconds_last_session": round(fit_wall, 3),
         "resumed": bool(resume),
         "train_examples": int(len(t.x_train)),
@@ -423,7 +365,7 @@ def train(config: Config, data_path: str | None = None, output_dir: str | None =
     if final:
         metrics["validation_phase"] = validation_phase
         metrics["final_fit"] = final
-    runs.write_json(os.path.join(run_dir, runs.METRICS), metrics)
+    write_json(os.path.join(run_dir, runs.METRICS), metrics)
     print(f"Best val_accuracy {metrics['best_val_accuracy']:.4f} at epoch {metrics['best_epoch']}; "
           f"test_accuracy {metrics['test_accuracy']:.4f}; fit {metrics['fit_seconds']:.1f}s", flush=True)
     if branches:

@@ -1,6 +1,7 @@
 """From a data config to batched token-id datasets.
 
-Steps: pick the source (local aclImdb copy or TFDS), read the raw reviews
+The config's source is settled beforehand (``textattn.data.source.resolve_data``).
+Steps: read the raw reviews from it (local aclImdb copy or TFDS)
 (cached after the first read), shuffle the training split with the seed and
 carve validation from its start, adapt a vocabulary on the part trained on,
 vectorize every split once and cache the token ids. Later runs with the same
@@ -18,23 +19,12 @@ import numpy as np
 
 from textattn.config import DataConfig
 from textattn.data import aclimdb, cache, tfds_source
+from textattn.data.source import Source, source_of
 from textattn.errors import UserError
+from textattn.variants import NGRAMS, TOKEN_IDS
 
 # Bump when tokenization changes so stale cache entries are not reused.
 PIPELINE_VERSION = 1
-DATA_ENV = "TEXTATTN_DATA"
-
-
-@dataclasses.dataclass
-class Source:
-    kind: str  # "local" or "tfds"
-    path: str | None = None
-
-    def fingerprint(self) -> str:
-        return aclimdb.fingerprint(self.path) if self.kind == "local" else tfds_source.fingerprint()
-
-    def describe(self) -> str:
-        return self.path if self.kind == "local" else f"tfds:{tfds_source.TFDS_NAME}"
 
 
 @dataclasses.dataclass
@@ -60,19 +50,6 @@ class PreparedData:
     prep_seconds: float
     cache_hit: bool
     source: str
-
-
-def resolve_source(data: DataConfig, cli_path: str | None = None) -> Source:
-    """--data, then data.path, then $TEXTATTN_DATA; TFDS when none is given."""
-    path = cli_path or data.path or os.environ.get(DATA_ENV) or None
-    if data.source == "tfds":
-        return Source("tfds")
-    if path:
-        aclimdb.check_path(path)
-        return Source("local", os.path.abspath(path))
-    if data.source == "local":
-        raise UserError(f"data.source is 'local' but no path was given; pass --data PATH or set {DATA_ENV}")
-    return Source("tfds")
 
 
 def read_texts(source: Source, splits=("train", "test"), cache_dir: str | None = None, order: str = "canonical"):
@@ -101,9 +78,9 @@ def read_texts(source: Source, splits=("train", "test"), cache_dir: str | None =
     return {split: out[split] for split in splits}
 
 
-def split_texts(data: DataConfig, seed: int, source: Source) -> TextSplits:
+def split_texts(data: DataConfig, seed: int) -> TextSplits:
     """Shuffle train and test with ``seed``; validation is the first N of train."""
-    raw = read_texts(source, ("train", "test"), data.cache_dir, data.order)
+    raw = read_texts(source_of(data), ("train", "test"), data.cache_dir, data.order)
     rng = np.random.default_rng(seed)
 
     def shuffled(split):
@@ -126,12 +103,12 @@ def split_texts(data: DataConfig, seed: int, source: Source) -> TextSplits:
     )
 
 
-def prepare(data: DataConfig, seed: int, cli_path: str | None = None, verbose: bool = True) -> PreparedData:
+def prepare(data: DataConfig, seed: int, verbose: bool = True) -> PreparedData:
     """Token-id arrays for fit / validation / test, from the cache when possible."""
     from textattn.data import text  # imports TensorFlow; keep config-only paths light
 
     start = time.perf_counter()
-    source = resolve_source(data, cli_path)
+    source = source_of(data)
     root = os.path.join(data.cache_dir or cache.default_cache_dir(), "tokens")
     key = cache.cache_key(
         source=source.fingerprint(), vocab_size=data.vocab_size, sequence_length=data.sequence_length,
@@ -142,7 +119,7 @@ def prepare(data: DataConfig, seed: int, cli_path: str | None = None, verbose: b
     if entry is None:
         if verbose:
             print(f"Preparing data from {source.describe()} (cached for later runs)...", flush=True)
-        splits = split_texts(data, seed, source)
+        splits = split_texts(data, seed)
         vectorizer = text.adapt_vectorizer(splits.fit[0], data.vocab_size)
         vocabulary = vectorizer.get_vocabulary()
         entry = {"vocab_" + k: v for k, v in cache.pack_texts(vocabulary).items()}
@@ -202,8 +179,8 @@ class NgramData:
     """The unlabelled reviews (aclImdb train/unsup), with ``unlabeled=True``."""
 
 
-def prepare_ngrams(data: DataConfig, max_ngram: int, vocab_size: int, seed: int, cli_path: str | None = None,
-                   verbose: bool = True, unlabeled: bool = False) -> NgramData:
+def prepare_ngrams(data: DataConfig, max_ngram: int, vocab_size: int, seed: int, verbose: bool = True,
+                   unlabeled: bool = False) -> NgramData:
     """N-gram bags for fit / validation / test (same reviews, same order as ``prepare``), cached.
 
     With ``unlabeled`` the 50,000 unlabelled reviews are bagged too, with the
@@ -212,7 +189,7 @@ def prepare_ngrams(data: DataConfig, max_ngram: int, vocab_size: int, seed: int,
     from textattn.data import ngrams  # imports TensorFlow
 
     start = time.perf_counter()
-    source = resolve_source(data, cli_path)
+    source = source_of(data)
     root = os.path.join(data.cache_dir or cache.default_cache_dir(), "ngrams")
     key = cache.cache_key(
         source=source.fingerprint(), max_ngram=max_ngram, vocab_size=vocab_size, seed=seed,
@@ -223,7 +200,7 @@ def prepare_ngrams(data: DataConfig, max_ngram: int, vocab_size: int, seed: int,
     if entry is None:
         if verbose:
             print(f"Preparing {max_ngram}-gram bags from {source.describe()} (cached for later runs)...", flush=True)
-        splits = split_texts(data, seed, source)
+        splits = split_texts(data, seed)
         vectorizer = ngrams.adapt_ngram_vectorizer(splits.fit[0], vocab_size, max_ngram)
         entry = {"vocab_" + k: v for k, v in cache.pack_texts([str(t) for t in vectorizer.get_vocabulary()]).items()}
         for name, (texts, _) in (("train", splits.fit), ("val", splits.validation), ("test", splits.test)):
@@ -243,9 +220,6 @@ def prepare_ngrams(data: DataConfig, max_ngram: int, vocab_size: int, seed: int,
         prep_seconds=time.perf_counter() - start, cache_hit=cache_hit,
         unsup=bags("unsup") if unlabeled else None,
     )
-
-
-TOKEN_IDS, NGRAMS = "token_ids", "ngrams"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -274,7 +248,7 @@ class Crop:
 
 
 def make_dataset(x, y: np.ndarray, batch_size: int, shuffle_seed: int | None = None,
-                 sigmoid: bool = False, ngram_vocab_size: int | None = None, crop: "Crop | None" = None):
+                 ngram_vocab_size: int | None = None, crop: "Crop | None" = None):
     """A batched, prefetched tf.data.Dataset of (model input, label).
 
     ``x`` is token ids (N, length), NgramBags (each batch becomes a multi-hot
@@ -293,10 +267,9 @@ def make_dataset(x, y: np.ndarray, batch_size: int, shuffle_seed: int | None = N
             raise ValueError("n-gram input needs ngram_vocab_size")
         bags = parts[NGRAMS]
         parts[NGRAMS] = tf.RaggedTensor.from_row_splits(bags.values.astype(np.int64), bags.row_splits)
-    labels = y.astype("float32") if sigmoid else y
-    ds = tf.data.Dataset.from_tensor_slices((parts, labels))
+    ds = tf.data.Dataset.from_tensor_slices((parts, y))
     if shuffle_seed is not None:
-        ds = ds.shuffle(len(labels), seed=shuffle_seed, reshuffle_each_iteration=True)
+        ds = ds.shuffle(len(y), seed=shuffle_seed, reshuffle_each_iteration=True)
     if crop is not None and crop.probability > 0 and TOKEN_IDS in parts:
         ds = ds.map(lambda p, label: ({**p, TOKEN_IDS: crop(p[TOKEN_IDS])}, label))
     ds = ds.batch(batch_size)

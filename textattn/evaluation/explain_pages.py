@@ -38,15 +38,16 @@ def pick_reviews(labels, probabilities, predicted, n: int) -> list[tuple[int, st
 
 
 def split_texts(run_dir: str, split: str, data_path: str | None):
-    """(texts list[str], labels int (N,)) of the run's ``split``, as evaluate.py reads it."""
+    """(texts list[str], labels int (N,)) of the run's ``split``, as ``textattn evaluate`` reads it."""
     from textattn.data import pipeline
+    from textattn.data.source import resolve_data
 
-    config = runs.load_config(run_dir)
+    config = resolve_data(runs.load_config(run_dir), data_path)
     if config.train.final_fit:
         if split == "validation":
             raise UserError("the run's final fit trained on its validation reviews (train.final_fit); use --split test")
         config = dataclasses.replace(config, data=dataclasses.replace(config.data, validation_size=0))
-    splits = pipeline.split_texts(config.data, config.seed, pipeline.resolve_source(config.data, data_path))
+    splits = pipeline.split_texts(config.data, config.seed)
     texts, labels = splits.test if split == "test" else splits.validation
     limit = config.data.test_limit if split == "test" else None
     return (texts[:limit], np.asarray(labels)[:limit]) if limit is not None else (texts, np.asarray(labels))

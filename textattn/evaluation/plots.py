@@ -15,6 +15,7 @@ import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
 from matplotlib import ticker  # noqa: E402
 
 from textattn import runs  # noqa: E402
+from textattn.atomic_write import write_atomic  # noqa: E402
 from textattn.callbacks import read_history  # noqa: E402
 
 CURVES = "validation_accuracy.png"
@@ -29,7 +30,7 @@ def labels(rows: list[dict]) -> list[str]:
 
 def _save(fig, path: str) -> None:
     try:
-        runs.write_atomic(path, lambda tmp: fig.savefig(tmp, format="png", dpi=120, bbox_inches="tight"), suffix=".png")
+        write_atomic(path, lambda tmp: fig.savefig(tmp, format="png", dpi=120, bbox_inches="tight"), suffix=".png")
     finally:
         plt.close(fig)
 

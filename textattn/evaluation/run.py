@@ -13,19 +13,11 @@ import os
 import numpy as np
 
 from textattn import runs
+from textattn.atomic_write import write_json
 from textattn.errors import UserError
 
 EVALUATION = "evaluation.json"
 SPLITS = ("test", "validation")
-
-
-def check_run(run_dir: str) -> None:
-    """Raise UserError unless ``run_dir`` is a finished run."""
-    if not os.path.isdir(run_dir):
-        raise UserError("no such directory; pass a run directory written by train.py (runs/NAME-TIMESTAMP)")
-    missing = [name for name in (runs.CONFIG, runs.MODEL, runs.VOCAB) if not os.path.isfile(os.path.join(run_dir, name))]
-    if missing:
-        raise UserError(f"not a finished textattn run (missing {', '.join(missing)}); pass a directory written by train.py")
 
 
 def model_fingerprint(run_dir: str) -> dict:
@@ -89,40 +81,40 @@ def evaluate_run(run_dir: str, split: str = "test", data_path: str | None = None
     """
     import dataclasses
 
-    from textattn import export, training
+    from textattn import export, fitting, training
     from textattn.data import pipeline
+    from textattn.data.source import resolve_data
     from textattn.evaluation.architecture import architecture_columns
     from textattn.evaluation.behaviour import load_suite, score_suite
     from textattn.evaluation.calibration import brier_score, expected_calibration_error
     from textattn.evaluation.length import accuracy_by_length, token_counts
     from textattn.evaluation.metrics import classification_metrics
-    from textattn.evaluation.speed import LATENCY_CALLS
+    from textattn.evaluation.speed import LATENCY_CALLS, measure_serving
     from textattn.models import count_params
-    from textattn.serving_bench import measure_serving
 
     if split not in SPLITS:
         raise UserError(f"unknown split {split!r}; choose one of {', '.join(SPLITS)}")
-    check_run(run_dir)
+    runs.check_run_dir(run_dir)
     if not force:
         cached = cached_result(run_dir, split)
         if cached is not None:
             return cached, True
 
     fingerprint = model_fingerprint(run_dir)
-    config = runs.load_config(run_dir)
+    config = resolve_data(runs.load_config(run_dir), data_path)
     if config.train.final_fit:
         # The final model was trained on train + validation, with vocabularies fitted on all of it.
         if split == "validation":
             raise UserError("the run's final fit trained on its validation reviews (train.final_fit); use --split test")
         config = dataclasses.replace(config, data=dataclasses.replace(config.data, validation_size=0))
-    data = training.load_data(config, data_path, verbose=verbose)
+    data = fitting.load_data(config, verbose=verbose)
     if runs.load_vocabulary(os.path.join(run_dir, runs.VOCAB)) != data.tokens.vocabulary:
         raise UserError(f"vocabulary does not match its model: {runs.VOCAB} differs from the vocabulary of "
                         f"{data.tokens.source}; pass the --data the run was trained on")
     x, y = split_arrays(data.tokens, split, config)
     model = runs.load_model(run_dir)
     short = "test" if split == "test" else "val"
-    texts_split = pipeline.split_texts(config.data, config.seed, pipeline.resolve_source(config.data, data_path))
+    texts_split = pipeline.split_texts(config.data, config.seed)
     texts = (texts_split.test if split == "test" else texts_split.validation)[0][: len(y)]
 
     if verbose:
@@ -155,7 +147,7 @@ def evaluate_run(run_dir: str, split: str = "test", data_path: str | None = None
     }
     store = read_cache(run_dir)
     store[split] = result
-    runs.write_json(os.path.join(run_dir, EVALUATION), store)
+    write_json(os.path.join(run_dir, EVALUATION), store)
     return result, False
 
 

@@ -1,60 +1,74 @@
-"""Inference speed of a model on token ids, measured after a warm-up.
+"""Serving speed: batch-1 latency and batched throughput on raw review texts, after a warm-up.
 
-Throughput runs batches of ``batch_size`` reviews through
-``model.predict_on_batch`` (Keras' compiled predict function, built once and
-reused); latency is the median wall time of single-review calls.
+``measure_serving`` times a serving function, texts (batch,) tf.string ->
+{"probability": (batch,), ...}: the in-process ``export.serving_function`` of
+a run (what ``textattn evaluate`` reports), or the ``serve`` endpoint of an
+exported SavedModel, loaded with TensorFlow alone as a server would.
 """
 
 from __future__ import annotations
 
+import itertools
 import statistics
 import time
 
-import numpy as np
-
-THROUGHPUT_BATCH = 512
 LATENCY_CALLS = 100
-WARMUP_CALLS = 3
-MIN_TIMED_SECONDS = 1.0
-MIN_TIMED_BATCHES = 3
+THROUGHPUT_BATCH = 512
 
 
-def _batch(x: np.ndarray, size: int) -> np.ndarray:
-    """``size`` rows of ``x`` (N, length), repeating rows when N < size."""
-    if len(x) == 0:
-        raise ValueError("no examples to time")
-    reps = -(-size // len(x))
-    return np.ascontiguousarray(np.tile(x[:size], (reps, 1))[:size], dtype="int32")
+def measure_serving(serve, texts, batch1_calls: int = LATENCY_CALLS, batch_size: int = THROUGHPUT_BATCH,
+                    warmup_calls: int = 5, batches: int = 5) -> dict:
+    """Time ``serve`` on ``texts`` (a list of str or bytes, at least one).
 
+    ``serve`` is a serving function, or the directory of an exported SavedModel
+    (its ``serve`` endpoint is used).
 
-def measure_speed(model, x: np.ndarray, batch_size: int = THROUGHPUT_BATCH,
-                  latency_calls: int = LATENCY_CALLS) -> dict:
-    """{throughput_per_s, latency_ms, throughput_batch, latency_calls}.
+    Batch-1 latency: ``batch1_calls`` calls with one review each, cycling
+    through ``texts``, after ``warmup_calls`` untimed calls; its median (p50)
+    and 95th percentile. Throughput: ``batches`` calls of ``batch_size``
+    reviews each (``texts`` repeated to fill a batch), after one untimed call
+    at that size.
 
-    ``x`` holds token ids, shape (N, sequence_length). Throughput is timed over
-    at least ``MIN_TIMED_BATCHES`` batches and ``MIN_TIMED_SECONDS``.
+    Returns:
+        {"batch1_p50_ms", "batch1_p95_ms", "batch1_calls", "batch_size",
+         "batches", "throughput_reviews_per_s"}
     """
-    big = _batch(x, batch_size)
-    one = _batch(x, 1)
-    # Each input shape traces (and with XLA compiles) its own function: warm both.
-    for _ in range(WARMUP_CALLS):
-        model.predict_on_batch(big)
-        model.predict_on_batch(one)
+    import tensorflow as tf
 
-    batches, start = 0, time.perf_counter()
-    while batches < MIN_TIMED_BATCHES or time.perf_counter() - start < MIN_TIMED_SECONDS:
-        model.predict_on_batch(big)
-        batches += 1
-    throughput = batches * batch_size / (time.perf_counter() - start)
+    if len(texts) == 0:
+        raise ValueError("measure_serving needs at least one review text")
+    if not callable(serve):
+        loaded = tf.saved_model.load(serve)  # kept referenced: the endpoint alone does not hold the variables
+        serve = loaded.serve
+    singles = itertools.cycle([tf.constant([t]) for t in texts])
+    for _ in range(warmup_calls):
+        serve(next(singles))["probability"].numpy()
+    latencies_ms = []
+    for _ in range(batch1_calls):
+        batch = next(singles)
+        start = time.perf_counter()
+        serve(batch)["probability"].numpy()
+        latencies_ms.append((time.perf_counter() - start) * 1000.0)
 
-    times = []
-    for _ in range(max(1, latency_calls)):
-        t0 = time.perf_counter()
-        model.predict_on_batch(one)
-        times.append(time.perf_counter() - t0)
+    big = tf.constant(list(itertools.islice(itertools.cycle(texts), batch_size)))
+    serve(big)["probability"].numpy()
+    start = time.perf_counter()
+    for _ in range(batches):
+        serve(big)["probability"].numpy()
+    elapsed = time.perf_counter() - start
+
     return {
-        "throughput_per_s": throughput,
-        "latency_ms": statistics.median(times) * 1000.0,
-        "throughput_batch": batch_size,
-        "latency_calls": len(times),
+        "batch1_p50_ms": statistics.median(latencies_ms) if latencies_ms else None,
+        "batch1_p95_ms": percentile_95(latencies_ms) if latencies_ms else None,
+        "batch1_calls": batch1_calls,
+        "batch_size": batch_size,
+        "batches": batches,
+        "throughput_reviews_per_s": batch_size * batches / elapsed if batches else None,
     }
+
+
+def percentile_95(values: list[float]) -> float:
+    """The 95th percentile, interpolated between the nearest ranks (as numpy's default)."""
+    if len(values) == 1:
+        return values[0]
+    return statistics.quantiles(values, n=20, method="inclusive")[-1]

@@ -11,12 +11,12 @@ DEFAULT_TOP = 5
 
 
 def write_page(path: str, page: str) -> None:
-    from textattn import runs
+    from textattn.atomic_write import write_text_atomic
 
     parent = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(parent):
         raise UserError(f"cannot write {path!r}: directory {parent!r} does not exist")
-    runs.write_text_atomic(path, page)
+    write_text_atomic(path, page)
 
 
 def run_explain(model: str, texts: list[str], file: str | None = None, html: str | None = None,

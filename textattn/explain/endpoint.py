@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from textattn import export
+from textattn import export, variants
 from textattn.explain.ngram_evidence import NgramEvidence
 from textattn.explain.token_weights import TokenWeigher, normalise
 
@@ -47,7 +47,7 @@ def make_explain(model, parts: export.ServingParts):
         word_model = model.get_layer(bag_models.WORD_BRANCH) if variant == "hybrid" else model
         word_config = bag_models.word_branch_config(config) if variant == "hybrid" else config
         weigher = TokenWeigher(word_model, word_config.model)
-    if variant in ("ngram", "hybrid"):
+    if variants.variant(variant).reads_ngrams:
         ngram_model = model.get_layer(bag_models.NGRAM_BRANCH) if variant == "hybrid" else model
         blend = model.get_layer(bag_models.BLEND).branch_weights if variant == "hybrid" else None
         evidence = NgramEvidence(ngram_model.get_layer(bag_models.NB_LAYER), parts.ngram_vectorizer.get_vocabulary(),

@@ -50,32 +50,19 @@ class Explainer:
     """Raw reviews (bytes or str) -> list of ``Explanation``; ``meaning`` says what a weight is."""
 
     def __init__(self, path: str):
-        import tensorflow as tf
-
-        if not os.path.isdir(path):
-            problem = "is not a directory" if os.path.exists(path) else "does not exist"
-            raise UserError(f"model {path!r} {problem}; pass a run directory (runs/NAME-TIMESTAMP) "
-                            "or a directory written by `python -m textattn export`")
-        if export.is_export_dir(path):
-            try:
-                self._loaded = tf.saved_model.load(path)  # held: the endpoint alone does not keep the variables
-            except Exception as exc:
-                raise UserError(f"could not load the SavedModel in {path!r} ({type(exc).__name__}); "
-                                "re-export it") from None
+        kind, self._loaded = export.open_model_path(path)
+        if kind == "export":
             self._explain = getattr(self._loaded, endpoint.EXPLAIN, None)
             if self._explain is None:
                 raise UserError(f"the SavedModel in {path!r} has no '{endpoint.EXPLAIN}' endpoint (exported before "
                                 "it existed); re-export the run with `python -m textattn export RUN_DIR OUT_DIR "
                                 "--overwrite`, or explain the run directory itself")
             self.meaning = _export_meaning(path)
-        elif runs.is_run_dir(path):
+        else:
             from textattn.explain.meaning import describe
 
             self._explain = endpoint.explain_function(path)
             self.meaning = describe(runs.load_config(path))
-        else:
-            raise UserError(f"{path!r} is neither a run directory (config.yaml, model.keras) nor an exported "
-                            f"SavedModel ({export.SAVED_MODEL}); pass one of those")
 
     def __call__(self, texts, batch_size: int = BATCH_SIZE) -> list[Explanation]:
         import tensorflow as tf

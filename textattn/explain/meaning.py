@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from textattn.explain import token_weights as tw
+from textattn.explain import weight_kinds as tw
 
 TOKEN_WEIGHTS = {
     tw.ATTENTION_POOLING: "the attention pooling's own weights over the tokens (AttentionPooling, "

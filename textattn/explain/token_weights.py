@@ -24,38 +24,15 @@ import tensorflow as tf
 from keras import ops
 
 from textattn.explain import pool_query, rollout
+from textattn.explain.weight_kinds import (  # noqa: F401  (weight_kind is this module's too)
+    ATTENTION_POOLING, GRADIENT_X_INPUT, RNN_ATTENTION, ROLLOUT, attention_layer_names, weight_kind,
+)
 from textattn.layers import TransformerBlock
-from textattn.models.registry import TOKEN_EMBEDDING
+from textattn.models.token_model import TOKEN_EMBEDDING
 
-ATTENTION_POOLING, ROLLOUT, RNN_ATTENTION, GRADIENT_X_INPUT = (
-    "attention_pooling", "rollout", "rnn_attention", "gradient_x_input")
 POOL_LAYERS = {"average": "average_pool", "max": "max_pool", "attention": "attention_pool"}
 RNN_POOL_LAYER = "bahdanau_pool"
 CLASSIFIER = "classifier"
-
-
-def weight_kind(model_config) -> str:
-    """The kind of weight of a word-sequence variant (``model_config``: a ``ModelConfig``)."""
-    if model_config.variant == "rnn_attention":
-        return RNN_ATTENTION
-    if attention_layer_names(model_config):
-        return ROLLOUT
-    return ATTENTION_POOLING if model_config.pooling == "attention" else GRADIENT_X_INPUT
-
-
-def attention_layer_names(model_config) -> list[str]:
-    """Names of the body's stacked self-attention layers, first to last (see ``models.bodies``)."""
-    m = model_config
-    if m.variant == "attention":
-        return [f"attention_{i}" for i in range(m.attention.num_layers)]
-    if m.variant == "additive":
-        prefix = "bahdanau" if m.additive.implementation == "bahdanau" else "additive"
-        return [f"{prefix}_{i}" for i in range(m.additive.num_layers)]
-    if m.variant == "mha":
-        return [f"mha_{i}" for i in range(m.mha.num_layers)]
-    if m.variant == "transformer":
-        return [f"transformer_{i}" for i in range(m.transformer.num_layers)]
-    return []
 
 
 def normalise(weights, real):

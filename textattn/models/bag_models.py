@@ -13,8 +13,8 @@ import keras
 
 from textattn.config import Config
 from textattn.layers import LogLinearBlend, NaiveBayesNgramLogits
+from textattn.variants import NGRAMS, TOKEN_IDS
 
-NGRAM_INPUT, TOKEN_INPUT = "ngrams", "token_ids"
 NGRAM_BRANCH, WORD_BRANCH, BLEND = "ngram_branch", "word_branch", "blend"
 NB_LAYER = "naive_bayes_ngrams"
 NUM_CLASSES = 2
@@ -23,7 +23,7 @@ NUM_CLASSES = 2
 def build_ngram_model(config: Config, ngram_vocab_size: int | None = None, name: str | None = None) -> keras.Model:
     """Multi-hot n-gram features (batch, V), sparse -> class probabilities (batch, 2)."""
     size = int(ngram_vocab_size or config.model.ngram.vocab_size)
-    inputs = keras.Input(shape=(size,), sparse=True, name=NGRAM_INPUT)
+    inputs = keras.Input(shape=(size,), sparse=True, name=NGRAMS)
     logits = NaiveBayesNgramLogits(size, NUM_CLASSES, name=NB_LAYER)(inputs)
     outputs = keras.layers.Activation("softmax", name="classifier")(logits)
     return keras.Model(inputs, outputs, name=name or config.name.replace("-", "_") or "ngram")
@@ -40,18 +40,18 @@ def assemble_hybrid(ngram_model: keras.Model, word_model: keras.Model, name: str
     """One model over both inputs: the two (trained) branches blended by ``LogLinearBlend``."""
     ngram_model.name = NGRAM_BRANCH
     word_model.name = WORD_BRANCH
-    ngram_in = keras.Input(shape=ngram_model.input_shape[1:], sparse=True, name=NGRAM_INPUT)
-    token_in = keras.Input(shape=word_model.input_shape[1:], dtype="int32", name=TOKEN_INPUT)
+    ngram_in = keras.Input(shape=ngram_model.input_shape[1:], sparse=True, name=NGRAMS)
+    token_in = keras.Input(shape=word_model.input_shape[1:], dtype="int32", name=TOKEN_IDS)
     blend = LogLinearBlend(2, NUM_CLASSES, name=BLEND)
     outputs = blend([ngram_model(ngram_in), word_model(token_in)])
     if branch_weights is not None:
         blend.set_blend(branch_weights, bias)
-    return keras.Model({NGRAM_INPUT: ngram_in, TOKEN_INPUT: token_in}, outputs, name=name)
+    return keras.Model({NGRAMS: ngram_in, TOKEN_IDS: token_in}, outputs, name=name)
 
 
 def build_hybrid_model(config: Config, ngram_vocab_size: int | None = None) -> keras.Model:
     """An untrained hybrid with an even blend (weights 1, bias 0)."""
-    from textattn.models.registry import build_model
+    from textattn.models.build import build_model
 
     ngram_model = build_ngram_model(config, ngram_vocab_size)
     word_model = build_model(word_branch_config(config))

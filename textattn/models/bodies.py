@@ -1,23 +1,22 @@
-"""One body per variant; see ``registry.build_model`` for the frame around them.
+"""The bodies of the word-sequence variants (their entries are in textattn/variants.py).
 
 Each takes embeddings ``x`` of shape (batch, length, dim), masked when
-``model.mask_padding`` is on, and returns a sequence or a pooled vector.
+``model.mask_padding`` is on, and returns a sequence (batch, length, width) or
+a pooled vector (batch, width); ``token_model`` puts the embedding, positions,
+pooling and head around it.
 """
 
 import keras
 
 from textattn.config import Config
 from textattn.layers import BahdanauAttention, TransformerBlock
-from textattn.models.registry import register
 
 
-@register("baseline")
 def baseline(x, config: Config):
     """No attention: the embeddings go straight to pooling."""
     return x
 
 
-@register("attention")
 def dot_product_attention(x, config: Config):
     """N stacked ``keras.layers.Attention`` self-attention layers (query = value = x)."""
     c = config.model.attention
@@ -28,7 +27,6 @@ def dot_product_attention(x, config: Config):
     return x
 
 
-@register("additive")
 def additive_attention(x, config: Config):
     """N stacked additive self-attention layers: textattn's Bahdanau or Keras' AdditiveAttention."""
     c = config.model.additive
@@ -41,7 +39,6 @@ def additive_attention(x, config: Config):
     return x
 
 
-@register("mha")
 def multi_head_attention(x, config: Config):
     """N stacked ``keras.layers.MultiHeadAttention``; layer i projects to ``output_dims[i]``."""
     c = config.model.mha
@@ -54,7 +51,6 @@ def multi_head_attention(x, config: Config):
     return x
 
 
-@register("transformer")
 def transformer(x, config: Config):
     """N TransformerBlocks."""
     c = config.model.transformer
@@ -63,7 +59,6 @@ def transformer(x, config: Config):
     return x
 
 
-@register("rnn_attention")
 def rnn_attention(x, config: Config):
     """(Bi)LSTM/GRU encoder; Bahdanau attention from its final state over all its states.
 

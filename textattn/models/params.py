@@ -2,7 +2,7 @@
 
 import keras
 
-from textattn.models.registry import TOKEN_EMBEDDING
+from textattn.models.token_model import TOKEN_EMBEDDING
 
 
 def count_params(model: keras.Model) -> dict[str, int]:

@@ -16,13 +16,13 @@ from __future__ import annotations
 import functools
 import json
 
-from textattn import runs
+from textattn.atomic_write import write_text_atomic
 
 
 def atomic_save_json(path, obj) -> str:
     """Write ``obj`` as JSON to ``path`` via a temporary file and a rename; return the JSON text."""
     text = json.dumps(obj)
-    runs.write_text_atomic(path, text)
+    write_text_atomic(path, text)
     return text
 
 

@@ -3,9 +3,10 @@
 ``build(hp)`` declares the space of a TuneSpec on ``hp``, writes the values
 into the base Config and returns ``compile_model(build_model(config))``.
 ``fit`` prepares the data for the trial's data settings (vocabulary size,
-sequence length: cached per setting by the pipeline), trains with early
-stopping on val_accuracy and returns the trial's metrics. The test split is
-never used.
+sequence length: cached per setting by the pipeline), trains as a run does
+(``textattn.fitting``) with early stopping on val_accuracy and returns the
+trial's metrics. The spec's base config has its data source settled. The test
+split is never used.
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ import time
 import keras
 import keras_tuner
 
+from textattn import fitting, variants
 from textattn.config import Config
-from textattn.data import pipeline
 from textattn.models import build_model, count_params
 from textattn.training import compile_model
 from textattn.tuning.space import VARIANT_KEY, TuneSpec
@@ -32,15 +33,14 @@ class TextattnHyperModel(keras_tuner.HyperModel):
     """Builds and trains one trial's model from a TuneSpec.
 
     Args:
-        spec: the parsed tune.yaml.
-        data_path: --data (None: data.path, $TEXTATTN_DATA or TFDS).
+        spec: the parsed tune.yaml, its base config's data source settled
+            (``textattn.data.source.resolve_data``).
         verbose: passed to ``model.fit``; None picks 1 on a terminal, else 2.
     """
 
-    def __init__(self, spec: TuneSpec, data_path: str | None = None, verbose=None):
+    def __init__(self, spec: TuneSpec, verbose=None):
         super().__init__(name="textattn")
         self.spec = spec
-        self.data_path = data_path
         self.verbose = verbose if verbose is not None else (1 if sys.stdout.isatty() else 2)
         self._data_key = None
         self._data = None
@@ -66,13 +66,13 @@ class TextattnHyperModel(keras_tuner.HyperModel):
         keras.utils.set_random_seed(config.seed)
         return compile_model(build_model(config), config)
 
-    def prepared(self, config: Config) -> pipeline.PreparedData:
-        """Token ids for ``config.data``; the last setting is kept in memory, others come from the disk cache."""
-        d = config.data
-        key = (d.vocab_size, d.sequence_length, d.keep)
+    def data_for(self, config: Config) -> fitting.RunData:
+        """The data of the trial's config; the last setting is kept in memory, others come from the disk cache."""
+        key = (config.data, config.model.ngram, config.model.hybrid.self_training,
+               variants.variant(config.model.variant).reads_ngrams)
         if key != self._data_key:
             self._data = None  # free the previous arrays before loading new ones
-            self._data = pipeline.prepare(d, config.seed, self.data_path)
+            self._data = fitting.load_data(config, verbose=False)
             self._data_key = key
         return self._data
 
@@ -83,21 +83,12 @@ class TextattnHyperModel(keras_tuner.HyperModel):
         for Hyperband, ``epochs`` and ``initial_epoch``.
         """
         config = self.config_for(hp)
-        if config.model.variant in ("ngram", "hybrid"):
+        if variants.variant(config.model.variant).reads_ngrams:
             return self.fit_bag_variant(config, epochs, kwargs.get("verbose", self.verbose))
-        data = self.prepared(config)
-        sigmoid = config.model.head == "sigmoid"
-        train_ds = pipeline.make_dataset(data.x_train, data.y_train, config.train.batch_size, config.seed, sigmoid)
-        val_ds = pipeline.make_dataset(data.x_val, data.y_val, config.train.batch_size, None, sigmoid)
-        callbacks = list(callbacks or [])
-        if self.spec.tuner.patience is not None:
-            callbacks.append(keras.callbacks.EarlyStopping(
-                monitor=OBJECTIVE, mode="max", patience=self.spec.tuner.patience))
         kwargs.setdefault("verbose", self.verbose)
-
         start = time.perf_counter()
-        history = model.fit(train_ds, validation_data=val_ds, epochs=epochs or self.spec.tuner.epochs,
-                            callbacks=callbacks, shuffle=False, **kwargs)
+        history = fitting.fit(model, config, self.data_for(config), callbacks or [],
+                              epochs=epochs or self.spec.tuner.epochs, patience=self.spec.tuner.patience, **kwargs)
         seconds = time.perf_counter() - start
 
         params = count_params(model)
@@ -114,7 +105,7 @@ class TextattnHyperModel(keras_tuner.HyperModel):
         }
 
     def fit_bag_variant(self, config: Config, epochs=None, verbose=2) -> dict:
-        """Train an ``ngram`` or ``hybrid`` trial as ``train.py`` does (without the final fit); return its metrics.
+        """Train an ``ngram`` or ``hybrid`` trial as ``textattn train`` does (without the final fit); return its metrics.
 
         These need the n-gram data and, for the hybrid, two trainings and a
         blend, so they train their own models rather than the one ``build``
@@ -125,14 +116,13 @@ class TextattnHyperModel(keras_tuner.HyperModel):
         from textattn.layers.log_linear_blend import LogLinearBlend, fit_log_linear_blend
         from textattn.models.bag_models import word_branch_config
 
-        data = training.load_data(config, self.data_path, verbose=False)
+        data = self.data_for(config)
         epochs = epochs or self.spec.tuner.epochs
         start = time.perf_counter()
         if config.model.variant == "ngram":
             model = training.compile_model(training.new_model(config, data), config)
             keep = KeepBestWeights()
-            history = model.fit(data.dataset(config, "train"), validation_data=data.dataset(config, "val"),
-                                epochs=epochs, callbacks=[keep], shuffle=False, verbose=verbose)
+            history = fitting.fit(model, config, data, [keep], epochs=epochs, verbose=verbose)
             best, epochs_run, params = keep.best, len(history.epoch), count_params(model)
         else:
             ngram_model, _ = training.fit_ngram_branch(config, data, verbose)
@@ -140,12 +130,8 @@ class TextattnHyperModel(keras_tuner.HyperModel):
             keras.utils.set_random_seed(config.seed)
             word_model = training.compile_model(build_model(word_config), word_config)
             keep = KeepBestWeights()
-            callbacks = [keep]
-            if self.spec.tuner.patience is not None:
-                callbacks.append(keras.callbacks.EarlyStopping(monitor=OBJECTIVE, mode="max",
-                                                               patience=self.spec.tuner.patience))
-            history = word_model.fit(data.dataset(word_config, "train"), validation_data=data.dataset(word_config, "val"),
-                                     epochs=epochs, callbacks=callbacks, shuffle=False, verbose=verbose)
+            history = fitting.fit(word_model, word_config, data, [keep], epochs=epochs,
+                                  patience=self.spec.tuner.patience, verbose=verbose)
             keep.restore()
             branch_val = [training.predict(ngram_model, config, data, "val", "ngram"),
                           training.predict(word_model, config, data, "val", word_config.model.variant)]

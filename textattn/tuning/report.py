@@ -13,7 +13,7 @@ import os
 import yaml
 
 from textattn.config import Config, config_to_dict
-from textattn.runs import write_text_atomic
+from textattn.atomic_write import write_text_atomic
 from textattn.tuning.hypermodel import EPOCHS, NON_EMBEDDING_PARAMS, OBJECTIVE, PARAMS, SECONDS
 from textattn.tuning.space import VARIANT_KEY
 
@@ -114,5 +114,5 @@ def write_results(project_dir: str, rows: list[dict]) -> tuple[str, str]:
 def write_best_config(path: str, config: Config, row: dict) -> None:
     """Write ``config`` as a ready-to-train YAML, with a header naming the trial it came from."""
     header = (f"# Best trial {row['trial']} of the search ({row['variant']}, "
-              f"{OBJECTIVE} {row[OBJECTIVE]:.4f}).\n# Retrain it: python train.py --config {path}\n")
+              f"{OBJECTIVE} {row[OBJECTIVE]:.4f}).\n# Retrain it: textattn train --config {path}\n")
     write_text_atomic(path, header + yaml.safe_dump(config_to_dict(config), sort_keys=False))

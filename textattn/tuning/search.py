@@ -1,4 +1,4 @@
-"""``python train.py --tune``: run (or resume) a KerasTuner search and report it.
+"""``textattn tune`` (or ``python train.py --tune``): run (or resume) a KerasTuner search and report it.
 
 The tuner keeps its state in DIRECTORY/PROJECT (overwrite=False), so rerunning
 the same command after a kill resumes: finished trials are kept, the
@@ -10,10 +10,11 @@ and KERASTUNER_ORACLE_PORT set, the same command runs as KerasTuner's chief
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 
-from textattn.data import pipeline
+from textattn.data.source import resolve_data
 from textattn.errors import UserError
 from textattn.tuning import atomic_state
 from textattn.tuning.hypermodel import OBJECTIVE, TextattnHyperModel
@@ -62,27 +63,24 @@ def make_tuner(spec: TuneSpec, hypermodel: TextattnHyperModel):
     return keras_tuner.RandomSearch(hypermodel, max_trials=t.max_trials, **common)
 
 
-def check_args(args, spec: TuneSpec) -> None:
-    for flag, attr in (("--resume", "resume"), ("--export", "export"), ("--output-dir", "output_dir"),
-                       ("--dry-run", "dry_run")):
-        if getattr(args, attr, None):
-            raise UserError(f"{flag} does not apply to --tune; rerun the same --tune command to resume a search "
-                            "and use --directory for where it is kept")
-    if getattr(args, "max_trials", None) is not None and spec.tuner.kind == "hyperband":
+def run_search(config_path: str, *, data: str | None = None, overrides=(), tuner: str | None = None,
+               max_trials: int | None = None, epochs: int | None = None, directory: str | None = None) -> int:
+    """Run (or resume) the search declared in ``config_path``; return the exit status.
+
+    ``overrides`` (KEY=VALUE strings) apply to the file's base config; ``tuner``
+    (kind), ``max_trials``, ``epochs`` (per trial) and ``directory`` replace the
+    file's tuner settings when given.
+    """
+    spec = load_tune_spec(config_path, list(overrides))
+    spec = replace_tuner(spec, kind=tuner, max_trials=max_trials, epochs=epochs, directory=directory)
+    if max_trials is not None and spec.tuner.kind == "hyperband":
         raise UserError("--max-trials does not apply to hyperband, which sizes the search from tuner.epochs, "
                         "tuner.hyperband_factor and tuner.hyperband_iterations; pick --tuner random or bayesian")
-
-
-def run_search(args) -> int:
-    """Entry point for ``train.py --tune``; returns the exit status."""
-    spec = load_tune_spec(args.config, getattr(args, "overrides", None) or [])
-    spec = replace_tuner(spec, kind=args.tuner, max_trials=args.max_trials, epochs=args.epochs,
-                         directory=args.directory)
-    check_args(args, spec)
-    pipeline.resolve_source(spec.base.data, args.data)  # a bad --data fails before the tuner starts
+    # The data source is settled once, here: a bad --data fails before the tuner starts.
+    spec = dataclasses.replace(spec, base=resolve_data(spec.base, data))
     mode = role()
 
-    hypermodel = TextattnHyperModel(spec, args.data)
+    hypermodel = TextattnHyperModel(spec)
     tuner = make_tuner(spec, hypermodel)
     t = spec.tuner
     size = "" if t.kind == "hyperband" else f", {t.max_trials} trials"
@@ -96,10 +94,10 @@ def run_search(args) -> int:
     if mode == "worker":
         print(f"Worker {os.environ['KERASTUNER_TUNER_ID']} done; the chief writes the results.", flush=True)
         return 0
-    return report(tuner, hypermodel, args.data)
+    return report(tuner, hypermodel)
 
 
-def report(tuner, hypermodel: TextattnHyperModel, data_path: str | None) -> int:
+def report(tuner, hypermodel: TextattnHyperModel) -> int:
     """Print and write the results table; write the best trial's config. Returns the exit status."""
     spec = hypermodel.spec
     order = [p.key for p in spec.shared] + [p.key for params in spec.variants.values() for p in params]
@@ -113,13 +111,10 @@ def report(tuner, hypermodel: TextattnHyperModel, data_path: str | None) -> int:
         return 1
     trial = best[0]
     config = hypermodel.config_for(trial.hyperparameters.copy())
-    extra = {"name": f"{config.name}_best"}
-    if data_path:
-        extra["data.path"] = os.path.abspath(data_path)
-    config = config_with(config, extra)
+    config = config_with(config, {"name": f"{config.name}_best"})  # its data source as the search's
     path = os.path.join(tuner.project_dir, BEST_CONFIG)
     row = next(r for r in rows if r["trial"] == trial.trial_id)
     write_best_config(path, config, row)
     print(f"Best trial {trial.trial_id} ({row['variant']}, {OBJECTIVE} {row[OBJECTIVE]:.4f}); its config: {path}")
-    print(f"Retrain it: python train.py --config {path}")
+    print(f"Retrain it: textattn train --config {path}")
     return 0

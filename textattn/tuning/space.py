@@ -25,20 +25,9 @@ from textattn.config import (
     Config, all_keys, apply_overrides, config_from_dict, config_to_dict, dataclass_from_dict, read_yaml,
 )
 from textattn.errors import UserError
+from textattn.variants import NAMES, VARIANTS, variant
 
 VARIANT_KEY = "model.variant"
-
-# The config section each variant owns; its hyperparameters sit in a conditional scope.
-VARIANT_SECTIONS = {
-    "baseline": None,
-    "attention": "model.attention",
-    "additive": "model.additive",
-    "mha": "model.mha",
-    "transformer": "model.transformer",
-    "rnn_attention": "model.rnn",
-    "ngram": "model.ngram",
-    "hybrid": "model.hybrid",
-}
 
 # Keys that must be the same in every trial, and why.
 NOT_SEARCHABLE = {
@@ -55,8 +44,6 @@ NOT_SEARCHABLE = {
     "train.patience": "set tuner.patience instead",
     "train.restore_best": "trials are scored by their best epoch already",
 }
-
-SAMPLINGS = ("linear", "log", "reverse_log")
 
 
 @dataclass
@@ -187,10 +174,11 @@ def _parse_choice(key, raw: list, default, base: Config, where: str) -> Param:
 
 
 def _parse_range(key, raw: dict, default, base: Config, where: str) -> Param:
+    """A ``{min, max, step, sampling}`` entry; KerasTuner itself checks the range (order, sampling, log bounds)."""
     unknown = set(raw) - {"min", "max", "step", "sampling"}
     if unknown or "min" not in raw or "max" not in raw:
         raise UserError(f"{where}: a range is {{min: A, max: B}} with optional step and sampling "
-                        f"({', '.join(SAMPLINGS)}), got {raw!r}")
+                        f"(linear, log or reverse_log), got {raw!r}")
     is_int = isinstance(default, int) and not isinstance(default, bool)
     if not (is_int or isinstance(default, float)):
         raise UserError(f"{where}: a {{min, max}} range needs a numeric key (base.{key} is {default!r}); "
@@ -200,22 +188,27 @@ def _parse_range(key, raw: dict, default, base: Config, where: str) -> Param:
         if isinstance(value, bool) or not isinstance(value, int if is_int else (int, float)):
             kind = "an integer" if is_int else "a number"
             raise UserError(f"{where}: {name} must be {kind} for {key}, got {value!r}")
-    low, high, step = raw["min"], raw["max"], raw.get("step")
-    sampling = raw.get("sampling", "linear")
-    if sampling not in SAMPLINGS:
-        raise UserError(f"{where}: sampling must be one of {', '.join(SAMPLINGS)}, got {sampling!r}")
-    if not low < high:
-        raise UserError(f"{where}: min ({low}) must be below max ({high})")
-    if step is not None and step <= 0:
+    step = raw.get("step")
+    if step is not None and step <= 0:  # KerasTuner would divide by it
         raise UserError(f"{where}: step must be positive, got {step}")
-    if sampling != "linear" and low <= 0:
-        raise UserError(f"{where}: {sampling} sampling needs min > 0, got {low}")
-    low, high = _checked(base, key, low, where), _checked(base, key, high, where)
+    low, high = _checked(base, key, raw["min"], where), _checked(base, key, raw["max"], where)
+    param = Param(key, "int" if is_int else "float", default, low=low, high=high,
+                  step=step if step is None or is_int else float(step), sampling=raw.get("sampling", "linear"))
+    _check_with_keras_tuner(param, where)
     if not low <= default <= high:
         raise UserError(f"{where}: the base config's value {default!r} is outside [{low}, {high}]; "
                         f"the base config is the search's default, so widen the range or change base.{key}")
-    return Param(key, "int" if is_int else "float", default, low=low, high=high,
-                 step=step if step is None or is_int else float(step), sampling=sampling)
+    return param
+
+
+def _check_with_keras_tuner(param: Param, where: str) -> None:
+    """Declare ``param`` on scratch hyperparameters: KerasTuner's ValueError becomes a UserError at ``where``."""
+    import keras_tuner
+
+    try:
+        param.declare(keras_tuner.HyperParameters())
+    except ValueError as exc:
+        raise UserError(f"{where}: not a valid range for KerasTuner ({exc})") from None
 
 
 def _mapping(raw, where: str) -> dict:
@@ -244,7 +237,9 @@ def spec_from_dict(data, overrides: list[str] = ()) -> TuneSpec:
     shared = []
     for key, raw in _mapping(search.get("shared"), "search.shared").items():
         where = f"search.shared.{key}"
-        owner = next((v for v, s in VARIANT_SECTIONS.items() if s and str(key).startswith(s + ".")), None)
+        # A variant's own hyperparameters (model.<section>.*) sit in its conditional scope.
+        owner = next((v.name for v in VARIANTS if v.config_prefix and str(key).startswith(v.config_prefix + ".")),
+                     None)
         if owner:
             raise UserError(f"{where}: {key} belongs to variant {owner}; put it under search.variants.{owner}")
         shared.append(parse_param(key, raw, base, where))
@@ -252,19 +247,19 @@ def spec_from_dict(data, overrides: list[str] = ()) -> TuneSpec:
     variants: dict[str, list[Param]] = {}
     raw_variants = _mapping(search.get("variants"), "search.variants")
     if not raw_variants:
-        raise UserError(f"search.variants is empty; list at least one of {', '.join(VARIANT_SECTIONS)}")
-    for variant, params in raw_variants.items():
-        where = f"search.variants.{variant}"
-        if variant not in VARIANT_SECTIONS:
-            raise UserError(f"{where}: unknown variant; choose from {', '.join(VARIANT_SECTIONS)}")
-        section = VARIANT_SECTIONS[variant]
-        variants[variant] = []
+        raise UserError(f"search.variants is empty; list at least one of {', '.join(NAMES)}")
+    for name, params in raw_variants.items():
+        where = f"search.variants.{name}"
+        if name not in NAMES:
+            raise UserError(f"{where}: unknown variant; choose from {', '.join(NAMES)}")
+        section = variant(name).config_prefix
+        variants[name] = []
         for key, raw in _mapping(params, where).items():
             if not section or not str(key).startswith(section + "."):
                 own = f"{section}.*" if section else "none"
-                raise UserError(f"{where}.{key}: not a hyperparameter of {variant} (its own keys: {own}); "
+                raise UserError(f"{where}.{key}: not a hyperparameter of {name} (its own keys: {own}); "
                                 "shared hyperparameters go under search.shared")
-            variants[variant].append(parse_param(key, raw, base, f"{where}.{key}"))
+            variants[name].append(parse_param(key, raw, base, f"{where}.{key}"))
     if base.model.variant not in variants:
         raise UserError(f"base.model.variant is {base.model.variant!r}, which search.variants does not list; "
                         "the base config is the search's default, so list it or change base.model.variant")

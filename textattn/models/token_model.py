@@ -1,9 +1,36 @@
-"""The parts shared by every variant: positions, pooling and the classification head."""
+"""The word-sequence model every variant with a body sits in.
+
+    token ids (batch, length) int32 -> Embedding (batch, length, dim), masked with model.mask_padding
+    -> positions (model.positional) -> the variant's body -> (batch, length, width) or (batch, width)
+    -> pooling over unmasked steps (model.pooling), for a sequence -> head: (batch, 2) softmax or (batch, 1) sigmoid
+"""
+
+from __future__ import annotations
+
+from typing import Callable
 
 import keras
 
 from textattn.config import Config, ModelConfig
 from textattn.layers import AttentionPooling, MaskedGlobalMaxPooling1D, PositionalEmbedding, SinusoidalPositionEncoding
+from textattn.variants import TOKEN_IDS
+
+TOKEN_EMBEDDING = "token_embedding"
+
+
+def build_token_model(config: Config, body: Callable) -> keras.Model:
+    """The uncompiled model: token ids (batch, sequence_length) -> class probabilities, around ``body``."""
+    m = config.model
+    inputs = keras.Input(shape=(config.data.sequence_length,), dtype="int32", name=TOKEN_IDS)
+    x = keras.layers.Embedding(
+        config.data.vocab_size, m.embedding_dim, mask_zero=m.mask_padding, name=TOKEN_EMBEDDING
+    )(inputs)
+    x = add_positions(x, config)
+    x = body(x, config)
+    if len(x.shape) == 3:
+        x = pool(x, m.pooling)
+    outputs = head(x, m)
+    return keras.Model(inputs, outputs, name=config.name.replace("-", "_") or m.variant)
 
 
 def add_positions(x, config: Config):

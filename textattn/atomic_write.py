@@ -1,0 +1,45 @@
+"""Files written whole or not at all: a temporary file beside the target, then a rename over it.
+
+A kill at any moment leaves either the old file or the new one, never half of
+one. Every file textattn writes goes through here: run files, checkpoints and
+backups, reports and plots, export metadata, KerasTuner's state.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+
+
+def write_atomic(path: str, write, suffix: str = "") -> None:
+    """Call ``write(tmp)`` on a temporary path beside ``path``, then rename it to ``path``.
+
+    ``suffix`` is for writers that check the file name (Keras wants ``.keras``
+    or ``.weights.h5``).
+    """
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=suffix, dir=directory)
+    os.close(fd)
+    try:
+        write(tmp)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def write_text_atomic(path: str, text: str) -> None:
+    """Write ``text`` (UTF-8) to ``path``."""
+
+    def write(tmp):
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(text)
+
+    write_atomic(path, write)
+
+
+def write_json(path: str, data) -> None:
+    """Write ``data`` as indented JSON to ``path``."""
+    write_text_atomic(path, json.dumps(data, indent=2) + "\n")

@@ -1,0 +1,87 @@
+"""What a training run and a search trial share: a config's data as model inputs, and the fit on it.
+
+``load_data(config)`` prepares the data of a config whose source is settled
+(``textattn.data.source.resolve_data``): word token ids always, n-gram bags
+when the variant reads them. ``fit(model, config, data, ...)`` trains on the
+training part, validating every epoch, with the callbacks given and early
+stopping on val_accuracy when asked for.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import keras
+
+from textattn import variants
+from textattn.callbacks import StopOnTerminate
+from textattn.config import Config
+from textattn.data import pipeline
+from textattn.variants import NGRAMS, TOKEN_IDS
+
+MONITOR = "val_accuracy"
+
+
+@dataclasses.dataclass
+class RunData:
+    """A config's prepared data: token ids per split, and n-gram bags per split when the variant reads them."""
+
+    tokens: pipeline.PreparedData
+    ngrams: pipeline.NgramData | None
+
+    @property
+    def ngram_vocab_size(self) -> int | None:
+        return len(self.ngrams.vocabulary) if self.ngrams else None
+
+    def inputs(self, name: str, split: str):
+        """The input of variant ``name``'s model for ``split`` ("train", "val", "test"), and its labels (N,).
+
+        The input is token ids (N, length), n-gram bags, or a dict of both, as the variant's ``inputs`` say.
+        """
+        arrays = {TOKEN_IDS: lambda: getattr(self.tokens, "x_" + split), NGRAMS: lambda: getattr(self.ngrams, split)}
+        inputs = {key: arrays[key]() for key in variants.variant(name).inputs}
+        labels = getattr(self.tokens, "y_" + split)
+        return (inputs if len(inputs) > 1 else next(iter(inputs.values()))), labels
+
+    def dataset(self, config: Config, split: str, variant: str | None = None, batch_size: int | None = None,
+                shuffle: bool | None = None):
+        """Batches of (input, label) of ``split`` for ``variant`` (default: the config's).
+
+        The training split is shuffled with the config's seed (``shuffle`` overrides) and
+        cropped as ``train.crop_*`` say.
+        """
+        x, y = self.inputs(variant or config.model.variant, split)
+        seed = config.seed if (split == "train" if shuffle is None else shuffle) else None
+        t = config.train
+        crop = pipeline.Crop(t.crop_probability, t.crop_min_tokens, t.crop_max_tokens, config.seed) if split == "train" else None
+        return pipeline.make_dataset(x, y, batch_size or t.batch_size, seed, self.ngram_vocab_size, crop)
+
+
+def load_data(config: Config, verbose: bool = True) -> RunData:
+    """The data ``config``'s variant reads, prepared (or loaded from the cache)."""
+    tokens = pipeline.prepare(config.data, config.seed, verbose=verbose)
+    ngrams = None
+    if variants.variant(config.model.variant).reads_ngrams:
+        n = config.model.ngram
+        unlabeled = config.model.variant == "hybrid" and config.model.hybrid.self_training
+        ngrams = pipeline.prepare_ngrams(config.data, n.max_ngram, n.vocab_size, config.seed, verbose,
+                                         unlabeled=unlabeled)
+    return RunData(tokens, ngrams)
+
+
+def fit(model: keras.Model, config: Config, data: RunData, callbacks=(), *, epochs: int | None = None,
+        patience: int | None = None, restore_best: bool = False, variant: str | None = None, verbose="auto",
+        **fit_kwargs) -> keras.callbacks.History:
+    """Fit ``model`` on the training part of ``data``, validating on the validation part every epoch.
+
+    ``epochs`` defaults to ``train.epochs``; with ``patience`` an EarlyStopping on
+    val_accuracy (restoring the best weights with ``restore_best``) runs before
+    ``callbacks``. ``variant`` picks the inputs (default: the config's variant).
+    """
+    callbacks = [StopOnTerminate(), *callbacks]  # SIGTERM stops at the next batch (textattn/errors.py)
+    if patience is not None:
+        callbacks.insert(0, keras.callbacks.EarlyStopping(monitor=MONITOR, mode="max", patience=patience,
+                                                          restore_best_weights=restore_best))
+    return model.fit(data.dataset(config, "train", variant), validation_data=data.dataset(config, "val", variant),
+                     epochs=epochs or config.train.epochs, callbacks=callbacks, shuffle=False, verbose=verbose,
+                     **fit_kwargs)
