@@ -16,6 +16,7 @@ import zlib
 from textattn.errors import UserError
 
 LABELS = {"neg": 0, "pos": 1, "unsup": -1}
+CLASS_NAMES = ("neg", "pos")  # label id -> class name
 _MEMBER = re.compile(r"(?:^|/)aclImdb/(train|test)/(pos|neg|unsup)/([^/]+)\.txt$")
 LAYOUT_HINT = "expected aclImdb/{train,test}/{pos,neg}/*.txt (the Large Movie Review Dataset v1.0 layout)"
 

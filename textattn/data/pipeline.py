@@ -24,7 +24,7 @@ from textattn.errors import UserError
 from textattn.variants import NGRAMS, TOKEN_IDS
 
 # Bump when tokenization changes so stale cache entries are not reused.
-PIPELINE_VERSION = 1
+PIPELINE_VERSION = 2
 
 
 @dataclasses.dataclass
@@ -34,6 +34,8 @@ class TextSplits:
     fit: tuple[list[str], np.ndarray]
     validation: tuple[list[str], np.ndarray]
     test: tuple[list[str], np.ndarray]
+    class_names: list[str]
+    """Label id i is class ``class_names[i]``."""
 
 
 @dataclasses.dataclass
@@ -50,6 +52,8 @@ class PreparedData:
     prep_seconds: float
     cache_hit: bool
     source: str
+    class_names: list[str]
+    """Label id i is class ``class_names[i]``; the head has ``len(class_names)`` units."""
 
 
 def read_texts(source: Source, splits=("train", "test"), cache_dir: str | None = None, order: str = "canonical"):
@@ -100,6 +104,7 @@ def split_texts(data: DataConfig, seed: int) -> TextSplits:
         fit=(train_texts[n_val:], train_labels[n_val:]),
         validation=(train_texts[:n_val], train_labels[:n_val]),
         test=(test_texts, test_labels),
+        class_names=list(aclimdb.CLASS_NAMES),
     )
 
 
@@ -123,6 +128,7 @@ def prepare(data: DataConfig, seed: int, verbose: bool = True) -> PreparedData:
         vectorizer = text.adapt_vectorizer(splits.fit[0], data.vocab_size)
         vocabulary = vectorizer.get_vocabulary()
         entry = {"vocab_" + k: v for k, v in cache.pack_texts(vocabulary).items()}
+        entry.update({"classes_" + k: v for k, v in cache.pack_texts(splits.class_names).items()})
         for name, (texts, labels) in (("train", splits.fit), ("val", splits.validation), ("test", splits.test)):
             entry["x_" + name] = text.texts_to_ids(vectorizer, texts, data.sequence_length, data.keep)
             entry["y_" + name] = labels
@@ -138,6 +144,7 @@ def prepare(data: DataConfig, seed: int, verbose: bool = True) -> PreparedData:
         x_test=x_test, y_test=y_test,
         vocabulary=cache.unpack_texts(entry["vocab_blob"], entry["vocab_ends"]),
         prep_seconds=time.perf_counter() - start, cache_hit=cache_hit, source=source.describe(),
+        class_names=cache.unpack_texts(entry["classes_blob"], entry["classes_ends"]),
     )
 
 
@@ -175,6 +182,8 @@ class NgramData:
     vocabulary: list[str]
     prep_seconds: float
     cache_hit: bool
+    class_names: list[str] = dataclasses.field(default_factory=list)
+    """As ``PreparedData.class_names``."""
     unsup: NgramBags | None = None
     """The unlabelled reviews (aclImdb train/unsup), with ``unlabeled=True``."""
 
@@ -203,6 +212,7 @@ def prepare_ngrams(data: DataConfig, max_ngram: int, vocab_size: int, seed: int,
         splits = split_texts(data, seed)
         vectorizer = ngrams.adapt_ngram_vectorizer(splits.fit[0], vocab_size, max_ngram)
         entry = {"vocab_" + k: v for k, v in cache.pack_texts([str(t) for t in vectorizer.get_vocabulary()]).items()}
+        entry.update({"classes_" + k: v for k, v in cache.pack_texts(splits.class_names).items()})
         for name, (texts, _) in (("train", splits.fit), ("val", splits.validation), ("test", splits.test)):
             entry[name + "_values"], entry[name + "_row_splits"] = ngrams.texts_to_bags(vectorizer, texts)
         if unlabeled:
@@ -218,6 +228,7 @@ def prepare_ngrams(data: DataConfig, max_ngram: int, vocab_size: int, seed: int,
         train=bags("train", data.train_limit), val=bags("val"), test=bags("test", data.test_limit),
         vocabulary=cache.unpack_texts(entry["vocab_blob"], entry["vocab_ends"]),
         prep_seconds=time.perf_counter() - start, cache_hit=cache_hit,
+        class_names=cache.unpack_texts(entry["classes_blob"], entry["classes_ends"]),
         unsup=bags("unsup") if unlabeled else None,
     )
 
