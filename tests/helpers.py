@@ -65,6 +65,45 @@ def make_aclimdb(root, n_train=120, n_test=60, n_unsup=10, seed=0) -> str:
 
 
 # --------------------------------------------------------------------------- #
+# Three learnable classes, until a reader of labelled files exists in every branch.
+
+THREE_CLASSES = ("sports", "politics", "cooking")
+THREE_CLASS_CUES = {
+    "sports": "goal match team score coach league".split(),
+    "politics": "vote election senate policy minister party".split(),
+    "cooking": "recipe oven flour garlic simmer bake".split(),
+}
+
+
+def three_class_texts(n: int, seed: int) -> tuple[list[str], "np.ndarray"]:
+    """``n`` texts cycling through THREE_CLASSES (neutral words with 35 % cues of the class), labels int32 (n,)."""
+    import numpy as np
+
+    rng = random.Random(seed)
+    texts, labels = [], []
+    for i in range(n):
+        label = i % len(THREE_CLASSES)
+        cues = THREE_CLASS_CUES[THREE_CLASSES[label]]
+        words = [rng.choice(cues) if rng.random() < 0.35 else rng.choice(NEUTRAL) for _ in range(rng.randint(6, 24))]
+        texts.append(" ".join(words))
+        labels.append(label)
+    return texts, np.asarray(labels, np.int32)
+
+
+def three_class_split_texts(data, seed: int, n_train: int = 150, n_test: int = 60):
+    """A ``pipeline.split_texts`` over three-class texts: real texts and labels, split as the real one splits
+    (validation the first ``data.validation_size`` of train), class names THREE_CLASSES."""
+    from textattn.data.pipeline import TextSplits
+
+    train_texts, train_labels = three_class_texts(n_train, seed)
+    test_texts, test_labels = three_class_texts(n_test, seed + 1)
+    n_val = data.validation_size
+    return TextSplits(fit=(train_texts[n_val:], train_labels[n_val:]),
+                      validation=(train_texts[:n_val], train_labels[:n_val]),
+                      test=(test_texts, test_labels), class_names=list(THREE_CLASSES))
+
+
+# --------------------------------------------------------------------------- #
 # Tiny configs.
 
 

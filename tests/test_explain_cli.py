@@ -84,7 +84,7 @@ def test_ngram_models_show_signed_ngram_rows(ngram_run, capsys, monkeypatch):
     assert main(["explain", ngram_run, "great film, great fun"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("weights: ngram: token shading")
-    rows = [line for line in out.splitlines() if line.startswith("  n-grams (log-odds toward positive): ")]
+    rows = [line for line in out.splitlines() if line.startswith("  n-grams (log-odds, + toward pos, - toward neg): ")]
     assert len(rows) == 1 and '"great"' in rows[0] and '"film"' in rows[0]
     assert main(["explain", ngram_run, "great film, great fun", "--jsonl"]) == 0
     record = json.loads(capsys.readouterr().out)

@@ -1,7 +1,7 @@
 """Serving speed: batch-1 latency and batched throughput on raw review texts, after a warm-up.
 
 ``measure_serving`` times a serving function, texts (batch,) tf.string ->
-{"probability": (batch,), ...}: the in-process ``export.serving_function`` of
+{"label_id": (batch,), "probabilities": (batch, C), ...}: the in-process ``export.serving_function`` of
 a run (what ``textattn evaluate`` reports), or the ``serve`` endpoint of an
 exported SavedModel, loaded with TensorFlow alone as a server would.
 """
@@ -40,21 +40,22 @@ def measure_serving(serve, texts, batch1_calls: int = LATENCY_CALLS, batch_size:
     if not callable(serve):
         loaded = tf.saved_model.load(serve)  # kept referenced: the endpoint alone does not hold the variables
         serve = loaded.serve
+    answer = _answer_key(serve(tf.constant([texts[0]])))
     singles = itertools.cycle([tf.constant([t]) for t in texts])
     for _ in range(warmup_calls):
-        serve(next(singles))["probability"].numpy()
+        serve(next(singles))[answer].numpy()
     latencies_ms = []
     for _ in range(batch1_calls):
         batch = next(singles)
         start = time.perf_counter()
-        serve(batch)["probability"].numpy()
+        serve(batch)[answer].numpy()
         latencies_ms.append((time.perf_counter() - start) * 1000.0)
 
     big = tf.constant(list(itertools.islice(itertools.cycle(texts), batch_size)))
-    serve(big)["probability"].numpy()
+    serve(big)[answer].numpy()
     start = time.perf_counter()
     for _ in range(batches):
-        serve(big)["probability"].numpy()
+        serve(big)[answer].numpy()
     elapsed = time.perf_counter() - start
 
     return {
@@ -65,6 +66,11 @@ def measure_serving(serve, texts, batch1_calls: int = LATENCY_CALLS, batch_size:
         "batches": batches,
         "throughput_reviews_per_s": batch_size * batches / elapsed if batches else None,
     }
+
+
+def _answer_key(out) -> str:
+    """The output a call is timed until: label_id (an export of format 1 had only probability)."""
+    return "label_id" if "label_id" in out else "probability"
 
 
 def percentile_95(values: list[float]) -> float:
