@@ -26,7 +26,7 @@ def test_pick_reviews_takes_the_most_confident_correct_then_wrong_per_class():
     assert picked[6][1] == "true pos, most confident wrong #1 (review 6)"
     assert [i for i, _ in pick_reviews(labels, confidence, predicted, 1, names)] == [0, 2, 5, 6]
     all_right = pick_reviews(labels[:4], confidence[:4], predicted[:4] * 0, 3, names)
-    assert [i for i, _ in all_right] == [1, 0, 2]  # no wrong ones, no positives: fewer blocks
+    assert [i for i, _ in all_right] == [0, 2, 1]  # no wrong ones, no positives: fewer blocks
 
 
 def test_pick_reviews_for_three_classes_skips_reviews_without_a_verdict():

@@ -40,22 +40,21 @@ def measure_serving(serve, texts, batch1_calls: int = LATENCY_CALLS, batch_size:
     if not callable(serve):
         loaded = tf.saved_model.load(serve)  # kept referenced: the endpoint alone does not hold the variables
         serve = loaded.serve
-    answer = _answer_key(serve(tf.constant([texts[0]])))
     singles = itertools.cycle([tf.constant([t]) for t in texts])
     for _ in range(warmup_calls):
-        serve(next(singles))[answer].numpy()
+        _wait(serve(next(singles)))
     latencies_ms = []
     for _ in range(batch1_calls):
         batch = next(singles)
         start = time.perf_counter()
-        serve(batch)[answer].numpy()
+        _wait(serve(batch))
         latencies_ms.append((time.perf_counter() - start) * 1000.0)
 
     big = tf.constant(list(itertools.islice(itertools.cycle(texts), batch_size)))
-    serve(big)[answer].numpy()
+    _wait(serve(big))
     start = time.perf_counter()
     for _ in range(batches):
-        serve(big)[answer].numpy()
+        _wait(serve(big))
     elapsed = time.perf_counter() - start
 
     return {
@@ -68,9 +67,9 @@ def measure_serving(serve, texts, batch1_calls: int = LATENCY_CALLS, batch_size:
     }
 
 
-def _answer_key(out) -> str:
-    """The output a call is timed until: label_id (an export of format 1 had only probability)."""
-    return "label_id" if "label_id" in out else "probability"
+def _wait(out):
+    """Fetch the answer a call is timed until: label_id (an export of format 1 had only probability)."""
+    return (out["label_id"] if "label_id" in out else out["probability"]).numpy()
 
 
 def percentile_95(values: list[float]) -> float:

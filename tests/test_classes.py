@@ -1,0 +1,233 @@
+"""N classes: every variant, training, calibration, export, predict, explain, the evaluator and the search.
+
+The three-class data is real text with real labels (``helpers.three_class_split_texts``) fed through
+the real pipeline where the IMDB reader would be (``pipeline.split_texts``); everything downstream of
+the reader (vectorizing, caching, models, run directory, export) is the code a user runs.
+"""
+
+import json
+import os
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from helpers import THREE_CLASSES, make_aclimdb, three_class_split_texts, tiny_config, tiny_tune_dict
+from textattn import export, fitting, runs, training
+from textattn.config import apply_overrides
+from textattn.data import pipeline
+from textattn.errors import UserError
+from textattn.models import build_model
+from textattn.variants import NAMES
+
+# model.* sections of the bag variants, small.
+BAG = {"ngram": {"ngram": {"vocab_size": 300}},
+       "hybrid": {"ngram": {"vocab_size": 300}, "hybrid": {"branch": "baseline", "ngram_epochs": 1}}}
+
+
+@pytest.fixture
+def three_classes(monkeypatch):
+    """The pipeline reads the three-class texts instead of aclImdb's."""
+    monkeypatch.setattr(pipeline, "split_texts", three_class_split_texts)
+
+
+@pytest.fixture(scope="module")
+def source(tmp_path_factory) -> str:
+    """A data source to settle configs on (its fingerprint keys the cache; its texts are not read)."""
+    return make_aclimdb(tmp_path_factory.mktemp("source"), n_train=10, n_test=4, n_unsup=6)
+
+
+def config_for(tmp_path, source, variant, **model):
+    return tiny_config(tmp_path, variant=variant, data=source, **{**BAG.get(variant, {}), **model})
+
+
+@pytest.mark.parametrize("variant", NAMES)
+def test_every_variant_builds_with_three_units(variant, tmp_path):
+    model = build_model(config_for(tmp_path, None, variant), ngram_vocab_size=50, num_classes=3)
+    assert model.output_shape == (None, 3)
+    two = build_model(config_for(tmp_path, None, variant), ngram_vocab_size=50)
+    assert two.output_shape == (None, 2)
+
+
+def test_two_classes_build_the_same_model_as_before(tmp_path):
+    """num_classes=2 is the default: same weights from the same seed, so IMDB numbers do not move."""
+    config = config_for(tmp_path, None, "transformer")
+    keras.utils.set_random_seed(1)
+    default = build_model(config)
+    keras.utils.set_random_seed(1)
+    explicit = build_model(config, num_classes=2)
+    assert [w.shape for w in default.weights] == [w.shape for w in explicit.weights]
+    for a, b in zip(default.weights, explicit.weights):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+def test_sigmoid_head_needs_two_classes(tmp_path):
+    config = apply_overrides(config_for(tmp_path, None, "baseline"), ["model.head=sigmoid"])
+    assert build_model(config).output_shape == (None, 1)
+    with pytest.raises(UserError, match="sigmoid classifies 2 classes but the data has 3"):
+        build_model(config, num_classes=3)
+
+
+@pytest.mark.parametrize("variant", NAMES)
+def test_every_variant_trains_a_step_on_three_classes(variant, tmp_path, source, three_classes):
+    config = config_for(tmp_path, source, variant)
+    data = fitting.load_data(config, verbose=False)
+    assert data.class_names == list(THREE_CLASSES) and data.num_classes == 3
+    assert set(np.unique(data.tokens.y_train)) == {0, 1, 2}
+    if variant == "hybrid":
+        model, _ = training.fit_ngram_branch(config, data, verbose=0)
+        assert model.output_shape == (None, 3)
+        return
+    model = training.compile_model(training.new_model(config, data), config)
+    history = fitting.fit(model, config, data, epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"][0])
+    probs = training.predict(model, config, data, "val")
+    assert probs.shape == (len(data.tokens.y_val), 3)
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-5)
+
+
+def test_ngram_ratios_have_one_column_per_class(tmp_path, source, three_classes):
+    config = config_for(tmp_path, source, "ngram")
+    data = fitting.load_data(config, verbose=False)
+    ratios = training.ngram_ratios(config, data)
+    assert ratios.shape == (data.ngram_vocab_size, 3)
+    vocabulary = data.ngrams.vocabulary
+    # Each class's cue word leans toward its own class: the largest of its three ratios.
+    for label, word in enumerate(["goal", "vote", "recipe"]):
+        assert ratios[vocabulary.index(word)].argmax() == label
+
+
+def test_self_training_pseudo_labels_three_classes(tmp_path, source, three_classes):
+    config = config_for(tmp_path, source, "hybrid", hybrid={"branch": "baseline", "ngram_epochs": 2,
+                                                             "self_training": True, "self_training_confidence": 0.5})
+    data = fitting.load_data(config, verbose=False)
+    assert len(data.ngrams.unsup) == 6
+    model, summary = training.fit_ngram_branch(config, data, verbose=0)
+    st = summary["self_training"]
+    assert st["unlabeled"] == 6 and 0 <= st["pseudo_labelled"] <= 6
+    assert summary["train_examples"] == len(data.tokens.y_train) + st["pseudo_labelled"]
+    assert model.output_shape == (None, 3)
+
+
+@pytest.fixture(scope="module")
+def three_class_run(tmp_path_factory, source):
+    """A finished three-class baseline run (trained in-process, as ``train.py`` does)."""
+    patch = pytest.MonkeyPatch()
+    patch.setattr(pipeline, "split_texts", three_class_split_texts)
+    tmp = tmp_path_factory.mktemp("three_run")
+    try:
+        yield training.train(config_for(tmp, source, "baseline"), output_dir=str(tmp / "runs"), verbose=0)
+    finally:
+        patch.undo()
+
+
+def test_run_keeps_its_class_names(three_class_run):
+    metrics = runs.read_json(os.path.join(three_class_run, runs.METRICS))
+    assert metrics["class_names"] == list(THREE_CLASSES) == runs.load_class_names(three_class_run)
+    assert metrics["test_accuracy"] > 0.6  # chance is 1/3
+    assert 0 < metrics["calibration"]["temperature"] and metrics["test_ece"] < 0.5
+
+
+def test_resume_refuses_other_classes(three_class_run, tmp_path):
+    with pytest.raises(UserError, match="differ from the run's"):
+        training.check_class_names(three_class_run, ["neg", "pos"], resume=three_class_run)
+
+
+@pytest.fixture(scope="module")
+def three_class_export(three_class_run, tmp_path_factory):
+    return export.export_run(three_class_run, str(tmp_path_factory.mktemp("three_export") / "model"))
+
+
+TEXTS = ["goal match team score", "vote election senate", "recipe oven flour garlic", "", "zzqx unseen"]
+
+
+def test_export_serves_names_ids_and_probabilities(three_class_export):
+    loaded = tf.saved_model.load(three_class_export)  # plain TensorFlow
+    out = {k: v.numpy() for k, v in loaded.serve(tf.constant(TEXTS)).items()}
+    assert set(out) == {"label", "label_id", "probabilities", "known_tokens"}  # no "probability": 3 classes
+    assert out["probabilities"].shape == (5, 3) and out["probabilities"].dtype == np.float32
+    assert out["label_id"].dtype == np.int32
+    assert [t.decode() for t in out["label"]] == ["sports", "politics", "cooking", "unknown", "unknown"]
+    assert out["label_id"].tolist() == [0, 1, 2, -1, -1]
+    np.testing.assert_array_equal(out["probabilities"][3:], np.full((2, 3), 1 / 3, np.float32))
+    np.testing.assert_allclose(out["probabilities"].sum(axis=1), 1.0, atol=1e-6)
+    meta = runs.read_json(os.path.join(three_class_export, export.METADATA))
+    assert meta["class_names"] == list(THREE_CLASSES) and meta["format_version"] == 2
+    assert meta["signature"]["outputs"]["probabilities"] == {"dtype": "float32", "shape": [None, 3]}
+    assert meta["no_evidence"] == {"label_id": -1, "label": "unknown", "probabilities": "uniform"}
+
+
+def test_export_explain_weighs_for_the_predicted_class(three_class_export, three_class_run):
+    from textattn.explain.explainer import Explainer
+
+    loaded = tf.saved_model.load(three_class_export)  # kept referenced: the endpoint alone does not hold the variables
+    out = loaded.explain(tf.constant(TEXTS[:3]))
+    assert out["weights"].shape[0] == 3 and [t.decode() for t in out["label"].numpy()] == list(THREE_CLASSES)
+    explanations = Explainer(three_class_run)(TEXTS)
+    assert [e.label for e in explanations] == ["sports", "politics", "cooking", "unknown", "unknown"]
+    assert explanations[0].probability == pytest.approx(float(out["probabilities"][0, 0]), abs=1e-5)
+    assert sum(explanations[2].weights) == pytest.approx(1.0, abs=1e-5)
+
+
+def test_predict_prints_class_names(three_class_run, three_class_export, capsys):
+    from textattn.__main__ import main
+
+    assert main(["predict", three_class_export] + TEXTS[:4]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in lines] == ["sports", "politics", "cooking", "unknown"]
+    assert float(lines[3].split()[1]) == pytest.approx(1 / 3, abs=1e-4)
+    assert main(["predict", three_class_run, TEXTS[1], "--jsonl"]) == 0
+    row = json.loads(capsys.readouterr().out)
+    assert row["label"] == "politics" and row["label_id"] == 1
+    assert list(row["probabilities"]) == list(THREE_CLASSES)
+    assert row["probability"] == row["probabilities"]["politics"] == max(row["probabilities"].values())
+
+
+def test_evaluator_reports_per_class_and_plots_the_confusion_matrix(three_class_run, tmp_path, capsys,
+                                                                     monkeypatch):
+    import shutil
+
+    from textattn.commands.evaluate import run_evaluate
+
+    monkeypatch.setattr(pipeline, "split_texts", three_class_split_texts)
+    run_dir = str(tmp_path / "run")
+    shutil.copytree(three_class_run, run_dir)
+    plots, table = tmp_path / "plots", tmp_path / "table.json"
+    assert run_evaluate([run_dir], latency_calls=3, plots=str(plots), json=str(table),
+                        markdown=str(tmp_path / "t.md")) == 0
+    out = capsys.readouterr().out
+    assert "Per class (test split):" in out and "true \\ predicted" in out
+    row = json.loads(table.read_text())["rows"][0]
+    assert row["classes"] == 3 and row["class_names"] == list(THREE_CLASSES)
+    assert row["precision"] is None and row["behaviour"] is None  # binary-only columns; suite not applicable
+    confusion = np.asarray(row["confusion_matrix"])
+    assert confusion.shape == (3, 3) and confusion.sum() == row["examples"]
+    assert row["accuracy"] == pytest.approx(np.trace(confusion) / confusion.sum(), abs=1e-6)
+    f1 = [c["f1"] for c in row["per_class"]]
+    assert row["macro_f1"] == pytest.approx(np.mean(f1), abs=1e-6)
+    for name, c in zip(THREE_CLASSES, row["per_class"]):
+        assert c["class"] == name and f"{c['f1']:.4f}" in out
+    stored = runs.read_json(os.path.join(run_dir, "evaluation.json"))["test"]
+    assert stored["behaviour"]["applicable"] is False
+    png = plots / "confusion_tiny_baseline.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 5000
+    assert "| sports |" in (tmp_path / "t.md").read_text()
+
+
+@pytest.mark.parametrize("variant", ["baseline", "hybrid"])
+def test_three_class_search_trial(variant, tmp_path, source, three_classes):
+    import keras_tuner
+
+    from textattn.tuning.hypermodel import OBJECTIVE, TextattnHyperModel
+    from textattn.tuning.space import spec_from_dict
+
+    raw = tiny_tune_dict(tmp_path, data=source)
+    raw["base"]["model"]["variant"] = variant
+    raw["search"] = {"shared": {}, "variants": {variant: None}}
+    hypermodel = TextattnHyperModel(spec_from_dict(raw), verbose=0)
+    hp = keras_tuner.HyperParameters()
+    model = hypermodel.build(hp)
+    assert model.output_shape[-1] == 3
+    result = hypermodel.fit(hp, model)
+    assert 0.0 <= result[OBJECTIVE] <= 1.0 and result["epochs"] >= 1
