@@ -231,3 +231,67 @@ def test_three_class_search_trial(variant, tmp_path, source, three_classes):
     assert model.output_shape[-1] == 3
     result = hypermodel.fit(hp, model)
     assert 0.0 <= result[OBJECTIVE] <= 1.0 and result["epochs"] >= 1
+
+
+@pytest.mark.parametrize("variant", ["ngram", "hybrid"])
+def test_three_class_ngram_rows_add_up_to_the_predicted_class_centred_log_probability(variant, tmp_path):
+    """Three classes: an n-gram row is its term in log p(predicted) - mean_k log p_k (exact for ``ngram``)."""
+    from explain_support import MAX_NGRAM, NGRAM_VOCAB, WORD_VOCAB, corpus
+    from textattn.data.ngrams import adapt_ngram_vectorizer
+    from textattn.data.text import adapt_vectorizer
+    from textattn.explain.endpoint import make_explain
+    from textattn.models import bag_models
+
+    keras.utils.set_random_seed(3)
+    config = config_for(tmp_path, None, variant)
+    texts = corpus()
+    ngram_vectorizer = adapt_ngram_vectorizer(texts, NGRAM_VOCAB, MAX_NGRAM)
+    model = build_model(config, len(ngram_vectorizer.get_vocabulary()), num_classes=3)
+    branch = model if variant == "ngram" else model.get_layer(bag_models.NGRAM_BRANCH)
+    layer = branch.get_layer(bag_models.NB_LAYER)
+    rng = np.random.default_rng(5)
+    ratios = rng.normal(size=(layer.vocab_size, 3)).astype("float32")
+    ratios[0] = 0.0
+    layer.set_log_count_ratios(ratios)
+    layer.ngram_weight.assign(rng.normal(size=(layer.vocab_size, 1)).astype("float32"))
+    layer.bias.assign(np.array([0.3, -0.2, 0.1], "float32"))
+    if variant == "hybrid":
+        model.get_layer(bag_models.BLEND).set_blend([0.7, 1.3], [0.1, -0.1, 0.05])
+    temperature = 1.7
+    parts = export.ServingParts(config, adapt_vectorizer(texts, WORD_VOCAB), ngram_vectorizer, temperature,
+                                list(THREE_CLASSES))
+    reviews = [t.encode() for t in corpus(6, seed=2)] + [b"", b"zzqx"]
+    out = {k: v.numpy() for k, v in make_explain(model, parts)(tf.constant(reviews)).items()}
+    assert out["probabilities"].shape == (8, 3) and "probability" not in out
+    assert out["label_id"][-2:].tolist() == [-1, -1] and (out["ngram_contributions"][-2:] == 0).all()
+    fw = (ratios * np.asarray(layer.ngram_weight)).astype(np.float64)
+    a = 0.7 if variant == "hybrid" else 1.0
+    vocabulary = ngram_vectorizer.get_vocabulary()
+    for row in range(6):
+        c = int(out["label_id"][row])
+        assert out["label"][row].decode() == THREE_CLASSES[c]
+        present = out["ngrams"][row] != b""
+        for gram, value in zip(out["ngrams"][row][present], out["ngram_contributions"][row][present]):
+            g = vocabulary.index(gram.decode())
+            assert value == pytest.approx(a * (fw[g, c] - fw[g].mean()) / temperature, abs=1e-5)
+        if variant == "ngram":
+            log_p = np.log(out["probabilities"][row].astype(np.float64))
+            bias = np.asarray(layer.bias, np.float64)
+            total = out["ngram_contributions"][row].sum() + (bias[c] - bias.mean()) / temperature
+            assert total == pytest.approx(log_p[c] - log_p.mean(), abs=1e-4)
+
+
+@pytest.mark.slow
+def test_three_class_export_serves_with_tensorflow_alone(three_class_export, tmp_path):
+    from helpers import run_tf_only
+
+    script = """
+    model = tf.saved_model.load(data["export"])
+    out = model.serve(tf.constant(data["texts"]))
+    result = {k: v.numpy().astype(str).tolist() if v.dtype == tf.string else v.numpy().tolist() for k, v in out.items()}
+    """
+    served = run_tf_only(script, {"export": three_class_export, "texts": TEXTS}, tmp_path)
+    assert served.pop("imported") == []
+    assert served["label"] == ["sports", "politics", "cooking", "unknown", "unknown"]
+    assert served["label_id"] == [0, 1, 2, -1, -1] and "probability" not in served
+    assert [len(row) for row in served["probabilities"]] == [3] * 5
