@@ -295,3 +295,10 @@ def test_three_class_export_serves_with_tensorflow_alone(three_class_export, tmp
     assert served["label"] == ["sports", "politics", "cooking", "unknown", "unknown"]
     assert served["label_id"] == [0, 1, 2, -1, -1] and "probability" not in served
     assert [len(row) for row in served["probabilities"]] == [3] * 5
+
+
+def test_a_sigmoid_head_on_three_classes_is_one_line_and_leaves_no_run(tmp_path, source, three_classes):
+    config = apply_overrides(config_for(tmp_path, source, "baseline"), ["model.head=sigmoid"])
+    with pytest.raises(UserError, match="model.head: sigmoid classifies 2 classes but the data has 3"):
+        training.train(config, output_dir=str(tmp_path / "runs"), verbose=0)
+    assert os.listdir(tmp_path / "runs") == []

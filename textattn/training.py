@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import os
+import shutil
 import statistics
 import time
 
@@ -34,6 +35,7 @@ from textattn.data import pipeline
 from textattn.errors import UserError
 from textattn.fitting import RunData, load_data
 from textattn.models import build_model, count_params
+from textattn.models.build import check_head
 from textattn.versions import versions
 
 
@@ -269,6 +271,12 @@ def train(config: Config, output_dir: str | None = None, resume: str | None = No
     keras.utils.set_random_seed(config.seed)
     data = load_data(config)
     t = data.tokens
+    try:
+        check_head(config, data.num_classes)
+    except UserError:
+        if not resume:  # a run that cannot start leaves nothing behind
+            shutil.rmtree(run_dir, ignore_errors=True)
+        raise
     check_class_names(run_dir, data.class_names, resume)
     prep_seconds = t.prep_seconds + (data.ngrams.prep_seconds if data.ngrams else 0.0)
     print(f"Data: {len(t.x_train)} train / {len(t.x_val)} validation / {len(t.x_test)} test reviews "
