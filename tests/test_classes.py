@@ -302,3 +302,33 @@ def test_a_sigmoid_head_on_three_classes_is_one_line_and_leaves_no_run(tmp_path,
     with pytest.raises(UserError, match="model.head: sigmoid classifies 2 classes but the data has 3"):
         training.train(config, output_dir=str(tmp_path / "runs"), verbose=0)
     assert os.listdir(tmp_path / "runs") == []
+
+
+def test_the_commands_a_user_runs_on_three_classes(tmp_path, source, three_classes, capsys):
+    """train (with --export), predict, evaluate and explain through the CLI's entry point, in-process."""
+    import yaml
+
+    from textattn.__main__ import main
+    from textattn.config import config_to_dict
+
+    config = config_to_dict(config_for(tmp_path, None, "baseline"))
+    config_path = tmp_path / "three.yaml"
+    config_path.write_text(yaml.safe_dump(config, sort_keys=False))
+    out = tmp_path / "export"
+    assert main(["train", "--config", str(config_path), "--data", source, "--output-dir", str(tmp_path / "runs"),
+                 "--export", str(out)]) == 0
+    (run_dir,) = [str(p) for p in (tmp_path / "runs").iterdir()]
+    assert runs.load_vocabulary(os.path.join(run_dir, runs.CLASSES)) == list(THREE_CLASSES)
+    capsys.readouterr()
+    assert main(["predict", str(out), "coach league goal", "simmer garlic oven"]) == 0
+    assert [line.split()[0] for line in capsys.readouterr().out.splitlines()] == ["sports", "cooking"]
+    assert main(["explain", str(out), "senate vote policy"]) == 0
+    assert capsys.readouterr().out.splitlines()[1].startswith("politics")
+    pages = tmp_path / "pages"
+    assert main(["evaluate", run_dir, "--data", source, "--latency-calls", "3", "--explain", "1",
+                 "--html", str(pages)]) == 0
+    printed = capsys.readouterr().out
+    assert "macro-F1" in printed and "Per class (test split):" in printed
+    html = (pages / f"{os.path.basename(run_dir)}.html").read_text(encoding="utf-8")
+    for name in THREE_CLASSES:
+        assert f"true {name}, most confident correct #1" in html

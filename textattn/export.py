@@ -41,7 +41,7 @@ from textattn.errors import UserError
 from textattn.versions import versions
 
 SERVE = "serve"
-EXPLAIN = "explain"  # texts -> tokens, weights, probability (see textattn.explain.endpoint)
+EXPLAIN = "explain"  # texts -> tokens, weights and serve's outputs (see textattn.explain.endpoint)
 INPUT = "texts"
 PROBABILITY = "probability"  # two-class models only: the second class's probability
 PROBABILITIES = "probabilities"
