@@ -332,3 +332,27 @@ def test_the_commands_a_user_runs_on_three_classes(tmp_path, source, three_class
     html = (pages / f"{os.path.basename(run_dir)}.html").read_text(encoding="utf-8")
     for name in THREE_CLASSES:
         assert f"true {name}, most confident correct #1" in html
+
+
+def test_a_three_class_run_stopped_in_its_second_epoch_resumes(tmp_path, source, three_classes, monkeypatch):
+    import textattn.callbacks
+
+    config = apply_overrides(config_for(tmp_path, source, "baseline"), ["train.epochs=3"])
+    checks = []
+
+    def sigterm_in_second_epoch():  # what StopOnTerminate asks after every batch; 7 + 3 batches per epoch here
+        checks.append(1)
+        return len(checks) > 12
+
+    monkeypatch.setattr(textattn.callbacks, "termination_requested", sigterm_in_second_epoch)
+    with pytest.raises(KeyboardInterrupt):
+        training.train(config, output_dir=str(tmp_path / "runs"), verbose=0)
+    monkeypatch.setattr(textattn.callbacks, "termination_requested", lambda: False)
+    (run_dir,) = [str(p) for p in (tmp_path / "runs").iterdir()]
+    assert not os.path.exists(os.path.join(run_dir, runs.METRICS))
+    assert len(textattn.callbacks.read_history(os.path.join(run_dir, runs.HISTORY))) == 1  # one epoch finished
+    assert runs.load_class_names(run_dir) == list(THREE_CLASSES)
+    assert training.train(runs.load_config(run_dir), resume=run_dir, verbose=0) == run_dir
+    metrics = runs.read_json(os.path.join(run_dir, runs.METRICS))
+    assert metrics["resumed"] and metrics["epochs_run"] == 3 and metrics["class_names"] == list(THREE_CLASSES)
+    assert metrics["test_accuracy"] > 0.6

@@ -273,11 +273,11 @@ def train(config: Config, output_dir: str | None = None, resume: str | None = No
     t = data.tokens
     try:
         check_head(config, data.num_classes)
+        check_class_names(run_dir, data.class_names, resume)
     except UserError:
         if not resume:  # a run that cannot start leaves nothing behind
             shutil.rmtree(run_dir, ignore_errors=True)
         raise
-    check_class_names(run_dir, data.class_names, resume)
     prep_seconds = t.prep_seconds + (data.ngrams.prep_seconds if data.ngrams else 0.0)
     print(f"Data: {len(t.x_train)} train / {len(t.x_val)} validation / {len(t.x_test)} test reviews "
           f"from {t.source} in {prep_seconds:.1f}s{' (cached)' if t.cache_hit else ''}", flush=True)

@@ -100,7 +100,6 @@ class Explainer:
                 ))
         return result
 
-
     def _ngram_direction(self, label_id: int) -> dict:
         """Which class an n-gram's positive contribution points toward, and against (``ngram_evidence``)."""
         names = self.class_names
