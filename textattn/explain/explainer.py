@@ -39,6 +39,8 @@ class Explanation:
     ngrams: list[tuple[str, float]] = dataclasses.field(default_factory=list)
     ngram_toward: str = ""
     ngram_against: str = ""
+    ngram_measure: str = "log-odds"
+    """What a contribution adds to: the log-odds (two classes), or log p(predicted) minus the mean log p."""
 
     def top(self, k: int) -> list[tuple[int, str, float]]:
         """The ``k`` heaviest token occurrences as (position, token, weight), heaviest first."""
@@ -107,7 +109,8 @@ class Explainer:
             return {"ngram_toward": names[1], "ngram_against": names[0]}
         if label_id < 0:
             return {}
-        return {"ngram_toward": names[label_id], "ngram_against": "the other classes"}
+        return {"ngram_toward": names[label_id], "ngram_against": "the other classes",
+                "ngram_measure": "log p - mean log p"}
 
 
 def _export_meaning(path: str) -> str:

@@ -70,8 +70,9 @@ def review_block(explanation: Explanation, top: int, caption: str | None = None)
     if e.ngrams:
         rows = "".join(f'<tr><td class="{"up" if c >= 0 else "down"}">{c:+.3f}</td><td>{escape(g)}</td></tr>'
                        for g, c in e.ngrams[:max(top, NGRAM_ROWS)])
-        parts.append(f'<table class="ngrams"><tr><th>log-odds</th><th>n-gram (+ toward {escape(e.ngram_toward)}, '
-                     f'- toward {escape(e.ngram_against)})</th></tr>{rows}</table>')
+        parts.append(f'<table class="ngrams"><tr><th>{escape(e.ngram_measure)}</th>'
+                     f'<th>n-gram (+ toward {escape(e.ngram_toward)}, - toward {escape(e.ngram_against)})</th></tr>'
+                     f'{rows}</table>')
     parts.append("</section>")
     return "\n".join(parts)
 

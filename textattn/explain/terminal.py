@@ -54,7 +54,7 @@ def format_review(explanation: Explanation, top: int, colour: bool) -> str:
         lines.append(f"  top {min(top, len(e.tokens))}: " + " · ".join(f"{t} {w:.3f}" for _, t, w in e.top(top)))
     if e.ngrams:
         shown = e.ngrams[:max(top, NGRAM_ROWS)]
-        lines.append(f"  n-grams (log-odds, + toward {e.ngram_toward}, - toward {e.ngram_against}): "
+        lines.append(f"  n-grams ({e.ngram_measure}, + toward {e.ngram_toward}, - toward {e.ngram_against}): "
                      + " · ".join(f'{c:+.3f} "{g}"' for g, c in shown))
     return "\n".join(lines)
 

@@ -2,7 +2,8 @@
 
     token ids (batch, length) int32 -> Embedding (batch, length, dim), masked with model.mask_padding
     -> positions (model.positional) -> the variant's body -> (batch, length, width) or (batch, width)
-    -> pooling over unmasked steps (model.pooling), for a sequence -> head: (batch, C) softmax or (batch, 1) sigmoid (C = 2)
+    -> pooling over unmasked steps (model.pooling), for a sequence
+    -> head: (batch, C) softmax over the C classes, or (batch, 1) sigmoid (C = 2 only)
 """
 
 from __future__ import annotations
