@@ -82,7 +82,7 @@ def test_class_folders_with_and_without_train_and_test(tmp_path):
     assert len(labelled.read(source_of(config)).texts) == 36
 
 
-def test_sources_are_recognised_by_extension_layout_and_content(tmp_path, tiny_aclimdb):
+def test_sources_are_recognised_by_extension_layout_and_content(tmp_path, tiny_aclimdb, monkeypatch):
     def kind(path, **data):
         return settle(str(path), tmp_path, **data).source
 
@@ -106,8 +106,11 @@ def test_sources_are_recognised_by_extension_layout_and_content(tmp_path, tiny_a
         kind(tmp_path / "plain.txt")
     with pytest.raises(UserError, match="data.source is 'jsonl' but .* is not a file"):
         kind(os.path.join(SOURCES, "tree"), source="jsonl")
-    # tfds:NAME names a dataset; IMDB stays the TFDS default.
+    # tfds:NAME names a dataset (looked up at once); IMDB stays the TFDS default.
+    looked_up = []
+    monkeypatch.setattr(tfds_source, "check_available", looked_up.append)
     settled = settle("tfds:ag_news_subset", tmp_path)
+    assert looked_up == ["ag_news_subset"]
     assert (settled.source, settled.path, settled.tfds_name) == ("tfds", None, "ag_news_subset")
     assert source_of(settled).describe() == "tfds:ag_news_subset" and not source_of(settled).is_imdb
     assert source_of(DataConfig(source="tfds")).is_imdb
@@ -267,9 +270,13 @@ def test_tfds_feature_names_come_from_the_builder_info():
 def test_an_unprepared_tfds_dataset_without_a_network_fails_at_once(tmp_path, monkeypatch):
     monkeypatch.setenv("TFDS_DATA_DIR", str(tmp_path / "tfds"))
     monkeypatch.setattr(tfds_source, "GENERIC_HOST", "download.invalid")
-    with pytest.raises(UserError, match=r"tfds:ag_news_subset is not in the TFDS cache and download.invalid "
-                                        r"cannot be reached"):
+    message = r"tfds:ag_news_subset is not in the TFDS cache and download.invalid cannot be reached"
+    with pytest.raises(UserError, match=message):
         tfds_source.read_rows("ag_news_subset")
+    with pytest.raises(UserError, match=message):  # when the command starts, before it writes anything
+        settle("tfds:ag_news_subset", tmp_path)
+    with pytest.raises(UserError, match="no TFDS dataset 'no_such_dataset_xyz'"):
+        settle("tfds:no_such_dataset_xyz", tmp_path)
 
 
 def test_ratings_script_writes_four_classes_from_the_file_names(tmp_path, capsys):
@@ -294,6 +301,31 @@ def test_ratings_script_writes_four_classes_from_the_file_names(tmp_path, capsys
     assert not [p for p in os.listdir(tmp_path) if p.startswith(".tmp-")]  # written atomically
     with pytest.raises(UserError, match="does not exist"):
         script.main(["--data", str(tmp_path / "nope"), "--out", str(out)])
+
+
+def test_a_two_class_csv_trains_and_the_hybrid_skips_self_training(tmp_path, capsys):
+    """Self-training needs unlabelled texts, which only IMDB has: one line says it is skipped."""
+    from helpers import tiny_config
+    from textattn import runs
+    from textattn.config import apply_overrides
+    from textattn.training import train
+
+    path = tmp_path / "two.csv"
+    with open(THREE, newline="", encoding="utf-8") as f:
+        rows = [r for r in csv.DictReader(f) if r["label"] != "sports"]
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, ["text", "label"])
+        writer.writeheader()
+        writer.writerows(rows)
+    config = apply_overrides(tiny_config(tmp_path, "hybrid"), [
+        "data.validation_size=null", "model.ngram.vocab_size=200", "model.hybrid.branch=baseline",
+        "model.hybrid.ngram_epochs=1", "model.hybrid.self_training=true", "train.epochs=1", "train.final_fit=false"])
+    run_dir = train(resolve_data(config, str(path)), output_dir=str(tmp_path / "runs"), verbose=0)
+    out = capsys.readouterr().out
+    assert f"Self-training skipped: {path} has no unlabelled texts" in out
+    metrics = runs.read_json(os.path.join(run_dir, runs.METRICS))
+    assert "self_training" not in metrics["branches"]["ngram"]
+    assert (metrics["train_examples"], metrics["validation_examples"], metrics["test_examples"]) == (24, 2, 6)
 
 
 @pytest.mark.slow

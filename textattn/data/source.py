@@ -11,8 +11,8 @@
 extension (.csv, .tsv, .jsonl), its layout (aclImdb, class folders), a tar
 archive (aclImdb), else its first line; ``tfds:NAME`` names a TFDS dataset;
 a ``data.source`` of csv, tsv, jsonl or folders overrides the guess. A
-labelled file or tree is read and checked here, so bad data stops a command
-before it writes anything. Everything after (the pipeline, a run's saved
+labelled file or tree is read and checked here, and a TFDS dataset other
+than IMDB looked up, so bad data stops a command before it writes anything. Everything after (the pipeline, a run's saved
 config.yaml, a resumed run, ``evaluate``) reads the settled config and never
 looks at --data or $TEXTATTN_DATA again.
 """
@@ -91,6 +91,8 @@ def resolve_data(config: Config, cli_path: str | None = None) -> Config:
         raise UserError(f"data.source is {data.source!r} but no path was given; pass --data PATH or set {DATA_ENV}")
     if settled.order != "canonical" and settled.source != "local":
         raise UserError("data.order 'archive' needs a local aclImdb copy (--data PATH); other sources keep their order")
+    if settled.source == "tfds" and settled.tfds_name != tfds_source.TFDS_NAME:
+        tfds_source.check_available(settled.tfds_name)  # an unknown name, or offline: before anything is written
     if settled.source in LABELLED_KINDS:
         from textattn.data import labelled
 

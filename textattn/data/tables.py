@@ -45,7 +45,7 @@ def read_file(path: str, kind: str, text_field: str, label_field: str, split_fie
     return rows
 
 
-def _missing(path: str, where: str, role: str, name: str, present) -> UserError:
+def _missing(where: str, role: str, name: str, present) -> UserError:
     setting = _FIELD_HINT[role]
     return UserError(f"{where}: no {role} column {name!r} (found: {', '.join(map(str, present)) or 'none'}); "
                      f"rename the column or set {setting}, e.g. --set {setting}=NAME")
@@ -65,7 +65,7 @@ def _read_delimited(content: str, path: str, delimiter: str, text_field: str, la
                 header = [name.strip() for name in record]
                 for role, name in (("text", text_field), ("label", label_field)):
                     if name not in header:
-                        raise _missing(path, f"{path}, line {line} (the header)", role, name, header)
+                        raise _missing(f"{path}, line {line} (the header)", role, name, header)
                 text_i, label_i = header.index(text_field), header.index(label_field)
                 split_i = header.index(split_field) if split_field in header else None
                 continue
@@ -100,7 +100,7 @@ def _read_jsonl(content: str, path: str, text_field: str, label_field: str, spli
                             f"write one object per line, e.g. {{\"{text_field}\": ..., \"{label_field}\": ...}}")
         for role, name in (("text", text_field), ("label", label_field)):
             if name not in record:
-                raise _missing(path, where, role, name, record)
+                raise _missing(where, role, name, record)
         if has_split is None:
             has_split = split_field in record
         elif has_split != (split_field in record):

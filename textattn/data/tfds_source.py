@@ -87,21 +87,39 @@ def feature_names(info, text_field: str | None, label_field: str | None) -> tupl
     return text, label
 
 
+_GENERIC_HINT = "without a network, copy the data to a CSV, JSONL or class folders and pass --data PATH"
+
+
+def _builder(name: str):
+    """TFDS's builder of ``name``: UserError for an unknown name, or when it is not prepared and
+    there is no network to download it (checked at once: TFDS would retry for minutes)."""
+    import tensorflow_datasets as tfds
+
+    try:
+        builder = tfds.builder(name)
+    except Exception as exc:  # DatasetNotFoundError and its kin
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise UserError(f"no TFDS dataset {name!r} ({first[:160]}); check the name in the TFDS catalog") from None
+    if not builder.is_prepared():
+        _check_reachable(GENERIC_HOST, dataset=f"tfds:{name}", hint=_GENERIC_HINT)
+    return builder
+
+
+def check_available(name: str) -> None:
+    """Raise UserError unless dataset ``name`` exists and is prepared or can be downloaded."""
+    _builder(name)
+
+
 def read_rows(name: str, text_field: str | None = None, label_field: str | None = None):
     """Dataset ``name``'s labelled examples: (Rows with class-id labels, class names in TFDS order)."""
     from textattn.data.rows import Rows
 
-    hint = "without a network, copy the data to a CSV, JSONL or class folders and pass --data PATH"
+    hint = _GENERIC_HINT
     try:
         import tensorflow_datasets as tfds
 
-        try:
-            builder = tfds.builder(name)
-        except Exception as exc:  # DatasetNotFoundError and its kin
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise UserError(f"no TFDS dataset {name!r} ({first[:160]}); check the name in the TFDS catalog") from None
+        builder = _builder(name)
         if not builder.is_prepared():
-            _check_reachable(GENERIC_HOST, dataset=f"tfds:{name}", hint=hint)
             builder.download_and_prepare()
         text, label = feature_names(builder.info, text_field, label_field)
         class_names = list(builder.info.features[label].names)
