@@ -267,8 +267,16 @@ def test_tfds_feature_names_come_from_the_builder_info():
         tfds_source.feature_names(Info, None, "title")
 
 
+def tfds_data_dir(monkeypatch, path) -> None:
+    """Point TFDS at an empty data directory (it reads $TFDS_DATA_DIR once, on import)."""
+    from tensorflow_datasets.core import constants
+
+    monkeypatch.setenv("TFDS_DATA_DIR", str(path))
+    monkeypatch.setattr(constants, "DATA_DIR", str(path))
+
+
 def test_an_unprepared_tfds_dataset_without_a_network_fails_at_once(tmp_path, monkeypatch):
-    monkeypatch.setenv("TFDS_DATA_DIR", str(tmp_path / "tfds"))
+    tfds_data_dir(monkeypatch, tmp_path / "tfds")
     monkeypatch.setattr(tfds_source, "GENERIC_HOST", "download.invalid")
     message = r"tfds:ag_news_subset is not in the TFDS cache and download.invalid cannot be reached"
     with pytest.raises(UserError, match=message):
@@ -277,6 +285,40 @@ def test_an_unprepared_tfds_dataset_without_a_network_fails_at_once(tmp_path, mo
         settle("tfds:ag_news_subset", tmp_path)
     with pytest.raises(UserError, match="no TFDS dataset 'no_such_dataset_xyz'"):
         settle("tfds:no_such_dataset_xyz", tmp_path)
+
+
+@pytest.mark.slow  # TFDS writes the dataset's files (about 10 s)
+def test_a_prepared_tfds_dataset_gives_its_features_splits_and_class_order(tmp_path, monkeypatch):
+    import tensorflow_datasets as tfds
+
+    tfds_data_dir(monkeypatch, tmp_path / "tfds")
+    monkeypatch.setattr(tfds_source, "GENERIC_HOST", "download.invalid")  # prepared: no network needed
+
+    class TextattnTinyTopics(tfds.core.GeneratorBasedBuilder):
+        VERSION = tfds.core.Version("1.0.0")
+
+        def _info(self):
+            return tfds.core.DatasetInfo(builder=self, supervised_keys=("body", "topic"), features=tfds.features.FeaturesDict(
+                {"title": tfds.features.Text(), "body": tfds.features.Text(),
+                 "topic": tfds.features.ClassLabel(names=["zeta", "alpha"])}))
+
+        def _split_generators(self, dl_manager):
+            return {"train": self._generate_examples(0, 20), "test": self._generate_examples(20, 26)}
+
+        def _generate_examples(self, start, stop):
+            for i in range(start, stop):
+                yield i, {"title": f"title {i}", "body": f"body {i} " + ("zed" if i % 2 else "ant"), "topic": i % 2}
+
+    tfds.builder("textattn_tiny_topics").download_and_prepare()
+    config = settle("tfds:textattn_tiny_topics", tmp_path)
+    data = labelled.read(source_of(config))
+    assert data.class_names == ["zeta", "alpha"]  # ClassLabel order, not sorted
+    assert np.bincount(data.splits).tolist() == [20, 0, 6]
+    assert all(("zed" in t) == (y == 1) for t, y in zip(data.texts, data.labels))
+    splits = pipeline.split_texts(config, 1)
+    assert (len(splits.fit[0]), len(splits.validation[0]), len(splits.test[0])) == (18, 2, 6)
+    titles = labelled.read(source_of(dataclass_replace(config, text_field="title")))
+    assert titles.texts[0].startswith("title ")
 
 
 def test_ratings_script_writes_four_classes_from_the_file_names(tmp_path, capsys):
