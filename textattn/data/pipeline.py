@@ -133,7 +133,7 @@ def _carved_texts(data: DataConfig, source: Source, seed: int) -> TextSplits:
 def split_settings(data: DataConfig) -> dict:
     """The data settings that decide which examples go to which split (for cache keys)."""
     return {"validation_size": data.validation_size, "order": data.order, "test_fraction": data.test_fraction,
-            "validation_fraction": data.validation_fraction}
+            "validation_fraction": data.validation_fraction, "reader": labelled.VERSION}
 
 
 def prepare(data: DataConfig, seed: int, verbose: bool = True) -> PreparedData:
