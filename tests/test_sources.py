@@ -1,4 +1,4 @@
-"""Any labelled text: CSV, TSV, JSONL, class folders, TFDS by name; splits, class names, bad data, the ratings script."""
+"""Any labelled text: CSV, TSV, JSONL, class folders, TFDS by name; splits, class names, bad data, ratings CSV."""
 
 import csv
 import os
@@ -298,9 +298,9 @@ def test_a_prepared_tfds_dataset_gives_its_features_splits_and_class_order(tmp_p
         VERSION = tfds.core.Version("1.0.0")
 
         def _info(self):
-            return tfds.core.DatasetInfo(builder=self, supervised_keys=("body", "topic"), features=tfds.features.FeaturesDict(
-                {"title": tfds.features.Text(), "body": tfds.features.Text(),
-                 "topic": tfds.features.ClassLabel(names=["zeta", "alpha"])}))
+            features = tfds.features.FeaturesDict({"title": tfds.features.Text(), "body": tfds.features.Text(),
+                                                   "topic": tfds.features.ClassLabel(names=["zeta", "alpha"])})
+            return tfds.core.DatasetInfo(builder=self, features=features, supervised_keys=("body", "topic"))
 
         def _split_generators(self, dl_manager):
             return {"train": self._generate_examples(0, 20), "test": self._generate_examples(20, 26)}

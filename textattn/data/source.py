@@ -12,9 +12,10 @@ extension (.csv, .tsv, .jsonl), its layout (aclImdb, class folders), a tar
 archive (aclImdb), else its first line; ``tfds:NAME`` names a TFDS dataset;
 a ``data.source`` of csv, tsv, jsonl or folders overrides the guess. A
 labelled file or tree is read and checked here, and a TFDS dataset other
-than IMDB looked up, so bad data stops a command before it writes anything. Everything after (the pipeline, a run's saved
-config.yaml, a resumed run, ``evaluate``) reads the settled config and never
-looks at --data or $TEXTATTN_DATA again.
+than IMDB looked up, so bad data stops a command before it writes anything.
+Everything after (the pipeline, a run's saved config.yaml, a resumed run,
+``evaluate``) reads the settled config and never looks at --data or
+$TEXTATTN_DATA again.
 """
 
 from __future__ import annotations

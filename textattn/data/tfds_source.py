@@ -74,7 +74,8 @@ def feature_names(info, text_field: str | None, label_field: str | None) -> tupl
     else ``text`` and ``label``. The label feature must have class ``names``.
     """
     keys = info.supervised_keys
-    keys = keys if isinstance(keys, (tuple, list)) and len(keys) == 2 and all(isinstance(k, str) for k in keys) else None
+    if not (isinstance(keys, (tuple, list)) and len(keys) == 2 and all(isinstance(k, str) for k in keys)):
+        keys = None  # none, or nested (dicts of features): not a (text, label) pair
     text = text_field or (keys[0] if keys else "text")
     label = label_field or (keys[1] if keys else "label")
     features = list(info.features.keys())
