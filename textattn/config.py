@@ -25,19 +25,37 @@ VariantName = Literal[variants.NAMES]
 
 @dataclass
 class DataConfig:
-    """Where the reviews come from and how they become token ids."""
+    """Where the examples come from and how they become token ids (README, Data)."""
 
-    source: Literal["auto", "tfds", "local"] = "auto"
-    """auto: a local copy if ``path``/--data/TEXTATTN_DATA is given, else TFDS. A command settles
-    it once (textattn/data/source.py): a run's config.yaml says local (with the path) or tfds."""
+    source: Literal["auto", "local", "csv", "tsv", "jsonl", "folders", "tfds"] = "auto"
+    """auto: ``path``/--data/TEXTATTN_DATA recognised by its extension or layout, else TFDS. A command
+    settles it once (textattn/data/source.py): a run's config.yaml says local (an aclImdb copy, with
+    its path), csv, tsv, jsonl, folders (with the path) or tfds. csv, tsv, jsonl and folders force
+    that reading of the path."""
     path: Optional[str] = None
-    """aclImdb directory or .tar.gz (local source)."""
+    """A CSV, TSV or JSONL file, a folder of class folders, an aclImdb directory or .tar.gz, or
+    ``tfds:NAME``."""
+    tfds_name: str = "imdb_reviews"
+    """The TFDS dataset of ``source: tfds`` (``--data tfds:NAME`` sets it)."""
+    text_field: Optional[str] = None
+    """The text column (CSV, TSV), key (JSONL) or feature (TFDS); None: ``text``, or TFDS's supervised keys."""
+    label_field: Optional[str] = None
+    """The label column, key or feature; None: ``label``, or TFDS's supervised keys."""
+    split_field: str = "split"
+    """The optional column whose values (train, validation/val/dev, test) give each row's split."""
+    test_fraction: float = 0.2
+    """Without given test rows: this fraction of each class is carved out as test."""
+    validation_fraction: float = 0.1
+    """Without given validation rows: this fraction of each class left is validation (see validation_size)."""
     vocab_size: int = 10_000
     sequence_length: int = 256
     keep: Literal["start", "end"] = "start"
     """Which end of a review longer than ``sequence_length`` tokens is kept."""
-    validation_size: int = 10_000
-    """The first N reviews of the shuffled training split are validation."""
+    validation_size: Optional[int] = None
+    """IMDB (aclImdb, tfds:imdb_reviews): the first N reviews of the shuffled training split are
+    validation, None meaning 10,000 (the reference split). Other sources: None means the given
+    validation rows, else ``validation_fraction`` of each class; N, about N rows spread over the
+    classes; 0, no validation (every non-test row is trained on)."""
     order: Literal["canonical", "archive"] = "canonical"
     """Order of reviews before the seeded shuffle. canonical: by label, then text (TFDS and a
     local copy agree); archive: by label, then as stored in the local copy (the order
@@ -45,7 +63,7 @@ class DataConfig:
     train_limit: Optional[int] = None
     """Train on at most this many of the remaining reviews (None: all)."""
     test_limit: Optional[int] = None
-    """Report on at most this many test reviews (None: all 25,000)."""
+    """Report on at most this many test reviews (None: all)."""
     cache_dir: Optional[str] = None
     """Where prepared data is cached (default: $TEXTATTN_CACHE or ~/.cache/textattn)."""
 
@@ -282,8 +300,13 @@ def validate(config: Config) -> None:
             raise UserError(f"{key} must be at least 1, got {value}")
     if config.data.vocab_size < 3:
         raise UserError("data.vocab_size must be at least 3 (padding, out-of-vocabulary and one word)")
-    if config.data.validation_size < 0:
-        raise UserError("data.validation_size must be 0 or more")
+    if config.data.validation_size is not None and config.data.validation_size < 0:
+        raise UserError("data.validation_size must be 0 or more (or null for the source's default)")
+    for key in ("test_fraction", "validation_fraction"):
+        if not 0.0 <= getattr(config.data, key) < 1.0:
+            raise UserError(f"data.{key} must be in [0, 1), got {getattr(config.data, key)}")
+    if config.data.test_fraction + config.data.validation_fraction >= 1.0:
+        raise UserError("data.test_fraction + data.validation_fraction must be below 1, leaving examples to train on")
     if not 0.0 <= config.train.crop_probability <= 1.0:
         raise UserError(f"train.crop_probability must be in [0, 1], got {config.train.crop_probability}")
     if not 1 <= config.train.crop_min_tokens <= config.train.crop_max_tokens:

@@ -137,6 +137,8 @@ def fit_ngram_branch(config: Config, data: RunData, verbose, epochs: int | None 
     """
     h = config.model.hybrid
     model, summary = _fit_ngram_model(config, data, data.ngrams.train, data.tokens.y_train, verbose, epochs, validate)
+    if h.self_training and data.ngrams.unsup is None:
+        print(f"Self-training skipped: {data.tokens.source} has no unlabelled texts (only IMDB has them)", flush=True)
     if h.self_training and data.ngrams.unsup is not None:
         from textattn.data.ngrams import concat_bags
 

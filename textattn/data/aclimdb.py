@@ -81,6 +81,41 @@ def read_reviews(path: str, splits=("train", "test"), order: str = "canonical") 
     return out
 
 
+def read_rated(path: str) -> list[tuple[str, int, int, str]]:
+    """Every labelled review of ``path`` with its star rating: (split, id, stars, text), sorted by split and id.
+
+    The ratings are in the file names, ``ID_STARS.txt`` (1-4 in neg/, 7-10 in pos/).
+    """
+    check_path(path)
+    found = []
+
+    def add(split, name, data):
+        review_id, _, stars = name.partition("_")
+        if review_id.isdigit() and stars.isdigit():
+            found.append((split, int(review_id), int(stars), _decode(data)))
+
+    if os.path.isdir(path):
+        root = _dataset_root(path)
+        for split in ("train", "test"):
+            for label in ("neg", "pos"):
+                d = os.path.join(root, split, label)
+                for name in sorted(os.listdir(d)):
+                    if name.endswith(".txt"):
+                        with open(os.path.join(d, name), "rb") as f:
+                            add(split, name[:-4], f.read())
+    else:
+        try:
+            with tarfile.open(path, "r:*") as tar:
+                for member in tar:
+                    m = _MEMBER.search(member.name)
+                    if m and member.isfile() and m.group(2) != "unsup":
+                        add(m.group(1), m.group(3), tar.extractfile(member).read())
+        except (EOFError, tarfile.ReadError, zlib.error, OSError) as exc:
+            raise UserError(f"archive {path!r} is truncated or corrupt ({type(exc).__name__}: {exc}); "
+                            "download or copy aclImdb.tar.gz again") from None
+    return sorted(found, key=lambda r: (r[0] != "train", r[1], r[2]))
+
+
 def _dataset_root(path: str) -> str:
     for candidate in (path, os.path.join(path, "aclImdb")):
         if all(os.path.isdir(os.path.join(candidate, s, lab)) for s in ("train", "test") for lab in ("pos", "neg")):

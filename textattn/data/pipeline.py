@@ -1,9 +1,10 @@
 """From a data config to batched token-id datasets.
 
 The config's source is settled beforehand (``textattn.data.source.resolve_data``).
-Steps: read the raw reviews from it (local aclImdb copy or TFDS)
-(cached after the first read), shuffle the training split with the seed and
-carve validation from its start, adapt a vocabulary on the part trained on,
+Steps: read the raw examples from it (cached after the first read); split
+them (IMDB: shuffle its train and test splits with the seed and carve
+validation from the start of train, the reference split; any other source:
+textattn/data/carving.py); adapt a vocabulary on the part trained on,
 vectorize every split once and cache the token ids. Later runs with the same
 data settings load the cached arrays in well under a second.
 """
@@ -18,8 +19,8 @@ import typing
 import numpy as np
 
 from textattn.config import DataConfig
-from textattn.data import aclimdb, cache, tfds_source
-from textattn.data.source import Source, source_of
+from textattn.data import aclimdb, cache, carving, labelled, tfds_source
+from textattn.data.source import IMDB_VALIDATION, Source, source_of
 from textattn.errors import UserError
 from textattn.variants import NGRAMS, TOKEN_IDS
 
@@ -57,7 +58,9 @@ class PreparedData:
 
 
 def read_texts(source: Source, splits=("train", "test"), cache_dir: str | None = None, order: str = "canonical"):
-    """Raw reviews per split, {split: (texts, labels)}, cached after the first read."""
+    """IMDB's raw reviews per split, {split: (texts, labels)}, cached after the first read."""
+    if not source.is_imdb:
+        raise ValueError(f"{source.describe()} is not IMDB; read it with textattn.data.labelled.load")
     if order != "canonical" and source.kind != "local":
         raise UserError("data.order 'archive' needs a local aclImdb copy (--data PATH); TFDS has its own order")
     root = os.path.join(cache_dir or cache.default_cache_dir(), "texts")
@@ -83,8 +86,16 @@ def read_texts(source: Source, splits=("train", "test"), cache_dir: str | None =
 
 
 def split_texts(data: DataConfig, seed: int) -> TextSplits:
-    """Shuffle train and test with ``seed``; validation is the first N of train."""
-    raw = read_texts(source_of(data), ("train", "test"), data.cache_dir, data.order)
+    """The fit, validation and test parts of the config's examples, deterministic from ``seed``.
+
+    IMDB: train and test shuffled with ``seed``; validation is the first
+    ``data.validation_size`` (None: 10,000) of train. Other sources: given
+    splits honoured and the rest carved, stratified (textattn/data/carving.py).
+    """
+    source = source_of(data)
+    if not source.is_imdb:
+        return _carved_texts(data, source, seed)
+    raw = read_texts(source, ("train", "test"), data.cache_dir, data.order)
     rng = np.random.default_rng(seed)
 
     def shuffled(split):
@@ -94,7 +105,7 @@ def split_texts(data: DataConfig, seed: int) -> TextSplits:
 
     train_texts, train_labels = shuffled("train")
     test_texts, test_labels = shuffled("test")
-    n_val = data.validation_size
+    n_val = IMDB_VALIDATION if data.validation_size is None else data.validation_size
     if n_val >= len(train_texts):
         raise UserError(
             f"data.validation_size={n_val} leaves nothing to train on ({len(train_texts)} training reviews); "
@@ -108,6 +119,23 @@ def split_texts(data: DataConfig, seed: int) -> TextSplits:
     )
 
 
+def _carved_texts(data: DataConfig, source: Source, seed: int) -> TextSplits:
+    examples = labelled.load(source, data.cache_dir)
+    fit, val, test = carving.carve(examples.labels, examples.splits, seed, data.test_fraction,
+                                   data.validation_fraction, data.validation_size)
+
+    def part(indices):
+        return [examples.texts[i] for i in indices], examples.labels[indices].astype(np.int32)
+
+    return TextSplits(fit=part(fit), validation=part(val), test=part(test), class_names=examples.class_names)
+
+
+def split_settings(data: DataConfig) -> dict:
+    """The data settings that decide which examples go to which split (for cache keys)."""
+    return {"validation_size": data.validation_size, "order": data.order, "test_fraction": data.test_fraction,
+            "validation_fraction": data.validation_fraction, "reader": labelled.VERSION}
+
+
 def prepare(data: DataConfig, seed: int, verbose: bool = True) -> PreparedData:
     """Token-id arrays for fit / validation / test, from the cache when possible."""
     from textattn.data import text  # imports TensorFlow; keep config-only paths light
@@ -117,7 +145,7 @@ def prepare(data: DataConfig, seed: int, verbose: bool = True) -> PreparedData:
     root = os.path.join(data.cache_dir or cache.default_cache_dir(), "tokens")
     key = cache.cache_key(
         source=source.fingerprint(), vocab_size=data.vocab_size, sequence_length=data.sequence_length,
-        keep=data.keep, seed=seed, validation_size=data.validation_size, order=data.order, version=PIPELINE_VERSION,
+        keep=data.keep, seed=seed, version=PIPELINE_VERSION, **split_settings(data),
     )
     entry = cache.load_entry(root, key)
     cache_hit = entry is not None
@@ -185,7 +213,7 @@ class NgramData:
     class_names: list[str] = dataclasses.field(default_factory=list)
     """As ``PreparedData.class_names``."""
     unsup: NgramBags | None = None
-    """The unlabelled reviews (aclImdb train/unsup), with ``unlabeled=True``."""
+    """The unlabelled reviews (aclImdb train/unsup), with ``unlabeled=True``; None for sources without any."""
 
 
 def prepare_ngrams(data: DataConfig, max_ngram: int, vocab_size: int, seed: int, verbose: bool = True,
@@ -193,7 +221,8 @@ def prepare_ngrams(data: DataConfig, max_ngram: int, vocab_size: int, seed: int,
     """N-gram bags for fit / validation / test (same reviews, same order as ``prepare``), cached.
 
     With ``unlabeled`` the 50,000 unlabelled reviews are bagged too, with the
-    same vocabulary (fitted on the labelled part trained on only).
+    same vocabulary (fitted on the labelled part trained on only); only IMDB
+    has them: for any other source ``unsup`` is None.
     """
     from textattn.data import ngrams  # imports TensorFlow
 
@@ -202,7 +231,7 @@ def prepare_ngrams(data: DataConfig, max_ngram: int, vocab_size: int, seed: int,
     root = os.path.join(data.cache_dir or cache.default_cache_dir(), "ngrams")
     key = cache.cache_key(
         source=source.fingerprint(), max_ngram=max_ngram, vocab_size=vocab_size, seed=seed,
-        validation_size=data.validation_size, order=data.order, version=PIPELINE_VERSION, unlabeled=unlabeled,
+        version=PIPELINE_VERSION, unlabeled=unlabeled and source.is_imdb, **split_settings(data),
     )
     entry = cache.load_entry(root, key)
     cache_hit = entry is not None
@@ -215,7 +244,7 @@ def prepare_ngrams(data: DataConfig, max_ngram: int, vocab_size: int, seed: int,
         entry.update({"classes_" + k: v for k, v in cache.pack_texts(splits.class_names).items()})
         for name, (texts, _) in (("train", splits.fit), ("val", splits.validation), ("test", splits.test)):
             entry[name + "_values"], entry[name + "_row_splits"] = ngrams.texts_to_bags(vectorizer, texts)
-        if unlabeled:
+        if unlabeled and source.is_imdb:
             unsup_texts = read_texts(source, ("unsup",), data.cache_dir, data.order)["unsup"][0]
             entry["unsup_values"], entry["unsup_row_splits"] = ngrams.texts_to_bags(vectorizer, unsup_texts)
         cache.save_entry(root, key, entry)
@@ -229,7 +258,7 @@ def prepare_ngrams(data: DataConfig, max_ngram: int, vocab_size: int, seed: int,
         vocabulary=cache.unpack_texts(entry["vocab_blob"], entry["vocab_ends"]),
         prep_seconds=time.perf_counter() - start, cache_hit=cache_hit,
         class_names=cache.unpack_texts(entry["classes_blob"], entry["classes_ends"]),
-        unsup=bags("unsup") if unlabeled else None,
+        unsup=bags("unsup") if unlabeled and "unsup_values" in entry else None,
     )
 
 
