@@ -65,20 +65,18 @@ def make_aclimdb(root, n_train=120, n_test=60, n_unsup=10, seed=0) -> str:
 
 
 # --------------------------------------------------------------------------- #
-# Three learnable classes, until a reader of labelled files exists in every branch.
+# Three learnable classes in a CSV.
 
-THREE_CLASSES = ("sports", "politics", "cooking")
+THREE_CLASSES = ("cooking", "politics", "sports")  # sorted: the reader's class order
 THREE_CLASS_CUES = {
-    "sports": "goal match team score coach league".split(),
-    "politics": "vote election senate policy minister party".split(),
     "cooking": "recipe oven flour garlic simmer bake".split(),
+    "politics": "vote election senate policy minister party".split(),
+    "sports": "goal match team score coach league".split(),
 }
 
 
-def three_class_texts(n: int, seed: int) -> tuple[list[str], "np.ndarray"]:
-    """``n`` texts cycling through THREE_CLASSES (neutral words with 35 % cues of the class), labels int32 (n,)."""
-    import numpy as np
-
+def three_class_texts(n: int, seed: int) -> tuple[list[str], list[int]]:
+    """``n`` texts cycling through THREE_CLASSES (neutral words with 35 % cues of the class) and their label ids."""
     rng = random.Random(seed)
     texts, labels = [], []
     for i in range(n):
@@ -87,20 +85,22 @@ def three_class_texts(n: int, seed: int) -> tuple[list[str], "np.ndarray"]:
         words = [rng.choice(cues) if rng.random() < 0.35 else rng.choice(NEUTRAL) for _ in range(rng.randint(6, 24))]
         texts.append(" ".join(words))
         labels.append(label)
-    return texts, np.asarray(labels, np.int32)
+    return texts, labels
 
 
-def three_class_split_texts(data, seed: int, n_train: int = 150, n_test: int = 60):
-    """A ``pipeline.split_texts`` over three-class texts: real texts and labels, split as the real one splits
-    (validation the first ``data.validation_size`` of train), class names THREE_CLASSES."""
-    from textattn.data.pipeline import TextSplits
+def write_three_class_csv(path, n_train: int = 150, n_test: int = 60, seed: int = 0) -> str:
+    """A ``text,label,split`` CSV of three learnable classes (THREE_CLASSES) at ``path``; returns its path."""
+    import csv
 
-    train_texts, train_labels = three_class_texts(n_train, seed)
-    test_texts, test_labels = three_class_texts(n_test, seed + 1)
-    n_val = data.validation_size
-    return TextSplits(fit=(train_texts[n_val:], train_labels[n_val:]),
-                      validation=(train_texts[:n_val], train_labels[:n_val]),
-                      test=(test_texts, test_labels), class_names=list(THREE_CLASSES))
+    rows = []
+    for split, n, offset in (("train", n_train, 0), ("test", n_test, 1)):
+        texts, labels = three_class_texts(n, seed + offset)
+        rows += [(text, THREE_CLASSES[label], split) for text, label in zip(texts, labels)]
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(["text", "label", "split"])
+        writer.writerows(rows)
+    return str(path)
 
 
 # --------------------------------------------------------------------------- #

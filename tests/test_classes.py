@@ -1,8 +1,8 @@
 """N classes: every variant, training, calibration, export, predict, explain, the evaluator and the search.
 
-The three-class data is real text with real labels (``helpers.three_class_split_texts``) fed through
-the real pipeline where the IMDB reader would be (``pipeline.split_texts``); everything downstream of
-the reader (vectorizing, caching, models, run directory, export) is the code a user runs.
+The three-class data is a CSV (``helpers.write_three_class_csv``) read by the CSV reader, as ``--data``
+would read it; everything after it (splits, vocabularies, models, run directory, export) is the code a
+user runs.
 """
 
 import json
@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from helpers import THREE_CLASSES, make_aclimdb, three_class_split_texts, tiny_config, tiny_tune_dict
+from helpers import THREE_CLASSES, three_class_texts, tiny_config, tiny_tune_dict, write_three_class_csv
 from textattn import export, fitting, runs, training
 from textattn.config import apply_overrides
-from textattn.data import pipeline
+from textattn.data.source import resolve_data
 from textattn.errors import UserError
 from textattn.models import build_model
 from textattn.variants import NAMES
@@ -26,20 +26,16 @@ BAG = {"ngram": {"ngram": {"vocab_size": 300}},
        "hybrid": {"ngram": {"vocab_size": 300}, "hybrid": {"branch": "baseline", "ngram_epochs": 1}}}
 
 
-@pytest.fixture
-def three_classes(monkeypatch):
-    """The pipeline reads the three-class texts instead of aclImdb's."""
-    monkeypatch.setattr(pipeline, "split_texts", three_class_split_texts)
-
-
 @pytest.fixture(scope="module")
 def source(tmp_path_factory) -> str:
-    """A data source to settle configs on (its fingerprint keys the cache; its texts are not read)."""
-    return make_aclimdb(tmp_path_factory.mktemp("source"), n_train=10, n_test=4, n_unsup=6)
+    """A three-class CSV: 150 train rows (40 of them carved as validation), 60 test rows."""
+    return write_three_class_csv(tmp_path_factory.mktemp("three") / "three.csv")
 
 
 def config_for(tmp_path, source, variant, **model):
-    return tiny_config(tmp_path, variant=variant, data=source, **{**BAG.get(variant, {}), **model})
+    """The tiny config of ``variant``, its data settled on ``source`` (a path; None: not settled)."""
+    config = tiny_config(tmp_path, variant=variant, **{**BAG.get(variant, {}), **model})
+    return resolve_data(config, source) if source else config
 
 
 @pytest.mark.parametrize("variant", NAMES)
@@ -70,7 +66,7 @@ def test_sigmoid_head_needs_two_classes(tmp_path):
 
 
 @pytest.mark.parametrize("variant", NAMES)
-def test_every_variant_trains_a_step_on_three_classes(variant, tmp_path, source, three_classes):
+def test_every_variant_trains_a_step_on_three_classes(variant, tmp_path, source):
     config = config_for(tmp_path, source, variant)
     data = fitting.load_data(config, verbose=False)
     assert data.class_names == list(THREE_CLASSES) and data.num_classes == 3
@@ -87,22 +83,27 @@ def test_every_variant_trains_a_step_on_three_classes(variant, tmp_path, source,
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-5)
 
 
-def test_ngram_ratios_have_one_column_per_class(tmp_path, source, three_classes):
+def test_ngram_ratios_have_one_column_per_class(tmp_path, source):
     config = config_for(tmp_path, source, "ngram")
     data = fitting.load_data(config, verbose=False)
     ratios = training.ngram_ratios(config, data)
     assert ratios.shape == (data.ngram_vocab_size, 3)
     vocabulary = data.ngrams.vocabulary
     # Each class's cue word leans toward its own class: the largest of its three ratios.
-    for label, word in enumerate(["goal", "vote", "recipe"]):
+    for label, word in enumerate(["recipe", "vote", "goal"]):
         assert ratios[vocabulary.index(word)].argmax() == label
 
 
-def test_self_training_pseudo_labels_three_classes(tmp_path, source, three_classes):
+def test_self_training_pseudo_labels_three_classes(tmp_path, source):
+    """Only IMDB has unlabelled texts, so they are bagged here with the run's own n-gram vocabulary."""
+    from textattn.data import ngrams, pipeline
+
     config = config_for(tmp_path, source, "hybrid", hybrid={"branch": "baseline", "ngram_epochs": 2,
                                                              "self_training": True, "self_training_confidence": 0.5})
     data = fitting.load_data(config, verbose=False)
-    assert len(data.ngrams.unsup) == 6
+    vocabulary = data.ngrams.vocabulary
+    vectorizer = ngrams.make_ngram_vectorizer(len(vocabulary), config.model.ngram.max_ngram, vocabulary)
+    data.ngrams.unsup = pipeline.NgramBags(*ngrams.texts_to_bags(vectorizer, three_class_texts(6, seed=9)[0]))
     model, summary = training.fit_ngram_branch(config, data, verbose=0)
     st = summary["self_training"]
     assert st["unlabeled"] == 6 and 0 <= st["pseudo_labelled"] <= 6
@@ -113,13 +114,8 @@ def test_self_training_pseudo_labels_three_classes(tmp_path, source, three_class
 @pytest.fixture(scope="module")
 def three_class_run(tmp_path_factory, source):
     """A finished three-class baseline run (trained in-process, as ``train.py`` does)."""
-    patch = pytest.MonkeyPatch()
-    patch.setattr(pipeline, "split_texts", three_class_split_texts)
     tmp = tmp_path_factory.mktemp("three_run")
-    try:
-        yield training.train(config_for(tmp, source, "baseline"), output_dir=str(tmp / "runs"), verbose=0)
-    finally:
-        patch.undo()
+    return training.train(config_for(tmp, source, "baseline"), output_dir=str(tmp / "runs"), verbose=0)
 
 
 def test_run_keeps_its_class_names(three_class_run):
@@ -139,7 +135,7 @@ def three_class_export(three_class_run, tmp_path_factory):
     return export.export_run(three_class_run, str(tmp_path_factory.mktemp("three_export") / "model"))
 
 
-TEXTS = ["goal match team score", "vote election senate", "recipe oven flour garlic", "", "zzqx unseen"]
+TEXTS = ["recipe oven flour garlic", "vote election senate", "goal match team score", "", "zzqx unseen"]
 
 
 def test_export_serves_names_ids_and_probabilities(three_class_export):
@@ -148,7 +144,7 @@ def test_export_serves_names_ids_and_probabilities(three_class_export):
     assert set(out) == {"label", "label_id", "probabilities", "known_tokens"}  # no "probability": 3 classes
     assert out["probabilities"].shape == (5, 3) and out["probabilities"].dtype == np.float32
     assert out["label_id"].dtype == np.int32
-    assert [t.decode() for t in out["label"]] == ["sports", "politics", "cooking", "unknown", "unknown"]
+    assert [t.decode() for t in out["label"]] == ["cooking", "politics", "sports", "unknown", "unknown"]
     assert out["label_id"].tolist() == [0, 1, 2, -1, -1]
     np.testing.assert_array_equal(out["probabilities"][3:], np.full((2, 3), 1 / 3, np.float32))
     np.testing.assert_allclose(out["probabilities"].sum(axis=1), 1.0, atol=1e-6)
@@ -165,7 +161,7 @@ def test_export_explain_weighs_for_the_predicted_class(three_class_export, three
     out = loaded.explain(tf.constant(TEXTS[:3]))
     assert out["weights"].shape[0] == 3 and [t.decode() for t in out["label"].numpy()] == list(THREE_CLASSES)
     explanations = Explainer(three_class_run)(TEXTS)
-    assert [e.label for e in explanations] == ["sports", "politics", "cooking", "unknown", "unknown"]
+    assert [e.label for e in explanations] == ["cooking", "politics", "sports", "unknown", "unknown"]
     assert explanations[0].probability == pytest.approx(float(out["probabilities"][0, 0]), abs=1e-5)
     assert sum(explanations[2].weights) == pytest.approx(1.0, abs=1e-5)
 
@@ -175,7 +171,7 @@ def test_predict_prints_class_names(three_class_run, three_class_export, capsys)
 
     assert main(["predict", three_class_export] + TEXTS[:4]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert [line.split()[0] for line in lines] == ["sports", "politics", "cooking", "unknown"]
+    assert [line.split()[0] for line in lines] == ["cooking", "politics", "sports", "unknown"]
     assert float(lines[3].split()[1]) == pytest.approx(1 / 3, abs=1e-4)
     assert main(["predict", three_class_run, TEXTS[1], "--jsonl"]) == 0
     row = json.loads(capsys.readouterr().out)
@@ -184,13 +180,11 @@ def test_predict_prints_class_names(three_class_run, three_class_export, capsys)
     assert row["probability"] == row["probabilities"]["politics"] == max(row["probabilities"].values())
 
 
-def test_evaluator_reports_per_class_and_plots_the_confusion_matrix(three_class_run, tmp_path, capsys,
-                                                                     monkeypatch):
+def test_evaluator_reports_per_class_and_plots_the_confusion_matrix(three_class_run, tmp_path, capsys):
     import shutil
 
     from textattn.commands.evaluate import run_evaluate
 
-    monkeypatch.setattr(pipeline, "split_texts", three_class_split_texts)
     run_dir = str(tmp_path / "run")
     shutil.copytree(three_class_run, run_dir)
     plots, table = tmp_path / "plots", tmp_path / "table.json"
@@ -212,17 +206,18 @@ def test_evaluator_reports_per_class_and_plots_the_confusion_matrix(three_class_
     assert stored["behaviour"]["applicable"] is False
     png = plots / "confusion_tiny_baseline.png"
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 5000
-    assert "| sports |" in (tmp_path / "t.md").read_text()
+    assert "| politics |" in (tmp_path / "t.md").read_text()
 
 
 @pytest.mark.parametrize("variant", ["baseline", "hybrid"])
-def test_three_class_search_trial(variant, tmp_path, source, three_classes):
+def test_three_class_search_trial(variant, tmp_path, source):
     import keras_tuner
 
     from textattn.tuning.hypermodel import OBJECTIVE, TextattnHyperModel
     from textattn.tuning.space import spec_from_dict
 
-    raw = tiny_tune_dict(tmp_path, data=source)
+    raw = tiny_tune_dict(tmp_path)
+    raw["base"]["data"].update(source="csv", path=source)
     raw["base"]["model"]["variant"] = variant
     raw["search"] = {"shared": {}, "variants": {variant: None}}
     hypermodel = TextattnHyperModel(spec_from_dict(raw), verbose=0)
@@ -292,19 +287,19 @@ def test_three_class_export_serves_with_tensorflow_alone(three_class_export, tmp
     """
     served = run_tf_only(script, {"export": three_class_export, "texts": TEXTS}, tmp_path)
     assert served.pop("imported") == []
-    assert served["label"] == ["sports", "politics", "cooking", "unknown", "unknown"]
+    assert served["label"] == ["cooking", "politics", "sports", "unknown", "unknown"]
     assert served["label_id"] == [0, 1, 2, -1, -1] and "probability" not in served
     assert [len(row) for row in served["probabilities"]] == [3] * 5
 
 
-def test_a_sigmoid_head_on_three_classes_is_one_line_and_leaves_no_run(tmp_path, source, three_classes):
+def test_a_sigmoid_head_on_three_classes_is_one_line_and_leaves_no_run(tmp_path, source):
     config = apply_overrides(config_for(tmp_path, source, "baseline"), ["model.head=sigmoid"])
     with pytest.raises(UserError, match="model.head: sigmoid classifies 2 classes but the data has 3"):
         training.train(config, output_dir=str(tmp_path / "runs"), verbose=0)
     assert os.listdir(tmp_path / "runs") == []
 
 
-def test_the_commands_a_user_runs_on_three_classes(tmp_path, source, three_classes, capsys):
+def test_the_commands_a_user_runs_on_three_classes(tmp_path, source, capsys):
     """train (with --export), predict, evaluate and explain through the CLI's entry point, in-process."""
     import yaml
 
@@ -334,7 +329,7 @@ def test_the_commands_a_user_runs_on_three_classes(tmp_path, source, three_class
         assert f"true {name}, most confident correct #1" in html
 
 
-def test_a_three_class_run_stopped_in_its_second_epoch_resumes(tmp_path, source, three_classes, monkeypatch):
+def test_a_three_class_run_stopped_in_its_second_epoch_resumes(tmp_path, source, monkeypatch):
     import textattn.callbacks
 
     config = apply_overrides(config_for(tmp_path, source, "baseline"), ["train.epochs=3"])
