@@ -351,3 +351,28 @@ def test_a_three_class_run_stopped_in_its_second_epoch_resumes(tmp_path, source,
     metrics = runs.read_json(os.path.join(run_dir, runs.METRICS))
     assert metrics["resumed"] and metrics["epochs_run"] == 3 and metrics["class_names"] == list(THREE_CLASSES)
     assert metrics["test_accuracy"] > 0.6
+
+
+@pytest.mark.slow  # a whole search
+def test_a_search_on_three_classes_writes_results_and_a_best_config(tmp_path, source, capsys):
+    import csv
+
+    import yaml
+
+    from textattn.config import load_config
+    from textattn.tuning.report import BEST_CONFIG, RESULTS_CSV
+    from textattn.tuning.search import run_search
+
+    raw = tiny_tune_dict(tmp_path)
+    raw["search"]["variants"] = {"baseline": None, "ngram": raw["search"]["variants"]["ngram"]}
+    path = tmp_path / "tune.yaml"
+    path.write_text(yaml.safe_dump(raw, sort_keys=False))
+    assert run_search(str(path), data=source, max_trials=2) == 0
+    project = tmp_path / "tuner" / "tiny"
+    with open(project / RESULTS_CSV, newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 2 and all(row["status"] == "COMPLETED" and 0 <= float(row["val_accuracy"]) <= 1
+                                  for row in rows)
+    best = load_config(str(project / BEST_CONFIG))
+    assert (best.data.source, best.data.path) == ("csv", source)
+    assert "Best trial" in capsys.readouterr().out
