@@ -1,7 +1,8 @@
 """A keras_tuner.HyperModel over textattn's model builders.
 
 ``build(hp)`` declares the space of a TuneSpec on ``hp``, writes the values
-into the base Config and returns ``compile_model(build_model(config))``.
+into the base Config and returns ``compile_model(build_model(config))``, with
+one output per class of the trial's data.
 ``fit`` prepares the data for the trial's data settings (vocabulary size,
 sequence length: cached per setting by the pipeline), trains as a run does
 (``textattn.fitting``) with early stopping on val_accuracy and returns the
