@@ -65,6 +65,45 @@ def make_aclimdb(root, n_train=120, n_test=60, n_unsup=10, seed=0) -> str:
 
 
 # --------------------------------------------------------------------------- #
+# Three learnable classes in a CSV.
+
+THREE_CLASSES = ("cooking", "politics", "sports")  # sorted: the reader's class order
+THREE_CLASS_CUES = {
+    "cooking": "recipe oven flour garlic simmer bake".split(),
+    "politics": "vote election senate policy minister party".split(),
+    "sports": "goal match team score coach league".split(),
+}
+
+
+def three_class_texts(n: int, seed: int) -> tuple[list[str], list[int]]:
+    """``n`` texts cycling through THREE_CLASSES (neutral words with 35 % cues of the class) and their label ids."""
+    rng = random.Random(seed)
+    texts, labels = [], []
+    for i in range(n):
+        label = i % len(THREE_CLASSES)
+        cues = THREE_CLASS_CUES[THREE_CLASSES[label]]
+        words = [rng.choice(cues) if rng.random() < 0.35 else rng.choice(NEUTRAL) for _ in range(rng.randint(6, 24))]
+        texts.append(" ".join(words))
+        labels.append(label)
+    return texts, labels
+
+
+def write_three_class_csv(path, n_train: int = 150, n_test: int = 60, seed: int = 0) -> str:
+    """A ``text,label,split`` CSV of three learnable classes (THREE_CLASSES) at ``path``; returns its path."""
+    import csv
+
+    rows = []
+    for split, n, offset in (("train", n_train, 0), ("test", n_test, 1)):
+        texts, labels = three_class_texts(n, seed + offset)
+        rows += [(text, THREE_CLASSES[label], split) for text, label in zip(texts, labels)]
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(["text", "label", "split"])
+        writer.writerows(rows)
+    return str(path)
+
+
+# --------------------------------------------------------------------------- #
 # Tiny configs.
 
 

@@ -83,11 +83,11 @@ def test_export_serves_what_the_run_serves_with_tensorflow_only(which, ngram_run
     run_dir = ngram_run if which == "ngram" else hybrid_run
     out = export.export_run(run_dir, str(tmp_path / "export"))
     texts = ["great wonderful superb film", "awful boring waste", "", "zzqx", "the plot"]
-    in_process, _ = Predictor(run_dir)(texts)
+    in_process = Predictor(run_dir)(texts).probabilities[:, 1]
     script = """
     model = tf.saved_model.load(data["export"])
     out = model.serve(tf.constant(data["texts"] + [bytes.fromhex(h) for h in data["bad"]]))
-    result = {k: v.numpy().tolist() for k, v in out.items()}
+    result = {k: v.numpy().astype(str).tolist() if v.dtype == tf.string else v.numpy().tolist() for k, v in out.items()}
     result["empty_batch"] = {k: v.numpy().tolist() for k, v in model.serve(tf.constant([], tf.string)).items()}
     """
     served = run_tf_only(script, {"export": out, "texts": texts, "bad": [v.hex() for v in BAD_TEXTS.values()]},
@@ -98,7 +98,9 @@ def test_export_serves_what_the_run_serves_with_tensorflow_only(which, ngram_run
     assert served["probability"][0] > 0.5 > served["probability"][1]
     assert all(0.0 <= p <= 1.0 for p in served["probability"])
     assert len(served["probability"]) == len(texts) + len(BAD_TEXTS)
-    assert served["empty_batch"] == {"known_tokens": [], "label": [], "probability": []}
+    assert served["label"][:4] == ["pos", "neg", "unknown", "unknown"]
+    assert served["empty_batch"] == {"known_tokens": [], "label": [], "label_id": [], "probabilities": [],
+                                     "probability": []}
 
 
 def test_evaluate_reports_calibration_length_and_behaviour(hybrid_run, tiny_aclimdb):

@@ -40,7 +40,7 @@ def test_plain_output_gives_label_probability_weights_and_top_tokens(tiny_run, c
     assert lines[0].startswith("weights: baseline (average pooling): gradient x input")
     assert len(lines) == 1 + 2 * 3
     label, probability, known = lines[1].split()
-    assert label in ("positive", "negative") and 0 <= float(probability) <= 1 and known == "known_tokens=7"
+    assert label in ("pos", "neg") and 0 <= float(probability) <= 1 and known == "known_tokens=7"
     tokens = lines[2].split()
     assert [t.split("[")[0] for t in tokens] == REVIEW.split()
     weights = [float(t.split("[")[1].rstrip("]")) for t in tokens]
@@ -84,7 +84,7 @@ def test_ngram_models_show_signed_ngram_rows(ngram_run, capsys, monkeypatch):
     assert main(["explain", ngram_run, "great film, great fun"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("weights: ngram: token shading")
-    rows = [line for line in out.splitlines() if line.startswith("  n-grams (log-odds toward positive): ")]
+    rows = [line for line in out.splitlines() if line.startswith("  n-grams (log-odds, + toward pos, - toward neg): ")]
     assert len(rows) == 1 and '"great"' in rows[0] and '"film"' in rows[0]
     assert main(["explain", ngram_run, "great film, great fun", "--jsonl"]) == 0
     record = json.loads(capsys.readouterr().out)

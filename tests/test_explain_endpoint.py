@@ -68,6 +68,7 @@ def check_valid_answer(out, row: int, name: str):
         assert weights.sum() == pytest.approx(1.0, abs=1e-5), name
     else:
         assert p == 0.5 and weights.sum() == 0, name
+        assert int(out["label_id"][row]) == -1, name
 
 
 @pytest.mark.parametrize("variant", ["baseline", "rnn_attention", "ngram", "hybrid"])
@@ -133,7 +134,7 @@ def test_export_explain_runs_with_tensorflow_alone_and_agrees_with_the_python_pa
     np.testing.assert_allclose(got["probability"], python["probability"], atol=1e-5, rtol=0)
     assert got["tokens"] == python["tokens"].astype(str).tolist()
     np.testing.assert_allclose(got["serve"], got["probability"], atol=1e-6, rtol=0)  # explain answers as serve does
-    np.testing.assert_allclose(got["probability"], Predictor(run_dir)(texts)[0], atol=1e-5, rtol=0)
+    np.testing.assert_allclose(got["probability"], Predictor(run_dir)(texts).probabilities[:, 1], atol=1e-5, rtol=0)
     if name == "hybrid":
         assert got["ngrams"] == python["ngrams"].astype(str).tolist()
         np.testing.assert_allclose(got["ngram_contributions"], python["ngram_contributions"], atol=1e-5, rtol=0)
@@ -152,7 +153,9 @@ def test_metadata_lists_the_explain_endpoint(explained_exports):
         outputs = {"tokens": {"dtype": "string", "shape": [None, 32]},
                    "weights": {"dtype": "float32", "shape": [None, 32]},
                    "probability": {"dtype": "float32", "shape": [None]},
-                   "label": {"dtype": "int32", "shape": [None]}, "known_tokens": {"dtype": "int32", "shape": [None]}}
+                   "probabilities": {"dtype": "float32", "shape": [None, 2]},
+                   "label": {"dtype": "string", "shape": [None]}, "label_id": {"dtype": "int32", "shape": [None]},
+                   "known_tokens": {"dtype": "int32", "shape": [None]}}
         if name == "hybrid":
             outputs |= {"ngrams": {"dtype": "string", "shape": [None, None]},
                         "ngram_contributions": {"dtype": "float32", "shape": [None, None]}}

@@ -49,13 +49,16 @@ def served(exported, tmp_path_factory) -> dict:
     model = tf.saved_model.load(data["export"])
     texts = data["texts"]
     bad = {name: bytes.fromhex(value) for name, value in data["bad"].items()}
+    def plain(value):
+        value = value.numpy()
+        return [v.decode() for v in value.tolist()] if value.dtype == object else value.tolist()
     def call(batch):
         out = model.serve(tf.constant(batch, dtype=tf.string))
-        return {key: value.numpy().tolist() for key, value in out.items()}
+        return {key: plain(value) for key, value in out.items()}
     result = {
         "all": call(texts),
         "batches_of_7": [call(texts[i:i + 7]) for i in range(0, 70, 7)],
-        "serving_default": {k: v.numpy().tolist()
+        "serving_default": {k: plain(v)
                             for k, v in model.signatures["serving_default"](texts=tf.constant(texts[:3])).items()},
         "bad_one_by_one": {name: call([text]) for name, text in bad.items()},
         "bad_mixed": call(list(bad.values()) + [texts[0].encode()]),
@@ -77,7 +80,10 @@ def test_export_matches_keras_model_on_1000_reviews(served, tiny_run):
     expected = keras_probabilities(tiny_run, served["texts"])
     got = np.asarray(served["all"]["probability"])
     np.testing.assert_allclose(got, expected, atol=1e-5, rtol=0)
-    assert np.array_equal(served["all"]["label"], (expected > 0.5).astype(int))
+    assert np.array_equal(served["all"]["label_id"], (expected > 0.5).astype(int))
+    assert served["all"]["label"] == [("neg", "pos")[int(p > 0.5)] for p in expected]
+    np.testing.assert_allclose(np.asarray(served["all"]["probabilities"])[:, 1], got, atol=0, rtol=0)
+    np.testing.assert_allclose(np.sum(served["all"]["probabilities"], axis=1), 1.0, atol=1e-6)
     # A batch size never used before gives the same answers.
     in_sevens = np.concatenate([b["probability"] for b in served["batches_of_7"]])
     np.testing.assert_allclose(in_sevens, got[:70], atol=1e-6, rtol=0)
@@ -88,9 +94,12 @@ def test_export_matches_keras_model_on_1000_reviews(served, tiny_run):
 @pytest.mark.parametrize("name", sorted(BAD_TEXTS))
 def test_serving_survives_bad_text(served, name):
     out = served["bad_one_by_one"][name]
-    (p,), (label,) = out["probability"], out["label"]
+    (p,), (label,), (label_id,), (known,) = out["probability"], out["label"], out["label_id"], out["known_tokens"]
     assert math.isfinite(p) and 0.0 <= p <= 1.0
-    assert label == int(p > 0.5)
+    if known == 0:  # no evidence, no verdict
+        assert (p, label_id, label, out["probabilities"]) == (0.5, -1, "unknown", [[0.5, 0.5]])
+    else:
+        assert label_id == int(p > 0.5) and label == ("neg", "pos")[label_id]
 
 
 @pytest.mark.slow
@@ -99,7 +108,8 @@ def test_mixed_bad_batch_gives_one_output_per_input(served):
     assert len(mixed["probability"]) == len(mixed["label"]) == len(BAD_TEXTS) + 1
     alone = [served["bad_one_by_one"][name]["probability"][0] for name in BAD_TEXTS] + [served["all"]["probability"][0]]
     np.testing.assert_allclose(mixed["probability"], alone, atol=1e-6, rtol=0)
-    assert served["empty_batch"] == {"known_tokens": [], "label": [], "probability": []}
+    assert served["empty_batch"] == {"known_tokens": [], "label": [], "label_id": [], "probabilities": [],
+                                     "probability": []}
 
 
 def test_valid_utf8_leaves_valid_text_byte_identical():
@@ -125,9 +135,13 @@ def test_metadata_describes_export(exported, tiny_run):
         "aliases": ["serving_default"],
         "inputs": {"texts": {"dtype": "string", "shape": [None]}},
         "outputs": {"known_tokens": {"dtype": "int32", "shape": [None]},
-                    "label": {"dtype": "int32", "shape": [None]},
+                    "label": {"dtype": "string", "shape": [None]},
+                    "label_id": {"dtype": "int32", "shape": [None]},
+                    "probabilities": {"dtype": "float32", "shape": [None, 2]},
                     "probability": {"dtype": "float32", "shape": [None]}},
     }
+    assert meta["class_names"] == ["neg", "pos"] == runs.load_class_names(tiny_run)
+    assert meta["labels"] == {"0": "neg", "1": "pos"}
     assert sorted(os.listdir(os.path.dirname(exported))) == ["model"]  # no staging directory left behind
 
 
@@ -162,7 +176,8 @@ def test_sigmoid_head_and_keep_end(tiny_run, tmp_path):
     p = out["probability"].numpy()
     np.testing.assert_allclose(p[:50], expected, atol=1e-5, rtol=0)
     assert np.all(np.isfinite(p)) and np.all((p >= 0) & (p <= 1))
-    assert np.array_equal(out["label"].numpy(), (p > 0.5).astype(np.int32))
+    assert np.array_equal(out["label_id"].numpy()[:50], (p[:50] > 0.5).astype(np.int32))
+    assert out["label"].numpy()[50:].tolist() == [b"unknown", b"unknown"] and p[50:].tolist() == [0.5, 0.5]
     meta = runs.read_json(str(tmp_path / "out" / export.METADATA))
     assert (meta["head"], meta["keep"], meta["test_accuracy"]) == ("sigmoid", "end", None)  # no metrics.json
 

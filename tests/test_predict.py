@@ -33,17 +33,18 @@ def test_predict_on_run_dir_prints_label_and_probability(tiny_run, capsys):
     assert len(lines) == 2
     (pos_label, pos_p, pos_text), (neg_label, neg_p, neg_text) = map(parse_plain, lines)
     assert (pos_text, neg_text) == (POSITIVE, NEGATIVE)
-    assert 0 <= neg_p < pos_p <= 1  # the tiny run has learned the cue words
-    for label, p in ((pos_label, pos_p), (neg_label, neg_p)):
-        assert label == ("positive" if p > 0.5 else "negative")
+    # The tiny run has learned the cue words; each line shows the predicted class's probability.
+    assert (pos_label, neg_label) == ("pos", "neg")
+    assert 0.5 < pos_p <= 1 and 0.5 < neg_p <= 1
 
 
 def test_run_dir_and_export_agree(tiny_run, exported):
     texts = [POSITIVE, NEGATIVE, "", "the plot was a film", "\xff not utf8".encode("latin-1")]
-    p_run, labels_run = Predictor(tiny_run)(texts)
-    p_export, labels_export = Predictor(exported)(texts, batch_size=2)
-    np.testing.assert_allclose(p_run, p_export, atol=1e-6, rtol=0)
-    assert np.array_equal(labels_run, labels_export) and len(p_run) == len(texts)
+    run, exp = Predictor(tiny_run)(texts), Predictor(exported)(texts, batch_size=2)
+    np.testing.assert_allclose(run.probabilities, exp.probabilities, atol=1e-6, rtol=0)
+    assert run.probabilities.shape == (len(texts), 2)
+    assert np.array_equal(run.label_ids, exp.label_ids) and run.labels == exp.labels
+    assert run.class_names == exp.class_names == ["neg", "pos"]
 
 
 def test_jsonl_output_from_a_file(exported, tmp_path, capsys):
@@ -53,24 +54,25 @@ def test_jsonl_output_from_a_file(exported, tmp_path, capsys):
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [r["text"] for r in rows] == ["first", POSITIVE, "", f"{NEGATIVE} 😀"]
     for row in rows:
-        assert set(row) == {"text", "label", "label_id", "probability", "known_tokens"}
-        assert 0.0 <= row["probability"] <= 1.0
+        assert set(row) == {"text", "label", "label_id", "probability", "probabilities", "known_tokens"}
+        assert list(row["probabilities"]) == ["neg", "pos"]
+        assert sum(row["probabilities"].values()) == pytest.approx(1.0, abs=1e-6)
         if row["known_tokens"] == 0:  # the empty line: no evidence, no verdict
-            assert (row["label"], row["probability"]) == ("unknown", 0.5)
+            assert (row["label"], row["label_id"], row["probability"]) == ("unknown", -1, 0.5)
             continue
-        assert row["label"] == ("positive", "negative")[1 - row["label_id"]]
-        assert row["label_id"] == int(row["probability"] > 0.5)
+        assert row["label"] == ("neg", "pos")[row["label_id"]]
+        assert row["probability"] == max(row["probabilities"].values()) == row["probabilities"][row["label"]]
     assert [r["known_tokens"] == 0 for r in rows] == [True, False, True, False]  # "first" is not in the vocabulary
 
 
 def test_no_evidence_gets_exactly_one_half(exported):
     texts = ["", "   \t ", "zzqx unseenword", "!!!", POSITIVE, NEGATIVE]
-    predictor = Predictor(exported)
-    probabilities, labels = predictor(texts)
-    assert predictor.known_tokens.tolist()[:4] == [0, 0, 0, 0]
-    assert (predictor.known_tokens[4:] > 0).all()
-    assert probabilities[:4].tolist() == [0.5, 0.5, 0.5, 0.5]
-    assert probabilities[4] > 0.5 > probabilities[5]
+    predictions = Predictor(exported)(texts)
+    assert predictions.known_tokens.tolist()[:4] == [0, 0, 0, 0]
+    assert (predictions.known_tokens[4:] > 0).all()
+    assert predictions.probabilities[:4].tolist() == [[0.5, 0.5]] * 4
+    assert predictions.labels[:4] == ["unknown"] * 4 and predictions.label_ids[:4].tolist() == [-1] * 4
+    assert predictions.probabilities[4, 1] > 0.5 > predictions.probabilities[5, 1]
 
 
 @pytest.mark.slow
@@ -82,7 +84,7 @@ def test_file_dash_reads_stdin(exported):
     assert proc.returncode == 0, proc.stderr.decode()[-2000:]
     rows = [json.loads(line) for line in proc.stdout.decode().splitlines()]
     assert [r["text"] for r in rows] == [POSITIVE, "\ufffd\ufffd broken bytes", "", NEGATIVE]
-    assert rows[0]["probability"] > rows[3]["probability"]
+    assert rows[0]["probabilities"]["pos"] > rows[3]["probabilities"]["pos"]
 
 
 @pytest.mark.parametrize("argv, message", [

@@ -50,6 +50,7 @@ def test_ngram_baseline_on_real_reviews_beats_the_attention_models(real_archive,
     assert metrics["best_val_accuracy"] > 0.905 and metrics["test_accuracy"] > 0.90
     assert metrics["test_ece"] < 0.03
     predictor = Predictor(run_dir)
-    probabilities, _ = predictor(["", "qwzx vbnq", "a wonderful, moving film", "a dull, boring waste of time"])
-    assert probabilities[:2].tolist() == [0.5, 0.5] and predictor.known_tokens[:2].tolist() == [0, 0]
-    assert probabilities[2] > 0.5 > probabilities[3]
+    predictions = predictor(["", "qwzx vbnq", "a wonderful, moving film", "a dull, boring waste of time"])
+    probabilities = predictions.probabilities[:, 1]
+    assert probabilities[:2].tolist() == [0.5, 0.5] and predictions.known_tokens[:2].tolist() == [0, 0]
+    assert probabilities[2] > 0.5 > probabilities[3] and predictions.labels[2:] == ["pos", "neg"]

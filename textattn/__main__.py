@@ -55,8 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
     export = commands.add_parser(
         "export", help="write a run as a TensorFlow SavedModel that classifies raw text",
         description="Write RUN_DIR's model, vocabulary and text preprocessing as a SavedModel in OUT_DIR. "
-                    "Its 'serve' endpoint takes a batch of strings and returns 'probability' (positive class) "
-                    "and 'label' (1 positive, 0 negative); it needs only TensorFlow to load.")
+                    "Its 'serve' endpoint takes a batch of strings and returns 'label' (the class name), "
+                    "'label_id', 'probabilities' (batch, classes), 'known_tokens' and, for two classes, "
+                    "'probability' (of the second class); it needs only TensorFlow to load.")
     export.add_argument("run_dir", metavar="RUN_DIR", help="a finished run directory (runs/NAME-TIMESTAMP)")
     export.add_argument("out_dir", metavar="OUT_DIR", help="directory to create")
     export.add_argument("--overwrite", action="store_true", help="replace OUT_DIR if it holds an earlier export")
@@ -64,12 +65,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     predict = commands.add_parser(
         "predict", help="classify reviews with a run directory or an exported SavedModel",
-        description="Print label and positive-class probability for each review.")
+        description="Print the predicted class name and its probability for each review.")
     predict.add_argument("model", metavar="MODEL", help="a run directory or an exported SavedModel directory")
     predict.add_argument("texts", metavar="TEXT", nargs="*", help="review text (quote it)")
     predict.add_argument("--file", metavar="PATH", help="read one review per line from PATH (- for stdin)")
     predict.add_argument("--jsonl", action="store_true",
-                         help='print one JSON object per review: {"text", "label", "label_id", "probability"}')
+                         help='print one JSON object per review: {"text", "label", "label_id", "probability", '
+                              '"probabilities", "known_tokens"}')
     predict.set_defaults(handler=cmd_predict)
 
     from textattn.explain.command import DEFAULT_TOP
@@ -78,7 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
     explain = commands.add_parser(
         "explain", help="show which tokens a model's answer rests on (terminal and HTML)",
         formatter_class=argparse.RawDescriptionHelpFormatter, epilog=help_text(),
-        description="For each review print the label, the positive-class probability and known_tokens, the\n"
+        description="For each review print the label, its probability and known_tokens, the\n"
                     "review with each token shaded by its weight (ANSI colour on a terminal; plain text with\n"
                     "the weights when not a terminal or NO_COLOR is set), and the top-K tokens.")
     explain.add_argument("model", metavar="MODEL", help="a run directory or an exported SavedModel directory")

@@ -5,12 +5,19 @@
       metadata.json                                          what was exported, and how to call it
 
 The ``serve`` endpoint (also ``serving_default``) takes a batch of UTF-8
-strings, shape (batch,), and returns ``{"probability": float32 (batch,),
-"label": int32 (batch,), "known_tokens": int32 (batch,)}``: the positive-class
-probability (temperature-calibrated), the predicted label (1 positive, 0
-negative) and how much evidence the model saw (0: none, probability 0.5). Standardization, the vocabulary and
-truncation/padding live inside the artifact, so it loads and runs with
-TensorFlow alone::
+strings, shape (batch,), and returns, for a model of C classes (the run's
+class names, metadata.json ``class_names``; label id i is class i)::
+
+    label          string  (batch,)    the predicted class name
+    label_id       int32   (batch,)    its index, the arg-max of probabilities
+    probabilities  float32 (batch, C)  temperature-calibrated class probabilities
+    known_tokens   int32   (batch,)    how much evidence the model saw
+    probability    float32 (batch,)    2 classes only: probabilities[:, 1], as format 1 exports had
+
+With no evidence (known_tokens 0: empty, whitespace, only unknown words) the
+answer is uniform probabilities (0.5 each for two classes), label_id -1 and
+label "unknown". Standardization, the vocabulary and truncation/padding live
+inside the artifact, so it loads and runs with TensorFlow alone::
 
     tf.saved_model.load(OUT_DIR).serve(tf.constant(["a great film"]))
 
@@ -34,15 +41,19 @@ from textattn.errors import UserError
 from textattn.versions import versions
 
 SERVE = "serve"
-EXPLAIN = "explain"  # texts -> tokens, weights, probability (see textattn.explain.endpoint)
+EXPLAIN = "explain"  # texts -> tokens, weights and serve's outputs (see textattn.explain.endpoint)
 INPUT = "texts"
-PROBABILITY = "probability"
+PROBABILITY = "probability"  # two-class models only: the second class's probability
+PROBABILITIES = "probabilities"
 LABEL = "label"
+LABEL_ID = "label_id"
 KNOWN_TOKENS = "known_tokens"
 METADATA = "metadata.json"
 SAVED_MODEL = "saved_model.pb"
-LABEL_NAMES = ("negative", "positive")
-FORMAT_VERSION = 1
+# The answer without evidence: no class.
+NO_LABEL_ID = -1
+NO_LABEL = "unknown"
+FORMAT_VERSION = 2  # 1: label was the int class id, no label_id / probabilities
 OOV_ID = 1  # vocab.txt line 1: the out-of-vocabulary token (line 0 is padding)
 
 
@@ -94,16 +105,19 @@ def valid_utf8(texts):
 
 
 def make_serve(model, parts: "ServingParts", call_model=None):
-    """The serving computation: raw texts (batch,) -> {probability, label, known_tokens}, each (batch,).
+    """The serving computation: raw texts (batch,) -> {label, label_id, probabilities, known_tokens[, probability]}.
 
     ``model`` maps its input (token ids (batch, sequence_length); for ``ngram`` a
     multi-hot SparseTensor (batch, V); for ``hybrid`` a dict of both) to class
-    probabilities, (batch, 2) softmax or (batch, 1) sigmoid. The run's
-    temperature is applied, and labels are the arg-max class. ``known_tokens``
-    counts the evidence the model sees: in-vocabulary words inside the kept
-    window for word models, distinct in-vocabulary n-grams for ``ngram`` and
-    ``hybrid``. With none (empty, whitespace, only unknown words) the answer
-    is exactly 0.5: no evidence, no verdict.
+    probabilities, (batch, C) softmax or (batch, 1) sigmoid. The run's
+    temperature is applied, and ``label_id`` is the arg-max class, ``label``
+    its name (``parts.class_names``). ``known_tokens`` counts the evidence the
+    model sees: in-vocabulary words inside the kept window for word models,
+    distinct in-vocabulary n-grams for ``ngram`` and ``hybrid``. With none
+    (empty, whitespace, only unknown words) the probabilities are exactly
+    uniform (0.5 for two classes), label_id ``NO_LABEL_ID`` and label
+    ``NO_LABEL``: no evidence, no verdict. Two-class models also answer
+    ``probability``, the second class's (the positive review's for IMDB).
 
     ``call_model(inputs)`` replaces ``model(inputs, training=False)`` (see
     ``serving_function``: a model run by another backend than TensorFlow).
@@ -120,6 +134,8 @@ def make_serve(model, parts: "ServingParts", call_model=None):
     reads_ngrams = variants.variant(variant).reads_ngrams
     empty_review = empty_review_ids(sequence_length)
     inverse_temperature = 1.0 / float(parts.temperature)
+    num_classes = len(parts.class_names)
+    names = tf.constant(list(parts.class_names) + [NO_LABEL])  # NO_LABEL at index num_classes
 
     def serve(texts):
         texts = valid_utf8(texts)
@@ -145,10 +161,14 @@ def make_serve(model, parts: "ServingParts", call_model=None):
             log_p = tf.math.log(tf.clip_by_value(probabilities, 1e-7, 1.0))
             probabilities = tf.nn.softmax(log_p * inverse_temperature, axis=1)
         no_evidence = tf.equal(known, 0)
-        probabilities = tf.where(no_evidence[:, None], tf.fill(tf.shape(probabilities), 0.5), probabilities)
-        positive = probabilities[:, 1]
-        label = tf.where(no_evidence, 0, tf.argmax(probabilities, axis=-1, output_type=tf.int32))
-        return {PROBABILITY: positive[:n], LABEL: label[:n], KNOWN_TOKENS: known[:n]}
+        probabilities = tf.where(no_evidence[:, None], tf.fill(tf.shape(probabilities), 1.0 / num_classes),
+                                 probabilities)
+        label_id = tf.where(no_evidence, NO_LABEL_ID, tf.argmax(probabilities, axis=-1, output_type=tf.int32))
+        label = tf.gather(names, tf.where(no_evidence, num_classes, label_id))
+        out = {LABEL: label[:n], LABEL_ID: label_id[:n], PROBABILITIES: probabilities[:n], KNOWN_TOKENS: known[:n]}
+        if num_classes == 2:
+            out[PROBABILITY] = probabilities[:n, 1]
+        return out
 
     return serve
 
@@ -179,6 +199,8 @@ class ServingParts:
     vectorizer: object
     ngram_vectorizer: object | None
     temperature: float
+    class_names: list = dataclasses.field(default_factory=lambda: list(runs.LEGACY_CLASS_NAMES))
+    """Label id i is class ``class_names[i]``."""
 
 
 def load_run(run_dir: str):
@@ -188,7 +210,8 @@ def load_run(run_dir: str):
 
 
 def load_serving_parts(run_dir: str):
-    """(ServingParts, model) of a finished run: vectorizers with the run's vocabularies, its temperature."""
+    """(ServingParts, model) of a finished run: vectorizers with the run's vocabularies, its temperature and
+    class names."""
     from textattn.data.text import make_vectorizer
 
     runs.check_run_dir(run_dir)
@@ -204,8 +227,13 @@ def load_serving_parts(run_dir: str):
             raise UserError(f"{run_dir!r} has no {runs.NGRAM_VOCAB}; retrain the run")
         ngrams = runs.load_vocabulary(path)
         ngram_vectorizer = make_ngram_vectorizer(len(ngrams), config.model.ngram.max_ngram, ngrams)
+    class_names = runs.load_class_names(run_dir)
+    width = int(model.output_shape[-1])
+    if max(width, 2) != len(class_names):
+        raise UserError(f"{run_dir!r}: the model has {width} outputs but {runs.CLASSES} names "
+                        f"{len(class_names)} classes; retrain the run")
     parts = ServingParts(config, make_vectorizer(config.data.vocab_size, vocabulary), ngram_vectorizer,
-                         runs.temperature(run_dir))
+                         runs.temperature(run_dir), class_names)
     return parts, model
 
 
@@ -360,11 +388,14 @@ def build_metadata(run_dir: str, parts: ServingParts, serve, explain=None) -> di
         "ngram_vocab_size": int(parts.ngram_vectorizer.vocabulary_size()) if parts.ngram_vectorizer else None,
         "temperature": parts.temperature,
         "known_tokens": ("distinct in-vocabulary n-grams" if parts.ngram_vectorizer
-                         else "in-vocabulary words in the kept window") + "; 0 means no evidence: probability 0.5",
+                         else "in-vocabulary words in the kept window")
+                        + f"; 0 means no evidence: uniform probabilities, label_id {NO_LABEL_ID}, label {NO_LABEL!r}",
         "sequence_length": config.data.sequence_length,
         "keep": config.data.keep,
         "test_accuracy": metrics.get("test_accuracy"),
-        "labels": {str(i): name for i, name in enumerate(LABEL_NAMES)},
+        "class_names": list(parts.class_names),
+        "labels": {str(i): name for i, name in enumerate(parts.class_names)},
+        "no_evidence": {"label_id": NO_LABEL_ID, "label": NO_LABEL, "probabilities": "uniform"},
         "run_dir": os.path.abspath(run_dir),
         "exported_at": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
         "versions": versions(),

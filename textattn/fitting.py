@@ -30,6 +30,16 @@ class RunData:
     ngrams: pipeline.NgramData | None
 
     @property
+    def class_names(self) -> list[str]:
+        """Label id i is class ``class_names[i]``."""
+        return list(self.tokens.class_names)
+
+    @property
+    def num_classes(self) -> int:
+        """The model's head width: one unit per class."""
+        return len(self.tokens.class_names)
+
+    @property
     def ngram_vocab_size(self) -> int | None:
         return len(self.ngrams.vocabulary) if self.ngrams else None
 

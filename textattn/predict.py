@@ -12,6 +12,7 @@ output line i always belongs to input line i.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sys
@@ -25,12 +26,33 @@ BATCH_SIZE = 256
 PREVIEW_CHARS = 60
 
 
-class Predictor:
-    """Raw reviews -> positive-class probabilities, from a run directory or an exported SavedModel.
+@dataclasses.dataclass
+class Predictions:
+    """What ``serve`` answered for n reviews of a C-class model.
 
-    ``predictor(texts)`` takes a list of review bytes (or str) and returns
-    (probabilities float32 (n,), labels int32 (n,)); ``predictor.known_tokens``
-    then holds int32 (n,) (-1 from an export made before that output existed).
+    ``probabilities`` float32 (n, C); ``label_ids`` int32 (n,), -1 where the model
+    saw no evidence; ``labels`` the class names (``export.NO_LABEL`` where -1);
+    ``known_tokens`` int32 (n,) (-1 from an export made before that output existed).
+    """
+
+    class_names: list[str]
+    probabilities: np.ndarray
+    label_ids: np.ndarray
+    labels: list[str]
+    known_tokens: np.ndarray
+
+    @property
+    def confidence(self) -> np.ndarray:
+        """float32 (n,): the probability of each predicted class (1/C where there is none)."""
+        rows = np.arange(len(self.label_ids))
+        return np.where(self.label_ids >= 0, self.probabilities[rows, np.maximum(self.label_ids, 0)],
+                        np.float32(1.0 / len(self.class_names))).astype(np.float32)
+
+
+class Predictor:
+    """Raw reviews -> class probabilities and names, from a run directory or an exported SavedModel.
+
+    ``predictor(texts)`` takes a list of review bytes (or str) and returns ``Predictions``.
     """
 
     def __init__(self, path: str):
@@ -42,23 +64,58 @@ class Predictor:
                                 "export it with `python -m textattn export`")
         else:
             self._serve = export.serving_function(path)
+        self.class_names = class_names_of(kind, path)
 
-    def __call__(self, texts, batch_size: int = BATCH_SIZE):
+    def __call__(self, texts, batch_size: int = BATCH_SIZE) -> Predictions:
         import tensorflow as tf
 
-        self.known_tokens = np.zeros(0, np.int32)
-        if not texts:
-            return np.zeros(0, np.float32), np.zeros(0, np.int32)
-        probabilities, labels, known = [], [], []
+        parts = {key: [] for key in ("probabilities", "label_ids", "known_tokens")}
         for start in range(0, len(texts), batch_size):
             batch = texts[start:start + batch_size]
             out = self._serve(tf.constant(batch, dtype=tf.string))
-            probabilities.append(out[export.PROBABILITY].numpy())
-            labels.append(out[export.LABEL].numpy())
-            known.append(out[export.KNOWN_TOKENS].numpy() if export.KNOWN_TOKENS in out
-                         else np.full(len(batch), -1, np.int32))
-        self.known_tokens = np.concatenate(known)
-        return np.concatenate(probabilities), np.concatenate(labels)
+            probabilities, label_ids = answer_arrays(out)
+            parts["probabilities"].append(probabilities)
+            parts["label_ids"].append(label_ids)
+            parts["known_tokens"].append(out[export.KNOWN_TOKENS].numpy() if export.KNOWN_TOKENS in out
+                                         else np.full(len(batch), -1, np.int32))
+        c = len(self.class_names)
+        probabilities = np.concatenate(parts["probabilities"]) if texts else np.zeros((0, c), np.float32)
+        label_ids = np.concatenate(parts["label_ids"]) if texts else np.zeros(0, np.int32)
+        known = np.concatenate(parts["known_tokens"]) if texts else np.zeros(0, np.int32)
+        labels = [self.class_names[i] if i >= 0 else export.NO_LABEL for i in label_ids]
+        return Predictions(self.class_names, probabilities, label_ids, labels, known)
+
+
+def answer_arrays(out) -> tuple[np.ndarray, np.ndarray]:
+    """(probabilities float32 (n, C), label ids int32 (n,)) from a serve answer, of either export format.
+
+    A format 1 export answered ``probability`` (positive class) and an int ``label``
+    (0 also when it saw no evidence: known_tokens 0).
+    """
+    if export.PROBABILITIES in out:
+        return out[export.PROBABILITIES].numpy(), out[export.LABEL_ID].numpy()
+    p = out[export.PROBABILITY].numpy()
+    label_ids = out[export.LABEL].numpy().astype(np.int32)
+    if export.KNOWN_TOKENS in out:
+        label_ids = np.where(out[export.KNOWN_TOKENS].numpy() == 0, export.NO_LABEL_ID, label_ids)
+    return np.stack([1.0 - p, p], axis=1).astype(np.float32), label_ids
+
+
+def class_names_of(kind: str, path: str) -> list[str]:
+    """The class names of MODEL (``kind`` from ``export.open_model_path``): a run's, or an export's metadata.json
+    (format 1: its "labels")."""
+    if kind != "export":
+        return runs.load_class_names(path)
+    try:
+        metadata = runs.read_json(os.path.join(path, export.METADATA))
+    except (OSError, ValueError):
+        raise UserError(f"{path!r} has no readable {export.METADATA}; re-export the run") from None
+    names = metadata.get("class_names")
+    if names is None and isinstance(metadata.get("labels"), dict):
+        names = [metadata["labels"][key] for key in sorted(metadata["labels"], key=int)]
+    if not names:
+        raise UserError(f"{export.METADATA} in {path!r} names no classes; re-export the run")
+    return [str(name) for name in names]
 
 
 def read_reviews(path: str) -> list[bytes]:
@@ -78,31 +135,29 @@ def read_reviews(path: str) -> list[bytes]:
     return [line[:-1] if line.endswith(b"\r") else line for line in lines]
 
 
-UNKNOWN = "unknown"
-
-
-def label_name(label_id: int, known_tokens: int) -> str:
-    """The class name, or ``unknown`` when the model saw no evidence (no in-vocabulary token)."""
-    return UNKNOWN if known_tokens == 0 else export.LABEL_NAMES[label_id]
-
-
-def format_plain(text: str, label_id: int, probability: float, known_tokens: int = -1) -> str:
+def format_plain(text: str, label: str, probability: float) -> str:
+    """The class name, its probability and the start of the review."""
     preview = " ".join(text.split())
     if len(preview) > PREVIEW_CHARS:
         preview = preview[: PREVIEW_CHARS - 3] + "..."
-    return f"{label_name(label_id, known_tokens):<8}  {probability:.4f}  {preview}"
+    return f"{label:<8}  {probability:.4f}  {preview}"
 
 
-def format_jsonl(text: str, label_id: int, probability: float, known_tokens: int = -1) -> str:
-    record = {"text": text, "label": label_name(label_id, known_tokens), "label_id": label_id,
-              "probability": probability}
+def format_jsonl(text: str, label: str, label_id: int, probability: float, probabilities: dict,
+                 known_tokens: int = -1) -> str:
+    record = {"text": text, "label": label, "label_id": label_id, "probability": probability,
+              "probabilities": probabilities}
     if known_tokens >= 0:
         record["known_tokens"] = known_tokens
     return json.dumps(record, ensure_ascii=False)
 
 
 def run_predict(model: str, texts: list[str], file: str | None = None, jsonl: bool = False, out=None) -> int:
-    """Print one line per review: label, positive-class probability and the review (or JSON with --jsonl)."""
+    """Print one line per review: class name, its probability and the review (or JSON with --jsonl).
+
+    A review without evidence (no in-vocabulary token) prints ``unknown`` with
+    probability 1/C (0.5 for two classes); in JSON its label_id is -1.
+    """
     out = out or sys.stdout
     if not texts and file is None:
         raise UserError("no reviews given; pass TEXT arguments or --file PATH (--file - reads stdin)")
@@ -110,11 +165,17 @@ def run_predict(model: str, texts: list[str], file: str | None = None, jsonl: bo
     reviews = [os.fsencode(t) for t in texts]
     if file is not None:
         reviews += read_reviews(file)
-    predictor = Predictor(model)
-    probabilities, labels = predictor(reviews)
-    formatter = format_jsonl if jsonl else format_plain
-    for review, label, probability, known in zip(reviews, labels, probabilities, predictor.known_tokens):
+    predictions = Predictor(model)(reviews)
+    names = predictions.class_names
+    for i, review in enumerate(reviews):
         text = review.decode("utf-8", errors="replace")
-        print(formatter(text, int(label), float(probability), int(known)), file=out)
+        label, confidence = predictions.labels[i], float(predictions.confidence[i])
+        if jsonl:
+            probabilities = {name: float(p) for name, p in zip(names, predictions.probabilities[i])}
+            line = format_jsonl(text, label, int(predictions.label_ids[i]), confidence, probabilities,
+                                int(predictions.known_tokens[i]))
+        else:
+            line = format_plain(text, label, confidence)
+        print(line, file=out)
     out.flush()
     return 0

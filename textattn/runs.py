@@ -4,6 +4,7 @@
       config.yaml     resolved config (every key, after --set overrides)
       vocab.txt       one token per line; line i is token id i (0 padding, 1 OOV)
       ngram_vocab.txt ngram and hybrid: one n-gram per line; line i is feature i (0 OOV)
+      classes.txt     one class name per line; line i is label id i (the model's output column i)
       model.keras     best epoch's model (loads with safe_mode=True)
       history.csv     one row per epoch (Keras CSVLogger, plus epoch_seconds)
       metrics.json    summary (params, accuracies, timings, versions)
@@ -23,6 +24,9 @@ from textattn.errors import UserError
 CONFIG = "config.yaml"
 VOCAB = "vocab.txt"
 NGRAM_VOCAB = "ngram_vocab.txt"
+CLASSES = "classes.txt"
+# Runs written before classes.txt existed were all trained on aclImdb (textattn.data.aclimdb.CLASS_NAMES).
+LEGACY_CLASS_NAMES = ("neg", "pos")
 MODEL = "model.keras"
 HISTORY = "history.csv"
 METRICS = "metrics.json"
@@ -70,6 +74,26 @@ def save_vocabulary(path: str, vocabulary: list[str]) -> None:
 def load_vocabulary(path: str) -> list[str]:
     with open(path, encoding="utf-8") as f:
         return f.read().split("\n")[:-1]
+
+
+def save_class_names(path: str, class_names: list[str]) -> None:
+    """One class name per line; a name with a line break is refused (it would not read back)."""
+    for name in class_names:
+        if "\n" in name or "\r" in name or not name:
+            raise UserError(f"class name {name!r} is empty or has a line break; rename that label in the data")
+    write_text_atomic(path, "\n".join(class_names) + "\n")
+
+
+def load_class_names(run_dir: str) -> list[str]:
+    """The run's class names in label-id order: classes.txt, else metrics.json, else aclImdb's (older runs)."""
+    path = os.path.join(run_dir, CLASSES)
+    if os.path.isfile(path):
+        return load_vocabulary(path)
+    try:
+        names = read_json(os.path.join(run_dir, METRICS)).get("class_names")
+    except (OSError, ValueError, AttributeError):
+        names = None
+    return [str(n) for n in names] if names else list(LEGACY_CLASS_NAMES)
 
 
 def temperature(run_dir: str) -> float:

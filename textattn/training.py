@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import os
+import shutil
 import statistics
 import time
 
@@ -34,6 +35,7 @@ from textattn.data import pipeline
 from textattn.errors import UserError
 from textattn.fitting import RunData, load_data
 from textattn.models import build_model, count_params
+from textattn.models.build import check_head
 from textattn.versions import versions
 
 
@@ -68,13 +70,13 @@ def ngram_ratios(config: Config, data: RunData, bags=None, labels=None) -> np.nd
 
     bags = data.ngrams.train if bags is None else bags
     labels = data.tokens.y_train if labels is None else labels
-    return log_count_ratios(bags, labels, data.ngram_vocab_size, 2, config.model.ngram.alpha)
+    return log_count_ratios(bags, labels, data.ngram_vocab_size, data.num_classes, config.model.ngram.alpha)
 
 
 def new_ngram_model(config: Config, data: RunData, bags=None, labels=None) -> keras.Model:
     from textattn.models.bag_models import NB_LAYER, build_ngram_model
 
-    model = build_ngram_model(config, data.ngram_vocab_size)
+    model = build_ngram_model(config, data.ngram_vocab_size, data.num_classes)
     model.get_layer(NB_LAYER).set_log_count_ratios(ngram_ratios(config, data, bags, labels))
     return model
 
@@ -84,7 +86,7 @@ def new_model(config: Config, data: RunData) -> keras.Model:
     keras.utils.set_random_seed(config.seed)
     if config.model.variant == "ngram":
         return new_ngram_model(config, data)
-    return build_model(config)
+    return build_model(config, num_classes=data.num_classes)
 
 
 def predict(model: keras.Model, config: Config, data: RunData, split: str, variant: str | None = None) -> np.ndarray:
@@ -128,8 +130,10 @@ def fit_ngram_branch(config: Config, data: RunData, verbose, epochs: int | None 
     """The hybrid's n-gram branch, trained with ``model.hybrid.ngram_*``; best epoch by validation kept.
 
     With ``model.hybrid.self_training`` the trained branch labels the unlabelled
-    reviews; those it is confident about join the training part (for the
-    log-count ratios too) and a fresh branch is trained on all of them.
+    reviews; those it is confident about (top class probability at least
+    ``self_training_confidence``) join the training part with their arg-max
+    class as label (for the log-count ratios too) and a fresh branch is trained
+    on all of them.
     """
     h = config.model.hybrid
     model, summary = _fit_ngram_model(config, data, data.ngrams.train, data.tokens.y_train, verbose, epochs, validate)
@@ -184,7 +188,7 @@ def fit_hybrid(config: Config, data: RunData, run_dir: str, verbose):
           f"at epoch {ngram_summary['best_epoch']}; training the {config.model.hybrid.branch} branch...", flush=True)
     word_config = word_branch_config(config)
     keras.utils.set_random_seed(config.seed)
-    word_model = compile_model(build_model(word_config), word_config)
+    word_model = compile_model(build_model(word_config, num_classes=data.num_classes), word_config)
     checkpoint = os.path.join(run_dir, WORD_BRANCH_CHECKPOINT)
     history = fit_with_run_callbacks(word_model, word_config, data, run_dir, checkpoint, verbose)
     word_model = load_keras(checkpoint)
@@ -212,19 +216,22 @@ def load_keras(path: str) -> keras.Model:
 # Stage 3: the final fit on train + validation.
 
 
-def final_fit(config: Config, chosen: dict, blend: dict | None, verbose):
+def final_fit(config: Config, chosen: dict, blend: dict | None, verbose, class_names=("neg", "pos")):
     """Retrain on train + validation for the chosen epochs; return (model, data, summary)."""
     from textattn.models.bag_models import assemble_hybrid, word_branch_config
 
     full = dataclasses.replace(config, data=dataclasses.replace(config.data, validation_size=0))
     data = load_data(full)
+    if data.class_names != list(class_names):
+        raise UserError(f"the final fit's data has classes {data.class_names}, the run's {list(class_names)}; "
+                        "train with train.final_fit=false")
     print(f"Final fit on all {len(data.tokens.x_train):,} training reviews...", flush=True)
     start = time.perf_counter()
     word_config = word_branch_config(full) if config.model.variant == "hybrid" else full
     word_model = None
     if config.model.variant != "ngram":
         keras.utils.set_random_seed(config.seed)
-        word_model = compile_model(build_model(word_config), word_config)
+        word_model = compile_model(build_model(word_config, num_classes=data.num_classes), word_config)
         word_model.fit(data.dataset(word_config, "train"), epochs=chosen["epochs"], shuffle=False, verbose=verbose)
     if config.model.variant == "hybrid":
         ngram_model, _ = fit_ngram_branch(full, data, verbose, epochs=chosen["ngram_epochs"], validate=False)
@@ -266,6 +273,13 @@ def train(config: Config, output_dir: str | None = None, resume: str | None = No
     keras.utils.set_random_seed(config.seed)
     data = load_data(config)
     t = data.tokens
+    try:
+        check_head(config, data.num_classes)
+        check_class_names(run_dir, data.class_names, resume)
+    except UserError:
+        if not resume:  # a run that cannot start leaves nothing behind
+            shutil.rmtree(run_dir, ignore_errors=True)
+        raise
     prep_seconds = t.prep_seconds + (data.ngrams.prep_seconds if data.ngrams else 0.0)
     print(f"Data: {len(t.x_train)} train / {len(t.x_val)} validation / {len(t.x_test)} test reviews "
           f"from {t.source} in {prep_seconds:.1f}s{' (cached)' if t.cache_hit else ''}", flush=True)
@@ -307,7 +321,7 @@ def train(config: Config, output_dir: str | None = None, resume: str | None = No
         chosen = {"epochs": validation_phase["best_epoch"]}
         if branches:
             chosen["ngram_epochs"] = branches["ngram"]["best_epoch"]
-        model, data, final = final_fit(config, chosen, branches and branches["blend"], verbose)
+        model, data, final = final_fit(config, chosen, branches and branches["blend"], verbose, data.class_names)
         t = data.tokens
         runs.save_vocabulary(os.path.join(run_dir, runs.VOCAB), t.vocabulary)
     else:
@@ -359,6 +373,7 @@ def train(config: Config, output_dir: str | None = None, resume: str | None = No
         "validation_examples": n_validation,
         "test_examples": int(len(t.x_test)),
         "data_source": t.source,
+        "class_names": data.class_names,
         "seed": config.seed,
         "versions": versions(),
     }
@@ -375,6 +390,15 @@ def train(config: Config, output_dir: str | None = None, resume: str | None = No
               f"{config.model.hybrid.branch} {branches['word']['test_accuracy']:.4f}, blend {test_accuracy:.4f}",
               flush=True)
     return run_dir
+
+
+def check_class_names(run_dir: str, class_names: list[str], resume) -> None:
+    """Write RUN_DIR/classes.txt; a resumed run's data must have the classes it started with."""
+    path = os.path.join(run_dir, runs.CLASSES)
+    if resume and os.path.isfile(path) and runs.load_class_names(run_dir) != list(class_names):
+        raise UserError(f"the data's classes {list(class_names)} differ from the run's ({runs.CLASSES}: "
+                        f"{runs.load_class_names(run_dir)}); resume with the data the run started with")
+    runs.save_class_names(path, list(class_names))
 
 
 def calibrate(probabilities: np.ndarray, temperature: float) -> np.ndarray:

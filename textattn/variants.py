@@ -222,7 +222,8 @@ class Variant:
     """Word-sequence variants: (embeddings (batch, length, dim), masked when model.mask_padding, Config)
     -> a sequence (batch, length, width), pooled by model.pooling, or a vector (batch, width)."""
     build: Optional[Callable] = None
-    """Variants with inputs and a softmax head of their own: (Config, ngram_vocab_size or None) -> keras.Model."""
+    """Variants with inputs and a softmax head of their own: (Config, ngram_vocab_size or None, num_classes)
+    -> keras.Model."""
     inputs: tuple[str, ...] = (TOKEN_IDS,)
     """What the model reads: TOKEN_IDS and/or NGRAMS (a dict of both when there are two)."""
     columns: Callable[[Any, Any], dict] = no_attention_stack

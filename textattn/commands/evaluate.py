@@ -34,7 +34,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--markdown", metavar="FILE", help="also write the table as Markdown")
     parser.add_argument("--csv", metavar="FILE", help="also write the table as CSV")
     parser.add_argument("--json", metavar="FILE", help="also write the table (and errors) as JSON")
-    parser.add_argument("--plots", metavar="DIR", help="write PNG plots (validation curves, accuracy vs parameters)")
+    parser.add_argument("--plots", metavar="DIR", help="write PNG plots (validation curves, accuracy vs parameters, "
+                                                        "one confusion matrix per run)")
     parser.add_argument("--force", action="store_true", help="re-evaluate even where RUN_DIR/evaluation.json has results")
     parser.add_argument("--latency-calls", type=int, default=LATENCY_CALLS, metavar="N",
                         help=f"batch-1 calls whose median is the latency (default: {LATENCY_CALLS})")
@@ -120,10 +121,14 @@ def run_evaluate(run_dirs: list[str], *, split: str = "test", data: str | None =
         print(f"error: {run_dir}: {message}", file=sys.stderr, flush=True)
 
     rows = report.sort_rows(rows)
+    many_classes = [row for row in rows if row["classes"] > 2]  # two classes: the main table's columns say it all
     if rows:
         print(f"\n{split.capitalize()} split, best accuracy first:")
         print(report.format_terminal(rows), end="", flush=True)
-    outputs = [(markdown, lambda: report.format_markdown(rows)), (csv, lambda: report.format_csv(rows)),
+        if many_classes:
+            print(f"\nPer class ({split} split):\n" + report.format_per_class(many_classes), end="", flush=True)
+    outputs = [(markdown, lambda: report.format_markdown(rows) + (
+                    "\n" + report.format_per_class(many_classes, markdown=True) if many_classes else "")), (csv, lambda: report.format_csv(rows)),
                (json, lambda: report.format_json(rows, split, errors))]
     write_outputs(outputs)
     if plots and rows:

@@ -12,22 +12,22 @@ import os
 
 import numpy as np
 
-from textattn import export, runs
+from textattn import runs
 from textattn.errors import UserError
 
 
-def pick_reviews(labels, probabilities, predicted, n: int) -> list[tuple[int, str]]:
+def pick_reviews(labels, confidence, predicted, n: int, class_names) -> list[tuple[int, str]]:
     """[(index, caption)]: per true class, the ``n`` most confident correct, then the ``n`` most confident wrong.
 
     Args:
-        labels: true labels int (N,); probabilities: positive-class probability (N,);
-        predicted: served labels int (N,).
+        labels: true labels int (N,); confidence: the served probability of the predicted class (N,);
+        predicted: served label ids int (N,), -1 where there was no evidence (never correct);
+        class_names: the C class names, label id order.
     """
     labels, predicted = np.asarray(labels), np.asarray(predicted)
-    probabilities = np.asarray(probabilities, dtype=np.float64)
-    confidence = np.where(predicted == 1, probabilities, 1.0 - probabilities)
+    confidence = np.asarray(confidence, dtype=np.float64)
     picked = []
-    for label, name in enumerate(export.LABEL_NAMES):
+    for label, name in enumerate(class_names):
         for correct in (True, False):
             candidates = np.flatnonzero((labels == label) & ((predicted == label) == correct))
             best = candidates[np.argsort(-confidence[candidates], kind="stable")][:n]
@@ -64,8 +64,8 @@ def write_explain_page(run_dir: str, out_dir: str, n: int, split: str = "test",
     texts, labels = split_texts(run_dir, split, data_path)
     if len(texts) == 0:
         raise UserError(f"the run has no {split} reviews to explain")
-    probabilities, predicted = Predictor(run_dir)([t.encode("utf-8") for t in texts])
-    picked = pick_reviews(labels, probabilities, predicted, n)
+    predictions = Predictor(run_dir)([t.encode("utf-8") for t in texts])
+    picked = pick_reviews(labels, predictions.confidence, predictions.label_ids, n, predictions.class_names)
     explainer = Explainer(run_dir)
     explanations = explainer([texts[i].encode("utf-8") for i, _ in picked])
     name = os.path.basename(os.path.normpath(run_dir))

@@ -2,6 +2,7 @@
 
     validation_accuracy.png   validation accuracy per epoch, one line per run (history.csv)
     accuracy_vs_params.png    split accuracy against non-embedding parameters (log x)
+    confusion_<run>.png       per run: its C x C confusion matrix (rows true class, columns predicted)
 """
 
 from __future__ import annotations
@@ -76,10 +77,48 @@ def plot_accuracy_vs_params(rows: list[dict], path: str, split: str) -> None:
     _save(fig, path)
 
 
+def plot_confusion_matrix(matrix, class_names: list[str], title: str, path: str) -> None:
+    """A C x C count matrix (rows true class, columns predicted) as a heat map with the counts written in."""
+    import numpy as np
+
+    counts = np.asarray(matrix, dtype=float)
+    c = len(class_names)
+    size = max(4.0, 0.9 * c + 2.0)
+    fig, ax = plt.subplots(figsize=(size + 1.0, size))
+    # Shade by the share of each true class, so a small class's errors show as clearly as a large one's.
+    totals = counts.sum(axis=1, keepdims=True)
+    shares = np.divide(counts, totals, out=np.zeros_like(counts), where=totals > 0)
+    image = ax.imshow(shares, cmap="Blues", vmin=0.0, vmax=1.0)
+    for i in range(c):
+        for j in range(c):
+            ax.text(j, i, f"{int(counts[i, j]):,}\n{shares[i, j]:.0%}", ha="center", va="center", fontsize="small",
+                    color="white" if shares[i, j] > 0.5 else "black")
+    ax.set_xticks(range(c), class_names, rotation=45 if c > 4 else 0, ha="right" if c > 4 else "center")
+    ax.set_yticks(range(c), class_names)
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("true class")
+    ax.set_title(title)
+    fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label="share of the true class")
+    _save(fig, path)
+
+
+def confusion_path(directory: str, label: str) -> str:
+    safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in label)
+    return os.path.join(directory, f"confusion_{safe}.png")
+
+
 def write_plots(rows: list[dict], directory: str, split: str) -> list[str]:
-    """Both plots in ``directory`` (created if needed); return their paths."""
+    """The two comparison plots and one confusion matrix per run in ``directory`` (created if needed);
+    return their paths."""
     os.makedirs(directory, exist_ok=True)
     curves, scatter = os.path.join(directory, CURVES), os.path.join(directory, SCATTER)
     plot_validation_curves(rows, curves)
     plot_accuracy_vs_params(rows, scatter, split)
-    return [curves, scatter]
+    paths = [curves, scatter]
+    for row, label in zip(rows, labels(rows)):
+        if row.get("confusion_matrix") and row.get("class_names"):
+            path = confusion_path(directory, label)
+            plot_confusion_matrix(row["confusion_matrix"], row["class_names"],
+                                  f"{label}: {split} confusion matrix (accuracy {row['accuracy']:.4f})", path)
+            paths.append(path)
+    return paths

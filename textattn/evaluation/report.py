@@ -2,7 +2,11 @@
 
 A row is a flat dict of plain values (see COLUMNS). ``format_terminal`` and
 ``format_markdown`` render numbers for reading; ``format_csv`` and
-``format_json`` keep them raw for other tools.
+``format_json`` keep them raw for other tools. Precision, recall, F1, AUC and
+TN/FP/FN/TP are the positive (second) class's and exist for two classes only;
+macro-F1 exists for any number. ``format_per_class`` gives each run's per-class
+precision, recall, F1 and C x C confusion matrix (JSON: each row's
+``per_class`` and ``confusion_matrix``).
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ COLUMNS = [
     ("precision", "precision", _num(4)),
     ("recall", "recall", _num(4)),
     ("f1", "F1", _num(4)),
+    ("macro_f1", "macro-F1", _num(4)),
     ("auc", "AUC", _num(4)),
     ("ece", "ECE", _num(4)),
     ("brier", "Brier", _num(4)),
@@ -50,6 +55,7 @@ COLUMNS = [
     ("fp", "FP", _int),
     ("fn", "FN", _int),
     ("tp", "TP", _int),
+    ("classes", "classes", _int),
     ("params", "params", _int),
     ("trainable", "trainable", _int),
     ("non_embedding", "non-emb", _int),
@@ -63,25 +69,35 @@ NUMERIC = {key for key, _, fmt in COLUMNS if fmt is not _text and key != "mask_p
 
 def make_row(run_dir: str, result: dict) -> dict:
     """Flatten one run's result (from evaluation.run.evaluate_run) into a table row."""
-    (tn, fp), (fn, tp) = result["metrics"]["confusion_matrix"]
     m, p, s = result["metrics"], result["params"], result["speed"]
+    confusion = m["confusion_matrix"]
+    (tn, fp), (fn, tp) = confusion if len(confusion) == 2 else ((None, None), (None, None))
     return {
         "run": os.path.basename(os.path.normpath(run_dir)),
         **result["architecture"],
-        "accuracy": m["accuracy"], "loss": m["loss"], "precision": m["precision"],
-        "recall": m["recall"], "f1": m["f1"], "auc": m["auc"],
+        "accuracy": m["accuracy"], "loss": m["loss"], "precision": m.get("precision"),
+        "recall": m.get("recall"), "f1": m.get("f1"), "macro_f1": m.get("macro_f1"), "auc": m.get("auc"),
         "ece": m.get("ece"), "brier": m.get("brier"),
         **_by_length(result.get("by_length")),
         "behaviour": (result.get("behaviour") or {}).get("pass_rate"),
-        "tn": tn, "fp": fp, "fn": fn, "tp": tp,
+        "tn": tn, "fp": fp, "fn": fn, "tp": tp, "classes": len(confusion),
         "params": p["total"], "trainable": p["trainable"], "non_embedding": p["non_embedding"],
         "model_bytes": result["model_bytes"],
         "reviews_per_s": s["throughput_per_s"], "latency_ms": s["latency_ms"],
         "fit_s_per_epoch": result.get("fit_seconds_per_epoch"),
         "name": result["name"], "split": result["split"], "examples": m["examples"],
         "run_dir": run_dir,
+        "class_names": _class_names(result),
+        "per_class": m.get("per_class"), "confusion_matrix": confusion,
     }
 
+
+def _class_names(result: dict) -> list[str]:
+    """The run's class names; an evaluation.json from before they were stored: the per-class rows' names."""
+    names = result.get("class_names")
+    if names is None:
+        names = [row["class"] for row in result["metrics"].get("per_class") or []]
+    return list(names) or [str(i) for i in range(len(result["metrics"]["confusion_matrix"]))]
 
 def _by_length(buckets) -> dict:
     """Accuracy of the three length buckets (evaluation.length.LENGTH_BUCKETS) as columns."""
@@ -114,6 +130,40 @@ def format_terminal(rows: list[dict]) -> str:
     return "\n".join([line(headers), line(["-" * w for w in widths])] + [line(r) for r in body]) + "\n"
 
 
+def format_per_class(rows: list[dict], markdown: bool = False) -> str:
+    """Per run: a table of each class's precision, recall, F1 and support, then the confusion matrix
+    (rows: true class, columns: predicted), and macro-F1. Runs without per-class results are left out."""
+    blocks = []
+    for row in rows:
+        per_class, names = row.get("per_class"), row.get("class_names")
+        if not per_class or not names:
+            continue
+        width = max(len("true \\ predicted"), *(len(n) for n in names))
+        lines = [f"{row['run']}: {len(names)} classes, macro-F1 {row['macro_f1']:.4f}", ""]
+        header = ["class", "precision", "recall", "F1", "support"]
+        body = [[c["class"], f"{c['precision']:.4f}", f"{c['recall']:.4f}", f"{c['f1']:.4f}", f"{c['support']:,}"]
+                for c in per_class]
+        lines += _grid(header, body, markdown)
+        lines.append("")
+        cells = [[name] + [f"{n:,}" for n in counts] for name, counts in zip(names, row["confusion_matrix"])]
+        lines += _grid(["true \\ predicted".ljust(width)] + list(names), cells, markdown)
+        blocks.append("\n".join(lines) + "\n")
+    return "\n".join(blocks)
+
+
+def _grid(header: list[str], body: list[list[str]], markdown: bool) -> list[str]:
+    """A small table: first column left-aligned, the others right-aligned."""
+    if markdown:
+        rule = [":---"] + ["---:"] * (len(header) - 1)
+        return ["| " + " | ".join(cells) + " |" for cells in [header, rule] + body]
+    widths = [max(len(r[i]) for r in [header] + body) for i in range(len(header))]
+
+    def line(cells):
+        return "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
+
+    return [line(header), line(["-" * w for w in widths])] + [line(r) for r in body]
+
+
 def format_markdown(rows: list[dict]) -> str:
     headers, body = _cells(rows)
     align = ["---:" if key in NUMERIC else ":---" for key, _, _ in COLUMNS]
@@ -136,6 +186,8 @@ def format_csv(rows: list[dict]) -> str:
 def format_json(rows: list[dict], split: str, errors: list[dict]) -> str:
     """{"split", "columns", "rows": [...], "errors": [{"run_dir", "error"}]}."""
     keys = _csv_keys()
-    data = {"split": split, "columns": keys, "rows": [{k: row.get(k) for k in keys} for row in rows],
+    extra = ("class_names", "per_class", "confusion_matrix")
+    data = {"split": split, "columns": keys,
+            "rows": [{**{k: row.get(k) for k in keys}, **{k: row.get(k) for k in extra}} for row in rows],
             "errors": errors}
     return json.dumps(data, indent=2) + "\n"

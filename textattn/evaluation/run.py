@@ -72,9 +72,11 @@ def evaluate_run(run_dir: str, split: str = "test", data_path: str | None = None
     """Evaluate one run on ``split``; return (result, whether it came from the cache).
 
     Probabilities are the served ones: the run's validation-fitted temperature
-    is applied. Besides the classification metrics the result holds ECE and
-    Brier score, accuracy by review length, the behavioural suite's pass rate
-    (through the same serving computation as the export) and serving speed.
+    is applied. Besides the classification metrics (per class too, named as the
+    run's ``class_names``) the result holds ECE and Brier score, accuracy by
+    review length, the behavioural suite's pass rate (through the same serving
+    computation as the export; only for IMDB's neg/pos classes, else marked not
+    applicable) and serving speed.
 
     Raises UserError for anything wrong with the run (not a run, model does not
     load, vocabulary differs from the data's, split missing).
@@ -119,13 +121,22 @@ def evaluate_run(run_dir: str, split: str = "test", data_path: str | None = None
 
     if verbose:
         print(f"Evaluating {run_dir} on {len(x):,} {split} reviews...", flush=True)
+    class_names = data.class_names
+    if runs.load_class_names(run_dir) != class_names:
+        raise UserError(f"the data's classes {class_names} differ from the run's {runs.load_class_names(run_dir)}; "
+                        "pass the --data the run was trained on")
     probs = training.calibrate(training.predict(model, config, data, short), runs.temperature(run_dir))
-    metrics = classification_metrics(y, probs)
+    metrics = classification_metrics(y, probs, class_names)
     metrics["ece"] = expected_calibration_error(y, probs)
     metrics["brier"] = brier_score(y, probs)
     serve = export.serving_function(run_dir)
-    suite = load_suite()
-    behaviour = score_suite(lambda batch: serve(_tf_strings(batch))[export.PROBABILITY].numpy(), suite)
+    if behaviour_applies(class_names):
+        suite = load_suite()
+        behaviour = score_suite(lambda batch: serve(_tf_strings(batch))[export.PROBABILITY].numpy(), suite)
+        behaviour = {k: behaviour[k] for k in ("pass_rate", "passed", "total", "by_category", "failures")}
+    else:
+        behaviour = {"applicable": False,
+                     "reason": f"the behavioural suite is IMDB's (neg/pos); this run's classes are {class_names}"}
     speed = measure_serving(serve, texts[:2048], batch1_calls=latency_calls or LATENCY_CALLS)
     result = {
         "name": config.name,
@@ -133,7 +144,8 @@ def evaluate_run(run_dir: str, split: str = "test", data_path: str | None = None
         "architecture": architecture_columns(config),
         "metrics": metrics,
         "by_length": accuracy_by_length(y, np.argmax(probs, axis=1), token_counts(texts)),
-        "behaviour": {k: behaviour[k] for k in ("pass_rate", "passed", "total", "by_category", "failures")},
+        "class_names": class_names,
+        "behaviour": behaviour,
         "temperature": runs.temperature(run_dir),
         "params": count_params(model),
         "model_bytes": fingerprint["bytes"],
@@ -149,6 +161,13 @@ def evaluate_run(run_dir: str, split: str = "test", data_path: str | None = None
     store[split] = result
     write_json(os.path.join(run_dir, EVALUATION), store)
     return result, False
+
+
+def behaviour_applies(class_names) -> bool:
+    """The IMDB behavioural suite (negative/positive sentences) scores only a model with aclImdb's classes."""
+    from textattn.data.aclimdb import CLASS_NAMES
+
+    return list(class_names) == list(CLASS_NAMES)
 
 
 def _tf_strings(texts):

@@ -1,7 +1,7 @@
 """Serving speed: batch-1 latency and batched throughput on raw review texts, after a warm-up.
 
 ``measure_serving`` times a serving function, texts (batch,) tf.string ->
-{"probability": (batch,), ...}: the in-process ``export.serving_function`` of
+{"label_id": (batch,), "probabilities": (batch, C), ...}: the in-process ``export.serving_function`` of
 a run (what ``textattn evaluate`` reports), or the ``serve`` endpoint of an
 exported SavedModel, loaded with TensorFlow alone as a server would.
 """
@@ -42,19 +42,19 @@ def measure_serving(serve, texts, batch1_calls: int = LATENCY_CALLS, batch_size:
         serve = loaded.serve
     singles = itertools.cycle([tf.constant([t]) for t in texts])
     for _ in range(warmup_calls):
-        serve(next(singles))["probability"].numpy()
+        _wait(serve(next(singles)))
     latencies_ms = []
     for _ in range(batch1_calls):
         batch = next(singles)
         start = time.perf_counter()
-        serve(batch)["probability"].numpy()
+        _wait(serve(batch))
         latencies_ms.append((time.perf_counter() - start) * 1000.0)
 
     big = tf.constant(list(itertools.islice(itertools.cycle(texts), batch_size)))
-    serve(big)["probability"].numpy()
+    _wait(serve(big))
     start = time.perf_counter()
     for _ in range(batches):
-        serve(big)["probability"].numpy()
+        _wait(serve(big))
     elapsed = time.perf_counter() - start
 
     return {
@@ -65,6 +65,11 @@ def measure_serving(serve, texts, batch1_calls: int = LATENCY_CALLS, batch_size:
         "batches": batches,
         "throughput_reviews_per_s": batch_size * batches / elapsed if batches else None,
     }
+
+
+def _wait(out):
+    """Fetch the answer a call is timed until: label_id (an export of format 1 had only probability)."""
+    return (out["label_id"] if "label_id" in out else out["probability"]).numpy()
 
 
 def percentile_95(values: list[float]) -> float:

@@ -12,10 +12,12 @@ Outputs (batch is the number of texts):
                whole review, T the longest in the batch.
     weights    float32 (batch, T): see ``meaning``; 0 on padding, summing to 1 over a
                review's tokens (all 0 for a review without tokens).
-    probability, label, known_tokens: exactly what ``serve`` answers.
+    label, label_id, probabilities, known_tokens (and probability for two classes):
+               exactly what ``serve`` answers.
     ngrams, ngram_contributions (``ngram`` and ``hybrid`` only): string / float32
                (batch, G), each review's distinct in-vocabulary n-grams, largest
-               |contribution| first, padded with "" / 0 (``ngram_evidence``).
+               |contribution| first, padded with "" / 0 (``ngram_evidence``): toward the
+               second class for two classes, toward the predicted class for more.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ NGRAMS, NGRAM_CONTRIBUTIONS = "ngrams", "ngram_contributions"
 
 
 def make_explain(model, parts: export.ServingParts):
-    """texts string (batch,) -> {tokens, weights, probability, label, known_tokens[, ngrams, ngram_contributions]}."""
+    """texts string (batch,) -> {tokens, weights, serve's outputs[, ngrams, ngram_contributions]}."""
     import tensorflow as tf
 
     from textattn.data.text import truncate_and_pad
@@ -60,7 +62,7 @@ def make_explain(model, parts: export.ServingParts):
         texts = export.valid_utf8(texts)
         batch_size = tf.shape(texts)[0]
         if variant == "ngram":
-            occurrences = evidence.occurrences(texts)
+            occurrences = evidence.occurrences(texts, answer[export.LABEL_ID])
             length = tf.cast(occurrences["words"].bounding_shape(axis=1), tf.int32)
             ids = tf.cast(parts.vectorizer(texts).to_tensor(default_value=0, shape=tf.stack([batch_size, length])),
                           tf.int32)
@@ -71,7 +73,7 @@ def make_explain(model, parts: export.ServingParts):
         out = {TOKENS: tf.gather(tf.constant(vocabulary), ids), WEIGHTS: weights, **answer}
         if evidence is not None:
             if variant == "hybrid":
-                occurrences = evidence.occurrences(texts)
+                occurrences = evidence.occurrences(texts, answer[export.LABEL_ID])
             out[NGRAMS], out[NGRAM_CONTRIBUTIONS] = evidence.distinct(occurrences, batch_size)
         return out
 

@@ -21,24 +21,26 @@ BATCH_SIZE = 32
 class Explanation:
     """One review: the answer, its tokens (padding dropped) with their weights, and n-gram rows.
 
-    ``weights`` are non-negative and sum to 1 (0 tokens: empty); ``ngrams`` holds
-    (n-gram, signed contribution to the log-odds) pairs, largest |contribution|
-    first, for ``ngram`` and ``hybrid`` models and is empty otherwise.
+    ``label`` is the predicted class name (``export.NO_LABEL`` without evidence, label_id -1)
+    and ``probability`` its probability. ``weights`` are non-negative and sum to 1
+    (0 tokens: empty); ``ngrams`` holds (n-gram, signed contribution) pairs,
+    largest |contribution| first, for ``ngram`` and ``hybrid`` models and is
+    empty otherwise: toward ``ngram_toward`` (two classes: the second class,
+    against the first; more: the predicted class, against the others' mean).
     """
 
     text: str
+    label: str
     label_id: int
     probability: float
     known_tokens: int
     tokens: list[str]
     weights: list[float]
     ngrams: list[tuple[str, float]] = dataclasses.field(default_factory=list)
-
-    @property
-    def label(self) -> str:
-        from textattn.predict import label_name
-
-        return label_name(self.label_id, self.known_tokens)
+    ngram_toward: str = ""
+    ngram_against: str = ""
+    ngram_measure: str = "log-odds"
+    """What a contribution adds to: the log-odds (two classes), or log p(predicted) minus the mean log p."""
 
     def top(self, k: int) -> list[tuple[int, str, float]]:
         """The ``k`` heaviest token occurrences as (position, token, weight), heaviest first."""
@@ -63,16 +65,24 @@ class Explainer:
 
             self._explain = endpoint.explain_function(path)
             self.meaning = describe(runs.load_config(path))
+        from textattn.predict import class_names_of
+
+        self.class_names = class_names_of(kind, path)
 
     def __call__(self, texts, batch_size: int = BATCH_SIZE) -> list[Explanation]:
         import tensorflow as tf
+
+        from textattn.predict import answer_arrays
 
         result = []
         for start in range(0, len(texts), batch_size):
             batch = [t.encode("utf-8", "surrogateescape") if isinstance(t, str) else t
                      for t in texts[start:start + batch_size]]
-            out = {key: value.numpy() for key, value in self._explain(tf.constant(batch, dtype=tf.string)).items()}
+            answer = self._explain(tf.constant(batch, dtype=tf.string))
+            probabilities, label_ids = answer_arrays(answer)
+            out = {key: value.numpy() for key, value in answer.items()}
             for i, raw in enumerate(batch):
+                label_id = int(label_ids[i])
                 real = out[endpoint.TOKENS][i] != b""
                 ngrams = []
                 if endpoint.NGRAMS in out:
@@ -81,14 +91,26 @@ class Explainer:
                               zip(out[endpoint.NGRAMS][i][present], out[endpoint.NGRAM_CONTRIBUTIONS][i][present])]
                 result.append(Explanation(
                     text=raw.decode("utf-8", errors="replace"),
-                    label_id=int(out[export.LABEL][i]),
-                    probability=float(out[export.PROBABILITY][i]),
+                    label=self.class_names[label_id] if label_id >= 0 else export.NO_LABEL,
+                    label_id=label_id,
+                    probability=float(probabilities[i, label_id]) if label_id >= 0 else 1.0 / len(self.class_names),
                     known_tokens=int(out[export.KNOWN_TOKENS][i]),
                     tokens=[t.decode("utf-8", "replace") for t in out[endpoint.TOKENS][i][real]],
                     weights=[float(w) for w in out[endpoint.WEIGHTS][i][real]],
                     ngrams=ngrams,
+                    **self._ngram_direction(label_id),
                 ))
         return result
+
+    def _ngram_direction(self, label_id: int) -> dict:
+        """Which class an n-gram's positive contribution points toward, and against (``ngram_evidence``)."""
+        names = self.class_names
+        if len(names) == 2:
+            return {"ngram_toward": names[1], "ngram_against": names[0]}
+        if label_id < 0:
+            return {}
+        return {"ngram_toward": names[label_id], "ngram_against": "the other classes",
+                "ngram_measure": "log p - mean log p"}
 
 
 def _export_meaning(path: str) -> str:

@@ -24,8 +24,8 @@ h1 { font-size: 1.35rem; margin: 0 0 .25rem; }
 .review { border: 1px solid #d0d7de; border-radius: 8px; padding: .9rem 1.1rem; margin: 1rem 0; }
 .head { display: flex; flex-wrap: wrap; gap: .4rem 1.2rem; align-items: baseline; margin-bottom: .5rem; }
 .label { font-weight: 600; padding: .05rem .5rem; border-radius: 4px; }
-.positive { background: #dafbe1; color: #116329; }
-.negative { background: #ffebe9; color: #a40e26; }
+.positive, .pos { background: #dafbe1; color: #116329; }
+.negative, .neg { background: #ffebe9; color: #a40e26; }
 .unknown { background: #eaeef2; color: #424a53; }
 .caption { color: #57606a; font-style: italic; }
 .tokens { font-size: 1.05rem; line-height: 2; margin: .3rem 0; white-space: normal;
@@ -57,7 +57,7 @@ def review_block(explanation: Explanation, top: int, caption: str | None = None)
         '<section class="review">',
         '<div class="head">'
         f'<span class="label {escape(e.label)}">{escape(e.label)}</span>'
-        f'<span>p(positive) = {e.probability:.4f}</span>'
+        f'<span>p({escape(e.label)}) = {e.probability:.4f}</span>'
         f'<span>known tokens: {e.known_tokens}</span>'
         + (f'<span class="caption">{escape(caption)}</span>' if caption else "") + "</div>",
         f'<p class="tokens">{token_spans(e)}</p>',
@@ -70,8 +70,9 @@ def review_block(explanation: Explanation, top: int, caption: str | None = None)
     if e.ngrams:
         rows = "".join(f'<tr><td class="{"up" if c >= 0 else "down"}">{c:+.3f}</td><td>{escape(g)}</td></tr>'
                        for g, c in e.ngrams[:max(top, NGRAM_ROWS)])
-        parts.append('<table class="ngrams"><tr><th>log-odds</th><th>n-gram (+ toward positive, '
-                     f'- toward negative)</th></tr>{rows}</table>')
+        parts.append(f'<table class="ngrams"><tr><th>{escape(e.ngram_measure)}</th>'
+                     f'<th>n-gram (+ toward {escape(e.ngram_toward)}, - toward {escape(e.ngram_against)})</th></tr>'
+                     f'{rows}</table>')
     parts.append("</section>")
     return "\n".join(parts)
 

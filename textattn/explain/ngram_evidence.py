@@ -9,7 +9,12 @@ present n-gram g adds exactly::
 
 to the log-odds of the probability served, where ``a`` is the n-gram branch's
 weight in the hybrid's ``LogLinearBlend`` (1 for ``ngram``) and ``T`` the
-run's temperature. Each distinct n-gram counts once (the input is a set), as
+run's temperature. With more than two classes there is no single log-odds: the
+contribution is g's term in ``log p_c - mean_k log p_k`` of the predicted class
+c (the softmax's normaliser cancels in that difference, so it is exact)::
+
+    contribution(g) = (fw[g, c] - mean_k fw[g, k]) * a / T
+ Each distinct n-gram counts once (the input is a set), as
 in the model. For ``ngram`` the token shading spreads each n-gram's
 |contribution| evenly over the words of its occurrences (``token_mass``).
 """
@@ -44,12 +49,14 @@ class NgramEvidence:
                                                 oov_token=OOV, name="explain_ngram_lookup")
         self.lookup.build((None,))  # given its vocabulary it works unbuilt, but an ExportArchive tracks built layers
 
-    def occurrences(self, texts) -> dict:
+    def occurrences(self, texts, label_ids=None) -> dict:
         """Every n-gram occurrence of every review, flat, each (N,):
 
         row int64 (its review), start int64 (its first word), width int64,
         gram string, id int64 (0: not in the vocabulary), contribution float32.
-        Also ``words``: the standardized words, ragged (batch, None).
+        Also ``words``: the standardized words, ragged (batch, None). ``label_ids``
+        int32 (batch,), the served classes, picks the class each review's
+        contributions point toward when there are more than two classes.
         """
         words = tf.strings.split(standardize_review(texts))
         rows, starts, widths, grams = [], [], [], []
@@ -61,17 +68,30 @@ class NgramEvidence:
             grams.append(ngrams.values)
         gram = tf.concat(grams, 0)
         ids = tf.cast(self.lookup(gram), tf.int64)
-        return {"words": words, "row": tf.concat(rows, 0), "start": tf.concat(starts, 0),
-                "width": tf.concat(widths, 0), "gram": gram, "id": ids, "contribution": self.contribution(ids)}
+        row = tf.concat(rows, 0)
+        classes = None
+        if label_ids is not None:
+            classes = tf.gather(tf.maximum(tf.cast(label_ids, tf.int64), 0), row)  # no verdict: no in-vocabulary n-gram
+        return {"words": words, "row": row, "start": tf.concat(starts, 0),
+                "width": tf.concat(widths, 0), "gram": gram, "id": ids, "contribution": self.contribution(ids, classes)}
 
-    def contribution(self, ids):
-        """ids int (N,) -> float32 (N,): each n-gram's term in the served positive-class log-odds."""
-        ratios = tf.gather(tf.convert_to_tensor(self.nb_layer.log_count_ratio), ids)  # (N, 2)
+    def contribution(self, ids, classes=None):
+        """ids int (N,) -> float32 (N,): each n-gram's term in the served log-odds (see the module docstring).
+
+        ``classes`` int (N,): the class each occurrence's contribution points toward, needed with more than
+        two classes.
+        """
+        ratios = tf.gather(tf.convert_to_tensor(self.nb_layer.log_count_ratio), ids)  # (N, C)
         weight = tf.gather(tf.convert_to_tensor(self.nb_layer.ngram_weight), ids)[:, 0]  # (N,)
         scale = self.inverse_temperature
         if self.blend_weights is not None:
             scale = scale * tf.convert_to_tensor(self.blend_weights)[0]
-        return tf.cast((ratios[:, 1] - ratios[:, 0]) * weight * scale, tf.float32)
+        if self.nb_layer.num_classes == 2:
+            direction = ratios[:, 1] - ratios[:, 0]
+        else:
+            toward = tf.gather(ratios, classes, axis=1, batch_dims=1)
+            direction = toward - tf.reduce_mean(ratios, axis=1)
+        return tf.cast(direction * weight * scale, tf.float32)
 
     def distinct(self, occurrences: dict, batch_size):
         """Each review's distinct in-vocabulary n-grams, largest |contribution| first.

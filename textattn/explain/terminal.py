@@ -1,9 +1,9 @@
 """An explanation as text: ANSI-shaded tokens on a colour terminal, tokens with their weights otherwise.
 
-    positive  0.9731  known_tokens=7
+    pos       0.9731  known_tokens=7                    (the predicted class and its probability)
       a wonderful film with a dull ending                 (each token's background: its weight)
       top 3: wonderful 0.412 · dull 0.220 · ending 0.101
-      n-grams (log-odds toward positive): +1.234 "wonderful" · -0.880 "dull ending"
+      n-grams (log-odds, + toward pos, - toward neg): +1.234 "wonderful" · -0.880 "dull ending"
 
 Without colour the second line reads ``a[0.021] wonderful[0.412] ...``.
 """
@@ -54,7 +54,8 @@ def format_review(explanation: Explanation, top: int, colour: bool) -> str:
         lines.append(f"  top {min(top, len(e.tokens))}: " + " · ".join(f"{t} {w:.3f}" for _, t, w in e.top(top)))
     if e.ngrams:
         shown = e.ngrams[:max(top, NGRAM_ROWS)]
-        lines.append("  n-grams (log-odds toward positive): " + " · ".join(f'{c:+.3f} "{g}"' for g, c in shown))
+        lines.append(f"  n-grams ({e.ngram_measure}, + toward {e.ngram_toward}, - toward {e.ngram_against}): "
+                     + " · ".join(f'{c:+.3f} "{g}"' for g, c in shown))
     return "\n".join(lines)
 
 

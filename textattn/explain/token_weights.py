@@ -7,7 +7,8 @@ Which quantity a weight is depends on the model (``weight_kind``; sentences in `
   ``transformer``): attention rollout carried into the pooled vector (``rollout``, ``pool_query``).
 - ``rnn_attention``: the Bahdanau pooling weights over the RNN's states.
 - ``gradient_x_input``: ``baseline`` with average or max pooling: |gradient of the
-  positive-vs-negative logit with respect to the token's embedding · the embedding|.
+  positive-vs-negative logit with respect to the token's embedding · the embedding|
+  (more than two classes: the predicted class's logit minus the mean logit).
 
 Intermediate tensors come from a probe: a ``keras.Model`` from the model's input
 to the inputs of its attention layers, which are then called again with
@@ -144,7 +145,10 @@ class TokenWeigher:
         return ops.abs(ops.sum(gradient * embeddings, axis=-1))
 
     def _logit(self, embeddings, mask):
-        """The positive-vs-negative logit (log-odds) from the embeddings, replaying the baseline's chain."""
+        """The positive-vs-negative logit (log-odds) from the embeddings, replaying the baseline's chain.
+
+        With C > 2 classes: the predicted class's logit minus the mean of the C logits.
+        """
         h = embeddings
         for layer in self.chain:  # positions, pooling, head dropout
             kwargs = {"training": False} if _accepts(layer, "training") else {}
@@ -153,4 +157,9 @@ class TokenWeigher:
             else:
                 h = layer(h, **kwargs)
         logits = ops.matmul(h, self.classifier.kernel) + self.classifier.bias  # before softmax / sigmoid
-        return logits[:, 0] if logits.shape[-1] == 1 else logits[:, 1] - logits[:, 0]
+        if logits.shape[-1] == 1:
+            return logits[:, 0]
+        if logits.shape[-1] == 2:
+            return logits[:, 1] - logits[:, 0]
+        predicted = ops.one_hot(ops.argmax(ops.stop_gradient(logits), axis=-1), logits.shape[-1], dtype=logits.dtype)
+        return ops.sum(logits * predicted, axis=-1) - ops.mean(logits, axis=-1)

@@ -17,14 +17,14 @@ from textattn.variants import NGRAMS, TOKEN_IDS
 
 NGRAM_BRANCH, WORD_BRANCH, BLEND = "ngram_branch", "word_branch", "blend"
 NB_LAYER = "naive_bayes_ngrams"
-NUM_CLASSES = 2
 
 
-def build_ngram_model(config: Config, ngram_vocab_size: int | None = None, name: str | None = None) -> keras.Model:
-    """Multi-hot n-gram features (batch, V), sparse -> class probabilities (batch, 2)."""
+def build_ngram_model(config: Config, ngram_vocab_size: int | None = None, num_classes: int = 2,
+                      name: str | None = None) -> keras.Model:
+    """Multi-hot n-gram features (batch, V), sparse -> class probabilities (batch, num_classes)."""
     size = int(ngram_vocab_size or config.model.ngram.vocab_size)
     inputs = keras.Input(shape=(size,), sparse=True, name=NGRAMS)
-    logits = NaiveBayesNgramLogits(size, NUM_CLASSES, name=NB_LAYER)(inputs)
+    logits = NaiveBayesNgramLogits(size, num_classes, name=NB_LAYER)(inputs)
     outputs = keras.layers.Activation("softmax", name="classifier")(logits)
     return keras.Model(inputs, outputs, name=name or config.name.replace("-", "_") or "ngram")
 
@@ -37,22 +37,22 @@ def word_branch_config(config: Config) -> Config:
 
 def assemble_hybrid(ngram_model: keras.Model, word_model: keras.Model, name: str,
                     branch_weights=None, bias=None) -> keras.Model:
-    """One model over both inputs: the two (trained) branches blended by ``LogLinearBlend``."""
+    """One model over both inputs: the two (trained) branches, (batch, C) each, blended by ``LogLinearBlend``."""
     ngram_model.name = NGRAM_BRANCH
     word_model.name = WORD_BRANCH
     ngram_in = keras.Input(shape=ngram_model.input_shape[1:], sparse=True, name=NGRAMS)
     token_in = keras.Input(shape=word_model.input_shape[1:], dtype="int32", name=TOKEN_IDS)
-    blend = LogLinearBlend(2, NUM_CLASSES, name=BLEND)
+    blend = LogLinearBlend(2, int(ngram_model.output_shape[-1]), name=BLEND)
     outputs = blend([ngram_model(ngram_in), word_model(token_in)])
     if branch_weights is not None:
         blend.set_blend(branch_weights, bias)
     return keras.Model({NGRAMS: ngram_in, TOKEN_IDS: token_in}, outputs, name=name)
 
 
-def build_hybrid_model(config: Config, ngram_vocab_size: int | None = None) -> keras.Model:
+def build_hybrid_model(config: Config, ngram_vocab_size: int | None = None, num_classes: int = 2) -> keras.Model:
     """An untrained hybrid with an even blend (weights 1, bias 0)."""
     from textattn.models.build import build_model
 
-    ngram_model = build_ngram_model(config, ngram_vocab_size)
-    word_model = build_model(word_branch_config(config))
+    ngram_model = build_ngram_model(config, ngram_vocab_size, num_classes)
+    word_model = build_model(word_branch_config(config), num_classes=num_classes)
     return assemble_hybrid(ngram_model, word_model, config.name.replace("-", "_") or "hybrid")

@@ -5,23 +5,35 @@ from __future__ import annotations
 import keras
 
 from textattn.config import Config
+from textattn.errors import UserError
 from textattn.variants import variant
 
 
-def build_model(config: Config, ngram_vocab_size: int | None = None) -> keras.Model:
-    """The uncompiled model for ``config``: its inputs -> class probabilities.
+def build_model(config: Config, ngram_vocab_size: int | None = None, num_classes: int = 2) -> keras.Model:
+    """The uncompiled model for ``config``: its inputs -> class probabilities over ``num_classes`` classes.
 
     Word-sequence variants take token ids (batch, sequence_length) and output
-    (batch, 2) for the softmax head, (batch, 1) for sigmoid (see ``token_model``).
-    ``ngram`` takes n-gram bags and ``hybrid`` both inputs (see ``bag_models``);
-    their n-gram table has ``ngram_vocab_size`` rows (default: model.ngram.vocab_size).
+    (batch, num_classes) for the softmax head, (batch, 1) for sigmoid, which
+    only a 2-class model may have (see ``token_model``). ``ngram`` takes n-gram
+    bags and ``hybrid`` both inputs (see ``bag_models``); their n-gram table has
+    ``ngram_vocab_size`` rows (default: model.ngram.vocab_size).
     """
     from textattn.models.token_model import build_token_model
 
     from textattn.backend import check_variant
 
     check_variant(config.model.variant)
+    check_head(config, num_classes)
     entry = variant(config.model.variant)
     if entry.build is not None:
-        return entry.build(config, ngram_vocab_size)
-    return build_token_model(config, entry.body)
+        return entry.build(config, ngram_vocab_size, num_classes)
+    return build_token_model(config, entry.body, num_classes)
+
+
+def check_head(config: Config, num_classes: int) -> None:
+    """UserError unless the head can classify ``num_classes`` classes (a sigmoid only two)."""
+    if num_classes < 2:
+        raise UserError(f"the data has {num_classes} class; a classifier needs at least 2")
+    if config.model.head == "sigmoid" and num_classes != 2:
+        raise UserError(f"model.head: sigmoid classifies 2 classes but the data has {num_classes}; "
+                        "use model.head=softmax")

@@ -2,7 +2,8 @@
 
     token ids (batch, length) int32 -> Embedding (batch, length, dim), masked with model.mask_padding
     -> positions (model.positional) -> the variant's body -> (batch, length, width) or (batch, width)
-    -> pooling over unmasked steps (model.pooling), for a sequence -> head: (batch, 2) softmax or (batch, 1) sigmoid
+    -> pooling over unmasked steps (model.pooling), for a sequence
+    -> head: (batch, C) softmax over the C classes, or (batch, 1) sigmoid (C = 2 only)
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ from textattn.variants import TOKEN_IDS
 TOKEN_EMBEDDING = "token_embedding"
 
 
-def build_token_model(config: Config, body: Callable) -> keras.Model:
-    """The uncompiled model: token ids (batch, sequence_length) -> class probabilities, around ``body``."""
+def build_token_model(config: Config, body: Callable, num_classes: int = 2) -> keras.Model:
+    """The uncompiled model: token ids (batch, sequence_length) -> probabilities of ``num_classes`` classes,
+    around ``body``."""
     m = config.model
     inputs = keras.Input(shape=(config.data.sequence_length,), dtype="int32", name=TOKEN_IDS)
     x = keras.layers.Embedding(
@@ -29,7 +31,7 @@ def build_token_model(config: Config, body: Callable) -> keras.Model:
     x = body(x, config)
     if len(x.shape) == 3:
         x = pool(x, m.pooling)
-    outputs = head(x, m)
+    outputs = head(x, m, num_classes)
     return keras.Model(inputs, outputs, name=config.name.replace("-", "_") or m.variant)
 
 
@@ -52,10 +54,10 @@ def pool(x, kind: str):
     return AttentionPooling(units=x.shape[-1], name="attention_pool")(x)
 
 
-def head(x, model: ModelConfig):
-    """(batch, width) -> class probabilities: (batch, 2) softmax or (batch, 1) sigmoid."""
+def head(x, model: ModelConfig, num_classes: int = 2):
+    """(batch, width) -> class probabilities: (batch, num_classes) softmax or (batch, 1) sigmoid (2 classes)."""
     if model.dropout:
         x = keras.layers.Dropout(model.dropout, name="head_dropout")(x)
     if model.head == "sigmoid":
         return keras.layers.Dense(1, activation="sigmoid", name="classifier")(x)
-    return keras.layers.Dense(2, activation="softmax", name="classifier")(x)
+    return keras.layers.Dense(num_classes, activation="softmax", name="classifier")(x)

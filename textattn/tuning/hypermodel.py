@@ -1,7 +1,8 @@
 """A keras_tuner.HyperModel over textattn's model builders.
 
 ``build(hp)`` declares the space of a TuneSpec on ``hp``, writes the values
-into the base Config and returns ``compile_model(build_model(config))``.
+into the base Config and returns ``compile_model(build_model(config))``, with
+one output per class of the trial's data.
 ``fit`` prepares the data for the trial's data settings (vocabulary size,
 sequence length: cached per setting by the pipeline), trains as a run does
 (``textattn.fitting``) with early stopping on val_accuracy and returns the
@@ -61,10 +62,14 @@ class TextattnHyperModel(keras_tuner.HyperModel):
         return self.spec.config_with(values)
 
     def build(self, hp: keras_tuner.HyperParameters) -> keras.Model:
-        """The compiled model for ``hp``'s values: token ids (batch, length) -> class probabilities."""
+        """The compiled model for ``hp``'s values: token ids (batch, length) -> class probabilities.
+
+        The head has one unit per class of the trial's data (prepared here, reused by ``fit``).
+        """
         config = self.config_for(hp)
+        num_classes = self.data_for(config).num_classes
         keras.utils.set_random_seed(config.seed)
-        return compile_model(build_model(config), config)
+        return compile_model(build_model(config, num_classes=num_classes), config)
 
     def data_for(self, config: Config) -> fitting.RunData:
         """The data of the trial's config; the last setting is kept in memory, others come from the disk cache."""
@@ -128,7 +133,7 @@ class TextattnHyperModel(keras_tuner.HyperModel):
             ngram_model, _ = training.fit_ngram_branch(config, data, verbose)
             word_config = word_branch_config(config)
             keras.utils.set_random_seed(config.seed)
-            word_model = training.compile_model(build_model(word_config), word_config)
+            word_model = training.compile_model(build_model(word_config, num_classes=data.num_classes), word_config)
             keep = KeepBestWeights()
             history = fitting.fit(word_model, word_config, data, [keep], epochs=epochs,
                                   patience=self.spec.tuner.patience, verbose=verbose)
@@ -136,8 +141,8 @@ class TextattnHyperModel(keras_tuner.HyperModel):
             branch_val = [training.predict(ngram_model, config, data, "val", "ngram"),
                           training.predict(word_model, config, data, "val", word_config.model.variant)]
             weights, bias = fit_log_linear_blend(branch_val, data.tokens.y_val)
-            blend = LogLinearBlend(2, 2)
-            blend.build([(None, 2), (None, 2)])
+            blend = LogLinearBlend(2, data.num_classes)
+            blend.build([(None, data.num_classes)] * 2)
             blend.set_blend(weights, bias)
             probs = keras.ops.convert_to_numpy(blend([keras.ops.convert_to_tensor(p) for p in branch_val]))
             best = float((probs.argmax(axis=1) == data.tokens.y_val).mean())
