@@ -1,10 +1,12 @@
 """Fault 1, a dead search worker: SIGKILL a worker in the middle of a trial.
 
 A real chief and two workers (``textattn tune`` on 127.0.0.1) run a search.
-worker1 is killed at a random moment inside a trial, twice (each time after
-its restarted self has taken a trial). Each time the chief hands the dead
-worker's trial out again once ``tuner.worker_timeout`` has passed; the search
-ends with every trial completed once, and the chief exits by itself.
+worker1 is killed at a random moment inside a trial and restarted with the
+same id; once the restarted worker has taken a trial it is killed again, at
+another random moment, and left dead. Each time the chief hands the dead
+worker's trial out again once ``tuner.worker_timeout`` has passed; worker0
+runs the rest, the search ends with every trial completed once, and the
+chief exits by itself.
 """
 
 import os
@@ -37,7 +39,7 @@ def test_a_killed_workers_trial_is_run_again_and_the_search_completes(tmp_path):
     try:
         for tuner_id in ("chief", "worker0", "worker1"):
             cluster.start(tuner_id)
-        for _ in range(KILLS):
+        for kill in range(KILLS):
             # The current worker1 (first start or a restart) takes a trial: kill it inside.
             begun = cluster.wait_for("worker1", r"\[worker1\] trial (\d+) begins", START_S)
             trial_id = begun.group(1)
@@ -48,13 +50,15 @@ def test_a_killed_workers_trial_is_run_again_and_the_search_completes(tmp_path):
                 f"trial {trial_id} ended within {delay:.2f}s; the kill was not mid-trial"
             cluster.kill("worker1")
             killed.append(trial_id)
-            cluster.start("worker1")  # the same tuner id rejoins; its start takes longer than the timeout
+            if kill < KILLS - 1:  # the same tuner id rejoins; its start takes longer than the timeout
+                cluster.start("worker1")
             cluster.wait_for("chief", rf"trial {trial_id} goes to the next worker that asks", START_S)
-        codes = cluster.wait_exit(["chief", "worker0", "worker1"], 300)
+        # The last worker1 stays dead: worker0 runs the rest, its trial included, and the chief exits.
+        codes = cluster.wait_exit(["chief", "worker0"], 300)
     finally:
         cluster.close()
 
-    assert codes == {"chief": 0, "worker0": 0, "worker1": 0}, {t: cluster.log(t)[-2000:] for t in codes}
+    assert codes == {"chief": 0, "worker0": 0}, {t: cluster.log(t)[-2000:] for t in codes}
     rows, oracle = search_results(os.path.join(str(tmp_path), "tuner", "tiny"))
     ids = [row["trial"] for row in rows]
     assert len(ids) == MAX_TRIALS and len(set(ids)) == MAX_TRIALS
@@ -64,5 +68,5 @@ def test_a_killed_workers_trial_is_run_again_and_the_search_completes(tmp_path):
     workers = cluster.logs("worker0") + cluster.logs("worker1")
     for trial_id in killed:  # each killed trial began again somewhere
         assert len(re.findall(rf"\] trial {trial_id} begins", workers)) >= 2, trial_id
-    # The restarted worker1 took a trial (the second kill waited for it), and the last one ran to the end.
+    # The restarted worker1 took a trial: the second kill waited for it to begin one.
     assert "Best trial" in cluster.log("chief")
