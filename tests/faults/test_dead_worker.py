@@ -36,6 +36,7 @@ def test_a_killed_workers_trial_is_run_again_and_the_search_completes(tmp_path):
                              worker_timeout=WORKER_TIMEOUT_S, chief_timeout=120)
     cluster = Cluster(tmp_path, config, data)
     killed = []
+    reclaims = 0  # where to look for the chief's next "goes to the next worker" line
     try:
         for tuner_id in ("chief", "worker0", "worker1"):
             cluster.start(tuner_id)
@@ -50,9 +51,10 @@ def test_a_killed_workers_trial_is_run_again_and_the_search_completes(tmp_path):
                 f"trial {trial_id} ended within {delay:.2f}s; the kill was not mid-trial"
             cluster.kill("worker1")
             killed.append(trial_id)
-            if kill < KILLS - 1:  # the same tuner id rejoins; its start takes longer than the timeout
-                cluster.start("worker1")
-            cluster.wait_for("chief", rf"trial {trial_id} goes to the next worker that asks", START_S)
+            reclaims = cluster.wait_for("chief", rf"trial {trial_id} goes to the next worker that asks", START_S,
+                                        reclaims).end()
+            if kill < KILLS - 1:
+                cluster.start("worker1")  # the same tuner id rejoins
         # The last worker1 stays dead: worker0 runs the rest, its trial included, and the chief exits.
         codes = cluster.wait_exit(["chief", "worker0"], 300)
     finally:
@@ -64,9 +66,8 @@ def test_a_killed_workers_trial_is_run_again_and_the_search_completes(tmp_path):
     assert len(ids) == MAX_TRIALS and len(set(ids)) == MAX_TRIALS
     assert all(row["status"] == "COMPLETED" for row in rows), rows
     assert sorted(oracle["end_order"]) == sorted(ids) and oracle["ongoing_trials"] == {}
-    assert len(set(killed)) == KILLS
     workers = cluster.logs("worker0") + cluster.logs("worker1")
-    for trial_id in killed:  # each killed trial began again somewhere
-        assert len(re.findall(rf"\] trial {trial_id} begins", workers)) >= 2, trial_id
+    for trial_id in set(killed):  # each killed trial began again after each kill (the restart may take it)
+        assert len(re.findall(rf"\] trial {trial_id} begins", workers)) >= killed.count(trial_id) + 1, trial_id
     # The restarted worker1 took a trial: the second kill waited for it to begin one.
     assert "Best trial" in cluster.log("chief")

@@ -45,10 +45,11 @@ def completed_scores(project: str) -> dict:
     return scores
 
 
-def kill_chief_inside_a_trial(cluster, rng) -> float:
-    """Wait until the current chief has seen a trial end and another begin; SIGKILL it a random moment later."""
-    ended = cluster.wait_for("chief", r"Trial \d+ ended: COMPLETED", START_S)
-    cluster.wait_for("chief", r"Trial \d+ goes", START_S, ended.end())
+def kill_chief_inside_a_trial(cluster, rng, after_an_end: bool) -> float:
+    """Wait until the current chief hands out a trial (after one has ended, if ``after_an_end``);
+    SIGKILL it a random moment later."""
+    start = cluster.wait_for("chief", r"Trial \d+ ended: COMPLETED", START_S).end() if after_an_end else 0
+    cluster.wait_for("chief", r"Trial \d+ goes", START_S, start)
     time.sleep(rng.uniform(0.0, 2.0))
     cluster.kill("chief")
     return time.monotonic()
@@ -66,7 +67,7 @@ def test_a_killed_chief_leaves_workers_that_give_up_or_reconnect(tmp_path):
             cluster.start(tuner_id)
 
         # 1. Killed and left dead: the workers give up, one line each.
-        killed_at = kill_chief_inside_a_trial(cluster, rng)
+        killed_at = kill_chief_inside_a_trial(cluster, rng, after_an_end=True)
         codes = cluster.wait_exit(WORKERS, GIVE_UP_S)
         waited = time.monotonic() - killed_at
         kept = completed_scores(project)
@@ -87,7 +88,7 @@ def test_a_killed_chief_leaves_workers_that_give_up_or_reconnect(tmp_path):
             yaml.safe_dump(patient, f)
         for tuner_id in ("chief", *WORKERS):
             cluster.start(tuner_id)
-        kill_chief_inside_a_trial(cluster, rng)
+        kill_chief_inside_a_trial(cluster, rng, after_an_end=False)  # the workers are back in their trials
         kept.update(completed_scores(project))
         time.sleep(rng.uniform(0.0, 2.0))
         cluster.start("chief")

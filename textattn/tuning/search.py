@@ -5,7 +5,10 @@ the same command after a kill resumes: finished trials are kept, the
 interrupted one is run again. With KERASTUNER_TUNER_ID, KERASTUNER_ORACLE_IP
 and KERASTUNER_ORACLE_PORT set, the same command runs as KerasTuner's chief
 (tuner id ``chief``: serves the oracle, writes the report) or as a worker
-(runs trials).
+(runs trials). The chief hands a silent worker's trial to another after
+``tuner.worker_timeout``; a worker gives up on a chief that has not answered
+for ``tuner.chief_timeout`` with one error line (``textattn.tuning.oracles``,
+``tuners``, ``chief_link``).
 """
 
 from __future__ import annotations
