@@ -138,3 +138,17 @@ def test_a_reload_does_not_run_an_ended_trial_again(tmp_path, serving):
     restarted.reload()
     assert restarted._retry_queue == [] and restarted.ongoing_trials == {}
     assert restarted.create_trial("worker0").trial_id != trial.trial_id
+
+
+def test_a_trial_killed_between_its_two_state_files_is_not_run_again(tmp_path):
+    """KerasTuner writes trial.json, then oracle.json: a kill in between must not queue the trial again."""
+    oracle = make_oracle(tmp_path, serving=False)
+    trial = oracle.create_trial("tuner0")  # oracle.json now lists it as running
+    oracle.update_trial(trial.trial_id, {"score": 0.7})
+    trial = oracle.get_trial(trial.trial_id)
+    trial.status, trial.score = TrialStatus.COMPLETED, 0.7
+    oracle._save_trial(trial)  # ... and the process dies before oracle.json is written
+    restarted = make_oracle(tmp_path, serving=False)
+    restarted.reload()
+    assert restarted._retry_queue == [] and restarted.end_order == [trial.trial_id]
+    assert restarted.create_trial("tuner0").trial_id != trial.trial_id

@@ -18,7 +18,8 @@ public oracles) fixes that on the chief:
   is ignored, as are its late reports.
 - A restarted chief keeps the trials that were running as running (KerasTuner
   would queue them all again), so workers that went on training report them;
-  a trial that had ended is not queued again on any reload.
+  a trial that had ended (its trial.json says so) is not queued again on any
+  reload.
 
 A worker restarted with the same tuner id before its timeout gets its trial
 back (KerasTuner returns a tuner's ongoing trial when it asks again). Outside
@@ -157,7 +158,12 @@ class WatchesWorkers:
 
     def reload(self):
         super().reload()  # KerasTuner queues every trial that was running again
-        # Even one that ended: it saves oracle.json before it forgets the trial as running.
+        # Even one that ended: it writes trial.json, then oracle.json, and forgets the trial as running
+        # last; a kill in between leaves an ended trial that oracle.json still lists as running.
+        for trial_id in self.start_order:
+            if self.trials[trial_id].status in (TrialStatus.COMPLETED, TrialStatus.FAILED) \
+                    and not self._ended(trial_id):
+                self.end_order.append(trial_id)
         self._retry_queue[:] = [trial_id for trial_id in self._retry_queue if not self._ended(trial_id)]
         if not self.watching:
             return
