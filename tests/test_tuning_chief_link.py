@@ -1,6 +1,5 @@
 """A worker's patient line to the chief: it waits for a restarted chief and gives up on a gone one."""
 
-import os
 import socket
 import threading
 import time

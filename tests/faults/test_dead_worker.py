@@ -47,7 +47,7 @@ def test_a_killed_workers_trial_is_run_again_and_the_search_completes(tmp_path):
             cluster.wait_for("worker1", r"Epoch 1/", START_S, begun.end())  # past preparing the trial's data
             delay = rng.uniform(0.0, 1.5)
             time.sleep(delay)
-            assert f"[worker1] trial finished" not in cluster.log("worker1")[begun.end():], \
+            assert "[worker1] trial finished" not in cluster.log("worker1")[begun.end():], \
                 f"trial {trial_id} ended within {delay:.2f}s; the kill was not mid-trial"
             cluster.kill("worker1")
             killed.append(trial_id)
