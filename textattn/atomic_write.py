@@ -7,6 +7,7 @@ backups, reports and plots, export metadata, KerasTuner's state.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import tempfile
@@ -43,3 +44,29 @@ def write_text_atomic(path: str, text: str) -> None:
 def write_json(path: str, data) -> None:
     """Write ``data`` as indented JSON to ``path``."""
     write_text_atomic(path, json.dumps(data, indent=2) + "\n")
+
+
+RENAME_EXCHANGE = 2  # linux/fs.h
+AT_FDCWD = -100
+
+
+def exchange(a: str, b: str) -> bool:
+    """Swap the existing paths ``a`` and ``b`` in one step (Linux ``renameat2(RENAME_EXCHANGE)``).
+
+    A kill at any moment leaves both names in place, before or after the swap.
+    Returns False, changing nothing, where the system or the filesystem cannot
+    (not Linux, glibc < 2.28, a filesystem without the flag).
+    """
+    import ctypes
+
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):
+        return False
+    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    if renameat2(AT_FDCWD, os.fsencode(a), AT_FDCWD, os.fsencode(b), RENAME_EXCHANGE) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
+        return False
+    raise OSError(code, os.strerror(code), a, None, b)

@@ -36,7 +36,7 @@ import shutil
 import tempfile
 
 from textattn import runs, variants
-from textattn.atomic_write import write_json
+from textattn.atomic_write import exchange, write_json
 from textattn.errors import UserError
 from textattn.versions import versions
 
@@ -423,11 +423,18 @@ def _describe(tensor) -> dict:
 
 
 def _move_into_place(staging: str, target: str, overwrite: bool) -> None:
-    """Rename ``staging`` to ``target``; an old ``target`` is removed only after the swap."""
+    """Rename ``staging`` to ``target``; an old ``target`` is removed only after the swap.
+
+    The swap is one atomic exchange where the system has one, so ``target``
+    never goes missing; elsewhere it is two renames with ``target`` briefly absent.
+    """
     if not os.path.lexists(target):
         os.rename(staging, target)
         return
     check_export_target(target, overwrite)  # it may have appeared while we were exporting
+    if exchange(staging, target):
+        shutil.rmtree(staging, ignore_errors=True)  # now the old export
+        return
     parent, name = os.path.split(target)
     old = tempfile.mkdtemp(prefix=f".{name}.old-", dir=parent)
     os.rename(target, os.path.join(old, name))

@@ -5,7 +5,10 @@ the same command after a kill resumes: finished trials are kept, the
 interrupted one is run again. With KERASTUNER_TUNER_ID, KERASTUNER_ORACLE_IP
 and KERASTUNER_ORACLE_PORT set, the same command runs as KerasTuner's chief
 (tuner id ``chief``: serves the oracle, writes the report) or as a worker
-(runs trials).
+(runs trials). The chief hands a silent worker's trial to another after
+``tuner.worker_timeout``; a worker gives up on a chief that has not answered
+for ``tuner.chief_timeout`` with one error line (``textattn.tuning.oracles``,
+``tuners``, ``chief_link``).
 """
 
 from __future__ import annotations
@@ -16,7 +19,8 @@ import sys
 
 from textattn.data.source import resolve_data
 from textattn.errors import UserError
-from textattn.tuning import atomic_state
+from textattn.tuning import atomic_state, oracles, tuners
+from textattn.tuning.chief_link import ChiefGone
 from textattn.tuning.hypermodel import OBJECTIVE, TextattnHyperModel
 from textattn.tuning.report import BEST_CONFIG, trial_rows, to_markdown, write_best_config, write_results
 from textattn.tuning.space import TuneSpec, config_with, load_tune_spec, replace_tuner
@@ -35,8 +39,8 @@ def role() -> str:
     return "chief" if "chief" in os.environ["KERASTUNER_TUNER_ID"] else "worker"
 
 
-def make_tuner(spec: TuneSpec, hypermodel: TextattnHyperModel):
-    """The KerasTuner tuner for ``spec.tuner.kind``, reloading DIRECTORY/PROJECT if it exists."""
+def make_tuner(spec: TuneSpec, hypermodel: TextattnHyperModel, mode: str = "single"):
+    """The tuner for ``spec.tuner.kind`` in this process's ``mode`` (``role()``), reloading DIRECTORY/PROJECT if it exists."""
     import keras_tuner
 
     atomic_state.install()  # before the tuner exists: constructing it may already write state
@@ -45,22 +49,27 @@ def make_tuner(spec: TuneSpec, hypermodel: TextattnHyperModel):
         objective=keras_tuner.Objective(OBJECTIVE, direction="max"),
         seed=spec.base.seed,
         max_consecutive_failed_trials=t.max_consecutive_failed_trials,
-        directory=t.directory,
-        project_name=t.project_name,
-        overwrite=False,
+        worker_timeout=t.worker_timeout,
+        serving=mode == "chief",
     )
+    tuner_class = tuners.SearchTuner
     if t.kind == "hyperband":
-        return keras_tuner.Hyperband(hypermodel, max_epochs=t.epochs, factor=t.hyperband_factor,
-                                     hyperband_iterations=t.hyperband_iterations, **common)
-    if t.kind == "bayesian":
+        oracle = oracles.HyperbandOracle(max_epochs=t.epochs, factor=t.hyperband_factor,
+                                         hyperband_iterations=t.hyperband_iterations, **common)
+        tuner_class = tuners.HyperbandTuner
+    elif t.kind == "bayesian":
         try:
             import scipy.optimize  # noqa: F401
             import sklearn.gaussian_process  # noqa: F401
         except ImportError:
             raise UserError("--tuner bayesian needs scipy and scikit-learn: pip install 'keras-tuner[bayesian]' "
                             "(or use --tuner random)") from None
-        return keras_tuner.BayesianOptimization(hypermodel, max_trials=t.max_trials, **common)
-    return keras_tuner.RandomSearch(hypermodel, max_trials=t.max_trials, **common)
+        oracle = oracles.BayesianOptimizationOracle(max_trials=t.max_trials, **common)
+    else:
+        oracle = oracles.RandomSearchOracle(max_trials=t.max_trials, **common)
+    return tuner_class(oracle, hypermodel, role=mode, worker_timeout=t.worker_timeout,
+                       chief_timeout=t.chief_timeout, directory=t.directory, project_name=t.project_name,
+                       overwrite=False)
 
 
 def run_search(config_path: str, *, data: str | None = None, overrides=(), tuner: str | None = None,
@@ -81,13 +90,15 @@ def run_search(config_path: str, *, data: str | None = None, overrides=(), tuner
     mode = role()
 
     hypermodel = TextattnHyperModel(spec)
-    tuner = make_tuner(spec, hypermodel)
+    tuner = make_tuner(spec, hypermodel, mode)
     t = spec.tuner
     size = "" if t.kind == "hyperband" else f", {t.max_trials} trials"
     print(f"Search ({mode}): {t.kind}{size}, up to {t.epochs} epochs per trial, variants "
           f"{', '.join(spec.variants)}; state in {tuner.project_dir}", flush=True)
     try:
         tuner.search()
+    except ChiefGone as exc:
+        raise UserError(str(exc)) from None
     except KeyboardInterrupt:
         print("interrupted; rerun the same command to resume the search", file=sys.stderr)
         return 130

@@ -62,6 +62,11 @@ class TunerSettings:
     hyperband_factor: int = 3
     hyperband_iterations: int = 1
     max_consecutive_failed_trials: int = 3
+    worker_timeout: Optional[float] = 120.0
+    """Distributed search: seconds a worker may go unheard (it sends a heartbeat every quarter of this
+    while it runs a trial) before the chief hands its trial to another worker; null: never."""
+    chief_timeout: float = 600.0
+    """Distributed search: seconds a worker waits for a chief that does not answer before it exits."""
 
 
 @dataclass(frozen=True)
@@ -275,6 +280,11 @@ def check_tuner(tuner: TunerSettings) -> None:
             raise UserError(f"tuner.{name} must be at least 1, got {getattr(tuner, name)}")
     if tuner.patience is not None and tuner.patience < 0:
         raise UserError(f"tuner.patience must be 0 or more (or null for no early stopping), got {tuner.patience}")
+    if tuner.worker_timeout is not None and not tuner.worker_timeout > 0:
+        raise UserError(f"tuner.worker_timeout must be a positive number of seconds (or null: never hand a "
+                        f"silent worker's trial out again), got {tuner.worker_timeout}")
+    if not tuner.chief_timeout > 0:
+        raise UserError(f"tuner.chief_timeout must be a positive number of seconds, got {tuner.chief_timeout}")
     if tuner.hyperband_factor < 2:
         raise UserError(f"tuner.hyperband_factor must be at least 2, got {tuner.hyperband_factor}")
     if not tuner.project_name or os.sep in tuner.project_name:
