@@ -16,7 +16,7 @@ import re
 import sys
 
 from measure import run_process
-from sides import REPO
+from sides import AS_SHIPPED, REPO
 
 HYBRID_CONFIGS = ["configs/default.yaml", "configs/best.yaml"]
 
@@ -24,7 +24,7 @@ HYBRID_CONFIGS = ["configs/default.yaml", "configs/best.yaml"]
 def run_hybrid(config: str, data: str, runs_dir: str, cache: str) -> dict:
     """``train.py --config config`` as shipped, its own data cache empty; its stages and process costs."""
     cmd = [sys.executable, "train.py", "--config", config, "--data", data, "--output-dir", runs_dir]
-    proc = run_process(cmd, REPO, {"TEXTATTN_CACHE": cache, "PYTHONUNBUFFERED": "1"}, f"hybrid {config}")
+    proc = run_process(cmd, REPO, {**AS_SHIPPED, "TEXTATTN_CACHE": cache, "PYTHONUNBUFFERED": "1"}, f"hybrid {config}")
     match = re.search(r"Run directory: (.+)", proc.output)
     if not match:
         raise SystemExit(f"[bench] hybrid {config}: no run directory in its output:\n{proc.output[-2000:]}")

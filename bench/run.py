@@ -43,6 +43,7 @@ import platform
 import sys
 import tempfile
 import time
+import traceback
 
 from compare import backend_rows, run_comparison, summarize
 from hybrid import bench_hybrids
@@ -226,9 +227,10 @@ def main(argv=None):
         t0 = time.perf_counter()
         try:
             results[name] = run()
-        except SystemExit as e:  # a failed process: keep the other sections' figures
+        except (SystemExit, Exception) as e:  # a failed process or summary: keep the other sections' figures
+            traceback.print_exc()
             print(f"[bench] section {name} failed: {e}", file=sys.stderr, flush=True)
-            results[name] = {"failed": str(e)[-2000:]}
+            results[name] = {"failed": f"{type(e).__name__}: {e}"[-2000:]}
         results["section_minutes"][name] = round((time.perf_counter() - t0) / 60, 1)
         save_progress()
 

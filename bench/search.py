@@ -15,7 +15,7 @@ import os
 import sys
 
 from measure import run_process, spread
-from sides import REPO
+from sides import AS_SHIPPED, REPO
 
 TUNE_CONFIG = "configs/tune.yaml"
 
@@ -25,7 +25,7 @@ def run_search(data: str, max_trials: int, work: str, config: str = TUNE_CONFIG)
     directory = os.path.join(work, "tuner")
     cmd = [sys.executable, "-m", "textattn", "tune", "--config", config, "--data", data,
            "--max-trials", str(max_trials), "--directory", directory]
-    env = {"TEXTATTN_CACHE": os.path.join(work, "search-cache"), "PYTHONUNBUFFERED": "1"}
+    env = {**AS_SHIPPED, "TEXTATTN_CACHE": os.path.join(work, "search-cache"), "PYTHONUNBUFFERED": "1"}
     proc = run_process(cmd, REPO, env, f"search {config}")
     (project,) = [d for d in os.listdir(directory) if os.path.isdir(os.path.join(directory, d))]
     with open(os.path.join(directory, project, "results.csv"), newline="") as f:
