@@ -26,8 +26,9 @@ Sections (--skip leaves any out):
 
 The full run: data, training at FULL_EPOCHS (seed_attention 3 epochs, seed_mha 2, instead of
 their own 20 and 10; --epochs own trains those, about 4 minutes per run of seed_attention),
-the backend row, the hybrids and a 3-trial search. It took FULL_MINUTES minutes on the 2-core
-machine of README's Performance section with other jobs on it (load average 2-4).
+the backend row, the hybrids and a 3-trial search. It took 32 minutes on the 2-core machine of
+README's Performance section with other jobs on it (load average 3.3-7.2; by section: data 0.4,
+training 14.8, backend 4.5, hybrid 10.9, search 1.6): room under 50 minutes for a busier machine.
 --quick: training only, 2 epochs on a subset (8,000 training reviews per class, so 6,000
 trained on and the usual 10,000 for validation; 1,000 test per class), default setting, 3 rounds.
 Prints Markdown tables and writes JSON (--json).
@@ -54,8 +55,8 @@ from sides import REPO, SETTINGS, json_lines, run_project
 from subset import make_subset
 
 CONFIGS = ["configs/seed_attention.yaml", "configs/seed_mha.yaml"]
-# The full run's epochs per seed config (their own are 20 and 10): enough for the reference to
-# approach its plateau, short enough for the whole run to fit in 50 minutes.
+# The full run's epochs per seed config (their own are 20 and 10): short enough for the whole run
+# to fit in 50 minutes, too short for either side to reach its plateau (--epochs own for that).
 FULL_EPOCHS = {"configs/seed_attention.yaml": 3, "configs/seed_mha.yaml": 2}
 QUICK_SUBSET = (8000, 1000)
 BACKEND_EPOCHS = 2
