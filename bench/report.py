@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from sides import REFERENCE_SIDE
 
+BACKEND_NOTE = "TF and JAX interleaved, 2 epochs on a {data}"
+
 
 def ranged(s: dict, digits: int = 2, suffix: str = "") -> str:
     """"median (min–max)" of a ``measure.spread``; "-" when it holds nothing."""
@@ -45,16 +47,27 @@ def regime_table(summaries: list[dict]) -> list[str]:
     return lines
 
 
+def reach_cell(t: dict) -> str:
+    """textattn's fit seconds to the reference's best; "not reached in N epochs" when no round got there."""
+    if not t["reached"]:
+        return f"not reached in {t['epochs']} epochs (best {t['project_best']['median']:.4f})"
+    cell = ranged(t["project_s"], 1)
+    if t["reached"] < t["rounds"]:
+        cell += f"; not reached in {t['epochs']} epochs in {t['rounds'] - t['reached']} of {t['rounds']} rounds"
+    return cell
+
+
 def accuracy_table(summaries: list[dict]) -> list[str]:
-    lines = ["| config | textattn setting | textattn fit s to reference's best val acc | reference fit s to its best "
-             "| speed-up | reached |", "|---|---|---|---|---|---|"]
+    lines = ["| config | textattn setting | epochs | reference's best val acc | textattn fit s to it "
+             "| reference fit s to its best | speed-up | reached |", "|---|---|---|---|---|---|---|---|"]
     for s in summaries:
         for side, x in s["sides"].items():
-            if side == REFERENCE_SIDE:
+            t = x.get("to_reference_accuracy")
+            if not t:
                 continue
-            t = x["to_reference_accuracy"]
-            lines.append(f"| {s['config']} | {side} | {ranged(t['project_s'], 1)} | {ranged(t['reference_s'], 1)} | "
-                         f"{ranged(t['speedup'], 2, 'x')} | {t['reached']}/{t['rounds']} rounds |")
+            lines.append(f"| {s['config']} | {side} | {t['epochs']} | {ranged(t['target'], 4)} | {reach_cell(t)} | "
+                         f"{ranged(t['reference_s'], 1)} | {ranged(t['speedup'], 2, 'x')} | "
+                         f"{t['reached']}/{t['rounds']} rounds |")
     return lines
 
 
@@ -69,19 +82,72 @@ def backend_table(rows: list[dict]) -> list[str]:
     return lines
 
 
+def hybrid_table(runs: list[dict]) -> list[str]:
+    lines = ["| hybrid config | wall s (whole run) | data prep s | n-gram branch fit s (teacher) | word branch fit s "
+             "(epochs) | final fit s | fit s in all | best val acc | test acc | peak RSS MiB | load avg before |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+
+    def sec(value):
+        return "-" if value is None else f"{value:.1f}"
+
+    for r in runs:
+        u = r["usage"]
+        teacher = f" ({sec(r['ngram_teacher_s'])})" if r.get("ngram_teacher_s") is not None else ""
+        val = "-" if r.get("best_val_accuracy") is None else f"{r['best_val_accuracy']:.4f}"
+        lines.append(f"| {r['config']} | {u['wall_s']:.0f} | {sec(r['data_prep_s'])} | {sec(r['ngram_s'])}{teacher} | "
+                     f"{sec(r['word_s'])} ({r.get('word_epochs') or '-'}) | {sec(r['final_fit_s'])} | {sec(r['fit_s'])} | "
+                     f"{val} | {r['test_accuracy']:.4f} | {u['peak_rss_mib']:.0f} | {u['load_before'][0]:.2f} |")
+    return lines
+
+
+def search_lines(s: dict) -> list[str]:
+    u = s["usage"]
+    rate = "-" if s["trials_per_hour"] is None else f"{s['trials_per_hour']:.1f}"
+    per_wall = "-" if s["wall_per_trial_s"] is None else f"{s['wall_per_trial_s']:.0f}"
+    lines = ["| search | trials finished | wall s | trials per hour | wall s per trial | trial fit s | "
+             "outside the fits s | load avg before |", "|---|---|---|---|---|---|---|---|",
+             f"| {s['config']}, {s['max_trials']} trials | {s['finished']}/{s['trials']} | {u['wall_s']:.0f} | {rate} | "
+             f"{per_wall} | {ranged(s['trial_fit_s'], 0)} | {s['outside_fits_s']:.0f} | {u['load_before'][0]:.2f} |"]
+    if s["per_trial"]:
+        lines += ["", "Trials: " + "; ".join(
+            f"{t['variant']} {t['seconds']:.0f} s ({t['epochs']} epochs, val acc {t['val_accuracy']:.4f})"
+            if t["val_accuracy"] is not None else f"{t['variant']} {t['seconds']:.0f} s" for t in s["per_trial"])]
+    return lines
+
+
 def markdown(results: dict) -> str:
+    failed = {k: v["failed"] for k, v in results.items() if isinstance(v, dict) and "failed" in v}
+    results = {k: v for k, v in results.items() if k not in failed}
     lines = [f"Machine: {results['machine']}",
-             f"Load average (1, 5, 15 min): {results['load_start']} at the start, {results.get('load_end')} at the end.",
+             f"Load average (1, 5, 15 min): {results['load_start']} at the start, {results.get('load_end')} at the end"
+             + (f"; {results['minutes']} minutes in all." if results.get("minutes") is not None else "."),
              f"Data: {results['data_used']}", ""]
-    summaries = results.get("training") or []
+    if results.get("section_minutes"):
+        lines[-1:-1] = ["Minutes per section: " + ", ".join(f"{k} {v}" for k, v in results["section_minutes"].items())]
+    training = results.get("training") or {}
+    summaries = training.get("summaries") or []
     if summaries:
         lines += ["Speed-up = reference seconds / textattn seconds in the same round (above 1: textattn faster); "
                   "median (range) over the rounds. CPU s: user + system seconds of the process during the epochs, "
                   "which another job on the machine delays but does not add to.", ""]
         lines += training_table(summaries) + [""] + regime_table(summaries) + [""] + accuracy_table(summaries)
-    if results.get("backend"):
-        lines += [""] + backend_table(results["backend"])
-    tta = results.get("time_to_accuracy")
+    backend = results.get("backend") or {}
+    rows = [*(training.get("backend") or []), *(backend.get("rows") or [])]
+    if backend.get("skipped"):
+        lines += ["", f"Backend row: skipped, {backend['skipped']}."]
+    if rows:
+        lines += [""]
+        if backend.get("rows"):
+            lines += [f"Backends (seed_attention, {BACKEND_NOTE.format(data=backend['data_used'])}):", ""]
+        lines += backend_table(rows)
+        if backend.get("summary"):
+            lines += [""] + regime_table([backend["summary"]])
+    if results.get("hybrid"):
+        lines += ["", "Hybrids, trained once each as shipped, from the archive with an empty cache:", ""]
+        lines += hybrid_table(results["hybrid"])
+    if results.get("search"):
+        lines += [""] + search_lines(results["search"])
+    tta = results.get("tta")
     if tta:
         reached = tta["reached"]
         value = (f"{reached['fit_seconds']:.1f} s (epoch {reached['epoch']}, val acc {reached['val_accuracy']:.4f})"
@@ -101,4 +167,6 @@ def markdown(results: dict) -> str:
         lines += ["", "| data preparation | seconds | peak RSS MiB |", "|---|---|---|"]
         for phase in ("first", "cached"):
             lines.append(f"| {phase} run | {data[phase]['seconds']:.2f} | {data[phase]['peak_rss_mib']:.0f} |")
+    for name, message in failed.items():
+        lines += ["", f"Section {name} failed: {message.strip().splitlines()[0] if message.strip() else '?'}"]
     return "\n".join(lines)

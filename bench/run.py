@@ -1,22 +1,36 @@
 """Benchmark textattn against the plain-Keras reference, interleaved, on this machine.
 
     python bench/run.py --data ../shared/data/aclImdb.tar.gz --quick     # everyday check, under 10 minutes
-    python bench/run.py --data ../shared/data/aclImdb.tar.gz             # the full run, for README
+    python bench/run.py --data ../shared/data/aclImdb.tar.gz             # the full run, for README (<= 50 minutes)
     python bench/run.py --data ... --quick --settings default plain      # A/B of textattn settings
 
-Training comparisons (seed_attention and seed_mha against ../shared/bench/seed_reference.py):
-each round runs the reference, then every textattn setting (--settings), on the same data
-and epochs; --rounds rounds (at least 3). Reported per setting: seconds per epoch, the
-speed-up over the same round's reference as median (range), best validation accuracy, the
-fit seconds until textattn reaches the reference's best validation accuracy, and each
-process's wall/user/sys seconds, minor page faults, peak RSS and the load average before it.
-Settings: default (as shipped), bfc+xla, bfc, xla, plain (TF_CPU_ALLOCATOR_USE_BFC and
-train.jit_compile set each way), jax (KERAS_BACKEND=jax; with default it makes the backend row).
+Sections (--skip leaves any out):
+  data      data preparation from the archive (empty cache), then from the cache.
+  training  seed_attention and seed_mha against ../shared/bench/seed_reference.py: each round
+            runs the reference, then every textattn setting (--settings), on the same data and
+            epochs; --rounds rounds (at least 3). Per setting: seconds per epoch, the speed-up
+            over the same round's reference as median (range), best validation accuracy, the fit
+            seconds until textattn reaches the reference's best validation accuracy against the
+            reference's seconds to its best ("not reached in N epochs" where it does not), and
+            each process's wall/user/sys seconds, minor page faults, peak RSS and the load
+            average before it. Settings: default (as shipped), bfc+xla, bfc, xla, plain
+            (TF_CPU_ALLOCATOR_USE_BFC and train.jit_compile set each way), jax (KERAS_BACKEND=jax).
+  backend   the backend row: seed_attention under TF (default) and JAX, interleaved, 2 epochs on
+            the quick subset (JAX is about 3x slower here), without the reference.
+  hybrid    configs/default.yaml and configs/best.yaml trained once each as shipped, from the
+            archive with an empty cache: wall seconds, fit seconds by stage, test accuracy, peak RSS.
+  search    search throughput: `textattn tune` on configs/tune.yaml with --search-trials trials:
+            trials per hour and each trial's seconds.
+  tta       time to val acc 0.88 with configs/fast.yaml (not in the full run by default).
+  serving   the tta run's export against Keras model.predict (needs tta; not by default).
 
---quick: 2 epochs on a subset (8,000 training reviews per class, so 6,000 trained on and
-the usual 10,000 for validation; 1,000 test per class), default setting, 3 rounds.
-The full run: each config's own epochs on the whole archive, default and jax (when jax is
-installed), then data preparation, time to val acc 0.88 (configs/fast.yaml) and serving.
+The full run: data, training at FULL_EPOCHS (seed_attention 3 epochs, seed_mha 2, instead of
+their own 20 and 10; --epochs own trains those, about 4 minutes per run of seed_attention),
+the backend row, the hybrids and a 3-trial search. It took 32 minutes on the 2-core machine of
+README's Performance section with other jobs on it (load average 3.3-7.2; by section: data 0.4,
+training 14.8, backend 4.5, hybrid 10.9, search 1.6): room under 50 minutes for a busier machine.
+--quick: training only, 2 epochs on a subset (8,000 training reviews per class, so 6,000
+trained on and the usual 10,000 for validation; 1,000 test per class), default setting, 3 rounds.
 Prints Markdown tables and writes JSON (--json).
 """
 
@@ -30,17 +44,27 @@ import platform
 import sys
 import tempfile
 import time
+import traceback
 
 from compare import backend_rows, run_comparison, summarize
+from hybrid import bench_hybrids
 from measure import run_process
 from report import markdown
+from search import run_search
 from sides import REPO, SETTINGS, json_lines, run_project
 from subset import make_subset
 
 CONFIGS = ["configs/seed_attention.yaml", "configs/seed_mha.yaml"]
+# The full run's epochs per seed config (their own are 20 and 10): short enough for the whole run
+# to fit in 50 minutes, too short for either side to reach its plateau (--epochs own for that).
+FULL_EPOCHS = {"configs/seed_attention.yaml": 3, "configs/seed_mha.yaml": 2}
 QUICK_SUBSET = (8000, 1000)
+BACKEND_EPOCHS = 2
+SEARCH_TRIALS = 3
 TARGET_ACCURACY = 0.88
 MIN_ROUNDS = 3
+SECTIONS = ("data", "training", "backend", "hybrid", "search", "tta", "serving")
+FULL_SKIP = ("tta", "serving")
 
 PREPARE = """
 import json, textattn
@@ -124,34 +148,59 @@ def bench_serving(run_dir: str, env: dict, out_dir: str) -> dict:
     return out
 
 
+def epochs_arg(value: str):
+    """--epochs: a number of epochs, or "own" for each config's own (seed_attention 20, seed_mha 10)."""
+    if value == "own":
+        return value
+    try:
+        epochs = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is neither a number of epochs nor 'own'") from None
+    if epochs < 1:
+        raise argparse.ArgumentTypeError("epochs must be at least 1")
+    return epochs
+
+
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", required=True, help="aclImdb directory or .tar.gz")
     parser.add_argument("--quick", action="store_true", help="2 epochs on a subset, default setting: under 10 minutes")
     parser.add_argument("--configs", nargs="+", help=f"seed configs to compare (default: {' '.join(CONFIGS)})")
     parser.add_argument("--settings", nargs="+", choices=sorted(SETTINGS),
-                        help="textattn settings, each paired with the reference every round")
+                        help="textattn settings, each paired with the reference every round (default: default)")
     parser.add_argument("--rounds", type=int, default=MIN_ROUNDS, help=f"rounds per comparison (at least {MIN_ROUNDS})")
-    parser.add_argument("--epochs", type=int, help="epochs of every training (default: 2 with --quick, else the config's)")
+    parser.add_argument("--epochs", type=epochs_arg,
+                        help="epochs of every seed training, or 'own' for each config's own "
+                             f"(default: 2 with --quick, else {', '.join(f'{os.path.basename(c)} {e}' for c, e in FULL_EPOCHS.items())})")
     parser.add_argument("--subset", type=int, nargs=2, metavar=("TRAIN", "TEST"),
                         help=f"train on a subset: reviews per class (default with --quick: {QUICK_SUBSET[0]} {QUICK_SUBSET[1]})")
-    parser.add_argument("--skip", nargs="*", default=None, choices=("data", "training", "tta", "serving"),
-                        help="sections to leave out (default with --quick: data tta serving)")
+    parser.add_argument("--search-trials", type=int, default=SEARCH_TRIALS,
+                        help=f"trials of the search-throughput run (default: {SEARCH_TRIALS})")
+    parser.add_argument("--skip", nargs="*", default=None, choices=SECTIONS,
+                        help="sections to leave out (default: tta serving; with --quick: all but training; "
+                             "--skip with no section runs them all)")
     parser.add_argument("--json", default="bench/results.json", help="where to write the results")
     args = parser.parse_args(argv)
     if args.rounds < MIN_ROUNDS:
         parser.error(f"--rounds must be at least {MIN_ROUNDS}: one run per side says nothing about its spread")
+    if args.search_trials < 1:
+        parser.error("--search-trials must be at least 1")
     if not os.path.exists(args.data):
         parser.exit(2, f"error: data path {args.data!r} does not exist; pass --data PATH to aclImdb .tar.gz\n")
-    if args.settings is None:
-        jax = importlib.util.find_spec("jax") is not None
-        args.settings = ["default"] + (["jax"] if jax and not args.quick else [])
+    args.settings = args.settings or ["default"]
     if args.quick:
         args.epochs = args.epochs or 2
         args.subset = args.subset or list(QUICK_SUBSET)
-        args.skip = ["data", "tta", "serving"] if args.skip is None else args.skip
-    args.skip = args.skip or []
+        args.skip = [s for s in SECTIONS if s != "training"] if args.skip is None else args.skip
+    args.skip = list(FULL_SKIP) if args.skip is None else args.skip
     return args
+
+
+def seed_epochs(config: str, epochs) -> int | None:
+    """The epochs a seed comparison trains: --epochs, the config's own for "own" (None), else FULL_EPOCHS."""
+    if epochs == "own":
+        return None
+    return epochs or FULL_EPOCHS.get(config)
 
 
 def main(argv=None):
@@ -161,41 +210,72 @@ def main(argv=None):
     cache = os.path.join(work, "cache")
     runs_dir = os.path.join(work, "runs")
     env = {"TEXTATTN_CACHE": cache, "PYTHONUNBUFFERED": "1", "TF_CPU_ALLOCATOR_USE_BFC": None}
+    started = time.perf_counter()
     results = {"machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.platform()}, "
                           f"python {platform.python_version()}",
                "started": time.strftime("%Y-%m-%d %H:%M:%S"), "load_start": [round(x, 2) for x in os.getloadavg()],
-               "args": {k: v for k, v in vars(args).items() if k != "data"}}
-    train_data = data
-    if args.subset:
-        train_data = make_subset(data, os.path.join(work, "subset"), *args.subset)
+               "args": {k: v for k, v in vars(args).items() if k != "data"}, "section_minutes": {}}
+    progress = os.path.join(work, "progress.json")
+    print(f"[bench] progress: {progress}", file=sys.stderr, flush=True)
+
+    def save_progress(**partial):
+        with open(progress, "w") as f:
+            json.dump({**results, **partial}, f, indent=1)
+
+    def section(name, run):
+        if name in args.skip:
+            return
+        t0 = time.perf_counter()
+        try:
+            results[name] = run()
+        except (SystemExit, Exception) as e:  # a failed process or summary: keep the other sections' figures
+            traceback.print_exc()
+            print(f"[bench] section {name} failed: {e}", file=sys.stderr, flush=True)
+            results[name] = {"failed": f"{type(e).__name__}: {e}"[-2000:]}
+        results["section_minutes"][name] = round((time.perf_counter() - t0) / 60, 1)
+        save_progress()
+
+    subset = None
+    if args.subset or "backend" not in args.skip:
+        subset = make_subset(data, os.path.join(work, "subset"), *(args.subset or QUICK_SUBSET))
+    train_data = subset if args.subset else data
     results["data_used"] = (f"{data}" if not args.subset else
                             f"subset of {data}: {args.subset[0]} training and {args.subset[1]} test reviews per class")
-    # Data first: it measures the cold cache, and leaves the cache warm for training.
-    results["data"] = bench_data(data, env) if "data" not in args.skip else None
-    if "training" not in args.skip:
+
+    def training():
         comparisons = []
-        progress = os.path.join(work, "progress.json")
-
-        def save_progress(partial):
-            with open(progress, "w") as f:
-                json.dump({**results, "training_rounds": [*comparisons, partial]}, f, indent=1)
-
-        print(f"[bench] progress: {progress}", file=sys.stderr, flush=True)
         for config in args.configs or CONFIGS:
             # Warm textattn's data cache so that no measured run pays for preparing data.
             run_process([sys.executable, "-c", PREPARE.format(config=config, data=train_data)], REPO, env, "warm cache")
-            comparisons.append(run_comparison(config, train_data, args.epochs, args.settings, args.rounds,
-                                              runs_dir, cache, save_progress))
-        results["training_rounds"] = comparisons
-        results["training"] = [summarize(c) for c in comparisons]
-        results["backend"] = backend_rows(results["training"], comparisons)
-    if "tta" not in args.skip:
-        results["time_to_accuracy"] = bench_time_to_accuracy("configs/fast.yaml", data, runs_dir, cache)
-    if "serving" not in args.skip:
-        run_dir = (results.get("time_to_accuracy") or {}).get("run_dir")
-        if run_dir:
-            results["serving"] = bench_serving(run_dir, env, work)
+            comparisons.append(run_comparison(
+                config, train_data, seed_epochs(config, args.epochs), args.settings, args.rounds, runs_dir, cache,
+                lambda partial: save_progress(training_rounds=[*comparisons, partial])))
+        summaries = [summarize(c) for c in comparisons]
+        return {"rounds": comparisons, "summaries": summaries, "backend": backend_rows(summaries, comparisons)}
+
+    def backend():
+        if importlib.util.find_spec("jax") is None:
+            return {"skipped": "jax is not installed (pip install -e '.[jax]')"}
+        config = CONFIGS[0]
+        run_process([sys.executable, "-c", PREPARE.format(config=config, data=subset)], REPO, env, "warm cache")
+        comparison = run_comparison(config, subset, BACKEND_EPOCHS, ["default", "jax"], args.rounds, runs_dir, cache,
+                                    lambda partial: save_progress(backend_rounds=partial), reference=False)
+        summary = summarize(comparison)
+        return {"data_used": f"subset: {QUICK_SUBSET[0]} training and {QUICK_SUBSET[1]} test reviews per class",
+                "rounds": comparison, "summary": summary, "rows": backend_rows([summary], [comparison])}
+
+    # Data first: it measures the cold cache, and leaves the cache warm for training.
+    section("data", lambda: bench_data(data, env))
+    section("training", training)
+    section("backend", backend)
+    section("hybrid", lambda: bench_hybrids(data, runs_dir, work))
+    section("search", lambda: run_search(data, args.search_trials, work))
+    section("tta", lambda: bench_time_to_accuracy("configs/fast.yaml", data, runs_dir, cache))
+    run_dir = (results.get("tta") or {}).get("run_dir")
+    if run_dir:
+        section("serving", lambda: bench_serving(run_dir, env, work))
     results["load_end"] = [round(x, 2) for x in os.getloadavg()]
+    results["minutes"] = round((time.perf_counter() - started) / 60, 1)
     table = markdown(results)
     print(table)
     with open(args.json, "w") as f:

@@ -25,8 +25,9 @@ BFC = "TF_CPU_ALLOCATOR_USE_BFC"
 
 # textattn settings a comparison can name: environment laid over the bench's own
 # (None removes a variable, so the package's default applies) and --set overrides.
+AS_SHIPPED = {BFC: None, "KERAS_BACKEND": "tensorflow"}
 SETTINGS = {
-    "default": {"env": {BFC: None, "KERAS_BACKEND": "tensorflow"}, "set": []},
+    "default": {"env": AS_SHIPPED, "set": []},
     "bfc+xla": {"env": {BFC: "true", "KERAS_BACKEND": "tensorflow"}, "set": ["train.jit_compile=true"]},
     "bfc": {"env": {BFC: "true", "KERAS_BACKEND": "tensorflow"}, "set": ["train.jit_compile=false"]},
     "xla": {"env": {BFC: "false", "KERAS_BACKEND": "tensorflow"}, "set": ["train.jit_compile=true"]},

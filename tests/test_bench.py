@@ -1,5 +1,7 @@
-"""bench/: the interleaved run order, the per-round pairing of ratios, and time to the reference's accuracy."""
+"""bench/: the interleaved run order, the per-round pairing of ratios, time to the reference's accuracy,
+the hybrids' stage seconds and the search's throughput (all on synthetic records: nothing is timed)."""
 
+import argparse
 import os
 import sys
 
@@ -9,8 +11,11 @@ BENCH = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, BENCH)
 
 from compare import backend_rows, summarize  # noqa: E402
+from hybrid import hybrid_stages  # noqa: E402
 from measure import interleaved, spread  # noqa: E402
-from report import markdown  # noqa: E402
+from report import hybrid_table, markdown, search_lines  # noqa: E402
+from run import FULL_EPOCHS, epochs_arg, seed_epochs  # noqa: E402
+from search import search_summary  # noqa: E402
 from sides import record, reference_variant, seconds_to_accuracy  # noqa: E402
 
 
@@ -67,7 +72,7 @@ def test_speedups_pair_each_round_with_its_own_reference_run():
     # The reference's best (0.85) is reached in textattn's 2nd epoch; the reference needs its 2nd too.
     assert reach["reached"] == 3 and reach["speedup"]["median"] == 2.0
     table = markdown({"machine": "test", "load_start": [1, 1, 1], "load_end": [1, 1, 1], "data_used": "x",
-                      "training": [summary], "backend": []})
+                      "training": {"summaries": [summary], "backend": []}})
     assert "**2.00x (2.00–2.00)**" in table
 
 
@@ -80,7 +85,7 @@ def test_backend_rows_compare_tf_and_jax_in_the_same_round():
     (row,) = backend_rows([summarize(comparison)], [comparison])
     assert row["jax_over_tf"] == {"median": 2.5, "min": 2.0, "max": 3.0, "n": 3}
     table = markdown({"machine": "test", "load_start": [1, 1, 1], "load_end": [1, 1, 1], "data_used": "x",
-                      "training": [], "backend": [row]})
+                      "training": {"summaries": [], "backend": [row]}})
     line = next(x for x in table.splitlines() if x.startswith("| c |"))
     header = next(x for x in table.splitlines() if x.startswith("| config | TF"))
     assert line.count("|") == header.count("|") and "2.50x (2.00–3.00)" in line
@@ -90,3 +95,106 @@ def test_reference_variant_names_only_seed_configs():
     assert reference_variant("configs/seed_mha.yaml") == "mha"
     with pytest.raises(SystemExit):
         reference_variant("configs/fast.yaml")
+
+
+def three_rounds(reference, project):
+    return {"config": "configs/seed_mha.yaml", "epochs": 2,
+            "rounds": [{"reference": reference(), "default": project()} for _ in range(3)]}
+
+
+def row_of(table, prefix, suffix="|"):
+    return next(x for x in table.splitlines() if x.startswith(prefix) and x.endswith(suffix))
+
+
+def test_reference_accuracy_not_reached_says_in_how_many_epochs():
+    comparison = three_rounds(lambda: side([10.0, 10.0], [0.80, 0.86]), lambda: side([5.0, 5.0], [0.82, 0.84]))
+    reach = summarize(comparison)["sides"]["default"]["to_reference_accuracy"]
+    assert reach["reached"] == 0 and reach["project_s"]["median"] is None and reach["epochs"] == 2
+    assert reach["target"]["median"] == 0.86 and reach["reference_s"]["median"] == 20.0
+    table = markdown({"machine": "test", "load_start": [1, 1, 1], "data_used": "x",
+                      "training": {"summaries": [summarize(comparison)]}})
+    line = row_of(table, "| configs/seed_mha.yaml | default | 2 |", "rounds |")
+    assert "not reached in 2 epochs (best 0.8400)" in line and "0/3 rounds" in line
+
+
+def test_reference_accuracy_reached_in_some_rounds_counts_only_those():
+    rounds = [
+        {"reference": side([10.0, 10.0], [0.80, 0.86]), "default": side([5.0, 5.0], [0.86, 0.87])},
+        {"reference": side([10.0, 10.0], [0.80, 0.86]), "default": side([5.0, 5.0], [0.82, 0.84])},
+        {"reference": side([10.0, 10.0], [0.80, 0.86]), "default": side([6.0, 6.0], [0.83, 0.86])},
+    ]
+    reach = summarize({"config": "c", "epochs": 2, "rounds": rounds})["sides"]["default"]["to_reference_accuracy"]
+    # Round 1 reaches 0.86 after 5 s, round 3 after 12 s; the reference needs 20 s every round.
+    assert reach["reached"] == 2
+    assert reach["project_s"] == {"median": 8.5, "min": 5.0, "max": 12.0, "n": 2}
+    assert reach["speedup"]["max"] == 4.0
+    table = markdown({"machine": "test", "load_start": [1, 1, 1], "data_used": "x",
+                      "training": {"summaries": [summarize({"config": "c", "epochs": 2, "rounds": rounds})]}})
+    assert "not reached in 2 epochs in 1 of 3 rounds" in row_of(table, "| c | default |", "rounds |")
+
+
+def test_a_comparison_without_the_reference_has_no_speed_ups():
+    comparison = {"config": "c", "epochs": 2, "rounds": [
+        {"default": side([4.0, 4.0], [0.8, 0.8]), "jax": side([12.0, 12.0], [0.8, 0.8])} for _ in range(3)]}
+    summary = summarize(comparison)
+    assert "speedup" not in summary["sides"]["default"]
+    (row,) = backend_rows([summary], [comparison])
+    assert row["jax_over_tf"]["median"] == 3.0
+
+
+def hybrid_metrics(final=True, teacher=True):
+    ngram = {"fit_seconds": 30.0, "test_accuracy": 0.9}
+    if teacher:
+        ngram["self_training"] = {"teacher": {"fit_seconds": 12.0}}
+    metrics = {"fit_seconds": 130.0 if final else 70.0, "data_prep_seconds": 40.0, "epochs_run": 4,
+               "best_val_accuracy": 0.91, "test_accuracy": 0.92, "branches": {"ngram": ngram}}
+    if final:
+        metrics["final_fit"] = {"fit_seconds": 60.0}
+    return metrics
+
+
+def test_hybrid_stages_split_the_fit_seconds():
+    stages = hybrid_stages(hybrid_metrics())
+    assert stages["word_s"] == 40.0  # 130 - 30 (n-gram) - 60 (final fit)
+    assert (stages["ngram_s"], stages["ngram_teacher_s"], stages["final_fit_s"]) == (30.0, 12.0, 60.0)
+    plain = hybrid_stages(hybrid_metrics(final=False, teacher=False))
+    assert plain["word_s"] == 40.0 and plain["final_fit_s"] is None and plain["ngram_teacher_s"] is None
+    run = {"config": "configs/best.yaml", **stages, "usage": usage(300.0)}
+    table = "\n".join(hybrid_table([run]))
+    line, header = row_of(table, "| configs/best.yaml"), row_of(table, "| hybrid config")
+    assert line.count("|") == header.count("|")
+    assert "| 300 | 40.0 | 30.0 (12.0) | 40.0 (4) | 60.0 | 130.0 |" in line
+
+
+def test_search_summary_counts_finished_trials_per_hour():
+    rows = [{"trial": "0", "variant": "mha", "val_accuracy": "0.85", "seconds": "100.0", "epochs": "3"},
+            {"trial": "1", "variant": "ngram", "val_accuracy": "0.89", "seconds": "20.0", "epochs": "2"},
+            {"trial": "2", "variant": "attention", "val_accuracy": "", "seconds": "", "epochs": ""}]
+    s = search_summary(rows, wall_s=240.0)
+    assert (s["trials"], s["finished"]) == (3, 2)
+    assert s["trials_per_hour"] == 30.0 and s["wall_per_trial_s"] == 120.0
+    assert s["trial_fit_s"] == {"median": 60.0, "min": 20.0, "max": 100.0, "n": 2}
+    assert s["outside_fits_s"] == 120.0
+    lines = search_lines({"config": "configs/tune.yaml", "max_trials": 3, **s, "usage": usage(240.0)})
+    assert lines[2].count("|") == lines[0].count("|") and "| 2/3 | 240 | 30.0 | 120 |" in lines[2]
+    assert "mha 100 s (3 epochs, val acc 0.8500)" in lines[-1]
+    assert search_summary(rows[2:], wall_s=50.0)["trials_per_hour"] is None
+
+
+def test_full_run_epochs_per_config_and_own():
+    assert epochs_arg("own") == "own" and epochs_arg("3") == 3
+    with pytest.raises(argparse.ArgumentTypeError):
+        epochs_arg("0")
+    assert seed_epochs("configs/seed_attention.yaml", None) == FULL_EPOCHS["configs/seed_attention.yaml"]
+    assert seed_epochs("configs/seed_mha.yaml", 5) == 5
+    assert seed_epochs("configs/seed_mha.yaml", "own") is None  # the config's own epochs
+
+
+def test_a_failed_section_is_reported_and_the_others_kept():
+    s = search_summary([{"trial": "0", "variant": "mha", "val_accuracy": "0.85", "seconds": "100.0", "epochs": "3"}],
+                       wall_s=120.0)
+    table = markdown({"machine": "test", "load_start": [1, 1, 1], "data_used": "x",
+                      "hybrid": {"failed": "[bench] hybrid configs/best.yaml failed (exit 1):\nTraceback ..."},
+                      "search": {"config": "configs/tune.yaml", "max_trials": 1, **s, "usage": usage(120.0)}})
+    assert "Section hybrid failed: [bench] hybrid configs/best.yaml failed (exit 1):" in table
+    assert "| configs/tune.yaml, 1 trials | 1/1 | 120 | 30.0 |" in table
