@@ -297,3 +297,33 @@ def test_termination_request_ends_with_the_command():
 
     assert run_cli(command, None) == EXIT_TERMINATED
     assert not errors.termination_requested(), "a later train() in this process must not stop at once"
+
+
+def test_a_multi_line_disk_error_is_still_one_line(capsys):
+    """h5py's ENOSPC (model.keras weights) carries a message over several lines."""
+    import errno
+
+    def command(args):
+        raise OSError(errno.ENOSPC, "Unable to synchronously create file (file write failed: time = Mon\n, ...)")
+
+    assert run_cli(command, None) == EXIT_USAGE
+    assert capsys.readouterr().err == "error: No space left on device; free some space or choose another directory, then rerun\n"
+
+
+def test_tensorflow_savers_full_disk_is_one_line(capsys):
+    """TensorFlow's savers raise an OpError naming the C library's text, not an OSError."""
+    import tensorflow as tf
+
+    def command(args):
+        raise tf.errors.InternalError(None, None, "/x/variables_temp/part-00000; No space left on device [Op:SaveV2]")
+
+    assert run_cli(command, None) == EXIT_USAGE
+    assert capsys.readouterr().err == "error: No space left on device; free some space or choose another directory, then rerun\n"
+
+
+def test_other_errors_that_mention_a_full_disk_are_not_hidden():
+    def command(args):
+        raise ValueError("No space left on device")
+
+    with pytest.raises(ValueError):
+        run_cli(command, None)

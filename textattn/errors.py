@@ -32,6 +32,22 @@ EXIT_TERMINATED = 143  # 128 + SIGTERM: what shells and supervisors expect from 
 DISK_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS)
 
 
+
+
+def disk_errno(exc: BaseException) -> int | None:
+    """ENOSPC, EDQUOT or EROFS when ``exc`` reports a full disk, an exceeded quota or a read-only
+    filesystem, else None. TensorFlow's savers report them as an OpError whose message ends in
+    the C library's text ("...; No space left on device [Op:SaveV2]"), not as an OSError."""
+    if isinstance(exc, OSError) and exc.errno in DISK_ERRNOS:
+        return exc.errno
+    if type(exc).__module__.startswith("tensorflow"):
+        text = str(exc)
+        for code in DISK_ERRNOS:
+            if os.strerror(code) in text:
+                return code
+    return None
+
+
 _terminating = threading.Event()
 _deferring = threading.Event()
 
@@ -178,11 +194,14 @@ def run_cli(command, args, interrupted: str = "interrupted") -> int:
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except OSError as exc:
-        if exc.errno not in DISK_ERRNOS:
+    except Exception as exc:
+        code = disk_errno(exc)
+        if code is None:
             raise
-        where = f" writing {exc.filename!r}" if exc.filename else ""
-        print(f"error: {exc.strerror}{where}; free some space or choose another directory, then rerun",
+        where = f" writing {exc.filename!r}" if isinstance(exc, OSError) and exc.filename else ""
+        # os.strerror, not the exception's text: h5py's (model.keras weights) spans lines and names a
+        # timestamp, TensorFlow's names a temporary file.
+        print(f"error: {os.strerror(code)}{where}; free some space or choose another directory, then rerun",
               file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
