@@ -87,6 +87,8 @@ def settled(data: DataConfig, cli_path=None) -> tuple:
 def test_the_source_is_settled_once_in_order(tiny_aclimdb, tmp_path, monkeypatch):
     other = os.path.dirname(tiny_aclimdb)  # the directory holding aclImdb/ is accepted too
     monkeypatch.setenv("TEXTATTN_DATA", other)
+    checked = []  # no network here: record the start-up availability check instead of making it
+    monkeypatch.setattr(tfds_source, "check_available", checked.append)
     here = os.path.abspath(tiny_aclimdb)
     assert settled(DataConfig(), tiny_aclimdb) == ("local", here)  # --data first
     assert settled(DataConfig(path=tiny_aclimdb)) == ("local", here)  # then data.path
@@ -95,6 +97,7 @@ def test_the_source_is_settled_once_in_order(tiny_aclimdb, tmp_path, monkeypatch
     assert settled(DataConfig(source="tfds"), tiny_aclimdb) == ("local", here)  # an explicit --data wins
     monkeypatch.delenv("TEXTATTN_DATA")
     assert settled(DataConfig()) == ("tfds", None)
+    assert checked == ["imdb_reviews", "imdb_reviews"], "every settling on TFDS checks it can be read"
     with pytest.raises(UserError, match="no path was given"):
         settled(DataConfig(source="local"))
     with pytest.raises(UserError, match="does not exist"):
@@ -152,3 +155,14 @@ def test_archive_order_keeps_the_stored_order_within_each_label(tiny_aclimdb, tm
     assert sorted(canonical[0]) == sorted(texts) and canonical[0] != texts
     with pytest.raises(UserError, match="needs a local aclImdb copy"):
         pipeline.read_texts(Source("tfds"), ("train",), str(tmp_path / "c"), order="archive")
+
+
+def test_offline_tfds_imdb_stops_before_a_run_directory_exists(tmp_path, monkeypatch):
+    """The default source (TFDS imdb_reviews) is checked when the command starts, like any tfds:NAME."""
+    from textattn.__main__ import main
+
+    monkeypatch.delenv("TEXTATTN_DATA", raising=False)
+    monkeypatch.setenv("TFDS_DATA_DIR", str(tmp_path / "tfds"))
+    monkeypatch.setattr(tfds_source, "DOWNLOAD_HOST", "download.invalid")
+    assert main(["train", "--config", "configs/fast.yaml", "--output-dir", str(tmp_path / "runs")]) == 2
+    assert not (tmp_path / "runs").exists()

@@ -92,7 +92,7 @@ def resolve_data(config: Config, cli_path: str | None = None) -> Config:
         raise UserError(f"data.source is {data.source!r} but no path was given; pass --data PATH or set {DATA_ENV}")
     if settled.order != "canonical" and settled.source != "local":
         raise UserError("data.order 'archive' needs a local aclImdb copy (--data PATH); other sources keep their order")
-    if settled.source == "tfds" and settled.tfds_name != tfds_source.TFDS_NAME:
+    if settled.source == "tfds":
         tfds_source.check_available(settled.tfds_name)  # an unknown name, or offline: before anything is written
     if settled.source in LABELLED_KINDS:
         from textattn.data import labelled

@@ -108,6 +108,12 @@ def _builder(name: str):
 
 def check_available(name: str) -> None:
     """Raise UserError unless dataset ``name`` exists and is prepared or can be downloaded."""
+    if name == TFDS_NAME:
+        import tensorflow_datasets as tfds
+
+        if not tfds.builder(TFDS_NAME).is_prepared():
+            _check_reachable(DOWNLOAD_HOST)
+        return
     _builder(name)
 
 
