@@ -27,6 +27,17 @@ def python() -> str:
     return sys.executable
 
 
+def snapshot(root) -> dict[str, bytes]:
+    """{relative path: bytes} of every file under ``root``."""
+    files = {}
+    for directory, _, names in os.walk(root):
+        for name in names:
+            path = os.path.join(directory, name)
+            with open(path, "rb") as f:
+                files[os.path.relpath(path, root)] = f.read()
+    return files
+
+
 def data_config(data_path: str, cache_dir):
     """The tiny data settings on the local copy ``data_path`` (a settled source), cached in ``cache_dir``."""
     from textattn.config import DataConfig

@@ -15,23 +15,13 @@ import subprocess
 
 import pytest
 
-from .helpers import REPO, child_env, python
+from .helpers import REPO, child_env, python, snapshot
 
 pytestmark = pytest.mark.slow
 
 DISK_KIB = 1024
 TINY = ["--set", "data.validation_size=40", "--set", "data.vocab_size=64", "--set", "data.sequence_length=32"]
 
-
-def snapshot(root):
-    """{relative path: bytes} of every file under ``root``."""
-    files = {}
-    for directory, _, names in os.walk(root):
-        for name in names:
-            path = os.path.join(directory, name)
-            with open(path, "rb") as f:
-                files[os.path.relpath(path, root)] = f.read()
-    return files
 
 
 def run(args, tmp_path):

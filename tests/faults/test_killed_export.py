@@ -23,7 +23,7 @@ import pytest
 
 from textattn import export
 
-from .helpers import REPO, child_env, python
+from .helpers import REPO, child_env, python, snapshot
 
 pytestmark = pytest.mark.slow
 
@@ -35,16 +35,6 @@ SEED = 5
 MOMENTS = (("", 0.0, 0.3), ("variables", 0.0, 0.3), ("variables", 0.3, 1.5))
 START_S = 240  # six exports starting at once on 2 loaded cores
 
-
-def snapshot(root: str) -> dict:
-    """{relative path: bytes} of every file under ``root``."""
-    files = {}
-    for directory, _, names in os.walk(root):
-        for name in names:
-            path = os.path.join(directory, name)
-            with open(path, "rb") as f:
-                files[os.path.relpath(path, root)] = f.read()
-    return files
 
 
 def is_complete_export(path: str, reference: dict) -> bool:

@@ -11,20 +11,10 @@ import subprocess
 
 import pytest
 
-from .helpers import REPO, child_env, python
+from .helpers import REPO, child_env, python, snapshot
 
 pytestmark = pytest.mark.slow
 
-
-def snapshot(root):
-    """{relative path: bytes} of every file under ``root``."""
-    files = {}
-    for directory, _, names in os.walk(root):
-        for name in names:
-            path = os.path.join(directory, name)
-            with open(path, "rb") as f:
-                files[os.path.relpath(path, root)] = f.read()
-    return files
 
 
 def write_earlier_run(root):
