@@ -388,3 +388,17 @@ def dataclass_replace(config, **changes):
     import dataclasses
 
     return dataclasses.replace(config, **changes)
+
+
+def test_a_run_without_validation_rows_stops_before_anything_is_written(tmp_path, capsys):
+    """A run picks its epoch and temperature on validation: none left (3 classes of 16 rows, no
+    validation wanted) is one line and exit 2, and no run directory."""
+    from textattn.__main__ import main
+
+    code = main(["train", "--config", os.path.join(REPO, "configs", "fast.yaml"), "--data",
+                 os.path.join(SOURCES, "three_class.csv"), "--output-dir", str(tmp_path / "runs"),
+                 "--set", "data.validation_size=0", "--set", f"data.cache_dir={tmp_path / 'cache'}"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.count("\n") == 1 and err.startswith("error: the validation part of ") and "is empty" in err
+    assert not os.listdir(tmp_path / "runs")

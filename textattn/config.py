@@ -55,7 +55,7 @@ class DataConfig:
     """IMDB (aclImdb, tfds:imdb_reviews): the first N reviews of the shuffled training split are
     validation, None meaning 10,000 (the reference split). Other sources: None means the given
     validation rows, else ``validation_fraction`` of each class; N, about N rows spread over the
-    classes; 0, no validation (every non-test row is trained on)."""
+    classes; 0, no validation (what the final fit uses; a run itself needs validation rows)."""
     order: Literal["canonical", "archive"] = "canonical"
     """Order of reviews before the seeded shuffle. canonical: by label, then text (TFDS and a
     local copy agree); archive: by label, then as stored in the local copy (the order

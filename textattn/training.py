@@ -251,6 +251,17 @@ def final_fit(config: Config, chosen: dict, blend: dict | None, verbose, class_n
 # --------------------------------------------------------------------------- #
 
 
+def check_validation(config: Config, n_validation: int) -> None:
+    """A run chooses its epoch, blend and temperature on validation: UserError when there is none."""
+    if n_validation == 0:
+        raise UserError(
+            f"the validation part of {config.data.path or config.data.source} is empty "
+            f"(data.validation_size={config.data.validation_size}, data.validation_fraction="
+            f"{config.data.validation_fraction}); a run picks its epoch and calibrates on validation: add "
+            "examples, raise data.validation_fraction, or mark validation rows in the split column "
+            "(train.final_fit retrains on them afterwards)")
+
+
 def train(config: Config, output_dir: str | None = None, resume: str | None = None,
           verbose: int | str = "auto") -> str:
     """Train ``config`` and write a run directory; return its path.
@@ -271,15 +282,16 @@ def train(config: Config, output_dir: str | None = None, resume: str | None = No
     print(f"Run directory: {run_dir}", flush=True)
 
     keras.utils.set_random_seed(config.seed)
-    data = load_data(config)
-    t = data.tokens
     try:
+        data = load_data(config)
+        check_validation(config, len(data.tokens.x_val))
         check_head(config, data.num_classes)
         check_class_names(run_dir, data.class_names, resume)
     except UserError:
         if not resume:  # a run that cannot start leaves nothing behind
             shutil.rmtree(run_dir, ignore_errors=True)
         raise
+    t = data.tokens
     prep_seconds = t.prep_seconds + (data.ngrams.prep_seconds if data.ngrams else 0.0)
     print(f"Data: {len(t.x_train)} train / {len(t.x_val)} validation / {len(t.x_test)} test reviews "
           f"from {t.source} in {prep_seconds:.1f}s{' (cached)' if t.cache_hit else ''}", flush=True)
