@@ -28,9 +28,10 @@ INTERRUPTED = "interrupted; finished runs are cached in their evaluation.json"
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("run_dirs", nargs="*", metavar="RUN_DIR", help="run directories written by textattn train")
     parser.add_argument("--data", metavar="PATH",
-                        help="aclImdb directory or .tar.gz (default: the run's data.path, $TEXTATTN_DATA, else TFDS)")
+                        help="labelled data: CSV, TSV, JSONL, a folder of class folders, aclImdb (directory "
+                             "or .tar.gz) or tfds:NAME (default: the run's data source)")
     parser.add_argument("--split", choices=("test", "validation"), default="test",
-                        help="test: the 25,000 test reviews (default); validation: the run's validation split")
+                        help="test: the run's test split (default); validation: its validation split")
     parser.add_argument("--markdown", metavar="FILE", help="also write the table as Markdown")
     parser.add_argument("--csv", metavar="FILE", help="also write the table as CSV")
     parser.add_argument("--json", metavar="FILE", help="also write the table (and errors) as JSON")

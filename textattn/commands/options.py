@@ -9,7 +9,9 @@ def add_config_options(parser: argparse.ArgumentParser, default_config: str, wha
     """--config (``what``, default ``default_config``), --data, --set KEY=VALUE (repeatable), --epochs N (``epochs``)."""
     parser.add_argument("--config", default=default_config, help=f"{what} (default: {default_config})")
     parser.add_argument("--data", metavar="PATH",
-                        help="aclImdb directory or .tar.gz (default: the config's data.path, $TEXTATTN_DATA, else TFDS)")
+                        help="labelled data: CSV, TSV, JSONL, a folder of class folders, aclImdb (directory "
+                             "or .tar.gz) or tfds:NAME (default: the config's data.path, $TEXTATTN_DATA, "
+                             "else TFDS imdb_reviews)")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="override a config key, e.g. --set train.batch_size=256 (repeatable)")
     parser.add_argument("--epochs", type=int, metavar="N", help=epochs)

@@ -5,8 +5,8 @@
     textattn train --config configs/seed_mha.yaml --dry-run
     textattn train --resume runs/seed_mha-20260101-120000
 
-Data: --data PATH (an aclImdb directory or .tar.gz), else the config's data.path,
-else $TEXTATTN_DATA, else TensorFlow Datasets (needs a network the first time).
+Data: --data PATH (CSV, TSV, JSONL, class folders, aclImdb or tfds:NAME; README, Data), else
+the config's data.path, else $TEXTATTN_DATA, else TFDS imdb_reviews (needs a network the first time).
 ``python train.py`` is the same command, and ``python train.py --tune`` is ``textattn tune``.
 """
 
