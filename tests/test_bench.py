@@ -198,3 +198,14 @@ def test_a_failed_section_is_reported_and_the_others_kept():
                       "search": {"config": "configs/tune.yaml", "max_trials": 1, **s, "usage": usage(120.0)}})
     assert "Section hybrid failed: [bench] hybrid configs/best.yaml failed (exit 1):" in table
     assert "| configs/tune.yaml, 1 trials | 1/1 | 120 | 30.0 |" in table
+
+
+def test_the_attention_kernels_agree_and_are_tabled(capsys):
+    """bench/attention_kernels.py on tiny shapes: the three kernels' outputs agree (it asserts so
+    before timing) and each gets a row; the timings themselves are not checked."""
+    from attention_kernels import main
+
+    main(["--batch", "8", "--tokens", "6", "--width", "4", "--chunk", "4", "--repeats", "1", "--steps", "1"])
+    rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| ") and "ms" not in line]
+    assert [row.split(" | ")[0] for row in rows] == ["| layers.Attention", "| ops.dot_product_attention",
+                                                    "| micro-batches of 4"]
