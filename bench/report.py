@@ -7,6 +7,11 @@ from sides import REFERENCE_SIDE
 BACKEND_NOTE = "TF and JAX interleaved, 2 epochs on a {data}"
 
 
+def header(row: str) -> list[str]:
+    """A Markdown table's header ``row`` and its separator, one ``---`` per column."""
+    return [row, "|" + "---|" * (row.count("|") - 1)]
+
+
 def ranged(s: dict, digits: int = 2, suffix: str = "") -> str:
     """"median (min–max)" of a ``measure.spread``; "-" when it holds nothing."""
     if not s or s.get("median") is None:
@@ -17,10 +22,9 @@ def ranged(s: dict, digits: int = 2, suffix: str = "") -> str:
 
 
 def training_table(summaries: list[dict]) -> list[str]:
-    lines = ["| config | textattn setting | epochs | rounds | textattn s/epoch | reference s/epoch "
+    lines = header("| config | textattn setting | epochs | rounds | textattn s/epoch | reference s/epoch "
              "| speed-up, fit s/epoch | speed-up, epochs after the first | speed-up, CPU s/epoch "
-             "| best val acc textattn / reference |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+             "| best val acc textattn / reference |")
     for s in summaries:
         ref = s["sides"][REFERENCE_SIDE]
         for side, x in s["sides"].items():
@@ -35,8 +39,8 @@ def training_table(summaries: list[dict]) -> list[str]:
 
 
 def regime_table(summaries: list[dict]) -> list[str]:
-    lines = ["| config | side | wall s | user s | sys s | sys share | minor faults | peak RSS MiB "
-             "| load avg (1 min) before |", "|---|---|---|---|---|---|---|---|---|"]
+    lines = header("| config | side | wall s | user s | sys s | sys share | minor faults | peak RSS MiB "
+             "| load avg (1 min) before |")
     for s in summaries:
         for side, x in s["sides"].items():
             u = x["usage"]
@@ -58,8 +62,8 @@ def reach_cell(t: dict) -> str:
 
 
 def accuracy_table(summaries: list[dict]) -> list[str]:
-    lines = ["| config | textattn setting | epochs | reference's best val acc | textattn fit s to it "
-             "| reference fit s to its best | speed-up | reached |", "|---|---|---|---|---|---|---|---|"]
+    lines = header("| config | textattn setting | epochs | reference's best val acc | textattn fit s to it "
+             "| reference fit s to its best | speed-up | reached |")
     for s in summaries:
         for side, x in s["sides"].items():
             t = x.get("to_reference_accuracy")
@@ -72,8 +76,8 @@ def accuracy_table(summaries: list[dict]) -> list[str]:
 
 
 def backend_table(rows: list[dict]) -> list[str]:
-    lines = ["| config | TF s/epoch | JAX s/epoch | JAX / TF | JAX / TF, epochs after the first | JAX / TF, CPU s "
-             "| best val acc TF / JAX |", "|---|---|---|---|---|---|---|"]
+    lines = header("| config | TF s/epoch | JAX s/epoch | JAX / TF | JAX / TF, epochs after the first | JAX / TF, CPU s "
+             "| best val acc TF / JAX |")
     for r in rows:
         lines.append(f"| {r['config']} | {ranged(r['tf'], 1)} | {ranged(r['jax'], 1)} | "
                      f"{ranged(r['jax_over_tf'], 2, 'x')} | {ranged(r['jax_over_tf_steady'], 2, 'x')} | "
@@ -83,9 +87,8 @@ def backend_table(rows: list[dict]) -> list[str]:
 
 
 def hybrid_table(runs: list[dict]) -> list[str]:
-    lines = ["| hybrid config | wall s (whole run) | data prep s | n-gram branch fit s (teacher) | word branch fit s "
-             "(epochs) | final fit s | fit s in all | best val acc | test acc | peak RSS MiB | load avg before |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines = header("| hybrid config | wall s (whole run) | data prep s | n-gram branch fit s (teacher) | word branch fit s "
+             "(epochs) | final fit s | fit s in all | best val acc | test acc | peak RSS MiB | load avg before |")
 
     def sec(value):
         return "-" if value is None else f"{value:.1f}"
@@ -104,8 +107,8 @@ def search_lines(s: dict) -> list[str]:
     u = s["usage"]
     rate = "-" if s["trials_per_hour"] is None else f"{s['trials_per_hour']:.1f}"
     per_wall = "-" if s["wall_per_trial_s"] is None else f"{s['wall_per_trial_s']:.0f}"
-    lines = ["| search | trials finished | wall s | trials per hour | wall s per trial | trial fit s | "
-             "outside the fits s | load avg before |", "|---|---|---|---|---|---|---|---|",
+    lines = [*header("| search | trials finished | wall s | trials per hour | wall s per trial | trial fit s | "
+             "outside the fits s | load avg before |"),
              f"| {s['config']}, {s['max_trials']} trials | {s['finished']}/{s['trials']} | {u['wall_s']:.0f} | {rate} | "
              f"{per_wall} | {ranged(s['trial_fit_s'], 0)} | {s['outside_fits_s']:.0f} | {u['load_before'][0]:.2f} |"]
     if s["per_trial"]:
@@ -152,19 +155,18 @@ def markdown(results: dict) -> str:
         reached = tta["reached"]
         value = (f"{reached['fit_seconds']:.1f} s (epoch {reached['epoch']}, val acc {reached['val_accuracy']:.4f})"
                  if reached else f"not reached (best {tta['best_val_accuracy']:.4f})")
-        lines += ["", f"| time to val acc {tta['target']} | config | fit seconds | peak RSS MiB |", "|---|---|---|---|",
+        lines += ["", *header(f"| time to val acc {tta['target']} | config | fit seconds | peak RSS MiB |"),
                   f"| | {tta['config']} | {value} | {tta['peak_rss_mib']:.0f} |"]
     serving = results.get("serving")
     if serving:
-        lines += ["", "| serving | batch-1 p50 ms | batch-1 p95 ms | batch-512 reviews/s | peak RSS MiB |",
-                  "|---|---|---|---|---|"]
+        lines += ["", *header("| serving | batch-1 p50 ms | batch-1 p95 ms | batch-512 reviews/s | peak RSS MiB |")]
         for name, key in (("SavedModel `serve`", "savedmodel"), ("Keras `model.predict`", "keras_predict")):
             s = serving[key]
             lines.append(f"| {name} | {s['batch1_p50_ms']:.2f} | {s['batch1_p95_ms']:.2f} | "
                          f"{s['throughput_reviews_per_s']:,.0f} | {s['peak_rss_mib']:.0f} |")
     data = results.get("data")
     if data:
-        lines += ["", "| data preparation | seconds | peak RSS MiB |", "|---|---|---|"]
+        lines += ["", *header("| data preparation | seconds | peak RSS MiB |")]
         for phase in ("first", "cached"):
             lines.append(f"| {phase} run | {data[phase]['seconds']:.2f} | {data[phase]['peak_rss_mib']:.0f} |")
     for name, message in failed.items():
