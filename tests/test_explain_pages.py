@@ -1,6 +1,5 @@
 """textattn evaluate --explain N --html DIR: the most confident correct and wrong reviews per class, one page per run."""
 
-import os
 import shutil
 
 import numpy as np
