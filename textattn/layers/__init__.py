@@ -2,6 +2,8 @@
 
 from textattn.layers.attention_pooling import AttentionPooling
 from textattn.layers.bahdanau_attention import BahdanauAttention
+from textattn.layers.folded_attention import FoldedAttention
+from textattn.layers.folded_multi_head_attention import FoldedMultiHeadAttention
 from textattn.layers.log_linear_blend import LogLinearBlend
 from textattn.layers.masked_max_pooling import MaskedGlobalMaxPooling1D
 from textattn.layers.naive_bayes_ngrams import NaiveBayesNgramLogits
@@ -12,6 +14,8 @@ from textattn.layers.transformer_block import TransformerBlock
 __all__ = [
     "AttentionPooling",
     "BahdanauAttention",
+    "FoldedAttention",
+    "FoldedMultiHeadAttention",
     "LogLinearBlend",
     "MaskedGlobalMaxPooling1D",
     "NaiveBayesNgramLogits",

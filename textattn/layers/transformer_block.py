@@ -2,6 +2,8 @@
 
 import keras
 
+from textattn.layers.folded_multi_head_attention import FoldedMultiHeadAttention
+
 
 @keras.saving.register_keras_serializable(package="textattn")
 class TransformerBlock(keras.layers.Layer):
@@ -35,7 +37,7 @@ class TransformerBlock(keras.layers.Layer):
 
     def build(self, input_shape):
         dim = input_shape[-1]
-        self.attention = keras.layers.MultiHeadAttention(
+        self.attention = FoldedMultiHeadAttention(
             num_heads=self.num_heads, key_dim=self.key_dim or dim, name="attention"
         )
         self.attention.build(input_shape, input_shape)
