@@ -113,6 +113,10 @@ class TrainConfig:
     crop_min_tokens: int = 3
     crop_max_tokens: int = 40
     """A window's length is drawn uniformly from [crop_min_tokens, crop_max_tokens]."""
+    bucket_by_length: bool = False
+    """Batch reviews of similar length together and cut each batch's padding to its longest review
+    (training and validation; word models with ``model.mask_padding: true``). The model computes the
+    same; attention's cost grows with the square of the length, so an epoch takes far less work."""
     calibrate: bool = True
     """Fit a softmax temperature on validation; evaluation and the export apply it."""
     final_fit: bool = False
@@ -317,6 +321,10 @@ def validate(config: Config) -> None:
         raise UserError("train.final_fit chooses the epochs on validation; set data.validation_size above 0")
     if config.train.learning_rate <= 0:
         raise UserError(f"train.learning_rate must be positive, got {config.train.learning_rate}")
+    if (config.train.bucket_by_length and variants.TOKEN_IDS in variants.variant(config.model.variant).inputs
+            and not config.model.mask_padding):
+        raise UserError("train.bucket_by_length needs model.mask_padding: true (without a mask the padding it cuts "
+                        "would change what the model computes); set both, or --set train.bucket_by_length=false")
     variants.dropout_rate("model", config.model.dropout)
     for entry in variants.VARIANTS:
         check = getattr(entry.settings, "check", None)

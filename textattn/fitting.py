@@ -54,17 +54,26 @@ class RunData:
         return (inputs if len(inputs) > 1 else next(iter(inputs.values()))), labels
 
     def dataset(self, config: Config, split: str, variant: str | None = None, batch_size: int | None = None,
-                shuffle: bool | None = None):
+                shuffle: bool | None = None, for_fit: bool = False):
         """Batches of (input, label) of ``split`` for ``variant`` (default: the config's).
 
         The training split is shuffled with the config's seed (``shuffle`` overrides) and
-        cropped as ``train.crop_*`` say.
+        cropped as ``train.crop_*`` say. ``for_fit``: batches only fit() reads (training,
+        validation), bucketed by length when ``train.bucket_by_length`` says so, so their
+        order is not the split's.
         """
         x, y = self.inputs(variant or config.model.variant, split)
         seed = config.seed if (split == "train" if shuffle is None else shuffle) else None
         t = config.train
         crop = pipeline.Crop(t.crop_probability, t.crop_min_tokens, t.crop_max_tokens, config.seed) if split == "train" else None
-        return pipeline.make_dataset(x, y, batch_size or t.batch_size, seed, self.ngram_vocab_size, crop)
+        trim = trim_multiple(config) if for_fit and t.bucket_by_length else None
+        return pipeline.make_dataset(x, y, batch_size or t.batch_size, seed, self.ngram_vocab_size, crop, trim)
+
+
+def trim_multiple(config: Config) -> int:
+    """Bucketed batches' lengths are multiples of this: 1 where any length costs nothing extra, 32 where
+    each new length compiles a new program (XLA, JAX), so at most length / 32 of them are compiled."""
+    return 32 if config.train.jit_compile or keras.backend.backend() == "jax" else 1
 
 
 def load_data(config: Config, verbose: bool = True) -> RunData:
@@ -92,6 +101,7 @@ def fit(model: keras.Model, config: Config, data: RunData, callbacks=(), *, epoc
     if patience is not None:
         callbacks.insert(0, keras.callbacks.EarlyStopping(monitor=MONITOR, mode="max", patience=patience,
                                                           restore_best_weights=restore_best))
-    return model.fit(data.dataset(config, "train", variant), validation_data=data.dataset(config, "val", variant),
+    return model.fit(data.dataset(config, "train", variant, for_fit=True),
+                     validation_data=data.dataset(config, "val", variant, for_fit=True),
                      epochs=epochs or config.train.epochs, callbacks=callbacks, shuffle=False, verbose=verbose,
                      **fit_kwargs)

@@ -232,7 +232,8 @@ def final_fit(config: Config, chosen: dict, blend: dict | None, verbose, class_n
     if config.model.variant != "ngram":
         keras.utils.set_random_seed(config.seed)
         word_model = compile_model(build_model(word_config, num_classes=data.num_classes), word_config)
-        word_model.fit(data.dataset(word_config, "train"), epochs=chosen["epochs"], shuffle=False, verbose=verbose)
+        word_model.fit(data.dataset(word_config, "train", for_fit=True), epochs=chosen["epochs"], shuffle=False,
+                       verbose=verbose)
     if config.model.variant == "hybrid":
         ngram_model, _ = fit_ngram_branch(full, data, verbose, epochs=chosen["ngram_epochs"], validate=False)
         model = assemble_hybrid(ngram_model, word_model, config.name.replace("-", "_") or "hybrid",

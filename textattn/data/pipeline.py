@@ -287,8 +287,13 @@ class Crop:
         return tf.where(tf.random.uniform([], seed=self.seed + 2) < self.probability, window, ids)
 
 
+# Length bucketing sorts windows of this many shuffled batches by length, so a batch holds reviews of
+# similar length while which reviews meet in a batch still changes every epoch.
+BUCKET_WINDOW_BATCHES = 8
+
+
 def make_dataset(x, y: np.ndarray, batch_size: int, shuffle_seed: int | None = None,
-                 ngram_vocab_size: int | None = None, crop: "Crop | None" = None):
+                 ngram_vocab_size: int | None = None, crop: "Crop | None" = None, trim_multiple: int | None = None):
     """A batched, prefetched tf.data.Dataset of (model input, label).
 
     ``x`` is token ids (N, length), NgramBags (each batch becomes a multi-hot
@@ -296,6 +301,9 @@ def make_dataset(x, y: np.ndarray, batch_size: int, shuffle_seed: int | None = N
     ``token_ids`` and ``ngrams`` for the hybrid's two inputs. With
     ``shuffle_seed`` the examples are reshuffled every epoch, deterministically.
     ``crop`` replaces token-id reviews by random windows of themselves (see ``Crop``).
+    With ``trim_multiple`` batches are bucketed by length (``length_bucketed``)
+    and token ids come as (batch, L), L the batch's longest review rounded up
+    to a multiple of ``trim_multiple``; examples then come in another order.
     """
     import tensorflow as tf
 
@@ -312,7 +320,11 @@ def make_dataset(x, y: np.ndarray, batch_size: int, shuffle_seed: int | None = N
         ds = ds.shuffle(len(y), seed=shuffle_seed, reshuffle_each_iteration=True)
     if crop is not None and crop.probability > 0 and TOKEN_IDS in parts:
         ds = ds.map(lambda p, label: ({**p, TOKEN_IDS: crop(p[TOKEN_IDS])}, label))
-    ds = ds.batch(batch_size)
+    if trim_multiple is not None and TOKEN_IDS in parts:
+        window = BUCKET_WINDOW_BATCHES if shuffle_seed is not None else -(-len(y) // batch_size)
+        ds = length_bucketed(ds, batch_size, window, trim_multiple, len(y), shuffle_seed)
+    else:
+        ds = ds.batch(batch_size)
     single = not isinstance(x, dict)
 
     def to_model_input(batch, batch_labels):
@@ -321,3 +333,39 @@ def make_dataset(x, y: np.ndarray, batch_size: int, shuffle_seed: int | None = N
         return (next(iter(batch.values())) if single else batch), batch_labels
 
     return ds.map(to_model_input).prefetch(tf.data.AUTOTUNE)
+
+
+def token_counts(ids):
+    """Token ids int (batch, length), padding (0) after the tokens -> each row's token count (batch,)."""
+    import tensorflow as tf
+
+    return tf.reduce_sum(tf.cast(ids != 0, tf.int32), axis=1)
+
+
+def length_bucketed(ds, batch_size: int, window_batches: int, trim_multiple: int, size: int,
+                    shuffle_seed: int | None = None):
+    """Unbatched examples ({token_ids: (length,), ...}, label) -> batches of reviews of similar length.
+
+    Each window of ``window_batches`` batches is sorted by token count and cut
+    into batches; with ``shuffle_seed`` the batches are reshuffled (the caller
+    shuffles the examples before). Each batch's token ids lose the padding
+    after its longest review, rounded up to a multiple of ``trim_multiple``:
+    (batch, L), L <= length. The dataset keeps its cardinality, ceil(size / batch_size).
+    """
+    import tensorflow as tf
+
+    def sort_window(parts, labels):
+        order = tf.argsort(token_counts(parts[TOKEN_IDS]), stable=True)
+        return tf.nest.map_structure(lambda t: tf.gather(t, order), (parts, labels))
+
+    def trim(parts, labels):
+        ids = parts[TOKEN_IDS]
+        longest = tf.reduce_max(token_counts(ids))
+        keep = tf.minimum(tf.shape(ids)[1], tf.maximum(-(-longest // trim_multiple), 1) * trim_multiple)
+        return {**parts, TOKEN_IDS: ids[:, :keep]}, labels
+
+    ds = ds.batch(batch_size * window_batches).map(sort_window).unbatch().batch(batch_size)
+    if shuffle_seed is not None:
+        ds = ds.shuffle(window_batches, seed=shuffle_seed + 1, reshuffle_each_iteration=True)
+    ds = ds.map(trim)
+    return ds.apply(tf.data.experimental.assert_cardinality(-(-size // batch_size)))
