@@ -14,7 +14,8 @@ Sections (--skip leaves any out):
             reference's seconds to its best ("not reached in N epochs" where it does not), and
             each process's wall/user/sys seconds, minor page faults, peak RSS and the load
             average before it. Settings: default (as shipped), bfc+xla, bfc, xla, plain
-            (TF_CPU_ALLOCATOR_USE_BFC and train.jit_compile set each way), jax (KERAS_BACKEND=jax).
+            (TF_CPU_ALLOCATOR_USE_BFC and train.jit_compile set each way), jax (KERAS_BACKEND=jax),
+            unmasked (the reference's model exactly: no padding mask, no length bucketing).
   backend   the backend row: seed_attention under TF (default) and JAX, interleaved, 2 epochs on
             the quick subset (JAX is about 3x slower here), without the reference.
   hybrid    configs/default.yaml and configs/best.yaml trained once each as shipped, from the

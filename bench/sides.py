@@ -33,6 +33,8 @@ SETTINGS = {
     "xla": {"env": {BFC: "false", "KERAS_BACKEND": "tensorflow"}, "set": ["train.jit_compile=true"]},
     "plain": {"env": {BFC: "false", "KERAS_BACKEND": "tensorflow"}, "set": ["train.jit_compile=false"]},
     "jax": {"env": {BFC: None, "KERAS_BACKEND": "jax"}, "set": []},
+    # The reference's own model: no padding mask, every batch the full length (no bucketing).
+    "unmasked": {"env": AS_SHIPPED, "set": ["model.mask_padding=false", "train.bucket_by_length=false"]},
 }
 
 
