@@ -1,13 +1,17 @@
-"""Attention kernels on this CPU: the seed configs' dot-product attention computed three ways.
+"""Attention kernels on this CPU: the seed configs' dot-product attention computed four ways.
 
     python bench/attention_kernels.py                 # batch 512, 256 tokens, width 16: the seed configs' shapes
     python bench/attention_kernels.py --repeats 9
+    python bench/attention_kernels.py --masked        # with a padding mask (IMDB-like lengths), as seed configs run
 
 One training step's attention work, forward and backward (gradients of a sum of the output with
 respect to query, key and value), compiled with tf.function, for:
 
 - ``layers.Attention``: ``keras.layers.Attention(use_scale=True)``, what seed_attention runs
   (the (batch, T, T) score tensor is materialised);
+- ``FoldedAttention``: ``textattn.layers.FoldedAttention(use_scale=True)``, the subclass the
+  seed configs use: the scale multiplies the queries and the padding mask enters the score
+  matmul as one more feature, instead of two more passes over the score tensor;
 - ``ops.dot_product_attention``: ``keras.ops.dot_product_attention`` with one head, the query
   pre-multiplied by the same scale (what a fused kernel would be called through; on CPU
   TensorFlow it has none);
@@ -17,7 +21,8 @@ respect to query, key and value), compiled with tf.function, for:
 
 Interleaved: every repeat times each kernel once, in turn; prints the median milliseconds per step
 and each kernel's median ratio to ``layers.Attention`` in the same repeat (above 1: faster).
-The outputs of the three are checked to agree to 1e-4 before timing.
+The outputs are checked to agree to 1e-4 before timing. With ``--masked`` each review gets a
+padding mask (lengths drawn from 30 to 256 tokens) and only the two layers, which take masks, run.
 """
 
 from __future__ import annotations
@@ -32,14 +37,21 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import textattn  # noqa: E402,F401  (sets the allocator default before TensorFlow loads)
 
 
-def make_kernels(chunk: int):
+def make_kernels(chunk: int, mask=None):
     import keras
     import tensorflow as tf
 
+    from textattn.layers import FoldedAttention
+
     attention = keras.layers.Attention(use_scale=True)
+    folded = FoldedAttention(use_scale=True)
+    masks = None if mask is None else [mask, mask]
 
     def layer_attention(q, k, v):
-        return attention([q, v, k])
+        return attention([q, v, k], mask=masks)
+
+    def folded_attention(q, k, v):
+        return folded([q, v, k], mask=masks)
 
     def fused(q, k, v):
         scaled = q * attention.scale
@@ -57,8 +69,10 @@ def make_kernels(chunk: int):
         out = tf.map_fn(one, (shape(q), shape(k), shape(v)), fn_output_signature=q.dtype)
         return tf.reshape(out, tf.shape(q))
 
-    return attention, {"layers.Attention": layer_attention, "ops.dot_product_attention": fused,
-                       f"micro-batches of {chunk}": micro_batched}
+    layers = {"layers.Attention": layer_attention, "FoldedAttention": folded_attention}
+    if mask is not None:
+        return [attention, folded], layers
+    return [attention, folded], {**layers, "ops.dot_product_attention": fused, f"micro-batches of {chunk}": micro_batched}
 
 
 def main(argv=None):
@@ -69,6 +83,7 @@ def main(argv=None):
     parser.add_argument("--chunk", type=int, default=64)
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--steps", type=int, default=5, help="steps per timing")
+    parser.add_argument("--masked", action="store_true", help="with a padding mask; only the layers run")
     args = parser.parse_args(argv)
     if args.batch % args.chunk:
         parser.error("--batch must be a multiple of --chunk")
@@ -78,8 +93,13 @@ def main(argv=None):
 
     rng = np.random.default_rng(0)
     q, k, v = (tf.constant(rng.normal(size=(args.batch, args.tokens, args.width)).astype("float32")) for _ in range(3))
-    attention, kernels = make_kernels(args.chunk)
-    attention.build([q.shape, v.shape, k.shape])
+    mask = None
+    if args.masked:
+        lengths = rng.integers(min(30, args.tokens), args.tokens + 1, args.batch)
+        mask = tf.constant(np.arange(args.tokens)[None, :] < lengths[:, None])
+    layers, kernels = make_kernels(args.chunk, mask)
+    for layer in layers:
+        layer.build([q.shape, v.shape, k.shape])
 
     steps = {}
     for name, kernel in kernels.items():
@@ -109,7 +129,8 @@ def main(argv=None):
             times[name].append((time.perf_counter() - start) / args.steps * 1000)
 
     base = list(steps)[0]
-    print(f"Attention kernels, batch {args.batch}, {args.tokens} tokens, width {args.width}, forward + backward; "
+    masked = ", padding masked" if args.masked else ""
+    print(f"Attention kernels, batch {args.batch}, {args.tokens} tokens, width {args.width}{masked}, forward + backward; "
           f"{args.repeats} interleaved repeats of {args.steps} steps; load average before: "
           f"{', '.join(f'{x:.2f}' for x in os.getloadavg())}\n")
     print("| kernel | ms per step, median (range) | speed-up against layers.Attention, median (range) |")

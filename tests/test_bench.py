@@ -201,11 +201,17 @@ def test_a_failed_section_is_reported_and_the_others_kept():
 
 
 def test_the_attention_kernels_agree_and_are_tabled(capsys):
-    """bench/attention_kernels.py on tiny shapes: the three kernels' outputs agree (it asserts so
-    before timing) and each gets a row; the timings themselves are not checked."""
+    """bench/attention_kernels.py on tiny shapes: the kernels' outputs agree (it asserts so before
+    timing), masked or not, and each gets a row; the timings themselves are not checked."""
     from attention_kernels import main
 
-    main(["--batch", "8", "--tokens", "6", "--width", "4", "--chunk", "4", "--repeats", "1", "--steps", "1"])
+    tiny = ["--batch", "8", "--tokens", "40", "--width", "4", "--chunk", "4", "--repeats", "1", "--steps", "1"]
+    main(tiny)
     rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| ") and "ms" not in line]
-    assert [row.split(" | ")[0] for row in rows] == ["| layers.Attention", "| ops.dot_product_attention",
-                                                    "| micro-batches of 4"]
+    assert [row.split(" | ")[0] for row in rows] == ["| layers.Attention", "| FoldedAttention",
+                                                    "| ops.dot_product_attention", "| micro-batches of 4"]
+    main([*tiny, "--masked"])
+    out = capsys.readouterr().out
+    rows = [line for line in out.splitlines() if line.startswith("| ") and "ms" not in line]
+    assert "padding masked" in out
+    assert [row.split(" | ")[0] for row in rows] == ["| layers.Attention", "| FoldedAttention"]
