@@ -26,7 +26,7 @@ Sections (--skip leaves any out):
   serving   the tta run's export against Keras model.predict (needs tta; not by default).
 
 The full run: data, training at FULL_EPOCHS (seed_attention 3 epochs, seed_mha 2, instead of
-their own 20 and 10; --epochs own trains those, about 4 minutes per run of seed_attention),
+their own 20 and 10; --epochs own trains those, about 3.3 minutes per reference run of seed_attention),
 the backend row, the hybrids and a 3-trial search. It took 32 minutes on the 2-core machine of
 README's Performance section with other jobs on it (load average 3.3-7.2; by section: data 0.4,
 training 14.8, backend 4.5, hybrid 10.9, search 1.6): room under 50 minutes for a busier machine.
