@@ -203,6 +203,17 @@ def test_max_trials_does_not_apply_to_hyperband(tmp_path, tiny_aclimdb):
     assert not os.path.exists(os.path.join(str(tmp_path), "tuner"))
 
 
+@pytest.mark.parametrize("data", ["aclimdb", "csv"])
+def test_a_search_without_validation_rows_stops_before_the_tuner_starts(tmp_path, tiny_aclimdb, data):
+    """Every trial picks its epoch on validation: none left is one line before any trial, for IMDB
+    (data.validation_size=0) and for a carved source (a 3-class CSV, no validation wanted)."""
+    path = tiny_aclimdb if data == "aclimdb" else os.path.join(REPO, "tests", "data", "sources", "three_class.csv")
+    config_path = write_tune_yaml(tmp_path)
+    with pytest.raises(UserError, match=r"the validation part of .* is empty"):
+        run_search(config_path, data=path, overrides=["data.validation_size=0"])
+    assert not os.path.exists(os.path.join(str(tmp_path), "tuner"))
+
+
 def finished_trials(project) -> dict[str, dict]:
     """trial id -> its trial.json, for the trials KerasTuner has marked COMPLETED."""
     done = {}

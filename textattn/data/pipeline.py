@@ -119,6 +119,14 @@ def split_texts(data: DataConfig, seed: int) -> TextSplits:
     )
 
 
+def validation_count(data: DataConfig, seed: int) -> int:
+    """How many examples the validation part of ``data`` holds (IMDB without reading it)."""
+    source = source_of(data)
+    if source.is_imdb:
+        return IMDB_VALIDATION if data.validation_size is None else data.validation_size
+    return len(split_texts(data, seed).validation[1])
+
+
 def _carved_texts(data: DataConfig, source: Source, seed: int) -> TextSplits:
     examples = labelled.load(source, data.cache_dir)
     fit, val, test = carving.carve(examples.labels, examples.splits, seed, data.test_fraction,

@@ -17,8 +17,10 @@ import dataclasses
 import os
 import sys
 
+from textattn.data.pipeline import validation_count
 from textattn.data.source import resolve_data
 from textattn.errors import UserError
+from textattn.training import check_validation
 from textattn.tuning import atomic_state, oracles, tuners
 from textattn.tuning.chief_link import ChiefGone
 from textattn.tuning.hypermodel import OBJECTIVE, TextattnHyperModel
@@ -87,6 +89,8 @@ def run_search(config_path: str, *, data: str | None = None, overrides=(), tuner
                         "tuner.hyperband_factor and tuner.hyperband_iterations; pick --tuner random or bayesian")
     # The data source is settled once, here: a bad --data fails before the tuner starts.
     spec = dataclasses.replace(spec, base=resolve_data(spec.base, data))
+    # Every trial picks its epoch on validation: with none, one line here rather than a failure in each trial.
+    check_validation(spec.base, validation_count(spec.base.data, spec.base.seed))
     mode = role()
 
     hypermodel = TextattnHyperModel(spec)
