@@ -32,8 +32,6 @@ EXIT_TERMINATED = 143  # 128 + SIGTERM: what shells and supervisors expect from 
 DISK_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS)
 
 
-
-
 def disk_errno(exc: BaseException) -> int | None:
     """ENOSPC, EDQUOT or EROFS when ``exc`` reports a full disk, an exceeded quota or a read-only
     filesystem, else None. TensorFlow's savers report them as an OpError whose message ends in

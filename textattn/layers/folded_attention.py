@@ -7,10 +7,23 @@ from keras import ops
 MASKED_SCORE = 1.0e9
 
 
-def key_bias(value_mask, dtype):
-    """(batch, Tv) bool -> (batch, Tv, 1) float: 0 at a real key, -MASKED_SCORE at a masked one."""
+def fold_key_mask(query, key, value_mask):
+    """Queries and keys whose product also adds the key mask's bias to every score.
+
+    query (batch, ..., Tq, d), key (batch, ..., Tv, d), value_mask (batch, Tv) ->
+    query (batch, ..., Tq, d + 1) with a column of ones, key (batch, ..., Tv, d + 1)
+    with a column that is 0 at a real key and -1e9 at a masked one (float16: its
+    largest value), so ``query @ key^T`` is the scores with the mask's bias added.
+    """
+    dtype = key.dtype
     big = 65504.0 if dtype == "float16" else MASKED_SCORE
-    return ops.expand_dims(ops.where(value_mask, ops.cast(0.0, dtype), ops.cast(-big, dtype)), -1)
+    bias = ops.where(ops.cast(value_mask, "bool"), ops.cast(0.0, dtype), ops.cast(-big, dtype))
+    bias = ops.expand_dims(bias, -1)  # (batch, Tv, 1)
+    for _ in range(len(key.shape) - 3):  # (batch, 1, ..., Tv, 1)
+        bias = ops.expand_dims(bias, 1)
+    bias = ops.broadcast_to(bias, (*ops.shape(key)[:-1], 1))
+    return (ops.concatenate([query, ops.ones_like(query[..., :1])], axis=-1),
+            ops.concatenate([key, bias], axis=-1))
 
 
 @keras.saving.register_keras_serializable(package="textattn")
@@ -49,9 +62,7 @@ class FoldedAttention(keras.layers.Attention):
         if self.scale is not None:
             query = query * ops.cast(self.scale, query.dtype)
         if value_mask is not None:
-            bias = key_bias(ops.cast(value_mask, "bool"), key.dtype)
-            query = ops.concatenate([query, ops.ones_like(query[..., :1])], axis=-1)
-            key = ops.concatenate([key, bias], axis=-1)
+            query, key = fold_key_mask(query, key, value_mask)
         scores = ops.matmul(query, ops.swapaxes(key, -2, -1))
         weights = ops.softmax(scores, axis=-1)
         if training and self.dropout > 0:

@@ -3,7 +3,7 @@
 import keras
 from keras import ops
 
-from textattn.layers.folded_attention import key_bias
+from textattn.layers.folded_attention import fold_key_mask
 
 
 @keras.saving.register_keras_serializable(package="textattn")
@@ -50,14 +50,11 @@ class FoldedMultiHeadAttention(keras.layers.MultiHeadAttention):
         k = self._key_dense(key)  # (B, S, N, H)
         v = self._value_dense(value)  # (B, S, N, Hv)
         q = ops.transpose(q, (0, 2, 1, 3))  # (B, N, T, H)
-        k = ops.transpose(k, (0, 2, 3, 1))  # (B, N, H, S)
+        k = ops.transpose(k, (0, 2, 1, 3))  # (B, N, S, H)
         v = ops.transpose(v, (0, 2, 1, 3))  # (B, N, S, Hv)
         if value_mask is not None:
-            bias = ops.swapaxes(key_bias(ops.cast(value_mask, "bool"), k.dtype), -2, -1)  # (B, 1, S)
-            bias = ops.broadcast_to(ops.expand_dims(bias, 1), (ops.shape(k)[0], ops.shape(k)[1], 1, ops.shape(k)[3]))
-            q = ops.concatenate([q, ops.ones_like(q[..., :1])], axis=-1)
-            k = ops.concatenate([k, bias], axis=-2)
-        scores = ops.softmax(ops.matmul(q, k), axis=-1)  # (B, N, T, S)
+            q, k = fold_key_mask(q, k, value_mask)
+        scores = ops.softmax(ops.matmul(q, ops.swapaxes(k, -2, -1)), axis=-1)  # (B, N, T, S)
         if self._dropout > 0:
             scores = self._dropout_layer(scores, training=training)
         output = ops.transpose(ops.matmul(scores, v), (0, 2, 1, 3))  # (B, T, N, Hv)
