@@ -36,9 +36,10 @@ def read_file(path: str, kind: str, text_field: str, label_field: str, split_fie
     rows = Rows(origin=path)
     rows.not_utf8 = [f"{path}, line {n}" for n in bad_lines]
     if kind == "jsonl":
-        _read_jsonl(content, path, text_field, label_field, split_field, rows)
+        read_jsonl(content.split("\n"), path, text_field, label_field, split_field, rows)
     else:
-        _read_delimited(content, path, DELIMITERS[kind], text_field, label_field, split_field, rows)
+        read_delimited(io.StringIO(content, newline=""), path, DELIMITERS[kind], text_field, label_field,
+                       split_field, rows)
     if not rows.texts:
         raise UserError(f"data file {path!r} has no rows with text; add labelled rows "
                         f"(skipped {len(rows.skipped_empty)} whose text is empty)")
@@ -51,10 +52,12 @@ def _missing(where: str, role: str, name: str, present) -> UserError:
                      f"rename the column or set {setting}, e.g. --set {setting}=NAME")
 
 
-def _read_delimited(content: str, path: str, delimiter: str, text_field: str, label_field: str,
-                    split_field: str, rows: Rows) -> None:
+def read_delimited(lines, path: str, delimiter: str, text_field: str, label_field: str,
+                   split_field: str, rows) -> list[str]:
+    """Add the rows of CSV/TSV ``lines`` (an iterable of str, each with its line ending) to ``rows``
+    (anything with ``add(text, label, split, where)``); return the header. Bad input raises UserError."""
     csv.field_size_limit(min(sys.maxsize, 2**31 - 1))  # whole reviews or documents can be long
-    reader = csv.reader(io.StringIO(content, newline=""), delimiter=delimiter)
+    reader = csv.reader(lines, delimiter=delimiter)
     start, header = 1, None
     try:
         for record in reader:
@@ -83,11 +86,15 @@ def _read_delimited(content: str, path: str, delimiter: str, text_field: str, la
                         f"({exc}); check its quoting") from None
     if header is None:
         raise UserError(f"data file {path!r} is empty; it needs a header and labelled rows")
+    return header
 
 
-def _read_jsonl(content: str, path: str, text_field: str, label_field: str, split_field: str, rows: Rows) -> None:
+def read_jsonl(lines, path: str, text_field: str, label_field: str, split_field: str, rows) -> bool | None:
+    """Add the rows of JSONL ``lines`` (an iterable of str) to ``rows`` (anything with
+    ``add(text, label, split, where)``); return whether they have a split field (None: no rows).
+    Bad input raises UserError."""
     has_split = None
-    for n, line in enumerate(content.split("\n"), start=1):
+    for n, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         where = f"{path}, line {n}"
@@ -118,6 +125,7 @@ def _read_jsonl(content: str, path: str, text_field: str, label_field: str, spli
             raise UserError(f"{where}: the {label_field!r} field is empty; give every row a label")
         split = split_of(record[split_field], where, split_field) if has_split else None
         rows.add(text, label, split, where)
+    return has_split
 
 
 def sniff_kind(path: str) -> str | None:
