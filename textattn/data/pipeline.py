@@ -315,8 +315,6 @@ def make_dataset(x, y: np.ndarray, batch_size: int, shuffle_seed: int | None = N
     """
     import tensorflow as tf
 
-    from textattn.data.ngrams import bags_to_sparse
-
     parts = dict(x) if isinstance(x, dict) else {NGRAMS if isinstance(x, NgramBags) else TOKEN_IDS: x}
     if NGRAMS in parts:
         if ngram_vocab_size is None:
@@ -326,21 +324,35 @@ def make_dataset(x, y: np.ndarray, batch_size: int, shuffle_seed: int | None = N
     ds = tf.data.Dataset.from_tensor_slices((parts, y))
     if shuffle_seed is not None:
         ds = ds.shuffle(len(y), seed=shuffle_seed, reshuffle_each_iteration=True)
-    if crop is not None and crop.probability > 0 and TOKEN_IDS in parts:
+    return batched(ds, len(y), batch_size, not isinstance(x, dict), shuffle_seed, ngram_vocab_size, crop,
+                   trim_multiple)
+
+
+def batched(ds, size: int, batch_size: int, single: bool, shuffle_seed: int | None = None,
+            ngram_vocab_size: int | None = None, crop: "Crop | None" = None, trim_multiple: int | None = None):
+    """Examples ({token_ids: (length,), ngrams: ragged (None,)}, label), already shuffled when they
+    should be, -> the batched, prefetched dataset ``make_dataset`` describes. ``size``: how many
+    examples ``ds`` holds; ``single``: the model takes the one input itself, not a dict."""
+    import tensorflow as tf
+
+    from textattn.data.ngrams import bags_to_sparse
+
+    keys = ds.element_spec[0].keys()
+    if crop is not None and crop.probability > 0 and TOKEN_IDS in keys:
         ds = ds.map(lambda p, label: ({**p, TOKEN_IDS: crop(p[TOKEN_IDS])}, label))
-    if trim_multiple is not None and TOKEN_IDS in parts:
-        window = BUCKET_WINDOW_BATCHES if shuffle_seed is not None else -(-len(y) // batch_size)
-        ds = length_bucketed(ds, batch_size, window, trim_multiple, len(y), shuffle_seed)
+    if trim_multiple is not None and TOKEN_IDS in keys:
+        window = BUCKET_WINDOW_BATCHES if shuffle_seed is not None else -(-size // batch_size)
+        ds = length_bucketed(ds, batch_size, window, trim_multiple, size, shuffle_seed)
     else:
         ds = ds.batch(batch_size)
-    single = not isinstance(x, dict)
 
     def to_model_input(batch, batch_labels):
         if NGRAMS in batch:
             batch = {**batch, NGRAMS: bags_to_sparse(batch[NGRAMS], ngram_vocab_size)}
         return (next(iter(batch.values())) if single else batch), batch_labels
 
-    return ds.map(to_model_input).prefetch(tf.data.AUTOTUNE)
+    ds = ds.map(to_model_input).prefetch(tf.data.AUTOTUNE)
+    return ds.apply(tf.data.experimental.assert_cardinality(-(-size // batch_size)))
 
 
 def token_counts(ids):

@@ -77,12 +77,26 @@ def log_count_ratios(feature_rows, labels, vocab_size: int, num_classes: int, al
     Returns:
         float32 array, shape (vocab_size, num_classes).
     """
+    return ratios_from_counts(class_document_counts(feature_rows, labels, vocab_size, num_classes), alpha)
+
+
+def class_document_counts(feature_rows, labels, vocab_size: int, num_classes: int) -> np.ndarray:
+    """float64 (num_classes, vocab_size): how many documents of each class hold each feature.
+
+    Args as ``log_count_ratios``.
+    """
     values, row_splits = feature_rows
     labels = np.asarray(labels)
     per_value_label = np.repeat(labels, np.diff(row_splits))
     counts = np.zeros((num_classes, vocab_size), dtype=np.float64)
     for c in range(num_classes):
         counts[c] = np.bincount(values[per_value_label == c], minlength=vocab_size)[:vocab_size]
+    return counts
+
+
+def ratios_from_counts(counts: np.ndarray, alpha: float = 1.0) -> np.ndarray:
+    """``log_count_ratios`` from per-class document counts (num_classes, vocab_size): float32 (vocab_size, num_classes)."""
+    num_classes, vocab_size = counts.shape
     ratios = np.zeros((vocab_size, num_classes), dtype=np.float64)
     total = counts.sum(axis=0)
     for c in range(num_classes):
