@@ -11,7 +11,7 @@ import pytest
 from helpers import REPO, load_script
 from textattn.__main__ import main
 
-SUBCOMMANDS = ["train", "tune", "evaluate", "export", "predict", "explain"]
+SUBCOMMANDS = ["train", "prepare", "tune", "evaluate", "export", "predict", "explain"]
 
 
 def listed_commands(help_text: str) -> list[str]:

@@ -1,13 +1,14 @@
 """The command line: ``textattn COMMAND ...``, the same as ``python -m textattn COMMAND ...``.
 
     textattn train [--config CONFIG] [--data PATH] [--set KEY=VALUE ...] [--resume RUN_DIR] [--export OUT_DIR]
+    textattn prepare --data PATH --out DIR [--config CONFIG]
     textattn tune [--config configs/tune.yaml] [--data PATH] [--tuner KIND] [--max-trials N]
     textattn evaluate RUN_DIR [...] [--split test|validation] [--markdown|--csv|--json FILE] [--plots DIR]
     textattn export RUN_DIR OUT_DIR [--overwrite]
     textattn predict MODEL [TEXT ...] [--file PATH] [--jsonl]
     textattn explain MODEL [TEXT ...] [--file PATH] [--html OUT.html] [--top K] [--jsonl]
 
-``textattn COMMAND --help`` describes each. train, tune and evaluate come from
+``textattn COMMAND --help`` describes each. train, prepare, tune and evaluate come from
 textattn/commands/; export, predict and explain are registered here.
 """
 
@@ -18,6 +19,7 @@ import sys
 
 import textattn  # noqa: F401  (quiets TensorFlow's start-up logging)
 from textattn.commands import evaluate as evaluate_command
+from textattn.commands import prepare as prepare_command
 from textattn.commands import train as train_command
 from textattn.commands import tune as tune_command
 from textattn.errors import run_cli
@@ -49,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     train_command.add_parser(commands)
+    prepare_command.add_parser(commands)
     tune_command.add_parser(commands)
     evaluate_command.add_parser(commands)
 

@@ -27,14 +27,16 @@ VariantName = Literal[variants.NAMES]
 class DataConfig:
     """Where the examples come from and how they become token ids (README, Data)."""
 
-    source: Literal["auto", "local", "csv", "tsv", "jsonl", "folders", "tfds"] = "auto"
+    source: Literal["auto", "local", "csv", "tsv", "jsonl", "folders", "tfds", "shards", "prepared"] = "auto"
     """auto: ``path``/--data/TEXTATTN_DATA recognised by its extension or layout, else TFDS. A command
     settles it once (textattn/data/source.py): a run's config.yaml says local (an aclImdb copy, with
-    its path), csv, tsv, jsonl, folders (with the path) or tfds. csv, tsv, jsonl and folders force
-    that reading of the path."""
+    its path), csv, tsv, jsonl, folders (with the path), tfds, shards (a glob of CSV/TSV/JSONL files)
+    or prepared (a directory written by ``textattn prepare``); shards and prepared are streamed
+    (textattn/data/streamed.py). csv, tsv, jsonl, folders, shards and prepared force that reading
+    of the path."""
     path: Optional[str] = None
-    """A CSV, TSV or JSONL file, a folder of class folders, an aclImdb directory or .tar.gz, or
-    ``tfds:NAME``."""
+    """A CSV, TSV or JSONL file, a glob of them, a prepared directory, a folder of class folders, an
+    aclImdb directory or .tar.gz, or ``tfds:NAME``."""
     tfds_name: str = "imdb_reviews"
     """The TFDS dataset of ``source: tfds`` (``--data tfds:NAME`` sets it)."""
     text_field: Optional[str] = None

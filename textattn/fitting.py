@@ -29,6 +29,47 @@ class RunData:
     tokens: pipeline.PreparedData
     ngrams: pipeline.NgramData | None
 
+    streamed = False
+    """False: the examples are in memory. textattn/data/streamed.py's StreamedData, which answers the
+    same questions for data read a shard at a time, says True."""
+
+    @property
+    def vocabulary(self) -> list[str]:
+        return self.tokens.vocabulary
+
+    @property
+    def ngram_vocabulary(self) -> list[str] | None:
+        return self.ngrams.vocabulary if self.ngrams else None
+
+    @property
+    def source(self) -> str:
+        return self.tokens.source
+
+    @property
+    def prep_seconds(self) -> float:
+        return self.tokens.prep_seconds + (self.ngrams.prep_seconds if self.ngrams else 0.0)
+
+    @property
+    def cache_hit(self) -> bool:
+        return self.tokens.cache_hit
+
+    def count(self, split: str) -> int:
+        """How many examples ``split`` ("train", "val", "test") holds."""
+        return len(self.labels(split))
+
+    def labels(self, split: str):
+        """int32 (N,): the labels of ``split``, in the order of its unshuffled ``dataset``."""
+        return getattr(self.tokens, "y_" + split)
+
+    def ngram_class_counts(self, bags=None, labels=None):
+        """float64 (classes, n-gram vocabulary): training documents of each class holding each n-gram
+        (of ``bags``/``labels`` when given)."""
+        from textattn.layers.naive_bayes_ngrams import class_document_counts
+
+        bags = self.ngrams.train if bags is None else bags
+        labels = self.tokens.y_train if labels is None else labels
+        return class_document_counts(bags, labels, self.ngram_vocab_size, self.num_classes)
+
     @property
     def class_names(self) -> list[str]:
         """Label id i is class ``class_names[i]``."""
@@ -76,8 +117,13 @@ def trim_multiple(config: Config) -> int:
     return 32 if config.train.jit_compile or keras.backend.backend() == "jax" else 1
 
 
-def load_data(config: Config, verbose: bool = True) -> RunData:
-    """The data ``config``'s variant reads, prepared (or loaded from the cache)."""
+def load_data(config: Config, verbose: bool = True):
+    """The data ``config``'s variant reads, prepared (or loaded from the cache): ``RunData``, or for a
+    streamed source (a prepared directory, a glob of shards) ``textattn.data.streamed.StreamedData``."""
+    from textattn.data import streamed
+
+    if config.data.source in streamed.STREAMED_KINDS:
+        return streamed.load(config, verbose)
     tokens = pipeline.prepare(config.data, config.seed, verbose=verbose)
     ngrams = None
     if variants.variant(config.model.variant).reads_ngrams:

@@ -66,11 +66,9 @@ def new_run_dir(config: Config, output_dir: str | None) -> str:
 
 def ngram_ratios(config: Config, data: RunData, bags=None, labels=None) -> np.ndarray:
     """Log-count ratios of the training part (or of ``bags``/``labels`` when given)."""
-    from textattn.layers.naive_bayes_ngrams import log_count_ratios
+    from textattn.layers.naive_bayes_ngrams import ratios_from_counts
 
-    bags = data.ngrams.train if bags is None else bags
-    labels = data.tokens.y_train if labels is None else labels
-    return log_count_ratios(bags, labels, data.ngram_vocab_size, data.num_classes, config.model.ngram.alpha)
+    return ratios_from_counts(data.ngram_class_counts(bags, labels), config.model.ngram.alpha)
 
 
 def new_ngram_model(config: Config, data: RunData, bags=None, labels=None) -> keras.Model:
@@ -136,13 +134,13 @@ def fit_ngram_branch(config: Config, data: RunData, verbose, epochs: int | None 
     on all of them.
     """
     h = config.model.hybrid
-    model, summary = _fit_ngram_model(config, data, data.ngrams.train, data.tokens.y_train, verbose, epochs, validate)
-    if h.self_training and data.ngrams.unsup is None:
-        print(f"Self-training skipped: {data.tokens.source} has no unlabelled texts (only IMDB has them)", flush=True)
-    if h.self_training and data.ngrams.unsup is not None:
+    model, summary = _fit_ngram_model(config, data, None, None, verbose, epochs, validate)
+    unsup = None if data.streamed else data.ngrams.unsup
+    if h.self_training and unsup is None:
+        print(f"Self-training skipped: {data.source} has no unlabelled texts (only IMDB has them)", flush=True)
+    if h.self_training and unsup is not None:
         from textattn.data.ngrams import concat_bags
 
-        unsup = data.ngrams.unsup
         ds = pipeline.make_dataset(unsup, np.zeros(len(unsup), np.int32), 512, ngram_vocab_size=data.ngram_vocab_size)
         probabilities = np.asarray(model.predict(ds, verbose=0))
         confident = np.where(probabilities.max(axis=1) >= h.self_training_confidence)[0]
@@ -159,18 +157,24 @@ def fit_ngram_branch(config: Config, data: RunData, verbose, epochs: int | None 
 
 
 def _fit_ngram_model(config: Config, data: RunData, bags, labels, verbose, epochs, validate):
+    """Fit a fresh n-gram model on ``bags``/``labels`` (None: the data's training part)."""
     h = config.model.hybrid
     keras.utils.set_random_seed(config.seed)
     model = compile_model(new_ngram_model(config, data, bags, labels), config, h.ngram_learning_rate)
     keep = KeepBestWeights()
     timer = EpochTimer()
-    train_ds = pipeline.make_dataset(bags, labels, h.ngram_batch_size, config.seed, ngram_vocab_size=data.ngram_vocab_size)
+    if bags is None:
+        train_ds = data.dataset(config, "train", "ngram", batch_size=h.ngram_batch_size)
+    else:
+        train_ds = pipeline.make_dataset(bags, labels, h.ngram_batch_size, config.seed,
+                                         ngram_vocab_size=data.ngram_vocab_size)
     history = model.fit(train_ds, validation_data=data.dataset(config, "val", "ngram") if validate else None,
                         epochs=epochs or h.ngram_epochs, callbacks=[timer, keep] if validate else [timer],
                         shuffle=False, verbose=verbose)
     keep.restore()
     seconds = float(sum(history.history.get("epoch_seconds", [])))
-    summary = {"epochs_run": len(history.epoch), "fit_seconds": round(seconds, 3), "train_examples": int(len(labels))}
+    examples = data.count("train") if labels is None else len(labels)
+    summary = {"epochs_run": len(history.epoch), "fit_seconds": round(seconds, 3), "train_examples": int(examples)}
     if validate:
         summary.update(best_val_accuracy=keep.best, best_epoch=keep.best_epoch,
                        val_accuracy_per_epoch=[round(v, 5) for v in history.history["val_accuracy"]])
@@ -195,7 +199,7 @@ def fit_hybrid(config: Config, data: RunData, run_dir: str, verbose):
 
     branch_val = [predict(ngram_model, config, data, "val", "ngram"), predict(word_model, config, data, "val",
                                                                               word_config.model.variant)]
-    weights, bias = fit_log_linear_blend(branch_val, data.tokens.y_val)
+    weights, bias = fit_log_linear_blend(branch_val, data.labels("val"))
     model = assemble_hybrid(ngram_model, word_model, config.name.replace("-", "_") or "hybrid", weights, bias)
     summary = {"ngram": ngram_summary, "blend": {"branch_weights": [float(w) for w in weights],
                                                  "bias": [float(b) for b in bias]}}
@@ -225,7 +229,7 @@ def final_fit(config: Config, chosen: dict, blend: dict | None, verbose, class_n
     if data.class_names != list(class_names):
         raise UserError(f"the final fit's data has classes {data.class_names}, the run's {list(class_names)}; "
                         "train with train.final_fit=false")
-    print(f"Final fit on all {len(data.tokens.x_train):,} training reviews...", flush=True)
+    print(f"Final fit on all {data.count('train'):,} training reviews...", flush=True)
     start = time.perf_counter()
     word_config = word_branch_config(full) if config.model.variant == "hybrid" else full
     word_model = None
@@ -244,7 +248,7 @@ def final_fit(config: Config, chosen: dict, blend: dict | None, verbose, class_n
         model.fit(data.dataset(full, "train"), epochs=chosen["epochs"], shuffle=False, verbose=verbose)
     else:
         model = word_model
-    summary = {"train_examples": int(len(data.tokens.x_train)), "fit_seconds": round(time.perf_counter() - start, 3),
+    summary = {"train_examples": int(data.count("train")), "fit_seconds": round(time.perf_counter() - start, 3),
                **chosen}
     return model, data, summary
 
@@ -284,18 +288,18 @@ def train(config: Config, output_dir: str | None = None, resume: str | None = No
 
     keras.utils.set_random_seed(config.seed)
     try:
+        check_streamed(config)
         data = load_data(config)
-        check_validation(config, len(data.tokens.x_val))
+        check_validation(config, data.count("val"))
         check_head(config, data.num_classes)
         check_class_names(run_dir, data.class_names, resume)
     except UserError:
         if not resume:  # a run that cannot start leaves nothing behind
             shutil.rmtree(run_dir, ignore_errors=True)
         raise
-    t = data.tokens
-    prep_seconds = t.prep_seconds + (data.ngrams.prep_seconds if data.ngrams else 0.0)
-    print(f"Data: {len(t.x_train)} train / {len(t.x_val)} validation / {len(t.x_test)} test reviews "
-          f"from {t.source} in {prep_seconds:.1f}s{' (cached)' if t.cache_hit else ''}", flush=True)
+    prep_seconds = data.prep_seconds
+    print(f"Data: {data.count('train')} train / {data.count('val')} validation / {data.count('test')} test reviews "
+          f"from {data.source} in {prep_seconds:.1f}s{' (cached)' if data.cache_hit else ''}", flush=True)
 
     variant = config.model.variant
     start = time.perf_counter()
@@ -311,15 +315,16 @@ def train(config: Config, output_dir: str | None = None, resume: str | None = No
     best = max(history, key=lambda row: row["val_accuracy"])
 
     val_probs = predict(model, config, data, "val")
+    y_val = data.labels("val")
     temperature = 1.0
     if config.train.calibrate and variant != "hybrid":  # the hybrid's blend is itself fitted on validation
-        temperature = fit_temperature(t.y_val, val_probs)
+        temperature = fit_temperature(y_val, val_probs)
     calibration = {
         "temperature": round(float(temperature), 6),
-        "validation_ece_uncalibrated": expected_calibration_error(t.y_val, val_probs),
-        "validation_ece": expected_calibration_error(t.y_val, calibrate(val_probs, temperature)),
+        "validation_ece_uncalibrated": expected_calibration_error(y_val, val_probs),
+        "validation_ece": expected_calibration_error(y_val, calibrate(val_probs, temperature)),
     }
-    val_accuracy = float(np.mean(np.argmax(val_probs, axis=1) == t.y_val))
+    val_accuracy = float(np.mean(np.argmax(val_probs, axis=1) == y_val))
     validation_phase = {
         # The hybrid is chosen by its blend's validation accuracy; its word branch's curve is in history.csv.
         "best_val_accuracy": val_accuracy if variant == "hybrid" else best["val_accuracy"],
@@ -329,18 +334,15 @@ def train(config: Config, output_dir: str | None = None, resume: str | None = No
     }
 
     final = None
-    n_validation = int(len(t.x_val))
+    n_validation = int(data.count("val"))
     if config.train.final_fit:
         chosen = {"epochs": validation_phase["best_epoch"]}
         if branches:
             chosen["ngram_epochs"] = branches["ngram"]["best_epoch"]
         model, data, final = final_fit(config, chosen, branches and branches["blend"], verbose, data.class_names)
-        t = data.tokens
-        runs.save_vocabulary(os.path.join(run_dir, runs.VOCAB), t.vocabulary)
-    else:
-        runs.save_vocabulary(os.path.join(run_dir, runs.VOCAB), t.vocabulary)
-    if data.ngrams:
-        runs.save_vocabulary(os.path.join(run_dir, runs.NGRAM_VOCAB), data.ngrams.vocabulary)
+    runs.save_vocabulary(os.path.join(run_dir, runs.VOCAB), data.vocabulary)
+    if data.ngram_vocabulary is not None:
+        runs.save_vocabulary(os.path.join(run_dir, runs.NGRAM_VOCAB), data.ngram_vocabulary)
     if variant == "hybrid" or final:
         write_atomic(os.path.join(run_dir, runs.MODEL), model.save, suffix=".keras")
     if os.path.exists(os.path.join(run_dir, WORD_BRANCH_CHECKPOINT)):
@@ -349,15 +351,16 @@ def train(config: Config, output_dir: str | None = None, resume: str | None = No
     # Test: touched once, after every choice is made.
     compile_model(model, config)
     test_probs = calibrate(predict(model, config, data, "test"), temperature)
-    test_accuracy = float(np.mean(np.argmax(test_probs, axis=1) == t.y_test))
-    test_loss = float(keras.losses.SparseCategoricalCrossentropy()(t.y_test, test_probs))
+    y_test = data.labels("test")
+    test_accuracy = float(np.mean(np.argmax(test_probs, axis=1) == y_test))
+    test_loss = float(keras.losses.SparseCategoricalCrossentropy()(y_test, test_probs))
     if branches:
         from textattn.models.bag_models import NGRAM_BRANCH, WORD_BRANCH
 
         for key, layer, branch_variant in (("ngram", NGRAM_BRANCH, "ngram"),
                                            ("word", WORD_BRANCH, config.model.hybrid.branch)):
             probs = predict(model.get_layer(layer), config, data, "test", branch_variant)
-            branches.setdefault(key, {})["test_accuracy"] = float(np.mean(np.argmax(probs, axis=1) == t.y_test))
+            branches.setdefault(key, {})["test_accuracy"] = float(np.mean(np.argmax(probs, axis=1) == y_test))
         branches["word"].update(variant=config.model.hybrid.branch, best_val_accuracy=best["val_accuracy"],
                                 best_epoch=validation_phase["best_epoch"])
 
@@ -372,20 +375,20 @@ def train(config: Config, output_dir: str | None = None, resume: str | None = No
         "final_val_accuracy": validation_phase["final_val_accuracy"],
         "test_accuracy": test_accuracy,
         "test_loss": test_loss,
-        "test_ece": expected_calibration_error(t.y_test, test_probs),
-        "test_brier": brier_score(t.y_test, test_probs),
+        "test_ece": expected_calibration_error(y_test, test_probs),
+        "test_brier": brier_score(y_test, test_probs),
         "calibration": calibration,
         "epochs_run": len(history),
         "data_prep_seconds": round(prep_seconds, 3),
-        "data_cache_hit": t.cache_hit,
+        "data_cache_hit": data.cache_hit,
         "fit_seconds": round(fit_seconds + (final["fit_seconds"] if final else 0.0), 3),
         "fit_seconds_per_epoch_median": round(statistics.median(epoch_seconds), 3),
         "fit_wall_seconds_last_session": round(fit_wall, 3),
         "resumed": bool(resume),
-        "train_examples": int(len(t.x_train)),
+        "train_examples": int(data.count("train")),
         "validation_examples": n_validation,
-        "test_examples": int(len(t.x_test)),
-        "data_source": t.source,
+        "test_examples": int(data.count("test")),
+        "data_source": data.source,
         "class_names": data.class_names,
         "seed": config.seed,
         "versions": versions(),
@@ -403,6 +406,15 @@ def train(config: Config, output_dir: str | None = None, resume: str | None = No
               f"{config.model.hybrid.branch} {branches['word']['test_accuracy']:.4f}, blend {test_accuracy:.4f}",
               flush=True)
     return run_dir
+
+
+def check_streamed(config: Config) -> None:
+    """What a run on streamed data (textattn/data/streamed.py) cannot do yet: UserError before anything is read."""
+    from textattn.data.streamed import STREAMED_KINDS
+
+    if config.data.source in STREAMED_KINDS and config.train.final_fit:
+        raise UserError("train.final_fit retrains on train + validation in memory; streamed data "
+                        f"({config.data.path}) keeps its validation split: --set train.final_fit=false")
 
 
 def check_class_names(run_dir: str, class_names: list[str], resume) -> None:

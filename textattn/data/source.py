@@ -5,11 +5,17 @@
 - ``local``: an aclImdb copy (directory or .tar.gz) at the absolute ``path``;
 - ``csv``, ``tsv``, ``jsonl``: a labelled file at ``path`` (textattn/data/tables.py);
 - ``folders``: a tree of class folders at ``path`` (textattn/data/folders.py);
-- ``tfds``: the TFDS dataset ``tfds_name`` (``imdb_reviews`` by default).
+- ``tfds``: the TFDS dataset ``tfds_name`` (``imdb_reviews`` by default);
+- ``shards``: a glob of CSV, TSV or JSONL files (``path`` the pattern), streamed;
+- ``prepared``: a directory written by ``textattn prepare``, streamed.
+
+The last two are read a shard at a time (textattn/data/streamed.py); the others
+are held in memory.
 
 ``--data PATH`` (or ``data.path``, or $TEXTATTN_DATA) is recognised by its
-extension (.csv, .tsv, .jsonl), its layout (aclImdb, class folders), a tar
-archive (aclImdb), else its first line; ``tfds:NAME`` names a TFDS dataset;
+extension (.csv, .tsv, .jsonl), its layout (aclImdb, class folders, a prepared
+directory), a tar archive (aclImdb), else its first line; a pattern with
+``*``, ``?`` or ``[`` is a glob of shards; ``tfds:NAME`` names a TFDS dataset;
 a ``data.source`` of csv, tsv, jsonl or folders overrides the guess. A
 labelled file or tree is read and checked here, and a TFDS dataset other
 than IMDB looked up, so bad data stops a command before it writes anything.
@@ -26,13 +32,14 @@ import sys
 import tarfile
 
 from textattn.config import Config, DataConfig
-from textattn.data import aclimdb, folders, tables, tfds_source
+from textattn.data import aclimdb, folders, shards, tables, tfds_source
 from textattn.errors import UserError
 
 DATA_ENV = "TEXTATTN_DATA"
 TFDS_PREFIX = "tfds:"
 FILE_KINDS = ("csv", "tsv", "jsonl")
 LABELLED_KINDS = FILE_KINDS + ("folders",)
+STREAMED_KINDS = ("shards", "prepared")
 """Sources read as labelled examples and split by textattn/data/carving.py."""
 IMDB_VALIDATION = 10_000
 """Validation reviews of the reference IMDB split when ``data.validation_size`` is None."""
@@ -40,7 +47,7 @@ IMDB_VALIDATION = 10_000
 
 @dataclasses.dataclass(frozen=True)
 class Source:
-    kind: str  # "local" (aclImdb), "tfds", "csv", "tsv", "jsonl" or "folders"
+    kind: str  # "local" (aclImdb), "tfds", "csv", "tsv", "jsonl", "folders", "shards" or "prepared"
     path: str | None = None
     tfds_name: str = tfds_source.TFDS_NAME
     text_field: str | None = None
@@ -63,6 +70,14 @@ class Source:
             return f"tfds:{self.tfds_name}:{fields}"
         if self.kind == "folders":
             return f"folders:{self.path}:{folders.fingerprint(self.path)}"
+        if self.kind == "prepared":
+            from textattn.data import corpus
+
+            return corpus.fingerprint(self.path)
+        if self.kind == "shards":
+            from textattn.data.streamed import shards_fingerprint
+
+            return shards_fingerprint(self.path)
         st = os.stat(self.path)
         return f"{self.kind}:{self.path}:{st.st_size}:{st.st_mtime_ns}:{fields}"
 
@@ -84,6 +99,9 @@ def resolve_data(config: Config, cli_path: str | None = None) -> Config:
         if not name:
             raise UserError(f"--data {path!r} names no dataset; write tfds:NAME, e.g. tfds:ag_news_subset")
         settled = dataclasses.replace(data, source="tfds", path=None, tfds_name=name)
+    elif path and (data.source == "shards" or (shards.is_glob(path) and not os.path.exists(path))):
+        shards.expand(path)  # no match, or files of different kinds: one line now
+        settled = dataclasses.replace(data, source="shards", path=os.path.abspath(path))
     elif path:
         settled = dataclasses.replace(data, source=_kind_of(path, data.source), path=os.path.abspath(path))
     elif data.source in ("auto", "tfds"):
@@ -92,6 +110,10 @@ def resolve_data(config: Config, cli_path: str | None = None) -> Config:
         raise UserError(f"data.source is {data.source!r} but no path was given; pass --data PATH or set {DATA_ENV}")
     if settled.order != "canonical" and settled.source != "local":
         raise UserError("data.order 'archive' needs a local aclImdb copy (--data PATH); other sources keep their order")
+    if settled.source == "prepared":
+        from textattn.data import corpus
+
+        corpus.read_manifest(settled.path)  # a damaged manifest or a missing shard: before anything is written
     if settled.source == "tfds":
         tfds_source.check_available(settled.tfds_name)  # an unknown name, or offline: before anything is written
     if settled.source in LABELLED_KINDS:
@@ -111,6 +133,11 @@ def _kind_of(path: str, declared: str) -> str:
         if not os.path.isfile(path):
             raise UserError(f"data.source is {declared!r} but {path!r} is not a file")
         return declared
+    if declared == "prepared" or (declared == "auto" and corpus_dir(path)):
+        if not corpus_dir(path):
+            raise UserError(f"data.source is 'prepared' but {path!r} has no manifest.json; write one with "
+                            "textattn prepare --data SOURCE --out DIR")
+        return "prepared"
     if declared == "folders":
         if not folders.is_class_tree(path):
             raise UserError(f"data.source is 'folders' but {path!r} has no subfolders; {folders.LAYOUT_HINT}")
@@ -134,6 +161,13 @@ def _kind_of(path: str, declared: str) -> str:
     return kind
 
 
+def corpus_dir(path: str) -> bool:
+    """Whether ``path`` is a directory written by ``textattn prepare``."""
+    from textattn.data import corpus
+
+    return os.path.isdir(path) and corpus.is_prepared(path)
+
+
 def source_of(data: DataConfig) -> Source:
     """The Source of a settled data config (see ``resolve_data``)."""
     fields = dict(text_field=data.text_field, label_field=data.label_field, split_field=data.split_field)
@@ -141,7 +175,7 @@ def source_of(data: DataConfig) -> Source:
         return Source("local", data.path)
     if data.source == "tfds":
         return Source("tfds", tfds_name=data.tfds_name, **fields)
-    if data.source in LABELLED_KINDS and data.path:
+    if data.source in LABELLED_KINDS + STREAMED_KINDS and data.path:
         return Source(data.source, data.path, **fields)
     raise ValueError(f"data source not settled (source {data.source!r}, path {data.path!r}); "
                      "pass the config through resolve_data first")

@@ -110,17 +110,20 @@ def evaluate_run(run_dir: str, split: str = "test", data_path: str | None = None
             raise UserError("the run's final fit trained on its validation reviews (train.final_fit); use --split test")
         config = dataclasses.replace(config, data=dataclasses.replace(config.data, validation_size=0))
     data = fitting.load_data(config, verbose=verbose)
-    if runs.load_vocabulary(os.path.join(run_dir, runs.VOCAB)) != data.tokens.vocabulary:
+    if runs.load_vocabulary(os.path.join(run_dir, runs.VOCAB)) != data.vocabulary:
         raise UserError(f"vocabulary does not match its model: {runs.VOCAB} differs from the vocabulary of "
-                        f"{data.tokens.source}; pass the --data the run was trained on")
-    x, y = split_arrays(data.tokens, split, config)
+                        f"{data.source}; pass the --data the run was trained on")
     model = runs.load_model(run_dir)
     short = "test" if split == "test" else "val"
-    texts_split = pipeline.split_texts(config.data, config.seed)
-    texts = (texts_split.test if split == "test" else texts_split.validation)[0][: len(y)]
+    if data.streamed:
+        y, texts = data.labels(short), data.texts(short)
+    else:
+        _, y = split_arrays(data.tokens, split, config)
+        texts_split = pipeline.split_texts(config.data, config.seed)
+        texts = (texts_split.test if split == "test" else texts_split.validation)[0][: len(y)]
 
     if verbose:
-        print(f"Evaluating {run_dir} on {len(x):,} {split} reviews...", flush=True)
+        print(f"Evaluating {run_dir} on {len(y):,} {split} reviews...", flush=True)
     class_names = data.class_names
     if runs.load_class_names(run_dir) != class_names:
         raise UserError(f"the data's classes {class_names} differ from the run's {runs.load_class_names(run_dir)}; "
@@ -153,7 +156,7 @@ def evaluate_run(run_dir: str, split: str = "test", data_path: str | None = None
                   "latency_p95_ms": speed["batch1_p95_ms"], "throughput_batch": speed["batch_size"],
                   "latency_calls": speed["batch1_calls"], "measured_on": "serving function (raw text in)"},
         "fit_seconds_per_epoch": fit_seconds_per_epoch(run_dir),
-        "data_source": data.tokens.source,
+        "data_source": data.source,
         "model_fingerprint": fingerprint,
         "evaluated_at": datetime.datetime.now().isoformat(timespec="seconds"),
     }

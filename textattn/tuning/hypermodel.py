@@ -140,12 +140,12 @@ class TextattnHyperModel(keras_tuner.HyperModel):
             keep.restore()
             branch_val = [training.predict(ngram_model, config, data, "val", "ngram"),
                           training.predict(word_model, config, data, "val", word_config.model.variant)]
-            weights, bias = fit_log_linear_blend(branch_val, data.tokens.y_val)
+            weights, bias = fit_log_linear_blend(branch_val, data.labels("val"))
             blend = LogLinearBlend(2, data.num_classes)
             blend.build([(None, data.num_classes)] * 2)
             blend.set_blend(weights, bias)
             probs = keras.ops.convert_to_numpy(blend([keras.ops.convert_to_tensor(p) for p in branch_val]))
-            best = float((probs.argmax(axis=1) == data.tokens.y_val).mean())
+            best = float((probs.argmax(axis=1) == data.labels("val")).mean())
             epochs_run = len(history.epoch)
             params = {k: count_params(ngram_model)[k] + count_params(word_model)[k] for k in ("total", "non_embedding")}
         seconds = time.perf_counter() - start
