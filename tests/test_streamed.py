@@ -247,3 +247,14 @@ def test_prepare_command_writes_vocabularies_and_refuses_bad_input(tmp_path):
     bad = run_cli(["prepare", "--data", pattern, "--out", str(tmp_path / "other")], tmp_path)
     assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1 and "no rows with text" in bad.stderr
     assert not os.path.exists(tmp_path / "other")
+
+
+def test_reports_read_the_prepared_splits_and_count_validation_without_training(tmp_path):
+    pattern = write_shards(tmp_path / "in")
+    data = settled(pattern, tmp_path).data
+    assert pipeline.validation_count(data, 1337) > 0  # prepares the shards into the cache
+    manifest = corpus.read_manifest(streamed.prepared_dir(data, 1337)[0])
+    assert pipeline.validation_count(data, 1337) == manifest.counts["validation"]
+    splits = pipeline.split_texts(data, 1337)
+    assert splits.test[0] == all_texts(manifest, "test") and splits.class_names == ["neg", "pos"]
+    np.testing.assert_array_equal(splits.fit[1], corpus.labels(manifest, "train"))

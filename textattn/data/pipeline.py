@@ -20,7 +20,7 @@ import numpy as np
 
 from textattn.config import DataConfig
 from textattn.data import aclimdb, cache, carving, labelled, tfds_source
-from textattn.data.source import IMDB_VALIDATION, Source, source_of
+from textattn.data.source import IMDB_VALIDATION, STREAMED_KINDS, Source, source_of
 from textattn.errors import UserError
 from textattn.variants import NGRAMS, TOKEN_IDS
 
@@ -92,6 +92,10 @@ def split_texts(data: DataConfig, seed: int) -> TextSplits:
     ``data.validation_size`` (None: 10,000) of train. Other sources: given
     splits honoured and the rest carved, stratified (textattn/data/carving.py).
     """
+    if data.source in STREAMED_KINDS:
+        from textattn.data import streamed
+
+        return streamed.split_texts(data, seed)
     source = source_of(data)
     if not source.is_imdb:
         return _carved_texts(data, source, seed)
@@ -120,7 +124,11 @@ def split_texts(data: DataConfig, seed: int) -> TextSplits:
 
 
 def validation_count(data: DataConfig, seed: int) -> int:
-    """How many examples the validation part of ``data`` holds (IMDB without reading it)."""
+    """How many examples the validation part of ``data`` holds (IMDB and streamed data without reading it)."""
+    if data.source in STREAMED_KINDS:
+        from textattn.data import corpus, streamed
+
+        return corpus.read_manifest(streamed.prepared_dir(data, seed)[0]).counts["validation"]
     source = source_of(data)
     if source.is_imdb:
         return IMDB_VALIDATION if data.validation_size is None else data.validation_size

@@ -140,6 +140,21 @@ def prepared_dir(data: DataConfig, seed: int, verbose: bool = True) -> tuple[str
     return path, False
 
 
+def split_texts(data: DataConfig, seed: int):
+    """The prepared corpus' splits as ``pipeline.TextSplits``, read whole (for reports that show texts)."""
+    from textattn.data.pipeline import TextSplits
+
+    manifest = corpus.read_manifest(prepared_dir(data, seed)[0])
+
+    def part(split):
+        texts = [t.decode("utf-8", errors="replace") for t in
+                 corpus.examples(manifest, split).map(lambda t, y: t).as_numpy_iterator()]
+        return texts, corpus.labels(manifest, split)
+
+    return TextSplits(fit=part("train"), validation=part("validation"), test=part("test"),
+                      class_names=list(manifest.class_names))
+
+
 # --------------------------------------------------------------------------- #
 # Vocabularies, fitted on the training split in streamed passes.
 
