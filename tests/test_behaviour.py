@@ -32,6 +32,30 @@ def test_default_suite_is_balanced_and_complete():
                                                                 if not 3 <= len(c.text.split()) <= 15]
 
 
+V2_SUITE = os.path.join(os.path.dirname(DEFAULT_SUITE), "behaviour_v2.tsv")
+V2_CATEGORIES = CATEGORIES | {"short_verdict"}
+
+
+def test_v2_suite_is_balanced_complete_and_new():
+    cases = load_suite(V2_SUITE)
+    assert len(cases) >= 330
+    labels = collections.Counter(c.label for c in cases)
+    assert set(labels) == {"positive", "negative"}
+    for count in labels.values():
+        assert 0.45 <= count / len(cases) <= 0.55
+    by_category = collections.Counter(c.category for c in cases)
+    assert set(by_category) == V2_CATEGORIES
+    for category in V2_CATEGORIES:
+        assert by_category[category] >= 45, category
+        assert {c.label for c in cases if c.category == category} == {"positive", "negative"}, category
+    texts = [" ".join(c.text.lower().split()) for c in cases]
+    assert len(set(texts)) == len(texts), [t for t, n in collections.Counter(texts).items() if n > 1]
+    old = {" ".join(c.text.lower().split()) for c in load_suite(DEFAULT_SUITE)}
+    assert not old & set(texts), sorted(old & set(texts))
+    too_long = [c.text for c in cases
+                if not 1 <= len(c.text.split()) <= (5 if c.category == "short_verdict" else 20)]
+    assert not too_long, too_long
+
 def write(tmp_path, text):
     path = tmp_path / "suite.tsv"
     path.write_text(text, encoding="utf-8")

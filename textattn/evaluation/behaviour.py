@@ -6,6 +6,15 @@ for the default suite) and ``category`` the behaviour it probes (negation,
 contrast, intensifier, idiom, plain). ``score_suite`` runs any
 ``predict(list[str]) -> probabilities`` function over the cases and reports
 pass rates overall and per category, with the failures.
+
+``tests/data/behaviour_v2.tsv`` (the loader takes no comment lines, so it is
+described here) is a larger suite of 361 hand-written sentences in six
+categories (the five above plus short_verdict), about 60 % from restaurants,
+products, service, books and hotels rather than movies; it was written on
+2026-12-05, before any model was scored on it, and none of its sentences come
+from a public sentiment corpus (treebank or movie-snippet polarity sentences,
+labelled review-sentence sets, CheckList suites, VADER's tests), which are kept
+for independent checks. ``DEFAULT_SUITE`` is still the original file.
 """
 
 from __future__ import annotations
