@@ -139,7 +139,7 @@ BAD_LINES = [
     (b'{"id": 4, "text": "fine"', "line 4 is not valid JSON"),
     (b'["a list"]', "line 4 is a JSON array, not an object"),
     (b'{"id": 4, "body": "no text field"}', "line 4 has no 'text' field"),
-    (b'{"id": 4, "text": 12}', "line 4: field 'text' is a JSON number, not a string"),
+    (b'{"id": 4, "text": 12}', "line 4 has a JSON number in field 'text', not a string"),
     (b'{"id": 4, "text": "ok", "label": "pos"}', "line 4 has a field 'label', which predict writes itself"),
     (b'{"id": 4, "text": "\xff"}', "line 4 is not UTF-8"),
 ]
@@ -231,6 +231,73 @@ def test_input_format_follows_the_file_name():
     assert review_stream.input_format_of("b.txt", None) == "text"
     assert review_stream.input_format_of("-", None) == "text"
     assert review_stream.input_format_of("b.txt", "jsonl") == "jsonl"
+
+
+# --------------------------------------------------------------------------- #
+# --shard I/N: byte ranges whose outputs concatenate into the whole file's.
+
+SHARD_FILE = b"one\r\n\ntwo two\n\n\nthree three three\nfour\n" + b"x" * 30 + b"\n\nlast, no newline"
+
+
+@pytest.mark.parametrize("count", range(1, 12))
+def test_shards_hold_every_line_once_in_order(count, tmp_path):
+    path = tmp_path / "reviews.txt"
+    path.write_bytes(SHARD_FILE)
+    whole = predict.read_reviews(str(path))
+    parts = []
+    for index in range(count):
+        source = review_stream.ReviewFile(str(path), (index, count))
+        try:
+            lines = list(source.lines())
+        finally:
+            source.close()
+        assert [source.line_number(i) for i, _ in lines] == [len(parts) + i for i, _ in lines]
+        parts += [line for _, line in lines]
+    assert parts == whole
+
+
+def test_sharded_outputs_concatenate_into_the_whole_output(exported, tmp_path, capsys):
+    records = [{"id": i, "text": text} for i, (_, text) in enumerate(labelled_reviews(30))]
+    records[7]["text"] = ""
+    source = write_jsonl(tmp_path / "in.jsonl", records)
+    assert main(["predict", exported, "--file", source, "--output", str(tmp_path / "whole.jsonl")]) == 0
+    for index in range(3):
+        assert main(["predict", exported, "--file", source, "--output", str(tmp_path / f"part{index}.jsonl"),
+                     "--shard", f"{index}/3", "--batch-size", "4"]) == 0
+    parts = [(tmp_path / f"part{index}.jsonl").read_bytes() for index in range(3)]
+    assert all(part.count(b"\n") >= 5 for part in parts)  # each shard did a share of the work
+    joined = [json.loads(line) for line in b"".join(parts).splitlines()]
+    whole = read_jsonl(tmp_path / "whole.jsonl")
+    # The same records; probabilities to float32 rounding (TensorFlow's sums depend on the batch's size).
+    assert [(r["id"], r["label"], r["known_tokens"]) for r in joined] == [
+        (r["id"], r["label"], r["known_tokens"]) for r in whole]
+    np.testing.assert_allclose([r["probability"] for r in joined], [r["probability"] for r in whole],
+                               atol=1e-6, rtol=0)
+    counts = [int(line.split()[1]) for line in capsys.readouterr().err.splitlines()]
+    assert sum(counts[1:]) == counts[0] == 30
+
+
+def test_bad_line_in_a_shard_is_named_by_its_line_in_the_file(exported, tmp_path, capsys):
+    lines = [json.dumps({"id": i, "text": "great film"}) for i in range(40)]
+    lines[33] = '{"id": 33}'
+    source = tmp_path / "in.jsonl"
+    source.write_text("\n".join(lines) + "\n")
+    out = tmp_path / "part.jsonl"
+    assert main(["predict", exported, "--file", str(source), "--output", str(out), "--shard", "3/4"]) == 2
+    assert f"{source}: line 34 has no 'text' field" in only_error_line(capsys.readouterr())
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--file", "{tmp}/in.txt", "--shard", "2/2"], "--shard takes I/N with 0 <= I < N"),
+    (["--file", "{tmp}/in.txt", "--shard", "one/two"], "--shard takes I/N"),
+    (["--file", "-", "--shard", "0/2"], "--shard needs a regular file"),
+    (["some text", "--file", "{tmp}/in.txt", "--shard", "0/2"], "pass no TEXT arguments"),
+])
+def test_shard_errors_are_one_line(argv, message, exported, tmp_path, capsys):
+    (tmp_path / "in.txt").write_text("great film\n")
+    assert main(["predict", exported] + [a.format(tmp=tmp_path) for a in argv]) == 2
+    assert message in only_error_line(capsys.readouterr())
 
 
 # --------------------------------------------------------------------------- #

@@ -4,7 +4,7 @@
     textattn tune [--config configs/tune.yaml] [--data PATH] [--tuner KIND] [--max-trials N]
     textattn evaluate RUN_DIR [...] [--split test|validation] [--markdown|--csv|--json FILE] [--plots DIR]
     textattn export RUN_DIR OUT_DIR [--overwrite]
-    textattn predict MODEL [TEXT ...] [--file PATH] [--jsonl] [--output OUT.jsonl]
+    textattn predict MODEL [TEXT ...] [--file PATH] [--jsonl] [--output OUT.jsonl] [--shard I/N]
     textattn explain MODEL [TEXT ...] [--file PATH] [--html OUT.html] [--top K] [--jsonl]
 
 ``textattn COMMAND --help`` describes each. train, tune and evaluate come from
@@ -37,7 +37,7 @@ def cmd_predict(args) -> int:
 
     return run_predict(args.model, args.texts, file=args.file, jsonl=args.jsonl, output=args.output,
                        input_format=args.input_format, text_field=args.text_field,
-                       include_text=args.include_text, chunk_lines=args.batch_size)
+                       include_text=args.include_text, chunk_lines=args.batch_size, shard=args.shard)
 
 
 def cmd_explain(args) -> int:
@@ -65,7 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--overwrite", action="store_true", help="replace OUT_DIR if it holds an earlier export")
     export.set_defaults(handler=cmd_export)
 
-    from textattn.review_stream import CHUNK_LINES, INPUT_FORMATS  # light: building the parser loads no TensorFlow
+    # Light: building the parser loads no TensorFlow.
+    from textattn.review_stream import CHUNK_LINES, INPUT_FORMATS
 
     predict = commands.add_parser(
         "predict", help="classify reviews with a run directory or an exported SavedModel",
@@ -97,6 +98,10 @@ def build_parser() -> argparse.ArgumentParser:
                               "to keep the file small)")
     predict.add_argument("--batch-size", metavar="N", type=int, default=CHUNK_LINES,
                          help=f"reviews read, scored and written at a time (default {CHUNK_LINES})")
+    predict.add_argument("--shard", metavar="I/N",
+                         help="score only part I of N of --file (0 <= I < N): the lines that begin in its I-th "
+                              "N-th by bytes. Run N processes, 0/N to N-1/N, each with its own --output; "
+                              "`cat` of those files in order I = 0..N-1 is the whole file's output")
     predict.set_defaults(handler=cmd_predict)
 
     from textattn.explain.command import DEFAULT_TOP

@@ -131,12 +131,11 @@ def read_reviews(path: str) -> list[bytes]:
 
     Holds the whole file; ``predict`` streams instead (``review_stream``).
     """
-    stream = review_stream.open_input(path)
+    source = review_stream.ReviewFile(path)
     try:
-        return [line for _, line in review_stream.iter_lines(stream, path)]
+        return [line for _, line in source.lines()]
     finally:
-        if stream is not sys.stdin.buffer:
-            stream.close()
+        source.close()
 
 
 def format_plain(text: str, label: str, probability: float) -> str:
@@ -268,7 +267,7 @@ def stdout_writer(out):
 
 def run_predict(model: str, texts: list[str], file: str | None = None, jsonl: bool = False, out=None,
                 output: str | None = None, input_format: str | None = None, text_field: str | None = None,
-                include_text: bool = False, chunk_lines: int = CHUNK_LINES) -> int:
+                include_text: bool = False, chunk_lines: int = CHUNK_LINES, shard: str | None = None) -> int:
     """Classify the TEXT arguments, then each line of ``file``, streaming: a chunk is written before the next is read.
 
     Without ``output`` each review prints its class name, its probability and the
@@ -280,10 +279,18 @@ def run_predict(model: str, texts: list[str], file: str | None = None, jsonl: bo
     with probability 1/C (0.5 for two classes); in JSON its label_id is -1. With
     ``file`` or ``output`` a last line on stderr gives the count, the seconds and
     reviews/s (scoring and writing; loading the model is not counted).
+
+    ``shard`` ("I/N") scores only the I-th of N byte ranges of ``file``
+    (``review_stream.ReviewFile``): N processes, one per shard, each writing its
+    own ``output``, whose files ``cat`` joins in shard order into the whole
+    file's scores.
     """
     out = out or sys.stdout
     if not texts and file is None:
         raise UserError("no reviews given; pass TEXT arguments or --file PATH (--file - reads stdin)")
+    shard = (0, 1) if shard is None else review_stream.parse_shard(shard)
+    if shard != (0, 1) and (texts or file is None):
+        raise UserError("--shard splits --file PATH among processes; pass no TEXT arguments with it")
     input_format = review_stream.input_format_of(file, input_format)
     text_field = check_options(input_format, text_field, output, chunk_lines)
     style = OutputStyle(text_field, to_file=output is not None, jsonl=jsonl, include_text=include_text)
@@ -292,10 +299,9 @@ def run_predict(model: str, texts: list[str], file: str | None = None, jsonl: bo
     reviews = iter([(text, {text_field: text.decode("utf-8", errors="replace")}) for text in arguments])
     with contextlib.ExitStack() as stack:
         if file is not None:  # opened before the model loads: a wrong path fails at once
-            stream = review_stream.open_input(file)
-            if stream is not sys.stdin.buffer:
-                stack.enter_context(stream)
-            reviews = itertools.chain(reviews, review_stream.iter_reviews(stream, file, input_format, text_field))
+            source = review_stream.ReviewFile(file, shard)
+            stack.callback(source.close)
+            reviews = itertools.chain(reviews, review_stream.iter_reviews(source, input_format, text_field))
         write = file_writer(open_output(stack, output)) if output is not None else stdout_writer(out)
         predictor = Predictor(model)
         started = time.perf_counter()

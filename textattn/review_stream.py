@@ -13,6 +13,8 @@ Two input formats, one review per line:
   (``label``, ``probability``...), is a UserError naming the file and line.
 
 Nothing here holds more than one line: a file of any size streams through.
+``ReviewFile(path, (I, N))`` reads only shard I of N, a byte range, for N
+processes that score one file between them.
 """
 
 from __future__ import annotations
@@ -43,67 +45,146 @@ def input_format_of(path: str | None, requested: str | None) -> str:
     return TEXT
 
 
-def open_input(path: str) -> BinaryIO:
-    """The file at ``path`` ("-": stdin) opened for binary reading; UserError where it cannot be read."""
-    if path == "-":
-        return sys.stdin.buffer
+def parse_shard(text: str) -> tuple[int, int]:
+    """``"I/N"`` -> (I, N), 0 <= I < N; UserError otherwise."""
+    index, _, count = text.partition("/")
     try:
-        return open(path, "rb")
-    except OSError as exc:
-        raise UserError(f"cannot read {path!r} ({exc.strerror}); pass a file with one review per line, "
-                        "or - for stdin") from None
+        index, count = int(index), int(count)
+    except ValueError:
+        index, count = -1, 0
+    if not 0 <= index < count:
+        raise UserError(f"--shard takes I/N with 0 <= I < N (0/4 to 3/4 for four processes), got {text!r}")
+    return index, count
 
 
-def iter_lines(stream: BinaryIO, path: str) -> Iterator[tuple[int, bytes]]:
-    """(line number from 1, the line without its ``\\n`` or ``\\r\\n``) for each line of ``stream``.
+class ReviewFile:
+    """The lines of a file (``-``: stdin), or of its shard I/N: the lines that begin in its I-th N-th by bytes.
 
-    The newline that ends the last line does not start another one.
+    The N shards of a file hold each line exactly once, in order, so scores
+    written per shard concatenate (``cat``) into those of the whole file; each
+    process reads only its own part. Line numbers in errors are the whole
+    file's (counted, for a shard, only when an error needs one).
     """
-    number = 0
-    try:
-        for number, line in enumerate(stream, start=1):
-            if line.endswith(b"\n"):
-                line = line[:-1]
-            yield number, line[:-1] if line.endswith(b"\r") else line
-    except OSError as exc:
-        raise UserError(f"cannot read {describe_path(path)!r} after line {number} ({exc.strerror})") from None
+
+    def __init__(self, path: str, shard: tuple[int, int] = (0, 1)):
+        self.path, self.shard = path, shard
+        self.stream = sys.stdin.buffer if path == "-" else self._open(path)
+        self._start, self._end = 0, None  # byte range of the lines read; None: to the end
+        if shard != (0, 1):
+            if path == "-" or not os.path.isfile(path):
+                self.close()
+                raise UserError(f"--shard needs a regular file to split by bytes, not {describe_path(path)!r}")
+            size = os.fstat(self.stream.fileno()).st_size
+            self._start, self._end = size * shard[0] // shard[1], size * (shard[0] + 1) // shard[1]
+        self._first_offset = self._start  # where the first line read begins (in a shard: after a split line)
+        self._lines_before = 0 if self._start == 0 else None
+
+    @staticmethod
+    def _open(path: str) -> BinaryIO:
+        try:
+            return open(path, "rb")
+        except OSError as exc:
+            raise UserError(f"cannot read {path!r} ({exc.strerror}); pass a file with one review per line, "
+                            "or - for stdin") from None
+
+    def close(self) -> None:
+        if self.stream is not sys.stdin.buffer:
+            self.stream.close()
+
+    def lines(self) -> Iterator[tuple[int, bytes]]:
+        """(index from 1 among the lines read, the line without its ``\\n`` or ``\\r\\n``) for each line
+        read; ``line_number(index)`` is its number in the file.
+
+        The newline that ends the last line does not start another one.
+        """
+        index = 0
+        try:
+            for index, line in enumerate(self._raw_lines(), start=1):
+                if line.endswith(b"\n"):
+                    line = line[:-1]
+                yield index, line[:-1] if line.endswith(b"\r") else line
+        except OSError as exc:
+            raise UserError(f"cannot read {describe_path(self.path)!r} after line {self.line_number(index)} "
+                            f"({exc.strerror})") from None
+
+    def _raw_lines(self) -> Iterator[bytes]:
+        """The lines (newline kept) that begin at a byte offset in [start, end)."""
+        if self._end is None:
+            yield from self.stream
+            return
+        position = self._start
+        if position > 0:  # skip the rest of the line that byte start - 1 belongs to: the shard before owns it
+            self.stream.seek(position - 1)
+            position += len(self.stream.readline()) - 1
+        self._first_offset = position
+        while position < self._end:
+            line = self.stream.readline()
+            if not line:
+                return
+            yield line
+            position += len(line)
+
+    def line_number(self, index: int) -> int:
+        """The file's number of the ``index``-th line read (from 1)."""
+        return self.lines_before() + index
+
+    def lines_before(self) -> int:
+        """How many lines of the file come before the first one read: for a shard, counted once, by reading
+        up to it (only errors need it)."""
+        if self._lines_before is None:
+            count, left = 0, self._first_offset
+            with open(self.path, "rb") as f:
+                while left > 0:
+                    block = f.read(min(left, 1 << 20))
+                    if not block:
+                        break
+                    count, left = count + block.count(b"\n"), left - len(block)
+            self._lines_before = count
+        return self._lines_before
 
 
-def iter_reviews(stream: BinaryIO, path: str, input_format: str = TEXT,
+class BadLine(ValueError):
+    """What is wrong with one input line; ``iter_reviews`` says which line."""
+
+
+def iter_reviews(source: ReviewFile, input_format: str = TEXT,
                  text_field: str = DEFAULT_TEXT_FIELD) -> Iterator[tuple[bytes, dict]]:
-    """(review bytes, its record) for each line of ``stream``; the record holds the review, as str, in
+    """(review bytes, its record) for each line of ``source``; the record holds the review, as str, in
     ``text_field`` (``text`` for text input) and, for JSONL, the line's other fields."""
-    for number, line in iter_lines(stream, path):
-        if input_format == JSONL:
-            yield parse_jsonl_line(line, text_field, f"{describe_path(path)}: line {number}")
-        else:
+    for index, line in source.lines():
+        if input_format != JSONL:
             yield line, {text_field: line.decode("utf-8", errors="replace")}
+            continue
+        try:
+            yield parse_jsonl_line(line, text_field)
+        except BadLine as exc:
+            raise UserError(f"{describe_path(source.path)}: line {source.line_number(index)} {exc}") from None
 
 
-def parse_jsonl_line(line: bytes, text_field: str, where: str) -> tuple[bytes, dict]:
-    """(review bytes, record) of one JSONL line; ``where`` ("FILE: line N") starts the UserError of a bad line."""
+def parse_jsonl_line(line: bytes, text_field: str) -> tuple[bytes, dict]:
+    """(review bytes, record) of one JSONL line; BadLine (its message continues "FILE: line N ...") if bad."""
     if not line.strip():
         return b"", {text_field: ""}
     try:
         record = json.loads(line)
     except UnicodeDecodeError:
-        raise UserError(f"{where} is not UTF-8; JSONL must be UTF-8 text (or use --input-format text)") from None
+        raise BadLine("is not UTF-8; JSONL must be UTF-8 text (or use --input-format text)") from None
     except ValueError as exc:
         reason = f"{exc.msg} at column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else str(exc)
-        raise UserError(f"{where} is not valid JSON ({reason}); each line must be one JSON object") from None
+        raise BadLine(f"is not valid JSON ({reason}); each line must be one JSON object") from None
     if not isinstance(record, dict):
-        raise UserError(f"{where} is a JSON {json_type(record)}, not an object; each line must be one JSON object")
+        raise BadLine(f"is a JSON {json_type(record)}, not an object; each line must be one JSON object")
     if text_field not in record:
-        raise UserError(f"{where} has no {text_field!r} field; name the review's field with --text-field")
+        raise BadLine(f"has no {text_field!r} field; name the review's field with --text-field")
     clash = next((name for name in PREDICTION_FIELDS if name in record and name != text_field), None)
     if clash is not None:
-        raise UserError(f"{where} has a field {clash!r}, which predict writes itself; rename it in the input "
-                        f"(predict adds {', '.join(PREDICTION_FIELDS)})")
+        raise BadLine(f"has a field {clash!r}, which predict writes itself; rename it in the input "
+                      f"(predict adds {', '.join(PREDICTION_FIELDS)})")
     text = record[text_field]
     if text is None:
         text = record[text_field] = ""
     elif not isinstance(text, str):
-        raise UserError(f"{where}: field {text_field!r} is a JSON {json_type(text)}, not a string")
+        raise BadLine(f"has a JSON {json_type(text)} in field {text_field!r}, not a string")
     # surrogatepass: a lone surrogate escape (\ud800) is kept here; the model's input replaces it with U+FFFD.
     return text.encode("utf-8", errors="surrogatepass"), record
 
