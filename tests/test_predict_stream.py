@@ -339,6 +339,21 @@ def test_sigterm_mid_stream_leaves_no_output(exported, tmp_path):
     assert os.listdir(tmp_path) == []
 
 
+@pytest.mark.slow
+def test_reader_that_goes_away_stops_predict_quietly(exported, tmp_path):
+    """``predict --file big | head``: exit 141, as when killed by SIGPIPE, and no traceback."""
+    source = write_jsonl(tmp_path / "in.jsonl", [{"id": i, "text": "great film"} for i in range(5000)])
+    proc = subprocess.Popen(predict_command(exported, "--file", source, "--jsonl", "--batch-size", "10"),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=REPO, env=ENV)
+    try:
+        assert json.loads(proc.stdout.readline())["id"] == 0
+        proc.stdout.close()  # as head does after its lines
+        assert proc.wait(timeout=120) == 141
+    finally:
+        proc.kill()
+    assert proc.stderr.read().decode() == ""
+
+
 def peak_rss_mb(command: list[str], stderr_path) -> float:
     """Run ``command``; its peak resident memory in MB (this child's alone, from wait4)."""
     with open(stderr_path, "wb") as err:

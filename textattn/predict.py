@@ -32,6 +32,7 @@ from textattn.errors import UserError, defer_interrupts, termination_requested
 BATCH_SIZE = 256  # reviews per call of the serving function
 CHUNK_LINES = review_stream.CHUNK_LINES
 PREVIEW_CHARS = 60
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE
 
 
 @dataclasses.dataclass
@@ -305,11 +306,25 @@ def run_predict(model: str, texts: list[str], file: str | None = None, jsonl: bo
         write = file_writer(open_output(stack, output)) if output is not None else stdout_writer(out)
         predictor = Predictor(model)
         started = time.perf_counter()
-        count = score_stream(predictor, reviews, write, style, chunk_lines)
+        try:
+            count = score_stream(predictor, reviews, write, style, chunk_lines)
+        except BrokenPipeError:
+            if output is not None:
+                raise
+            return reader_gone(out)
     seconds = time.perf_counter() - started
     if file is not None or output is not None:
         print(throughput_line(count, seconds), file=sys.stderr)
     return 0
+
+
+def reader_gone(out) -> int:
+    """What predict does when the reader of its stdout has gone (``| head``): stop without a traceback and
+    exit as a process killed by SIGPIPE would (141)."""
+    if out is sys.stdout:
+        # Python flushes stdout once more on exit; a closed pipe would fail again there.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return EXIT_BROKEN_PIPE
 
 
 def throughput_line(count: int, seconds: float) -> str:
