@@ -380,4 +380,4 @@ def test_peak_memory_does_not_grow_with_the_file(exported, tmp_path):
                                tmp_path / f"stderr_{n}.txt")
         assert sum(1 for _ in open(out, "rb")) == n
         source.unlink()
-    assert peaks[20_000] - peaks[2_000] < 25, peaks  # MB; run-to-run noise here is under 10
+    assert peaks[20_000] - peaks[2_000] < 25, peaks  # MB; here equal in 3 runs, 105 apart unstreamed
