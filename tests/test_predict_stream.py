@@ -82,6 +82,18 @@ def test_include_text_and_text_field(exported, tmp_path):
     assert list(rows[0])[:2] == ["review", "id"]  # the input's fields first, in their order
 
 
+def test_run_directory_streams_like_its_export(tiny_run, exported, tmp_path):
+    source = write_jsonl(tmp_path / "in.jsonl", [{"id": i, "text": t} for i, (_, t) in enumerate(labelled_reviews(10))])
+    rows = {}
+    for name, model in (("run", tiny_run), ("export", exported)):
+        out = tmp_path / f"{name}.jsonl"
+        assert main(["predict", model, "--file", source, "--output", str(out), "--batch-size", "4"]) == 0
+        rows[name] = read_jsonl(out)
+    assert [r["id"] for r in rows["run"]] == [r["id"] for r in rows["export"]] == list(range(10))
+    np.testing.assert_allclose([r["probability"] for r in rows["run"]], [r["probability"] for r in rows["export"]],
+                               atol=1e-6, rtol=0)
+
+
 def test_empty_lines_and_empty_text_get_unknown(exported, tmp_path):
     source = tmp_path / "in.jsonl"
     source.write_text('{"id": 1, "text": ""}\n\n{"id": 3, "text": null}\n   \n{"id": 5, "text": "  \\t "}\n'
