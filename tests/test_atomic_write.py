@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from textattn.atomic_write import write_atomic, write_json, write_text_atomic
+from textattn.atomic_write import open_atomic, write_atomic, write_json, write_text_atomic
 
 
 class Killed(BaseException):
@@ -32,4 +32,21 @@ def test_text_is_replaced_whole_and_readable_by_others(tmp_path):
     write_text_atomic(str(path), "old\n")
     write_text_atomic(str(path), "new\nwords\n")
     assert path.read_text() == "new\nwords\n"
+    assert os.stat(path).st_mode & 0o777 == 0o644
+
+
+def test_streamed_file_appears_only_when_complete(tmp_path):
+    path = tmp_path / "scores.jsonl"
+    path.write_text("old\n")
+    with pytest.raises(Killed):
+        with open_atomic(str(path)) as f:
+            f.write(b"half")
+            f.flush()
+            assert [n for n in os.listdir(tmp_path) if n.startswith(".scores.jsonl.partial-")]
+            raise Killed()
+    assert path.read_text() == "old\n" and os.listdir(tmp_path) == ["scores.jsonl"]
+    with open_atomic(str(path)) as f:
+        f.write(b"new\n")
+        assert path.read_text() == "old\n"  # not until the block is left
+    assert path.read_text() == "new\n" and os.listdir(tmp_path) == ["scores.jsonl"]
     assert os.stat(path).st_mode & 0o777 == 0o644

@@ -7,6 +7,7 @@ backups, reports and plots, export metadata, KerasTuner's state.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import os
@@ -24,6 +25,29 @@ def write_atomic(path: str, write, suffix: str = "") -> None:
     os.close(fd)
     try:
         write(tmp)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+@contextlib.contextmanager
+def open_atomic(path: str):
+    """A binary file to stream into: a temporary ``.NAME.partial-*`` beside ``path``, renamed to ``path`` on a
+    clean exit and removed on an exception.
+
+    For writers that cannot hold the whole file (batch scoring). Raises OSError
+    at once where the directory cannot take a new file. Only SIGKILL (or a power
+    cut) can leave the temporary file behind; ``path`` is never half-written.
+    """
+    directory, name = os.path.split(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=f".{name}.partial-", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())  # a long run's output must survive a crash just after the rename
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     finally:

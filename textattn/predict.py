@@ -3,27 +3,36 @@
     python -m textattn predict MODEL "a great film" "dull and far too long"
     python -m textattn predict MODEL --file reviews.txt --jsonl
     cat reviews.txt | python -m textattn predict MODEL --file -
+    python -m textattn predict MODEL --file big.jsonl --output scores.jsonl
 
 MODEL is either a run directory (the serving computation is built in-process,
 the same one ``export`` writes) or a directory written by ``export``. Each
-line of ``--file`` is one review; an empty line is an (empty) review too, so
-output line i always belongs to input line i.
+line of ``--file`` is one review (plain text, or a JSON object for .jsonl, see
+``review_stream``); an empty line is an (empty) review too, so output line i
+always belongs to input line i. The file is read, scored and written in chunks
+of ``CHUNK_LINES`` reviews, so memory does not grow with its length.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
-import json
+import itertools
 import os
 import sys
+import time
+from typing import Iterator
 
 import numpy as np
 
-from textattn import export, runs
-from textattn.errors import UserError
+from textattn import export, review_stream, runs
+from textattn.atomic_write import open_atomic
+from textattn.errors import UserError, defer_interrupts, termination_requested
 
-BATCH_SIZE = 256
+BATCH_SIZE = 256  # reviews per call of the serving function
+CHUNK_LINES = review_stream.CHUNK_LINES
 PREVIEW_CHARS = 60
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE
 
 
 @dataclasses.dataclass
@@ -119,20 +128,15 @@ def class_names_of(kind: str, path: str) -> list[str]:
 
 
 def read_reviews(path: str) -> list[bytes]:
-    """One review per line of ``path`` ("-": stdin), as raw bytes (the model copes with any encoding damage)."""
+    """One review per line of ``path`` ("-": stdin), as raw bytes (the model copes with any encoding damage).
+
+    Holds the whole file; ``predict`` streams instead (``review_stream``).
+    """
+    source = review_stream.ReviewFile(path)
     try:
-        if path == "-":
-            data = sys.stdin.buffer.read()
-        else:
-            with open(path, "rb") as f:
-                data = f.read()
-    except OSError as exc:
-        raise UserError(f"cannot read {path!r} ({exc.strerror}); pass a text file with one review per line, "
-                        "or - for stdin") from None
-    lines = data.split(b"\n")
-    if lines[-1] == b"":
-        lines.pop()  # the newline that ends the last line does not start another review
-    return [line[:-1] if line.endswith(b"\r") else line for line in lines]
+        return [line for _, line in source.lines()]
+    finally:
+        source.close()
 
 
 def format_plain(text: str, label: str, probability: float) -> str:
@@ -143,39 +147,187 @@ def format_plain(text: str, label: str, probability: float) -> str:
     return f"{label:<8}  {probability:.4f}  {preview}"
 
 
-def format_jsonl(text: str, label: str, label_id: int, probability: float, probabilities: dict,
-                 known_tokens: int = -1) -> str:
-    record = {"text": text, "label": label, "label_id": label_id, "probability": probability,
-              "probabilities": probabilities}
-    if known_tokens >= 0:
-        record["known_tokens"] = known_tokens
-    return json.dumps(record, ensure_ascii=False)
+def prediction_fields(predictions: Predictions) -> list[dict]:
+    """Per review: {"label", "label_id", "probability" (the predicted class's), "probabilities" (by class
+    name), "known_tokens" (left out for an export made before it existed)}."""
+    names = predictions.class_names
+    rows = zip(predictions.labels, predictions.label_ids.tolist(), predictions.confidence.tolist(),
+               predictions.probabilities.tolist(), predictions.known_tokens.tolist())
+    fields = []
+    for label, label_id, confidence, probabilities, known in rows:
+        row = {"label": label, "label_id": label_id, "probability": confidence,
+               "probabilities": dict(zip(names, probabilities))}
+        if known >= 0:
+            row["known_tokens"] = known
+        fields.append(row)
+    return fields
 
 
-def run_predict(model: str, texts: list[str], file: str | None = None, jsonl: bool = False, out=None) -> int:
-    """Print one line per review: class name, its probability and the review (or JSON with --jsonl).
+@dataclasses.dataclass
+class OutputStyle:
+    """How scored reviews are written: to a JSONL file (``to_file``) or stdout, plain or JSON."""
 
-    A review without evidence (no in-vocabulary token) prints ``unknown`` with
-    probability 1/C (0.5 for two classes); in JSON its label_id is -1.
+    text_field: str = review_stream.DEFAULT_TEXT_FIELD
+    to_file: bool = False
+    jsonl: bool = False  # stdout only; a file is always JSONL
+    include_text: bool = False  # file only; stdout always shows the text
+
+    def lines(self, records: list[dict], predictions: Predictions) -> list[str]:
+        """One output line (no newline) per review of a scored chunk."""
+        if not (self.to_file or self.jsonl):
+            return [format_plain(record.get(self.text_field, ""), p["label"], p["probability"])
+                    for record, p in zip(records, prediction_fields(predictions))]
+        include_text = self.include_text or not self.to_file
+        return [review_stream.dumps_line(review_stream.output_record(record, p, self.text_field, include_text))
+                for record, p in zip(records, prediction_fields(predictions))]
+
+
+def score_stream(predictor: Predictor, reviews: Iterator[tuple[bytes, dict]], write, style: OutputStyle,
+                 chunk_lines: int = CHUNK_LINES) -> int:
+    """Score ``reviews`` ((bytes, record) pairs) ``chunk_lines`` at a time and ``write(text)`` each chunk's
+    lines before reading the next; return how many were scored.
+
+    Memory holds one chunk, whatever the input's length.
+    """
+    count = 0
+    while True:
+        chunk = list(itertools.islice(reviews, chunk_lines))
+        if not chunk:
+            return count
+        predictions = predict_between_safe_points(predictor, [text for text, _ in chunk])
+        write("".join(line + "\n" for line in style.lines([record for _, record in chunk], predictions)))
+        count += len(chunk)
+
+
+def predict_between_safe_points(predictor: Predictor, texts: list) -> Predictions:
+    """``predictor(texts)``, with a SIGTERM that arrives meanwhile raised only once it has returned.
+
+    An interrupt raised inside TensorFlow's C++ code can crash the process
+    (``errors.defer_interrupts``); while reading input (a blocked stdin, say)
+    it is raised at once.
+    """
+    defer_interrupts(True)
+    try:
+        predictions = predictor(texts)
+    finally:
+        defer_interrupts(False)
+    if termination_requested():
+        raise KeyboardInterrupt
+    return predictions
+
+
+def check_options(input_format: str, text_field: str | None, output: str | None,
+                  chunk_lines: int) -> str:
+    """Raise UserError for options that do not fit together; return the text field to read."""
+    if text_field is not None and input_format != review_stream.JSONL:
+        raise UserError("--text-field names the review's field in JSONL input; pass a .jsonl file "
+                        "or --input-format jsonl")
+    text_field = review_stream.DEFAULT_TEXT_FIELD if text_field is None else text_field
+    if text_field in review_stream.PREDICTION_FIELDS:
+        raise UserError(f"--text-field {text_field!r} is a field predict writes itself; "
+                        f"these are taken: {', '.join(review_stream.PREDICTION_FIELDS)}")
+    if output == "-":
+        raise UserError("--output - is not supported; leave --output out (and add --jsonl) to print to stdout")
+    if output is not None and os.path.isdir(output):
+        raise UserError(f"--output {output!r} is a directory; name the file to write")
+    if chunk_lines < 1:
+        raise UserError(f"--batch-size must be 1 or more, got {chunk_lines}")
+    return text_field
+
+
+def open_output(stack: contextlib.ExitStack, path: str):
+    """``atomic_write.open_atomic(path)`` entered on ``stack``, with a UserError where its directory cannot
+    take the file."""
+    try:
+        return stack.enter_context(open_atomic(path))
+    except OSError as exc:
+        parent = os.path.dirname(os.path.abspath(path))
+        raise UserError(f"cannot write {path!r} ({exc.strerror}); choose an --output in a writable directory "
+                        f"({parent!r} is not one)") from None
+
+
+def file_writer(sink):
+    """``write(text)`` for a binary file: UTF-8."""
+
+    def write(text: str) -> None:
+        sink.write(text.encode("utf-8"))
+        sink.flush()  # the .partial file shows the progress, a chunk at a time
+
+    return write
+
+
+def stdout_writer(out):
+    """``write(text)`` for a text stream, flushed so that each chunk shows as soon as it is scored."""
+
+    def write(text: str) -> None:
+        out.write(text)
+        out.flush()
+
+    return write
+
+
+def run_predict(model: str, texts: list[str], file: str | None = None, jsonl: bool = False, out=None,
+                output: str | None = None, input_format: str | None = None, text_field: str | None = None,
+                include_text: bool = False, chunk_lines: int = CHUNK_LINES, shard: str | None = None) -> int:
+    """Classify the TEXT arguments, then each line of ``file``, streaming: a chunk is written before the next is read.
+
+    Without ``output`` each review prints its class name, its probability and the
+    review (JSON with ``jsonl``). With ``output`` each review is one JSON object
+    in that file, input order kept: the input record's fields (the review only with
+    ``include_text``) and the prediction's; the file is renamed into place at the
+    end, so a failed or interrupted run leaves no ``output`` (and an earlier one
+    unchanged). A review without evidence (no in-vocabulary token) is ``unknown``
+    with probability 1/C (0.5 for two classes); in JSON its label_id is -1. With
+    ``file`` or ``output`` a last line on stderr gives the count, the seconds and
+    reviews/s (scoring and writing; loading the model is not counted).
+
+    ``shard`` ("I/N") scores only the I-th of N byte ranges of ``file``
+    (``review_stream.ReviewFile``): N processes, one per shard, each writing its
+    own ``output``, whose files ``cat`` joins in shard order into the whole
+    file's scores.
     """
     out = out or sys.stdout
     if not texts and file is None:
         raise UserError("no reviews given; pass TEXT arguments or --file PATH (--file - reads stdin)")
+    shard = (0, 1) if shard is None else review_stream.parse_shard(shard)
+    if shard != (0, 1) and (texts or file is None):
+        raise UserError("--shard splits --file PATH among processes; pass no TEXT arguments with it")
+    input_format = review_stream.input_format_of(file, input_format)
+    text_field = check_options(input_format, text_field, output, chunk_lines)
+    style = OutputStyle(text_field, to_file=output is not None, jsonl=jsonl, include_text=include_text)
     # os.fsencode restores the exact bytes of an argument that is not valid UTF-8.
-    reviews = [os.fsencode(t) for t in texts]
-    if file is not None:
-        reviews += read_reviews(file)
-    predictions = Predictor(model)(reviews)
-    names = predictions.class_names
-    for i, review in enumerate(reviews):
-        text = review.decode("utf-8", errors="replace")
-        label, confidence = predictions.labels[i], float(predictions.confidence[i])
-        if jsonl:
-            probabilities = {name: float(p) for name, p in zip(names, predictions.probabilities[i])}
-            line = format_jsonl(text, label, int(predictions.label_ids[i]), confidence, probabilities,
-                                int(predictions.known_tokens[i]))
-        else:
-            line = format_plain(text, label, confidence)
-        print(line, file=out)
-    out.flush()
+    arguments = [os.fsencode(t) for t in texts]
+    reviews = iter([(text, {text_field: text.decode("utf-8", errors="replace")}) for text in arguments])
+    with contextlib.ExitStack() as stack:
+        if file is not None:  # opened before the model loads: a wrong path fails at once
+            source = review_stream.ReviewFile(file, shard)
+            stack.callback(source.close)
+            reviews = itertools.chain(reviews, review_stream.iter_reviews(source, input_format, text_field))
+        write = file_writer(open_output(stack, output)) if output is not None else stdout_writer(out)
+        predictor = Predictor(model)
+        started = time.perf_counter()
+        try:
+            count = score_stream(predictor, reviews, write, style, chunk_lines)
+        except BrokenPipeError:
+            if output is not None:
+                raise
+            return reader_gone(out)
+    seconds = time.perf_counter() - started
+    if file is not None or output is not None:
+        print(throughput_line(count, seconds), file=sys.stderr)
     return 0
+
+
+def reader_gone(out) -> int:
+    """What predict does when the reader of its stdout has gone (``| head``): stop without a traceback and
+    exit as a process killed by SIGPIPE would (141)."""
+    if out is sys.stdout:
+        # Python flushes stdout once more on exit; a closed pipe would fail again there.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return EXIT_BROKEN_PIPE
+
+
+def throughput_line(count: int, seconds: float) -> str:
+    """``scored N reviews in S s (R reviews/s)``."""
+    rate = count / seconds if seconds > 0 else 0.0
+    return f"scored {count:,} review{'s' if count != 1 else ''} in {seconds:.2f} s ({rate:,.0f} reviews/s)"
