@@ -20,17 +20,18 @@ import datetime
 import os
 import shutil
 import statistics
+import tempfile
 import time
 
 import keras
 import numpy as np
 
-from textattn import backend, fitting, runs
+from textattn import backend, distributed, fitting, runs
 from textattn.atomic_write import write_atomic, write_json
 from textattn.callbacks import (
     AtomicBackupAndRestore, AtomicBestCheckpoint, EpochTimer, KeepBestWeights, read_history, write_history,
 )
-from textattn.config import Config, save_config
+from textattn.config import Config, config_to_dict, save_config
 from textattn.data import pipeline
 from textattn.errors import UserError
 from textattn.fitting import RunData, load_data
@@ -62,6 +63,29 @@ def new_run_dir(config: Config, output_dir: str | None) -> str:
         path = f"{base}-{n}"
     os.makedirs(path)
     return path
+
+
+def open_run_dir(config: Config, path: str) -> bool:
+    """``--run-dir PATH``: the run's directory named outright (a distributed run's workers must agree on it).
+
+    A missing or empty PATH starts a new run there; a PATH holding an unfinished
+    run of the same config continues it (as ``--resume`` does); True then.
+    """
+    config_path = os.path.join(path, runs.CONFIG)
+    if os.path.isfile(config_path):
+        saved = runs.load_config(path)
+        if config_to_dict(saved) != config_to_dict(config):
+            differ = sorted(k for k, v in config_to_dict(config).items() if config_to_dict(saved).get(k) != v)
+            raise UserError(f"--run-dir {path!r} holds a run of another config (its {runs.CONFIG} differs in "
+                            f"{', '.join(differ)}); pass a new directory, or the same config to continue it")
+        if os.path.isfile(os.path.join(path, runs.METRICS)):
+            raise UserError(f"--run-dir {path!r} holds a finished run; pass a new directory")
+        return True
+    if os.path.isdir(path) and os.listdir(path):
+        raise UserError(f"--run-dir {path!r} is not empty and holds no {runs.CONFIG}; pass a new or empty directory")
+    os.makedirs(path, exist_ok=True)
+    save_config(config, config_path)
+    return False
 
 
 def ngram_ratios(config: Config, data: RunData, bags=None, labels=None) -> np.ndarray:
@@ -102,8 +126,13 @@ def predict(model: keras.Model, config: Config, data: RunData, split: str, varia
 
 
 def fit_with_run_callbacks(model, config: Config, data: RunData, run_dir: str, checkpoint: str,
-                           verbose, variant: str | None = None) -> list[dict]:
-    """Fit with the run's history, best checkpoint, TensorBoard and resumable backup; return the history rows."""
+                           verbose, variant: str | None = None, session=None,
+                           restore_dir: str | None = None) -> list[dict]:
+    """Fit with the run's history, best checkpoint, TensorBoard and resumable backup; return the history rows.
+
+    ``session``: a distributed run's (textattn.distributed); ``restore_dir``: where
+    the backup is restored from when not ``run_dir``'s (a worker reads the chief's).
+    """
     history_path = os.path.join(run_dir, runs.HISTORY)
     previous = read_history(history_path)
     best_so_far = max((row["val_accuracy"] for row in previous), default=None) if os.path.isfile(checkpoint) else None
@@ -113,14 +142,14 @@ def fit_with_run_callbacks(model, config: Config, data: RunData, run_dir: str, c
         keras.callbacks.CSVLogger(history_path, append=bool(previous)),
         keras.callbacks.TensorBoard(os.path.join(run_dir, runs.LOGS)),
         # Last, so an epoch counts as finished only once everything above is on disk.
-        AtomicBackupAndRestore(os.path.join(run_dir, runs.BACKUP)),
+        AtomicBackupAndRestore(os.path.join(run_dir, runs.BACKUP), restore_dir),
     ]
     t = config.train
     fitting.fit(model, config, data, callbacks, patience=t.patience if t.early_stopping else None,
-                restore_best=t.restore_best, variant=variant, verbose=verbose)
+                restore_best=t.restore_best, variant=variant, verbose=verbose, session=session)
     history = read_history(history_path)
     write_history(history_path, history)
-    if not history:
+    if not history and restore_dir is None:
         raise UserError("training finished no epoch; check train.epochs")
     return history
 
@@ -264,23 +293,35 @@ def check_validation(config: Config, n_validation: int) -> None:
 
 
 def train(config: Config, output_dir: str | None = None, resume: str | None = None,
-          verbose: int | str = "auto") -> str:
+          verbose: int | str = "auto", run_dir: str | None = None, session=None) -> str:
     """Train ``config`` and write a run directory; return its path.
 
     ``config``'s data source is settled (``textattn.data.source.resolve_data``);
     config.yaml records it, so that a resumed run and ``evaluate`` read the same
     data. With ``resume`` (the directory of a killed run, and its config) the
-    run continues from its last finished epoch.
+    run continues from its last finished epoch. ``run_dir`` names the directory
+    outright (see ``open_run_dir``). ``session`` (``textattn.distributed.start``)
+    makes this process one of a data-parallel run's: the chief writes the run
+    directory, any other worker only trains along (``train_worker``).
     """
     from textattn.evaluation.calibration import brier_score, expected_calibration_error, fit_temperature
 
     backend.check_variant(config.model.variant)
+    session = session or distributed.LOCAL
+    if not session.is_chief:
+        return train_worker(config, session, resume or run_dir, verbose)
     if resume:
         run_dir = resume
+    elif run_dir:
+        if open_run_dir(config, run_dir):
+            resume = run_dir
     else:
         run_dir = new_run_dir(config, output_dir)
         save_config(config, os.path.join(run_dir, runs.CONFIG))
     print(f"Run directory: {run_dir}", flush=True)
+    if session.kind != distributed.NONE:
+        print(f"Distribution: {session.describe()}; global batch {config.train.batch_size}, "
+              f"{config.train.batch_size / session.replicas:g} per replica", flush=True)
 
     keras.utils.set_random_seed(config.seed)
     try:
@@ -303,9 +344,11 @@ def train(config: Config, output_dir: str | None = None, resume: str | None = No
     if variant == "hybrid":
         model, history, branches = fit_hybrid(config, data, run_dir, verbose)
     else:
-        model = compile_model(new_model(config, data), config)
-        model_path = os.path.join(run_dir, runs.MODEL)
-        history = fit_with_run_callbacks(model, config, data, run_dir, model_path, verbose)
+        with session.scope():  # the model's variables and its fit: mirrored over the replicas
+            model = compile_model(new_model(config, data), config)
+            model_path = os.path.join(run_dir, runs.MODEL)
+            history = fit_with_run_callbacks(model, config, data, run_dir, model_path, verbose, session=session)
+        # Loaded outside the scope: what follows runs on the chief alone, with no collective.
         model = runs.load_model(run_dir)
     fit_wall = time.perf_counter() - start
     best = max(history, key=lambda row: row["val_accuracy"])
@@ -382,6 +425,7 @@ def train(config: Config, output_dir: str | None = None, resume: str | None = No
         "fit_seconds_per_epoch_median": round(statistics.median(epoch_seconds), 3),
         "fit_wall_seconds_last_session": round(fit_wall, 3),
         "resumed": bool(resume),
+        "distribution": {"kind": session.kind, "replicas": session.replicas},
         "train_examples": int(len(t.x_train)),
         "validation_examples": n_validation,
         "test_examples": int(len(t.x_test)),
@@ -402,6 +446,32 @@ def train(config: Config, output_dir: str | None = None, resume: str | None = No
         print(f"Branches on test: n-gram {branches['ngram']['test_accuracy']:.4f}, "
               f"{config.model.hybrid.branch} {branches['word']['test_accuracy']:.4f}, blend {test_accuracy:.4f}",
               flush=True)
+    return run_dir
+
+
+def train_worker(config: Config, session, run_dir: str, verbose) -> str:
+    """A data-parallel run's non-chief worker: the chief's data, model and fit, every step a collective.
+
+    It writes only to a temporary directory of its own, deleted at the end;
+    a restarted worker resumes from the chief's backup in ``run_dir`` (which all
+    workers must see, as in TensorFlow's multi-worker tutorial). The stages after
+    the fit (calibration, test, metrics.json) are the chief's alone.
+    """
+    scratch = tempfile.mkdtemp(prefix=f"textattn-{session.name}-")
+    print(f"{session.name}: {session.describe()}; the chief writes {run_dir}, this worker only {scratch} "
+          "(deleted at the end)", flush=True)
+    try:
+        keras.utils.set_random_seed(config.seed)
+        data = load_data(config)
+        check_validation(config, len(data.tokens.x_val))
+        check_head(config, data.num_classes)
+        with session.scope():
+            model = compile_model(new_model(config, data), config)
+            history = fit_with_run_callbacks(model, config, data, scratch, os.path.join(scratch, runs.MODEL),
+                                             verbose, session=session, restore_dir=os.path.join(run_dir, runs.BACKUP))
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    print(f"{session.name}: training finished ({len(history)} epochs in this session)", flush=True)
     return run_dir
 
 

@@ -1,0 +1,410 @@
+"""Data-parallel training on the engines' own distribution: which process this is, and its strategy.
+
+``start(config)`` turns ``train.distribution`` into a :class:`Session` before
+anything is written:
+
+- ``none``: this process alone (the default; the session does nothing).
+- ``mirrored``: this process, every local device. TensorFlow:
+  ``tf.distribute.MirroredStrategy``; JAX: ``keras.distribution.DataParallel``
+  over ``jax.local_devices()``.
+- ``multi_worker``: several processes, each started with the same command.
+  TensorFlow: ``tf.distribute.MultiWorkerMirroredStrategy``, the cluster and
+  this task read from ``TF_CONFIG`` (as Kubeflow's TFJob and Vertex AI set
+  it); the chief is task ``chief`` 0, else ``worker`` 0. JAX:
+  ``keras.distribution.DataParallel`` over every process's devices, the
+  processes named by ``KERAS_DISTRIBUTION_JOB_ADDRESSES``,
+  ``KERAS_DISTRIBUTION_NUM_PROCESSES`` and ``KERAS_DISTRIBUTION_PROCESS_ID``
+  (what ``keras.distribution.initialize()`` reads); the chief is process 0.
+
+``train.batch_size`` is the global batch: each of R replicas computes on
+batch_size / R examples of every step and the gradients are averaged, so one
+step is the step of one process on the whole batch, and the learning rate is
+unchanged. Every wait on a peer is bounded by ``train.distribution_timeout``
+seconds: start-up (all processes must join) and each collective operation.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import os
+import sys
+import threading
+
+from textattn.errors import EXIT_USAGE, UserError
+
+NONE, MIRRORED, MULTI_WORKER = "none", "mirrored", "multi_worker"
+TF_CONFIG = "TF_CONFIG"
+JAX_ADDRESSES = "KERAS_DISTRIBUTION_JOB_ADDRESSES"
+JAX_NUM_PROCESSES = "KERAS_DISTRIBUTION_NUM_PROCESSES"
+JAX_PROCESS_ID = "KERAS_DISTRIBUTION_PROCESS_ID"
+TF_CONFIG_EXAMPLE = ('{"cluster": {"worker": ["host0:12345", "host1:12345"]}, '
+                     '"task": {"type": "worker", "index": 0}}')
+TF_TASK_TYPES = ("chief", "worker")
+
+
+# --------------------------------------------------------------------------- #
+# Who is who: TF_CONFIG and the KERAS_DISTRIBUTION_* variables, checked.
+
+
+@dataclasses.dataclass(frozen=True)
+class TfTask:
+    """This process's place in a TF_CONFIG cluster: {"chief": [address], "worker": [addresses]}."""
+
+    cluster: dict
+    task_type: str
+    task_index: int
+
+    @property
+    def is_chief(self) -> bool:
+        """The chief writes the run: task ``chief`` 0, or ``worker`` 0 in a cluster without a chief."""
+        if "chief" in self.cluster:
+            return self.task_type == "chief"
+        return self.task_index == 0
+
+    @property
+    def name(self) -> str:
+        return f"{self.task_type}{self.task_index}"
+
+    @property
+    def num_workers(self) -> int:
+        return sum(len(self.cluster.get(t, ())) for t in TF_TASK_TYPES)
+
+
+def _check_address(address, where: str) -> None:
+    host, sep, port = str(address).rpartition(":") if isinstance(address, str) else ("", "", "")
+    if not (sep and host and port.isdigit() and 0 < int(port) < 65536):
+        raise UserError(f"TF_CONFIG: {where} is {address!r}, not HOST:PORT; e.g. {TF_CONFIG_EXAMPLE}")
+
+
+def parse_tf_config(text: str | None) -> TfTask:
+    """The task a TF_CONFIG value names; UserError saying what is wrong with it otherwise."""
+    if not text or not text.strip():
+        raise UserError(f"train.distribution=multi_worker on TensorFlow reads the cluster from {TF_CONFIG}, which "
+                        f"is not set; set it on every worker, e.g. {TF_CONFIG}='{TF_CONFIG_EXAMPLE}' (index 0, 1, ...)")
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UserError(f"{TF_CONFIG} is not valid JSON ({exc.msg} at character {exc.pos}); "
+                        f"e.g. {TF_CONFIG_EXAMPLE}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("cluster"), dict) or not isinstance(data.get("task"), dict):
+        raise UserError(f"{TF_CONFIG} needs a \"cluster\" and a \"task\" object; e.g. {TF_CONFIG_EXAMPLE}")
+    cluster = data["cluster"]
+    for task_type, addresses in cluster.items():
+        if task_type not in TF_TASK_TYPES:
+            raise UserError(f"{TF_CONFIG}: cluster has {task_type!r} tasks; textattn's data-parallel training "
+                            f"uses only {' and '.join(TF_TASK_TYPES)} tasks (no parameter servers or evaluators)")
+        if not isinstance(addresses, list) or not addresses:
+            raise UserError(f"{TF_CONFIG}: cluster.{task_type} must be a non-empty list of HOST:PORT addresses")
+        for i, address in enumerate(addresses):
+            _check_address(address, f"cluster.{task_type}[{i}]")
+    if len(cluster.get("chief", ())) > 1:
+        raise UserError(f"{TF_CONFIG}: cluster.chief has {len(cluster['chief'])} addresses; a cluster has one chief")
+    if not any(t in cluster for t in TF_TASK_TYPES):
+        raise UserError(f"{TF_CONFIG}: cluster names no chief or worker tasks; e.g. {TF_CONFIG_EXAMPLE}")
+    task_type, index = data["task"].get("type"), data["task"].get("index", 0)
+    if task_type not in cluster:
+        raise UserError(f"{TF_CONFIG}: task type {task_type!r} is not in the cluster "
+                        f"({', '.join(sorted(cluster))}); set task.type to one of them")
+    if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < len(cluster[task_type]):
+        raise UserError(f"{TF_CONFIG}: task index {index!r} is out of range: cluster.{task_type} has "
+                        f"{len(cluster[task_type])} address(es), so the index is 0 to {len(cluster[task_type]) - 1}")
+    return TfTask({t: list(a) for t, a in cluster.items()}, task_type, index)
+
+
+@dataclasses.dataclass(frozen=True)
+class JaxProcess:
+    """This process among ``num_processes`` JAX processes; ``coordinator`` is process 0's HOST:PORT."""
+
+    coordinator: str
+    num_processes: int
+    process_id: int
+
+    @property
+    def is_chief(self) -> bool:
+        return self.process_id == 0
+
+    @property
+    def name(self) -> str:
+        return f"process{self.process_id}"
+
+
+def _env_int(env, key: str) -> int | None:
+    raw = env.get(key)
+    if raw is None or raw.strip() == "":
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        raise UserError(f"{key}={raw!r} is not a whole number") from None
+
+
+def parse_jax_env(env=None) -> JaxProcess:
+    """The JAX process the KERAS_DISTRIBUTION_* variables name (the rules of ``keras.distribution.initialize``)."""
+    env = os.environ if env is None else env
+    example = (f"e.g. {JAX_ADDRESSES}=host0:1234,host1:1234 {JAX_NUM_PROCESSES}=2 {JAX_PROCESS_ID}=0 "
+               "(1 on the second machine)")
+    raw = (env.get(JAX_ADDRESSES) or "").strip()
+    if not raw:
+        raise UserError(f"train.distribution=multi_worker on JAX needs {JAX_ADDRESSES} (the coordinator's HOST:PORT, "
+                        f"or every process's, process 0 first); {example}")
+    addresses = [a.strip() for a in raw.split(",")]
+    for address in addresses:
+        host, sep, port = address.rpartition(":")
+        if not (sep and host and port.isdigit() and 0 < int(port) < 65536):
+            raise UserError(f"{JAX_ADDRESSES}: {address!r} is not HOST:PORT; {example}")
+    num = _env_int(env, JAX_NUM_PROCESSES)
+    if num is None:
+        if len(addresses) == 1:
+            raise UserError(f"{JAX_NUM_PROCESSES} is not set; {example}")
+        num = len(addresses)
+    if num < 1:
+        raise UserError(f"{JAX_NUM_PROCESSES} must be at least 1, got {num}")
+    if len(addresses) > 1 and len(addresses) != num:
+        raise UserError(f"{JAX_ADDRESSES} names {len(addresses)} processes but {JAX_NUM_PROCESSES}={num}; "
+                        "give one address per process, or only the coordinator's")
+    pid = _env_int(env, JAX_PROCESS_ID)
+    if pid is None:
+        raise UserError(f"{JAX_PROCESS_ID} is not set; {example}")
+    if not 0 <= pid < num:
+        raise UserError(f"{JAX_PROCESS_ID}={pid} is out of range for {JAX_NUM_PROCESSES}={num} (0 to {num - 1})")
+    return JaxProcess(addresses[0], num, pid)
+
+
+# --------------------------------------------------------------------------- #
+# Bounded waits.
+
+
+@contextlib.contextmanager
+def bounded_wait(seconds: float, message: str):
+    """Run the block; if it has not finished after ``seconds``, print ``error: message`` and exit 2.
+
+    For waits inside the engines' C++ start-up (a peer that never joins),
+    which Python cannot interrupt: the process ends, so no worker is left hanging.
+    """
+    done = threading.Event()
+
+    def watch():
+        if not done.wait(seconds):
+            print(f"error: {message}", file=sys.stderr, flush=True)
+            os._exit(EXIT_USAGE)
+
+    threading.Thread(target=watch, name="textattn-bounded-wait", daemon=True).start()
+    try:
+        yield
+    finally:
+        done.set()
+
+
+def lost_peer(what: str, exc: BaseException) -> UserError:
+    first = (str(exc).strip().splitlines() or [""])[0][:300]
+    return UserError(f"{what} ({type(exc).__name__}: {first}); restart every worker with the same command: "
+                     "training continues from the last finished epoch")
+
+
+# --------------------------------------------------------------------------- #
+# Sessions.
+
+
+class Session:
+    """One process of a training run; this base is the plain single-process run.
+
+    ``scope()`` is where the model is built, compiled and fitted;
+    ``prepare(ds, split)`` readies a batched tf.data.Dataset of (input, label)
+    for the engine; ``guard()`` turns a lost peer into one error line.
+    """
+
+    kind = NONE
+    is_chief = True
+    name = "chief"
+    replicas = 1
+
+    def scope(self):
+        return contextlib.nullcontext()
+
+    def prepare(self, dataset, split: str, batch_size: int):
+        return dataset
+
+    def guard(self):
+        return contextlib.nullcontext()
+
+    def describe(self) -> str:
+        return "one process"
+
+
+LOCAL = Session()
+
+
+class TfSession(Session):
+    """A ``tf.distribute`` strategy: MirroredStrategy or MultiWorkerMirroredStrategy."""
+
+    def __init__(self, strategy, task: TfTask | None = None):
+        self.strategy = strategy
+        self.task = task
+        self.kind = MULTI_WORKER if task else MIRRORED
+        self.is_chief = task.is_chief if task else True
+        self.name = task.name if task else "chief"
+        self.replicas = strategy.num_replicas_in_sync
+
+    def scope(self):
+        return self.strategy.scope()
+
+    def prepare(self, dataset, split: str, batch_size: int):
+        """Shard by DATA unless the dataset's maker chose a policy (FILE suits only file-based datasets).
+
+        Under DATA every worker reads the whole dataset (the same seeded shuffle)
+        and keeps its share of each global batch; tf.distribute splits a batch of
+        ``batch_size`` into ``batch_size / replicas`` per replica.
+        """
+        import tensorflow as tf
+
+        policy = tf.data.experimental.AutoShardPolicy
+        if dataset.options().experimental_distribute.auto_shard_policy != policy.AUTO:
+            return dataset
+        options = tf.data.Options()
+        options.experimental_distribute.auto_shard_policy = policy.DATA
+        return dataset.with_options(options)
+
+    @contextlib.contextmanager
+    def guard(self):
+        import tensorflow as tf
+
+        lost = (tf.errors.UnavailableError, tf.errors.DeadlineExceededError, tf.errors.CancelledError,
+                tf.errors.AbortedError)
+        try:
+            yield
+        except tf.errors.OpError as exc:
+            if isinstance(exc, lost) or "Collective ops is aborted" in str(exc):
+                raise lost_peer(f"{self.name} lost a peer during training", exc) from None
+            raise
+
+    def describe(self) -> str:
+        if self.task:
+            return (f"MultiWorkerMirroredStrategy, {self.name} of {self.task.num_workers} workers"
+                    f"{' (chief)' if self.is_chief else ''}, {self.replicas} replicas")
+        return f"MirroredStrategy, {self.replicas} replica(s)"
+
+
+class JaxSession(Session):
+    """``keras.distribution.DataParallel``, over local devices or over every process's."""
+
+    def __init__(self, distribution, process: JaxProcess | None = None):
+        self.distribution = distribution
+        self.process = process
+        self.kind = MULTI_WORKER if process else MIRRORED
+        self.is_chief = process.is_chief if process else True
+        self.name = process.name if process else "chief"
+        self.replicas = int(distribution.device_mesh.devices.size)
+
+    def scope(self):
+        return self.distribution.scope()
+
+    def prepare(self, dataset, split: str, batch_size: int):
+        """Every process must step with batches of one shape (Keras rebatches each global batch into
+        ``batch_size / processes`` per process): training drops a last partial batch (a different one
+        every epoch, the order being reshuffled); validation pads it with rows of sample weight 0, so
+        val_accuracy counts every validation example once."""
+        if not self.process or self.process.num_processes == 1:
+            return dataset
+        import tensorflow as tf
+
+        if split == "train":
+            return dataset.filter(lambda x, y: tf.shape(y)[0] == batch_size)
+
+        def pad(x, y):
+            n = tf.shape(y)[0]
+            missing = batch_size - n
+
+            def pad_rows(t):
+                return tf.pad(t, [[0, missing]] + [[0, 0]] * (t.shape.rank - 1))
+
+            weights = tf.concat([tf.ones([n], tf.float32), tf.zeros([missing], tf.float32)], 0)
+            return tf.nest.map_structure(pad_rows, x), pad_rows(y), weights
+
+        return dataset.map(pad)
+
+    @contextlib.contextmanager
+    def guard(self):
+        try:
+            yield
+        except Exception as exc:
+            if type(exc).__module__.split(".")[0] in ("jax", "jaxlib") and self.process:
+                raise lost_peer(f"{self.name} lost a peer during training", exc) from None
+            raise
+
+    def describe(self) -> str:
+        if self.process:
+            return (f"DataParallel, {self.name} of {self.process.num_processes} processes"
+                    f"{' (chief)' if self.is_chief else ''}, {self.replicas} devices")
+        return f"DataParallel over {self.replicas} local device(s)"
+
+
+def start(config) -> Session:
+    """The session ``config.train.distribution`` asks for; joins the other workers (bounded wait)."""
+    from textattn import backend
+
+    kind = config.train.distribution
+    if kind == NONE:
+        return LOCAL
+    timeout = config.train.distribution_timeout
+    if backend.name() == "jax":
+        return _start_jax(kind, timeout, config.train.batch_size)
+    if backend.name() != backend.TENSORFLOW:
+        raise UserError(f"train.distribution={kind} runs on the TensorFlow or JAX backend, "
+                        f"not KERAS_BACKEND={backend.name()}")
+    return _start_tf(kind, timeout)
+
+
+def _start_tf(kind: str, timeout: float) -> TfSession:
+    if kind == MIRRORED:
+        import tensorflow as tf
+
+        return TfSession(tf.distribute.MirroredStrategy())
+    task = parse_tf_config(os.environ.get(TF_CONFIG))
+    from textattn.compat import keras_distribute
+
+    keras_distribute.apply()
+    import tensorflow as tf
+
+    peers = ", ".join(a for t in TF_TASK_TYPES for a in task.cluster.get(t, ()))
+    with bounded_wait(timeout, f"{task.name}: not every worker of the cluster ({peers}) joined within "
+                               f"{timeout:g}s (train.distribution_timeout); start all of them with the same "
+                               "command and check TF_CONFIG's addresses and the network between them"):
+        options = tf.distribute.experimental.CommunicationOptions(timeout_seconds=timeout)
+        strategy = tf.distribute.MultiWorkerMirroredStrategy(communication_options=options)
+        # A first collective: returns once every worker is up and answering.
+        joined = strategy.reduce("SUM", strategy.run(lambda: tf.constant(1)), axis=None)
+    if int(joined) != strategy.num_replicas_in_sync:
+        raise UserError(f"{task.name}: {int(joined)} of {strategy.num_replicas_in_sync} replicas answered")
+    return TfSession(strategy, task)
+
+
+def _start_jax(kind: str, timeout: float, batch_size: int) -> JaxSession:
+    import keras
+
+    if kind == MIRRORED:
+        import jax
+
+        return JaxSession(keras.distribution.DataParallel(devices=jax.local_devices()))
+    process = parse_jax_env()
+    if batch_size % process.num_processes:
+        raise UserError(f"train.batch_size={batch_size} must be a multiple of {JAX_NUM_PROCESSES}="
+                        f"{process.num_processes} (every process takes an equal share of each batch)")
+    import jax
+
+    seconds = max(1, int(round(timeout)))
+    with bounded_wait(timeout + 5, f"{process.name}: not every one of the {process.num_processes} JAX processes "
+                                   f"joined the coordinator {process.coordinator} within {timeout:g}s "
+                                   "(train.distribution_timeout); start all of them and check the addresses"):
+        try:
+            # jax.distributed.initialize itself, not keras.distribution.initialize (which calls it with the
+            # same three values): only here can the waits be bounded.
+            jax.distributed.initialize(process.coordinator, process.num_processes, process.process_id,
+                                       initialization_timeout=seconds, heartbeat_timeout_seconds=seconds,
+                                       shutdown_timeout_seconds=seconds)
+        except Exception as exc:  # jaxlib's error types are not public
+            raise UserError(f"{process.name}: could not join the JAX processes at {process.coordinator} "
+                            f"({type(exc).__name__}: {(str(exc).splitlines() or [''])[0][:300]}); start all of "
+                            "them and check the addresses") from None
+    return JaxSession(keras.distribution.DataParallel(devices=jax.devices()), process)
