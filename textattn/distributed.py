@@ -219,6 +219,9 @@ class Session:
     is_chief = True
     name = "chief"
     replicas = 1
+    weights_validation = False
+    """True when ``prepare`` gives validation batches a third element, sample weights (compile with
+    weighted metrics then)."""
 
     def scope(self):
         return contextlib.nullcontext()
@@ -228,6 +231,10 @@ class Session:
 
     def guard(self):
         return contextlib.nullcontext()
+
+    def callbacks(self, validation_examples: int, batch_size: int) -> list:
+        """Callbacks the fit needs first (before any that records the logs)."""
+        return []
 
     def describe(self) -> str:
         return "one process"
@@ -296,6 +303,7 @@ class JaxSession(Session):
         self.is_chief = process.is_chief if process else True
         self.name = process.name if process else "chief"
         self.replicas = int(distribution.device_mesh.devices.size)
+        self.weights_validation = bool(process and process.num_processes > 1)
 
     def scope(self):
         return self.distribution.scope()
@@ -304,25 +312,34 @@ class JaxSession(Session):
         """Every process must step with batches of one shape (Keras rebatches each global batch into
         ``batch_size / processes`` per process): training drops a last partial batch (a different one
         every epoch, the order being reshuffled); validation pads it with rows of sample weight 0, so
-        val_accuracy counts every validation example once."""
+        val_accuracy counts every validation example once (val_loss, a mean over the padded batch,
+        is lower by the share of padding in that one batch)."""
         if not self.process or self.process.num_processes == 1:
             return dataset
         import tensorflow as tf
 
+        def fixed(t):  # the static batch size Keras reads to split each batch between the processes
+            return tf.ensure_shape(t, [batch_size] + t.shape[1:].as_list())
+
         if split == "train":
-            return dataset.filter(lambda x, y: tf.shape(y)[0] == batch_size)
+            return dataset.rebatch(batch_size, drop_remainder=True)
 
         def pad(x, y):
             n = tf.shape(y)[0]
             missing = batch_size - n
 
             def pad_rows(t):
-                return tf.pad(t, [[0, missing]] + [[0, 0]] * (t.shape.rank - 1))
+                return fixed(tf.pad(t, [[0, missing]] + [[0, 0]] * (t.shape.rank - 1)))
 
-            weights = tf.concat([tf.ones([n], tf.float32), tf.zeros([missing], tf.float32)], 0)
+            weights = fixed(tf.concat([tf.ones([n], tf.float32), tf.zeros([missing], tf.float32)], 0))
             return tf.nest.map_structure(pad_rows, x), pad_rows(y), weights
 
         return dataset.map(pad)
+
+    def callbacks(self, validation_examples: int, batch_size: int) -> list:
+        if not self.weights_validation:
+            return []
+        return [PaddedValidationLoss(validation_examples, batch_size)]
 
     @contextlib.contextmanager
     def guard(self):
@@ -338,6 +355,30 @@ class JaxSession(Session):
             return (f"DataParallel, {self.name} of {self.process.num_processes} processes"
                     f"{' (chief)' if self.is_chief else ''}, {self.replicas} devices")
         return f"DataParallel over {self.replicas} local device(s)"
+
+
+def _callback_base():
+    import keras
+
+    return keras.callbacks.Callback
+
+
+class PaddedValidationLoss(_callback_base()):
+    """Puts val_loss back on the validation examples alone after ``JaxSession.prepare`` padded them.
+
+    Keras averages each batch's loss (a sum over its real rows divided by the
+    padded batch size) weighting every batch by that padded size, so the logged
+    value is sum(loss) / (batches * batch_size); times that count over the
+    number of examples it is the mean over the real rows, as without padding.
+    """
+
+    def __init__(self, examples: int, batch_size: int):
+        super().__init__()
+        self.factor = -(-examples // batch_size) * batch_size / examples
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs and "val_loss" in logs:
+            logs["val_loss"] = float(logs["val_loss"]) * self.factor
 
 
 def start(config) -> Session:

@@ -109,6 +109,7 @@ def fit(model: keras.Model, config: Config, data: RunData, callbacks=(), *, epoc
         return model.fit(train, validation_data=val, epochs=epochs or config.train.epochs, callbacks=callbacks,
                          shuffle=False, verbose=verbose, **fit_kwargs)
     batch = config.train.batch_size
+    callbacks = [*session.callbacks(len(data.tokens.y_val), batch), *callbacks]
     with session.guard():
         return model.fit(session.prepare(train, "train", batch), validation_data=session.prepare(val, "val", batch),
                          epochs=epochs or config.train.epochs, callbacks=callbacks, shuffle=False, verbose=verbose,

@@ -40,7 +40,10 @@ from textattn.models.build import check_head
 from textattn.versions import versions
 
 
-def compile_model(model: keras.Model, config: Config, learning_rate: float | None = None) -> keras.Model:
+def compile_model(model: keras.Model, config: Config, learning_rate: float | None = None,
+                  weighted: bool = False) -> keras.Model:
+    """Compile with the config's optimizer and loss; ``weighted``: accuracy counts sample weights (a JAX
+    multi-process run pads its last validation batch with rows of weight 0)."""
     t = config.train
     lr = learning_rate or t.learning_rate
     optimizer = keras.optimizers.get({"class_name": t.optimizer, "config": {"learning_rate": lr}})
@@ -50,7 +53,8 @@ def compile_model(model: keras.Model, config: Config, learning_rate: float | Non
         loss = "sparse_categorical_crossentropy"
     # XLA cannot compile the sparse n-gram input's ops.
     jit = backend.jit_compile(t.jit_compile, config.model.variant)
-    model.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"], jit_compile=jit)
+    metrics = {"weighted_metrics" if weighted else "metrics": ["accuracy"]}
+    model.compile(optimizer=optimizer, loss=loss, jit_compile=jit, **metrics)
     return model
 
 
@@ -345,7 +349,7 @@ def train(config: Config, output_dir: str | None = None, resume: str | None = No
         model, history, branches = fit_hybrid(config, data, run_dir, verbose)
     else:
         with session.scope():  # the model's variables and its fit: mirrored over the replicas
-            model = compile_model(new_model(config, data), config)
+            model = compile_model(new_model(config, data), config, weighted=session.weights_validation)
             model_path = os.path.join(run_dir, runs.MODEL)
             history = fit_with_run_callbacks(model, config, data, run_dir, model_path, verbose, session=session)
         # Loaded outside the scope: what follows runs on the chief alone, with no collective.
@@ -466,7 +470,7 @@ def train_worker(config: Config, session, run_dir: str, verbose) -> str:
         check_validation(config, len(data.tokens.x_val))
         check_head(config, data.num_classes)
         with session.scope():
-            model = compile_model(new_model(config, data), config)
+            model = compile_model(new_model(config, data), config, weighted=session.weights_validation)
             history = fit_with_run_callbacks(model, config, data, scratch, os.path.join(scratch, runs.MODEL),
                                              verbose, session=session, restore_dir=os.path.join(run_dir, runs.BACKUP))
     finally:
