@@ -29,8 +29,8 @@ import contextlib
 import dataclasses
 import json
 import os
+import signal
 import sys
-import threading
 
 from textattn.errors import EXIT_USAGE, UserError
 
@@ -176,25 +176,64 @@ def parse_jax_env(env=None) -> JaxProcess:
 # Bounded waits.
 
 
+# The watchdog: a small separate process (no TensorFlow), which ends when the pipe from its
+# parent closes (the wait is over, or the parent died) or, after the timeout, stops the parent.
+_WATCHDOG = r"""
+import os, select, signal, sys, time
+fd, seconds, parent, message = int(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+if not select.select([fd], [], [], seconds)[0]:
+    print("error: " + message, file=sys.stderr, flush=True)
+    os.kill(parent, signal.SIGINT)
+    time.sleep(5)
+    try:
+        os.kill(parent, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+"""
+
+
+def _exit_2_on_sigint() -> bool:
+    """Make SIGINT end this process at once with status 2, from C, GIL or not (Linux, macOS).
+
+    ``_exit`` is installed as the C signal handler: it is called with the signal's
+    number, and SIGINT's is 2, the status of a UserError. False where that is not possible.
+    """
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None)
+        libc.signal.argtypes = [ctypes.c_int, ctypes.c_void_p]
+        libc.signal.restype = ctypes.c_void_p
+        libc.signal(int(signal.SIGINT), ctypes.cast(libc._exit, ctypes.c_void_p))
+    except (OSError, AttributeError):
+        return False
+    return int(signal.SIGINT) == EXIT_USAGE
+
+
 @contextlib.contextmanager
 def bounded_wait(seconds: float, message: str):
-    """Run the block; if it has not finished after ``seconds``, print ``error: message`` and exit 2.
+    """Run the block; if it has not finished after ``seconds``, ``error: message`` on stderr and exit 2.
 
-    For waits inside the engines' C++ start-up (a peer that never joins),
-    which Python cannot interrupt: the process ends, so no worker is left hanging.
+    For the engines' start-up, where a peer that never joins blocks inside C++
+    with Python's GIL held (MultiWorkerMirroredStrategy's server start does), so
+    no Python thread or signal handler could run: a watchdog process prints
+    the line and sends SIGINT, which meanwhile exits from C (SIGKILL 5 s later
+    if that failed). No worker is left hanging, and nothing has been written yet.
     """
-    done = threading.Event()
+    import subprocess
 
-    def watch():
-        if not done.wait(seconds):
-            print(f"error: {message}", file=sys.stderr, flush=True)
-            os._exit(EXIT_USAGE)
-
-    threading.Thread(target=watch, name="textattn-bounded-wait", daemon=True).start()
+    read, write = os.pipe()
+    watchdog = subprocess.Popen([sys.executable, "-c", _WATCHDOG, str(read), str(seconds), str(os.getpid()), message],
+                                pass_fds=(read,), start_new_session=True)
+    os.close(read)
+    previous = signal.getsignal(signal.SIGINT)
+    _exit_2_on_sigint()
     try:
         yield
     finally:
-        done.set()
+        os.close(write)
+        signal.signal(signal.SIGINT, previous)
+        watchdog.wait(timeout=10)
 
 
 def lost_peer(what: str, exc: BaseException) -> UserError:
@@ -435,17 +474,13 @@ def _start_jax(kind: str, timeout: float, batch_size: int) -> JaxSession:
     import jax
 
     seconds = max(1, int(round(timeout)))
-    with bounded_wait(timeout + 5, f"{process.name}: not every one of the {process.num_processes} JAX processes "
-                                   f"joined the coordinator {process.coordinator} within {timeout:g}s "
-                                   "(train.distribution_timeout); start all of them and check the addresses"):
-        try:
-            # jax.distributed.initialize itself, not keras.distribution.initialize (which calls it with the
-            # same three values): only here can the waits be bounded.
-            jax.distributed.initialize(process.coordinator, process.num_processes, process.process_id,
-                                       initialization_timeout=seconds, heartbeat_timeout_seconds=seconds,
-                                       shutdown_timeout_seconds=seconds)
-        except Exception as exc:  # jaxlib's error types are not public
-            raise UserError(f"{process.name}: could not join the JAX processes at {process.coordinator} "
-                            f"({type(exc).__name__}: {(str(exc).splitlines() or [''])[0][:300]}); start all of "
-                            "them and check the addresses") from None
+    with bounded_wait(timeout, f"{process.name}: not every one of the {process.num_processes} JAX processes joined "
+                               f"the coordinator {process.coordinator} within {timeout:g}s "
+                               "(train.distribution_timeout); start all of them and check the addresses"):
+        # jax.distributed.initialize itself, not keras.distribution.initialize (which calls it with the same
+        # three values): only here are JAX's own waits set. Its start-up timeout aborts the process from C++
+        # (SIGABRT), so it is left 30 s later than the watchdog's, which ends it with one line.
+        jax.distributed.initialize(process.coordinator, process.num_processes, process.process_id,
+                                   initialization_timeout=seconds + 30, heartbeat_timeout_seconds=seconds,
+                                   shutdown_timeout_seconds=seconds)
     return JaxSession(keras.distribution.DataParallel(devices=jax.devices()), process)
