@@ -254,3 +254,134 @@ def test_an_unreachable_peer_is_one_line_after_the_timeout(small_aclimdb, tmp_pa
                         timeout=150)
     assert_one_error_line(result, "within 8s (train.distribution_timeout)")
     assert not os.path.exists(run_dir)
+
+
+# --------------------------------------------------------------------------- #
+# 2 workers on 127.0.0.1
+
+EPOCHS = 3
+# The run directory a finished run leaves: what the chief writes (backup/ is gone once the fit ends).
+RUN_FILES = {"config.yaml", "vocab.txt", "classes.txt", "model.keras", "history.csv", "metrics.json", "logs"}
+
+
+def cluster_env(tmp_path, backend: str, ports: list[int], index: int) -> dict:
+    if backend == "tensorflow":
+        return env_for(tmp_path, backend, TF_CONFIG=tf_config(ports, index))
+    return env_for(tmp_path, backend, **jax_env(ports[0], len(ports), index))
+
+
+def scratch_dirs(tmp_path) -> list[str]:
+    """The workers' temporary directories left in the test's $TMPDIR."""
+    return [name for name in os.listdir(tmp_path / "scratch") if name.startswith("textattn-")]
+
+
+def assert_same_training(distributed_history, single_history, tolerance: float) -> None:
+    assert [row["epoch"] for row in distributed_history] == [row["epoch"] for row in single_history]
+    for ours, theirs in zip(distributed_history, single_history):
+        for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
+            assert ours[key] == pytest.approx(theirs[key], abs=tolerance), (key, ours, theirs)
+
+
+def two_worker_run(small_aclimdb, tmp_path, backend: str, single_kind: str):
+    """2 workers and 1 process, the same global batch (30): the chief's history equals the single run's."""
+    run_dir = tmp_path / "shared" / "run"
+    args = train_args(small_aclimdb, run_dir, "--epochs", str(EPOCHS), "--set", "train.distribution=multi_worker")
+    ports = free_ports(2)
+    workers = Workers(tmp_path / "logs")
+    try:
+        for index in (0, 1):
+            workers.start(f"w{index}", args, cluster_env(tmp_path, backend, ports, index))
+        codes = workers.wait(["w0", "w1"], 150)
+    finally:
+        workers.close()
+    assert codes == {"w0": 0, "w1": 0}, workers.log("w0")[-2000:] + workers.log("w1")[-2000:]
+    assert set(os.listdir(tmp_path / "shared")) == {"run"}
+    assert set(os.listdir(run_dir)) == RUN_FILES, "the worker writes nothing there, the chief no backup"
+    assert scratch_dirs(tmp_path) == [], "the worker's temporary directory is deleted"
+    assert "2 replicas" in workers.log("w0") or "2 devices" in workers.log("w0")
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["distribution"] == {"kind": "multi_worker", "replicas": 2}
+
+    single_dir = tmp_path / "single"
+    single_args = train_args(small_aclimdb, single_dir, "--epochs", str(EPOCHS),
+                             "--set", f"train.distribution={single_kind}")
+    result = run_single(single_args, env_for(tmp_path, backend))
+    assert result.returncode == 0, result.stderr[-3000:]
+    return history(run_dir), history(single_dir)
+
+
+@pytest.mark.slow
+def test_tf_two_workers_train_as_one_process_and_only_the_chief_writes(small_aclimdb, tmp_path):
+    """MultiWorkerMirroredStrategy over 2 processes = MirroredStrategy in one (the same tf.distribute input
+    order), to 1e-4: the summation order of the gradient's halves is all that differs."""
+    ours, single = two_worker_run(small_aclimdb, tmp_path, "tensorflow", "mirrored")
+    assert len(ours) == EPOCHS
+    assert_same_training(ours, single, 1e-4)
+
+
+@pytest.mark.slow
+@needs_jax
+def test_jax_two_processes_train_as_one_process_and_only_the_chief_writes(small_aclimdb, tmp_path):
+    """DataParallel over 2 processes = the plain one-process JAX run, to 1e-4: 300 training examples in
+    batches of 30 split evenly; validation's 100 = 3 x 30 + 10, the last batch padded with weight-0 rows."""
+    ours, single = two_worker_run(small_aclimdb, tmp_path, "jax", "none")
+    assert len(ours) == EPOCHS
+    assert_same_training(ours, single, 1e-4)
+
+
+def kill_and_resume(data, tmp_path, backend: str):
+    """Kill worker 1 mid-epoch (SIGKILL); the chief must stop by itself; both restarted finish the run."""
+    run_dir = tmp_path / "shared" / "run"
+    epochs = 6
+    args = train_args(data, run_dir, "--epochs", str(epochs), "--set", "train.distribution=multi_worker",
+                      "--set", "train.distribution_timeout=20", "--set", "train.batch_size=16")
+    workers = Workers(tmp_path / "logs")
+    try:
+        ports = free_ports(2)
+        for index in (0, 1):
+            workers.start(f"w{index}", args, cluster_env(tmp_path, backend, ports, index))
+        workers.wait_for("w1", "Epoch 3/", 120)
+        workers.kill("w1")
+        finished_before = len(history(run_dir))
+        assert 1 <= finished_before < epochs, "killed after the first epoch, before the last"
+        chief = workers.wait(["w0"], 60)["w0"]  # not a hang: the collective fails or times out
+        assert chief != 0, workers.log("w0")[-2000:]
+        first_chief_log = workers.log("w0")
+        assert not os.path.exists(run_dir / "metrics.json")
+        finished = len(history(run_dir))
+
+        ports = free_ports(2)
+        for index in (0, 1):
+            workers.start(f"w{index}", args, cluster_env(tmp_path, backend, ports, index))
+        codes = workers.wait(["w0", "w1"], 120)
+    finally:
+        workers.close()
+    assert codes == {"w0": 0, "w1": 0}, workers.log("w0")[-2000:] + workers.log("w1")[-2000:]
+    rows = history(run_dir)
+    assert [row["epoch"] for row in rows] == list(range(epochs)), "no epoch skipped, none missing"
+    resumed = re.findall(r"Epoch (\d+)/", workers.log("w0"))
+    assert resumed and int(resumed[0]) == finished + 1, "the restarted run began after the last finished epoch"
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["resumed"] and metrics["epochs_run"] == epochs
+    assert set(os.listdir(run_dir)) == RUN_FILES
+    assert scratch_dirs(tmp_path) == [], "the restarted worker cleared the killed one's, then deleted its own"
+    return first_chief_log
+
+
+@pytest.fixture(scope="module")
+def larger_aclimdb(tmp_path_factory) -> str:
+    """1,100 train (1,000 after validation): 63 steps of 16 per epoch, so a kill lands mid-epoch."""
+    return make_aclimdb(tmp_path_factory.mktemp("dist_data_larger"), n_train=1100, n_test=100)
+
+
+@pytest.mark.slow
+def test_tf_a_killed_worker_stops_the_chief_and_both_restarted_resume(larger_aclimdb, tmp_path):
+    chief_log = kill_and_resume(larger_aclimdb, tmp_path, "tensorflow")
+    errors = [line for line in chief_log.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "lost a peer during training" in errors[0], chief_log[-3000:]
+
+
+@pytest.mark.slow
+@needs_jax
+def test_jax_a_killed_process_stops_the_chief_and_both_restarted_resume(larger_aclimdb, tmp_path):
+    kill_and_resume(larger_aclimdb, tmp_path, "jax")

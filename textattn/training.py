@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import hashlib
 import os
 import shutil
 import statistics
@@ -131,29 +132,35 @@ def predict(model: keras.Model, config: Config, data: RunData, split: str, varia
 
 def fit_with_run_callbacks(model, config: Config, data: RunData, run_dir: str, checkpoint: str,
                            verbose, variant: str | None = None, session=None,
-                           restore_dir: str | None = None) -> list[dict]:
+                           shared_dir: str | None = None) -> list[dict]:
     """Fit with the run's history, best checkpoint, TensorBoard and resumable backup; return the history rows.
 
-    ``session``: a distributed run's (textattn.distributed); ``restore_dir``: where
-    the backup is restored from when not ``run_dir``'s (a worker reads the chief's).
+    ``session``: a distributed run's (textattn.distributed); ``shared_dir``: the chief's
+    run directory, when this process is another worker: it restores the chief's
+    backup and starts from the chief's best val_accuracy, so that it saves its own
+    checkpoint at the same epochs as the chief (a save under the strategy may be a
+    collective, which every worker must run).
     """
     history_path = os.path.join(run_dir, runs.HISTORY)
     previous = read_history(history_path)
-    best_so_far = max((row["val_accuracy"] for row in previous), default=None) if os.path.isfile(checkpoint) else None
+    source = shared_dir or run_dir
+    chief_previous = read_history(os.path.join(source, runs.HISTORY)) if shared_dir else previous
+    best_so_far = (max((row["val_accuracy"] for row in chief_previous), default=None)
+                   if os.path.isfile(os.path.join(source, os.path.basename(checkpoint))) else None)
     callbacks = [
         EpochTimer(),
         AtomicBestCheckpoint(checkpoint, monitor="val_accuracy", best=best_so_far),
         keras.callbacks.CSVLogger(history_path, append=bool(previous)),
         keras.callbacks.TensorBoard(os.path.join(run_dir, runs.LOGS)),
         # Last, so an epoch counts as finished only once everything above is on disk.
-        AtomicBackupAndRestore(os.path.join(run_dir, runs.BACKUP), restore_dir),
+        AtomicBackupAndRestore(os.path.join(run_dir, runs.BACKUP), shared_dir and os.path.join(shared_dir, runs.BACKUP)),
     ]
     t = config.train
     fitting.fit(model, config, data, callbacks, patience=t.patience if t.early_stopping else None,
                 restore_best=t.restore_best, variant=variant, verbose=verbose, session=session)
     history = read_history(history_path)
     write_history(history_path, history)
-    if not history and restore_dir is None:
+    if not history and shared_dir is None:
         raise UserError("training finished no epoch; check train.epochs")
     return history
 
@@ -456,12 +463,16 @@ def train(config: Config, output_dir: str | None = None, resume: str | None = No
 def train_worker(config: Config, session, run_dir: str, verbose) -> str:
     """A data-parallel run's non-chief worker: the chief's data, model and fit, every step a collective.
 
-    It writes only to a temporary directory of its own, deleted at the end;
+    It writes only to a temporary directory of its own ($TMPDIR/textattn-NAME-HASH), deleted at the end;
     a restarted worker resumes from the chief's backup in ``run_dir`` (which all
     workers must see, as in TensorFlow's multi-worker tutorial). The stages after
     the fit (calibration, test, metrics.json) are the chief's alone.
     """
-    scratch = tempfile.mkdtemp(prefix=f"textattn-{session.name}-")
+    # Named after the run, so that a restarted worker clears what a killed one left behind.
+    digest = hashlib.sha1(os.path.abspath(run_dir).encode()).hexdigest()[:12]
+    scratch = os.path.join(tempfile.gettempdir(), f"textattn-{session.name}-{digest}")
+    shutil.rmtree(scratch, ignore_errors=True)
+    os.makedirs(scratch)
     print(f"{session.name}: {session.describe()}; the chief writes {run_dir}, this worker only {scratch} "
           "(deleted at the end)", flush=True)
     try:
@@ -472,7 +483,7 @@ def train_worker(config: Config, session, run_dir: str, verbose) -> str:
         with session.scope():
             model = compile_model(new_model(config, data), config, weighted=session.weights_validation)
             history = fit_with_run_callbacks(model, config, data, scratch, os.path.join(scratch, runs.MODEL),
-                                             verbose, session=session, restore_dir=os.path.join(run_dir, runs.BACKUP))
+                                             verbose, session=session, shared_dir=run_dir)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     print(f"{session.name}: training finished ({len(history)} epochs in this session)", flush=True)
