@@ -386,7 +386,13 @@ class JaxSession(Session):
             yield
         except Exception as exc:
             if type(exc).__module__.split(".")[0] in ("jax", "jaxlib") and self.process:
-                raise lost_peer(f"{self.name} lost a peer during training", exc) from None
+                # Ended here, not by raising: at exit, JAX's shutdown barrier would wait for the dead
+                # process and then abort from C++ (SIGABRT and a stack dump). The run's files are
+                # written atomically, so nothing is left half-written.
+                print(flush=True)  # ends the progress bar's line
+                print(f"error: {lost_peer(f'{self.name} lost a peer during training', exc)}", file=sys.stderr,
+                      flush=True)
+                os._exit(EXIT_USAGE)
             raise
 
     def describe(self) -> str:
