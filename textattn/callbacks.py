@@ -94,8 +94,8 @@ class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
     backup and write their own to a temporary place).
     """
 
-    def __init__(self, backup_dir: str, restore_dir: str | None = None):
-        super().__init__(backup_dir)
+    def __init__(self, backup_dir: str, restore_dir: str | None = None, **kwargs):
+        super().__init__(backup_dir, **kwargs)
         self.restore_dir = restore_dir or backup_dir
 
     def on_train_begin(self, logs=None):
