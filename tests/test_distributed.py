@@ -439,3 +439,76 @@ def test_keras_fit_under_multi_worker_still_fails_without_the_workaround(tmp_pat
     for proc, output in zip(procs, outputs):
         assert proc.returncode != 0 and "fit finished" not in output, output[-2000:]
         assert message in output, output[-3000:]
+
+
+# --------------------------------------------------------------------------- #
+# Datasets readied for the engines, and --run-dir
+
+
+def test_tf_sessions_shard_by_data_unless_the_dataset_chose_a_policy():
+    import types
+
+    import tensorflow as tf
+
+    session = distributed.TfSession(types.SimpleNamespace(num_replicas_in_sync=2))
+    policy = tf.data.experimental.AutoShardPolicy
+    ds = tf.data.Dataset.range(10).batch(4)
+    assert session.prepare(ds, "train", 4).options().experimental_distribute.auto_shard_policy == policy.DATA
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = policy.FILE  # a file-based dataset's own choice
+    chosen = ds.with_options(options)
+    assert session.prepare(chosen, "train", 4).options().experimental_distribute.auto_shard_policy == policy.FILE
+
+
+def test_jax_processes_get_batches_of_one_shape():
+    import types
+
+    import tensorflow as tf
+
+    mesh = types.SimpleNamespace(device_mesh=types.SimpleNamespace(devices=np.zeros(2)))
+    session = distributed.JaxSession(mesh, distributed.JaxProcess("127.0.0.1:1", 2, 0))
+    assert session.weights_validation
+    x, y = np.arange(20, dtype=np.int32).reshape(10, 2), np.arange(10, dtype=np.int32)
+    ds = tf.data.Dataset.from_tensor_slices((x, y)).batch(4)  # 4, 4, 2
+    train = list(session.prepare(ds, "train", 4))
+    assert [b[1].numpy().tolist() for b in train] == [[0, 1, 2, 3], [4, 5, 6, 7]]  # the last partial one dropped
+    val = session.prepare(ds, "val", 4)
+    assert val.element_spec[0].shape.as_list() == [4, 2]  # static: Keras splits it between the processes
+    batches = [tuple(t.numpy() for t in b) for b in val]
+    assert len(batches) == 3
+    last_x, last_y, last_w = batches[-1]
+    assert last_y.tolist() == [8, 9, 0, 0] and last_w.tolist() == [1, 1, 0, 0]
+    assert last_x.tolist() == [[16, 17], [18, 19], [0, 0], [0, 0]]
+    assert all(b[2].tolist() == [1, 1, 1, 1] for b in batches[:2])
+    single = distributed.JaxSession(mesh, distributed.JaxProcess("127.0.0.1:1", 1, 0))
+    assert single.prepare(ds, "val", 4) is ds and not single.weights_validation
+
+
+def test_run_dir_starts_a_run_or_continues_the_same_config(tmp_path):
+    from textattn import runs
+    from textattn.training import open_run_dir
+
+    config = tiny_config(tmp_path)
+    path = str(tmp_path / "shared" / "run")
+    assert open_run_dir(config, path) is False
+    assert os.listdir(path) == [runs.CONFIG]
+    assert open_run_dir(config, path) is True  # a restarted chief continues it
+    with pytest.raises(UserError, match=r"holds a run of another config \(its config.yaml differs in train.epochs\)"):
+        open_run_dir(apply_overrides(config, ["train.epochs=5"]), path)
+    (tmp_path / "shared" / "run" / runs.METRICS).write_text("{}")
+    with pytest.raises(UserError, match="holds a finished run"):
+        open_run_dir(config, path)
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "notes.txt").write_text("x")
+    with pytest.raises(UserError, match="is not empty and holds no config.yaml"):
+        open_run_dir(config, str(tmp_path / "other"))
+    assert os.listdir(tmp_path / "other") == ["notes.txt"]
+
+
+def test_run_dir_with_resume_or_output_dir_is_refused(tmp_path):
+    from textattn.commands.train import run_train
+
+    for extra in ({"resume": str(tmp_path / "r")}, {"output_dir": str(tmp_path / "o")}):
+        with pytest.raises(UserError, match="--run-dir names the run's directory itself"):
+            run_train("configs/fast.yaml", run_dir=str(tmp_path / "run"), **extra)
+    assert os.listdir(tmp_path) == []

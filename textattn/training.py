@@ -80,7 +80,8 @@ def open_run_dir(config: Config, path: str) -> bool:
     if os.path.isfile(config_path):
         saved = runs.load_config(path)
         if config_to_dict(saved) != config_to_dict(config):
-            differ = sorted(k for k, v in config_to_dict(config).items() if config_to_dict(saved).get(k) != v)
+            ours, theirs = _flat(config_to_dict(config)), _flat(config_to_dict(saved))
+            differ = sorted(k for k in ours.keys() | theirs.keys() if ours.get(k) != theirs.get(k))
             raise UserError(f"--run-dir {path!r} holds a run of another config (its {runs.CONFIG} differs in "
                             f"{', '.join(differ)}); pass a new directory, or the same config to continue it")
         if os.path.isfile(os.path.join(path, runs.METRICS)):
@@ -91,6 +92,17 @@ def open_run_dir(config: Config, path: str) -> bool:
     os.makedirs(path, exist_ok=True)
     save_config(config, config_path)
     return False
+
+
+def _flat(tree: dict, prefix: str = "") -> dict:
+    """{"train.epochs": 6, ...} of a nested config dict."""
+    flat = {}
+    for key, value in tree.items():
+        if isinstance(value, dict):
+            flat.update(_flat(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
 
 
 def ngram_ratios(config: Config, data: RunData, bags=None, labels=None) -> np.ndarray:
