@@ -512,3 +512,13 @@ def test_run_dir_with_resume_or_output_dir_is_refused(tmp_path):
         with pytest.raises(UserError, match="--run-dir names the run's directory itself"):
             run_train("configs/fast.yaml", run_dir=str(tmp_path / "run"), **extra)
     assert os.listdir(tmp_path) == []
+
+
+def test_a_search_with_a_distributed_base_is_refused(tmp_path):
+    from helpers import tiny_tune_dict
+
+    from textattn.tuning.space import spec_from_dict
+
+    spec_from_dict(tiny_tune_dict(tmp_path))
+    with pytest.raises(UserError, match="base.train.distribution=mirrored: textattn tune trains each trial in one"):
+        spec_from_dict(tiny_tune_dict(tmp_path), ["train.distribution=mirrored"])

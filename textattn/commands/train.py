@@ -99,20 +99,19 @@ def run_train(config_path: str = DEFAULT_CONFIG, *, data: str | None = None, ove
     from textattn.backend import check_variant
 
     check_variant(config.model.variant)  # before anything is written
-    distributed = config.train.distribution != "none"
     if config.train.distribution == "multi_worker" and not (run_dir or resume):
         raise UserError("train.distribution=multi_worker needs --run-dir PATH, the same on every worker "
                         "(storage they all see): the chief writes the run there")
-    if distributed and export:
+    if config.train.distribution != "none" and export:
         raise UserError("--export with train.distribution: export the finished run afterwards, "
                         "with `textattn export RUN_DIR OUT_DIR`")
     if not resume and not run_dir:
         runs.check_writable_dir(output_dir or "runs")
 
-    from textattn import distributed as distribution
+    from textattn import distributed
     from textattn.training import train
 
-    session = distribution.start(config)  # joins the other workers (bounded wait) before anything is written
+    session = distributed.start(config)  # joins the other workers (bounded wait) before anything is written
     if session.is_chief and run_dir:
         runs.check_writable_dir(os.path.dirname(os.path.abspath(run_dir)), "--run-dir's parent")
     run_dir = train(config, output_dir=output_dir, resume=resume, run_dir=run_dir, session=session)
