@@ -522,3 +522,39 @@ def test_a_search_with_a_distributed_base_is_refused(tmp_path):
     spec_from_dict(tiny_tune_dict(tmp_path))
     with pytest.raises(UserError, match="base.train.distribution=mirrored: textattn tune trains each trial in one"):
         spec_from_dict(tiny_tune_dict(tmp_path), ["train.distribution=mirrored"])
+
+
+# --------------------------------------------------------------------------- #
+# The bounded wait
+
+STUCK = """
+import re, sys
+from textattn.distributed import bounded_wait
+with bounded_wait(float(sys.argv[1]), "the peers did not join"):
+    print("waiting", flush=True)
+    re.match(r"(a+)+$", "a" * 64 + "b")  # catastrophic backtracking: C code holding the GIL for ages
+print("never")
+"""
+
+
+@pytest.mark.slow
+def test_a_wait_stuck_in_c_holding_the_gil_ends_with_one_line_and_status_2(tmp_path):
+    import subprocess
+    import sys
+    import time
+
+    start = time.monotonic()
+    result = subprocess.run([sys.executable, "-c", STUCK, "2"], cwd=tmp_path, env=env_for(tmp_path, "tensorflow"),
+                            capture_output=True, text=True, timeout=60)
+    assert time.monotonic() - start < 30
+    assert result.returncode == 2 and "waiting" in result.stdout and "never" not in result.stdout
+    assert result.stderr.strip().splitlines() == ["error: the peers did not join"]
+
+
+def test_a_wait_that_finishes_leaves_sigint_as_it_was():
+    import signal
+
+    before = signal.getsignal(signal.SIGINT)
+    with distributed.bounded_wait(30, "unused"):
+        pass
+    assert signal.getsignal(signal.SIGINT) is before

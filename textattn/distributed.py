@@ -31,6 +31,7 @@ import json
 import os
 import signal
 import sys
+import threading
 
 from textattn.errors import EXIT_USAGE, UserError
 
@@ -185,10 +186,8 @@ if not select.select([fd], [], [], seconds)[0]:
     print("error: " + message, file=sys.stderr, flush=True)
     os.kill(parent, signal.SIGINT)
     time.sleep(5)
-    try:
+    if os.getppid() == parent:  # still alive (once it has ended, this process has another parent)
         os.kill(parent, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
 """
 
 
@@ -226,13 +225,16 @@ def bounded_wait(seconds: float, message: str):
     watchdog = subprocess.Popen([sys.executable, "-c", _WATCHDOG, str(read), str(seconds), str(os.getpid()), message],
                                 pass_fds=(read,), start_new_session=True)
     os.close(read)
+    main = threading.current_thread() is threading.main_thread()  # only there can handlers be set
     previous = signal.getsignal(signal.SIGINT)
-    _exit_2_on_sigint()
+    if main:
+        _exit_2_on_sigint()
     try:
         yield
     finally:
         os.close(write)
-        signal.signal(signal.SIGINT, previous)
+        if main:
+            signal.signal(signal.SIGINT, previous if previous is not None else signal.default_int_handler)
         watchdog.wait(timeout=10)
 
 
