@@ -258,3 +258,11 @@ def test_reports_read_the_prepared_splits_and_count_validation_without_training(
     splits = pipeline.split_texts(data, 1337)
     assert splits.test[0] == all_texts(manifest, "test") and splits.class_names == ["neg", "pos"]
     np.testing.assert_array_equal(splits.fit[1], corpus.labels(manifest, "train"))
+
+
+def test_several_workers_need_the_vocabularies_of_the_prepared_directory(tmp_path):
+    manifest = prepare(write_shards(tmp_path / "in"), tmp_path)
+    config = apply_overrides(tiny_config(tmp_path), ["data.validation_size=null", "train.distribution=multi_worker"])
+    with pytest.raises(UserError, match="holds no vocabularies for this config .*textattn prepare"):
+        streamed.load(resolve_data(config, manifest.path), verbose=False)
+    assert not os.path.exists(tmp_path / "cache" / "streamed-vocabularies")

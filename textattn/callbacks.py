@@ -88,7 +88,24 @@ class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
     option, a fallback for a corrupted backup, is not needed and is not used.)
 
     Relies on Keras routing every save through ``_save_model`` (true for 3.x).
+
+    ``restore_dir``: where the backup is read from at the start, when it is not
+    ``backup_dir`` (a distributed run's other workers restore from the chief's
+    backup and write their own to a temporary place).
     """
+
+    def __init__(self, backup_dir: str, restore_dir: str | None = None, **kwargs):
+        super().__init__(backup_dir, **kwargs)
+        self.restore_dir = restore_dir or backup_dir
+
+    def on_train_begin(self, logs=None):
+        own = self._weights_path, self._training_metadata_path
+        self._weights_path = os.path.join(self.restore_dir, os.path.basename(own[0]))
+        self._training_metadata_path = os.path.join(self.restore_dir, os.path.basename(own[1]))
+        try:
+            super().on_train_begin(logs)
+        finally:
+            self._weights_path, self._training_metadata_path = own
 
     def _save_model(self):
         os.makedirs(self.backup_dir, exist_ok=True)

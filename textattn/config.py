@@ -124,6 +124,16 @@ class TrainConfig:
     final_fit: bool = False
     """After choosing on validation, retrain on train + validation for the chosen number of
     epochs; the final model is tested once. metrics.json keeps both phases' figures."""
+    distribution: Literal["none", "mirrored", "multi_worker"] = "none"
+    """Data-parallel training (docs/distributed.md). none: one process, as always. mirrored: one
+    process, every local device (TensorFlow MirroredStrategy; JAX DataParallel over local devices).
+    multi_worker: several processes, each started with the same command and ``--run-dir``
+    (TensorFlow MultiWorkerMirroredStrategy from TF_CONFIG; JAX DataParallel over processes from
+    KERAS_DISTRIBUTION_*). ``batch_size`` is the global batch, split over the replicas; the
+    learning rate is unchanged, because the global batch is. Word-sequence variants only."""
+    distribution_timeout: float = 120.0
+    """Seconds a worker waits for its peers: at start-up (all must join) and for any one collective
+    operation during training; then it stops with one error line instead of hanging."""
 
 
 @dataclass
@@ -292,6 +302,20 @@ def apply_overrides(config: Config, overrides: list[str]) -> Config:
     return config_from_dict(data)
 
 
+def check_distributable(config: Config) -> None:
+    """What ``train.distribution`` other than none cannot run yet: UserError naming the key to change."""
+    what = f"train.distribution={config.train.distribution}"
+    if variants.NGRAMS in variants.variant(config.model.variant).inputs:
+        raise UserError(f"{what} trains the word-sequence variants only; model.variant {config.model.variant!r} "
+                        "reads sparse n-gram bags, which the distributed input pipelines cannot split; "
+                        "train it with train.distribution=none")
+    if config.train.final_fit:
+        raise UserError(f"{what} does not run train.final_fit yet; set train.final_fit=false")
+    if config.train.bucket_by_length:
+        raise UserError(f"{what} needs batches of one shape, which train.bucket_by_length does not give; "
+                        "set train.bucket_by_length=false")
+
+
 def validate(config: Config) -> None:
     """Cross-field and range checks that types alone cannot express."""
     positive = {
@@ -327,6 +351,10 @@ def validate(config: Config) -> None:
             and not config.model.mask_padding):
         raise UserError("train.bucket_by_length needs model.mask_padding: true (without a mask the padding it cuts "
                         "would change what the model computes); set both, or --set train.bucket_by_length=false")
+    if config.train.distribution_timeout <= 0:
+        raise UserError(f"train.distribution_timeout must be positive, got {config.train.distribution_timeout}")
+    if config.train.distribution != "none":
+        check_distributable(config)
     variants.dropout_rate("model", config.model.dropout)
     for entry in variants.VARIANTS:
         check = getattr(entry.settings, "check", None)

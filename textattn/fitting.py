@@ -136,18 +136,27 @@ def load_data(config: Config, verbose: bool = True):
 
 def fit(model: keras.Model, config: Config, data: RunData, callbacks=(), *, epochs: int | None = None,
         patience: int | None = None, restore_best: bool = False, variant: str | None = None, verbose="auto",
-        **fit_kwargs) -> keras.callbacks.History:
+        session=None, **fit_kwargs) -> keras.callbacks.History:
     """Fit ``model`` on the training part of ``data``, validating on the validation part every epoch.
 
     ``epochs`` defaults to ``train.epochs``; with ``patience`` an EarlyStopping on
     val_accuracy (restoring the best weights with ``restore_best``) runs before
     ``callbacks``. ``variant`` picks the inputs (default: the config's variant).
+    ``session`` (textattn.distributed) readies the datasets for data-parallel
+    training and turns a lost peer into a UserError; fit inside its ``scope()``.
     """
     callbacks = [StopOnTerminate(), *callbacks]  # SIGTERM stops at the next batch (textattn/errors.py)
     if patience is not None:
         callbacks.insert(0, keras.callbacks.EarlyStopping(monitor=MONITOR, mode="max", patience=patience,
                                                           restore_best_weights=restore_best))
-    return model.fit(data.dataset(config, "train", variant, for_fit=True),
-                     validation_data=data.dataset(config, "val", variant, for_fit=True),
-                     epochs=epochs or config.train.epochs, callbacks=callbacks, shuffle=False, verbose=verbose,
-                     **fit_kwargs)
+    train = data.dataset(config, "train", variant, for_fit=True)
+    val = data.dataset(config, "val", variant, for_fit=True)
+    if session is None:
+        return model.fit(train, validation_data=val, epochs=epochs or config.train.epochs, callbacks=callbacks,
+                         shuffle=False, verbose=verbose, **fit_kwargs)
+    batch = config.train.batch_size
+    callbacks = [*session.callbacks(data.count("val"), batch), *callbacks]
+    with session.guard():
+        return model.fit(session.prepare(train, "train", batch), validation_data=session.prepare(val, "val", batch),
+                         epochs=epochs or config.train.epochs, callbacks=callbacks, shuffle=False, verbose=verbose,
+                         **fit_kwargs)

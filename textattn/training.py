@@ -17,20 +17,22 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import hashlib
 import os
 import shutil
 import statistics
+import tempfile
 import time
 
 import keras
 import numpy as np
 
-from textattn import backend, fitting, runs
+from textattn import backend, distributed, fitting, runs
 from textattn.atomic_write import write_atomic, write_json
 from textattn.callbacks import (
     AtomicBackupAndRestore, AtomicBestCheckpoint, EpochTimer, KeepBestWeights, read_history, write_history,
 )
-from textattn.config import Config, save_config
+from textattn.config import Config, config_to_dict, save_config
 from textattn.data import pipeline
 from textattn.errors import UserError
 from textattn.fitting import RunData, load_data
@@ -39,7 +41,10 @@ from textattn.models.build import check_head
 from textattn.versions import versions
 
 
-def compile_model(model: keras.Model, config: Config, learning_rate: float | None = None) -> keras.Model:
+def compile_model(model: keras.Model, config: Config, learning_rate: float | None = None,
+                  weighted: bool = False) -> keras.Model:
+    """Compile with the config's optimizer and loss; ``weighted``: accuracy counts sample weights (a JAX
+    multi-process run pads its last validation batch with rows of weight 0)."""
     t = config.train
     lr = learning_rate or t.learning_rate
     optimizer = keras.optimizers.get({"class_name": t.optimizer, "config": {"learning_rate": lr}})
@@ -49,7 +54,8 @@ def compile_model(model: keras.Model, config: Config, learning_rate: float | Non
         loss = "sparse_categorical_crossentropy"
     # XLA cannot compile the sparse n-gram input's ops.
     jit = backend.jit_compile(t.jit_compile, config.model.variant)
-    model.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"], jit_compile=jit)
+    metrics = {"weighted_metrics" if weighted else "metrics": ["accuracy"]}
+    model.compile(optimizer=optimizer, loss=loss, jit_compile=jit, **metrics)
     return model
 
 
@@ -62,6 +68,41 @@ def new_run_dir(config: Config, output_dir: str | None) -> str:
         path = f"{base}-{n}"
     os.makedirs(path)
     return path
+
+
+def open_run_dir(config: Config, path: str) -> bool:
+    """``--run-dir PATH``: the run's directory named outright (a distributed run's workers must agree on it).
+
+    A missing or empty PATH starts a new run there; a PATH holding an unfinished
+    run of the same config continues it (as ``--resume`` does); True then.
+    """
+    config_path = os.path.join(path, runs.CONFIG)
+    if os.path.isfile(config_path):
+        saved = runs.load_config(path)
+        if config_to_dict(saved) != config_to_dict(config):
+            ours, theirs = _flat(config_to_dict(config)), _flat(config_to_dict(saved))
+            differ = sorted(k for k in ours.keys() | theirs.keys() if ours.get(k) != theirs.get(k))
+            raise UserError(f"--run-dir {path!r} holds a run of another config (its {runs.CONFIG} differs in "
+                            f"{', '.join(differ)}); pass a new directory, or the same config to continue it")
+        if os.path.isfile(os.path.join(path, runs.METRICS)):
+            raise UserError(f"--run-dir {path!r} holds a finished run; pass a new directory")
+        return True
+    if os.path.isdir(path) and os.listdir(path):
+        raise UserError(f"--run-dir {path!r} is not empty and holds no {runs.CONFIG}; pass a new or empty directory")
+    os.makedirs(path, exist_ok=True)
+    save_config(config, config_path)
+    return False
+
+
+def _flat(tree: dict, prefix: str = "") -> dict:
+    """{"train.epochs": 6, ...} of a nested config dict."""
+    flat = {}
+    for key, value in tree.items():
+        if isinstance(value, dict):
+            flat.update(_flat(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
 
 
 def ngram_ratios(config: Config, data: RunData, bags=None, labels=None) -> np.ndarray:
@@ -100,25 +141,36 @@ def predict(model: keras.Model, config: Config, data: RunData, split: str, varia
 
 
 def fit_with_run_callbacks(model, config: Config, data: RunData, run_dir: str, checkpoint: str,
-                           verbose, variant: str | None = None) -> list[dict]:
-    """Fit with the run's history, best checkpoint, TensorBoard and resumable backup; return the history rows."""
+                           verbose, variant: str | None = None, session=None,
+                           shared_dir: str | None = None) -> list[dict]:
+    """Fit with the run's history, best checkpoint, TensorBoard and resumable backup; return the history rows.
+
+    ``session``: a distributed run's (textattn.distributed); ``shared_dir``: the chief's
+    run directory, when this process is another worker: it restores the chief's
+    backup and starts from the chief's best val_accuracy, so that it saves its own
+    checkpoint at the same epochs as the chief (a save under the strategy may be a
+    collective, which every worker must run).
+    """
     history_path = os.path.join(run_dir, runs.HISTORY)
     previous = read_history(history_path)
-    best_so_far = max((row["val_accuracy"] for row in previous), default=None) if os.path.isfile(checkpoint) else None
+    source = shared_dir or run_dir
+    chief_previous = read_history(os.path.join(source, runs.HISTORY)) if shared_dir else previous
+    best_so_far = (max((row["val_accuracy"] for row in chief_previous), default=None)
+                   if os.path.isfile(os.path.join(source, os.path.basename(checkpoint))) else None)
     callbacks = [
         EpochTimer(),
         AtomicBestCheckpoint(checkpoint, monitor="val_accuracy", best=best_so_far),
         keras.callbacks.CSVLogger(history_path, append=bool(previous)),
         keras.callbacks.TensorBoard(os.path.join(run_dir, runs.LOGS)),
         # Last, so an epoch counts as finished only once everything above is on disk.
-        AtomicBackupAndRestore(os.path.join(run_dir, runs.BACKUP)),
+        AtomicBackupAndRestore(os.path.join(run_dir, runs.BACKUP), shared_dir and os.path.join(shared_dir, runs.BACKUP)),
     ]
     t = config.train
     fitting.fit(model, config, data, callbacks, patience=t.patience if t.early_stopping else None,
-                restore_best=t.restore_best, variant=variant, verbose=verbose)
+                restore_best=t.restore_best, variant=variant, verbose=verbose, session=session)
     history = read_history(history_path)
     write_history(history_path, history)
-    if not history:
+    if not history and shared_dir is None:
         raise UserError("training finished no epoch; check train.epochs")
     return history
 
@@ -268,23 +320,35 @@ def check_validation(config: Config, n_validation: int) -> None:
 
 
 def train(config: Config, output_dir: str | None = None, resume: str | None = None,
-          verbose: int | str = "auto") -> str:
+          verbose: int | str = "auto", run_dir: str | None = None, session=None) -> str:
     """Train ``config`` and write a run directory; return its path.
 
     ``config``'s data source is settled (``textattn.data.source.resolve_data``);
     config.yaml records it, so that a resumed run and ``evaluate`` read the same
     data. With ``resume`` (the directory of a killed run, and its config) the
-    run continues from its last finished epoch.
+    run continues from its last finished epoch. ``run_dir`` names the directory
+    outright (see ``open_run_dir``). ``session`` (``textattn.distributed.start``)
+    makes this process one of a data-parallel run's: the chief writes the run
+    directory, any other worker only trains along (``train_worker``).
     """
     from textattn.evaluation.calibration import brier_score, expected_calibration_error, fit_temperature
 
     backend.check_variant(config.model.variant)
+    session = session or distributed.LOCAL
+    if not session.is_chief:
+        return train_worker(config, session, resume or run_dir, verbose)
     if resume:
         run_dir = resume
+    elif run_dir:
+        if open_run_dir(config, run_dir):
+            resume = run_dir
     else:
         run_dir = new_run_dir(config, output_dir)
         save_config(config, os.path.join(run_dir, runs.CONFIG))
     print(f"Run directory: {run_dir}", flush=True)
+    if session.kind != distributed.NONE:
+        print(f"Distribution: {session.describe()}; global batch {config.train.batch_size}, "
+              f"{config.train.batch_size / session.replicas:g} per replica", flush=True)
 
     keras.utils.set_random_seed(config.seed)
     try:
@@ -307,9 +371,11 @@ def train(config: Config, output_dir: str | None = None, resume: str | None = No
     if variant == "hybrid":
         model, history, branches = fit_hybrid(config, data, run_dir, verbose)
     else:
-        model = compile_model(new_model(config, data), config)
-        model_path = os.path.join(run_dir, runs.MODEL)
-        history = fit_with_run_callbacks(model, config, data, run_dir, model_path, verbose)
+        with session.scope():  # the model's variables and its fit: mirrored over the replicas
+            model = compile_model(new_model(config, data), config, weighted=session.weights_validation)
+            model_path = os.path.join(run_dir, runs.MODEL)
+            history = fit_with_run_callbacks(model, config, data, run_dir, model_path, verbose, session=session)
+        # Loaded outside the scope: what follows runs on the chief alone, with no collective.
         model = runs.load_model(run_dir)
     fit_wall = time.perf_counter() - start
     best = max(history, key=lambda row: row["val_accuracy"])
@@ -385,6 +451,7 @@ def train(config: Config, output_dir: str | None = None, resume: str | None = No
         "fit_seconds_per_epoch_median": round(statistics.median(epoch_seconds), 3),
         "fit_wall_seconds_last_session": round(fit_wall, 3),
         "resumed": bool(resume),
+        "distribution": {"kind": session.kind, "replicas": session.replicas},
         "train_examples": int(data.count("train")),
         "validation_examples": n_validation,
         "test_examples": int(data.count("test")),
@@ -415,6 +482,36 @@ def check_streamed(config: Config) -> None:
     if config.data.source in STREAMED_KINDS and config.train.final_fit:
         raise UserError("train.final_fit retrains on train + validation in memory; streamed data "
                         f"({config.data.path}) keeps its validation split: --set train.final_fit=false")
+
+
+def train_worker(config: Config, session, run_dir: str, verbose) -> str:
+    """A data-parallel run's non-chief worker: the chief's data, model and fit, every step a collective.
+
+    It writes only to a temporary directory of its own ($TMPDIR/textattn-NAME-HASH), deleted at the end;
+    a restarted worker resumes from the chief's backup in ``run_dir`` (which all
+    workers must see, as in TensorFlow's multi-worker tutorial). The stages after
+    the fit (calibration, test, metrics.json) are the chief's alone.
+    """
+    # Named after the run, so that a restarted worker clears what a killed one left behind.
+    digest = hashlib.sha1(os.path.abspath(run_dir).encode()).hexdigest()[:12]
+    scratch = os.path.join(tempfile.gettempdir(), f"textattn-{session.name}-{digest}")
+    shutil.rmtree(scratch, ignore_errors=True)
+    os.makedirs(scratch)
+    print(f"{session.name}: {session.describe()}; the chief writes {run_dir}, this worker only {scratch} "
+          "(deleted at the end)", flush=True)
+    try:
+        keras.utils.set_random_seed(config.seed)
+        data = load_data(config)
+        check_validation(config, data.count("val"))
+        check_head(config, data.num_classes)
+        with session.scope():
+            model = compile_model(new_model(config, data), config, weighted=session.weights_validation)
+            history = fit_with_run_callbacks(model, config, data, scratch, os.path.join(scratch, runs.MODEL),
+                                             verbose, session=session, shared_dir=run_dir)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    print(f"{session.name}: training finished ({len(history)} epochs in this session)", flush=True)
+    return run_dir
 
 
 def check_class_names(run_dir: str, class_names: list[str], resume) -> None:

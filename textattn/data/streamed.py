@@ -220,6 +220,10 @@ def _cached_vocabularies(manifest: corpus.Manifest, config: Config, fingerprint:
     own = manifest.vocabulary_dir()
     if all(os.path.isfile(os.path.join(own, name)) for name in names):
         return own
+    if config.train.distribution == "multi_worker":
+        raise UserError(f"{manifest.path} holds no vocabularies for this config ({', '.join(names)}); every worker "
+                        "must read the same ones: write them once with textattn prepare --data SOURCE --out DIR "
+                        "--config CONFIG, and train every worker on DIR")
     root = os.path.join(config.data.cache_dir or cache.default_cache_dir(), "streamed-vocabularies")
     path = os.path.join(root, cache.cache_key(corpus=fingerprint, version=VERSION))
     if all(os.path.isfile(os.path.join(path, name)) for name in names):
