@@ -49,15 +49,16 @@ def only_error_line(captured) -> str:
 
 def test_jsonl_in_jsonl_out_carries_fields_in_input_order(exported, tmp_path, capsys):
     pairs = labelled_reviews(40)
-    records = [{"id": f"r{i}", "text": text, "meta": {"stars": i % 10, "tags": ["a", "é"]}}
-               for i, (_, text) in enumerate(pairs)]
+    records = [{"id": f"r{i}", "text": text, "label": gold, "meta": {"stars": i % 10, "tags": ["a", "é"]}}
+               for i, (gold, text) in enumerate(pairs)]
     source, out = write_jsonl(tmp_path / "in.jsonl", records), tmp_path / "scores.jsonl"
     # 7 reviews a chunk: five full chunks and a part one.
     assert main(["predict", exported, "--file", source, "--output", str(out), "--batch-size", "7"]) == 0
     rows = read_jsonl(out)
     assert [r["id"] for r in rows] == [r["id"] for r in records]
     assert all(r["meta"] == {"stars": i % 10, "tags": ["a", "é"]} for i, r in enumerate(rows))
-    assert all(set(r) == {"id", "meta"} | PREDICTION_KEYS for r in rows)  # no text by default
+    assert all(set(r) == {"id", "meta", "input_label"} | PREDICTION_KEYS for r in rows)  # no text by default
+    assert [r["input_label"] for r in rows] == [gold for gold, _ in pairs]  # a labelled file's own label, kept
     # The same numbers as one call of the Predictor on the whole list.
     whole = Predictor(exported)([text for _, text in pairs])
     np.testing.assert_allclose([[r["probabilities"]["neg"], r["probabilities"]["pos"]] for r in rows],
@@ -152,7 +153,7 @@ BAD_LINES = [
     (b'["a list"]', "line 4 is a JSON array, not an object"),
     (b'{"id": 4, "body": "no text field"}', "line 4 has no 'text' field"),
     (b'{"id": 4, "text": 12}', "line 4 has a JSON number in field 'text', not a string"),
-    (b'{"id": 4, "text": "ok", "label": "pos"}', "line 4 has a field 'label', which predict writes itself"),
+    (b'{"id": 4, "text": "ok", "label": "pos", "input_label": "pos"}', "line 4 has fields 'label' and 'input_label'"),
     (b'{"id": 4, "text": "\xff"}', "line 4 is not UTF-8"),
 ]
 

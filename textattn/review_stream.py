@@ -8,9 +8,10 @@ Two input formats, one review per line:
   field (``text`` unless told otherwise), and its other fields are carried to
   the output record unchanged. A blank line, or ``null`` in the text field, is
   an empty review (with no fields to carry), so output line i still belongs to
-  input line i. A line that is not a JSON object, lacks the text field or has
-  something other than a string there, or a field that predict writes itself
-  (``label``, ``probability``...), is a UserError naming the file and line.
+  input line i. A field named like one predict writes (``label``, say: the gold
+  label of a labelled file) is carried as ``input_<name>``. A line that is not a
+  JSON object, lacks the text field or has something other than a string there
+  is a UserError naming the file and line.
 
 Nothing here holds more than one line: a file of any size streams through.
 ``ReviewFile(path, (I, N))`` reads only shard I of N, a byte range, for N
@@ -32,8 +33,9 @@ INPUT_FORMATS = (TEXT, JSONL)
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
 DEFAULT_TEXT_FIELD = "text"
 CHUNK_LINES = 1024  # reviews read, scored and written at a time by predict
-# What predict adds to every record; a carried field of the same name would be lost.
+# What predict adds to every record; a carried field of the same name is renamed input_<name>.
 PREDICTION_FIELDS = ("label", "label_id", "probability", "probabilities", "known_tokens")
+CARRIED_PREFIX = "input_"
 
 
 def input_format_of(path: str | None, requested: str | None) -> str:
@@ -176,10 +178,11 @@ def parse_jsonl_line(line: bytes, text_field: str) -> tuple[bytes, dict]:
         raise BadLine(f"is a JSON {json_type(record)}, not an object; each line must be one JSON object")
     if text_field not in record:
         raise BadLine(f"has no {text_field!r} field; name the review's field with --text-field")
-    clash = next((name for name in PREDICTION_FIELDS if name in record and name != text_field), None)
+    clash = next((name for name in PREDICTION_FIELDS if name in record and name != text_field
+                  and CARRIED_PREFIX + name in record), None)
     if clash is not None:
-        raise BadLine(f"has a field {clash!r}, which predict writes itself; rename it in the input "
-                      f"(predict adds {', '.join(PREDICTION_FIELDS)})")
+        raise BadLine(f"has fields {clash!r} and {CARRIED_PREFIX + clash!r}; predict writes {clash!r} itself and "
+                      f"carries the input's as {CARRIED_PREFIX + clash!r}: rename one of them")
     text = record[text_field]
     if text is None:
         text = record[text_field] = ""
@@ -197,8 +200,10 @@ def json_type(value) -> str:
 
 
 def output_record(record: dict, prediction: dict, text_field: str, include_text: bool) -> dict:
-    """The input ``record``'s fields (its text only with ``include_text``), then the ``prediction``'s."""
-    carried = record if include_text else {k: v for k, v in record.items() if k != text_field}
+    """The input ``record``'s fields (its text only with ``include_text``; one named like a prediction
+    field as ``input_<name>``), then the ``prediction``'s."""
+    carried = {(CARRIED_PREFIX + k if k in prediction and k != text_field else k): v for k, v in record.items()
+               if include_text or k != text_field}
     return {**carried, **prediction}
 
 
