@@ -117,7 +117,7 @@ import numpy as np, tensorflow as tf
 import textattn
 from textattn.data import pipeline
 from textattn.data.text import truncate_and_pad
-from textattn.export import load_run
+from textattn.serving import load_run
 c, model, vec = load_run({run_dir!r})
 texts = pipeline.split_texts(c.data, c.seed).test[0][:2048]
 def predict(batch):

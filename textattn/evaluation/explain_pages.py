@@ -56,7 +56,7 @@ def split_texts(run_dir: str, split: str, data_path: str | None):
 def write_explain_page(run_dir: str, out_dir: str, n: int, split: str = "test",
                        data_path: str | None = None) -> str:
     """Write OUT_DIR/<run name>.html for ``run_dir``; return its path."""
-    from textattn.explain.command import write_page
+    from textattn.atomic_write import write_output_file
     from textattn.explain.explainer import Explainer
     from textattn.explain.html import render_page
     from textattn.predict import Predictor
@@ -72,5 +72,5 @@ def write_explain_page(run_dir: str, out_dir: str, n: int, split: str = "test",
     title = f"{name}: the {n} most confident correct and wrong {split} reviews per class"
     os.makedirs(out_dir, exist_ok=True)
     path = os.path.join(out_dir, f"{name}.html")
-    write_page(path, render_page(explanations, title, explainer.meaning, captions=[c for _, c in picked]))
+    write_output_file(path, render_page(explanations, title, explainer.meaning, captions=[c for _, c in picked]))
     return path
