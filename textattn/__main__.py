@@ -16,10 +16,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-import textattn  # noqa: F401  (quiets TensorFlow's start-up logging)
 from textattn.commands import evaluate, explain, export, predict, prepare, train, tune
 from textattn.errors import run_cli
 from textattn.quiet import add_verbose_flag, enable_verbose
+from textattn.startup import configure_process
 
 # In the order ``textattn --help`` lists them.
 COMMANDS = (train, prepare, tune, evaluate, export, predict, explain)
@@ -36,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
+    configure_process()  # before anything imports TensorFlow
     if "--verbose" in argv:  # before the parser is built: that may import TensorFlow
         enable_verbose()
     args = build_parser().parse_args(argv)
