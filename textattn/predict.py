@@ -67,10 +67,8 @@ class Predictor:
     def __init__(self, path: str):
         kind, self._loaded = serving.open_model_path(path)
         if kind == "export":
-            self._serve = getattr(self._loaded, serving.SERVE, None)
-            if self._serve is None:
-                raise UserError(f"the SavedModel in {path!r} has no '{serving.SERVE}' endpoint; "
-                                "export it with `python -m textattn export`")
+            self._serve = serving.export_endpoint(self._loaded, path, serving.SERVE,
+                                                  "; export it with `python -m textattn export`")
         else:
             self._serve = serving.serving_function(path)
         self.class_names = class_names_of(kind, path)

@@ -66,6 +66,15 @@ def open_model_path(path: str):
                     f"SavedModel ({SAVED_MODEL}); pass one of those")
 
 
+def export_endpoint(loaded, path: str, name: str, hint: str):
+    """The endpoint ``name`` of the SavedModel ``loaded`` from ``path``; UserError, ending in ``hint``, when it
+    has none."""
+    function = getattr(loaded, name, None)
+    if function is None:
+        raise UserError(f"the SavedModel in {path!r} has no '{name}' endpoint{hint}")
+    return function
+
+
 def input_signature():
     """The serving input: one raw review per row, shape (batch,), tf.string."""
     import tensorflow as tf

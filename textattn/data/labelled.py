@@ -118,14 +118,12 @@ def load(source, cache_dir: str | None = None) -> Labelled:
     entry = cache.load_entry(root, key)
     if entry is not None:
         return Labelled(
-            texts=cache.unpack_texts(entry["texts_blob"], entry["texts_ends"]),
-            labels=entry["labels"], splits=entry["splits"],
-            class_names=cache.unpack_texts(entry["classes_blob"], entry["classes_ends"]),
-            notes=cache.unpack_texts(entry["notes_blob"], entry["notes_ends"]),
+            texts=cache.unpacked(entry, "texts_"), labels=entry["labels"], splits=entry["splits"],
+            class_names=cache.unpacked(entry, "classes_"), notes=cache.unpacked(entry, "notes_"),
         )
     data = read(source)
     arrays = {"labels": data.labels, "splits": data.splits}
     for name, texts in (("texts", data.texts), ("classes", data.class_names), ("notes", data.notes)):
-        arrays.update({f"{name}_{k}": v for k, v in cache.pack_texts(texts).items()})
+        arrays.update(cache.packed(f"{name}_", texts))
     cache.save_entry(root, key, arrays)
     return data

@@ -13,7 +13,6 @@ import os
 import tensorflow as tf
 
 from textattn import runs, serving
-from textattn.errors import UserError
 from textattn.explain import endpoint
 from textattn.explain.meaning import describe
 from textattn.predict import answer_arrays, class_names_of
@@ -58,11 +57,9 @@ class Explainer:
     def __init__(self, path: str):
         kind, self._loaded = serving.open_model_path(path)
         if kind == "export":
-            self._explain = getattr(self._loaded, endpoint.EXPLAIN, None)
-            if self._explain is None:
-                raise UserError(f"the SavedModel in {path!r} has no '{endpoint.EXPLAIN}' endpoint (exported before "
-                                "it existed); re-export the run with `python -m textattn export RUN_DIR OUT_DIR "
-                                "--overwrite`, or explain the run directory itself")
+            self._explain = serving.export_endpoint(
+                self._loaded, path, endpoint.EXPLAIN, " (exported before it existed); re-export the run with "
+                "`python -m textattn export RUN_DIR OUT_DIR --overwrite`, or explain the run directory itself")
             self.meaning = _export_meaning(path)
         else:
             self._explain = endpoint.explain_function(path)
