@@ -18,6 +18,8 @@ from __future__ import annotations
 import dataclasses
 import os
 
+import numpy as np
+
 from textattn import backend, runs, variants
 from textattn.errors import UserError
 
@@ -247,7 +249,6 @@ def serving_function(run_dir: str):
 def backend_model_call(model):
     """``inputs -> probabilities`` for a tf.function, running ``model`` eagerly on its own backend
     (its compiled predict step) through NumPy arrays."""
-    import numpy as np
     import tensorflow as tf
 
     classes = int(model.output_shape[-1])

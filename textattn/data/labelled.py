@@ -22,7 +22,7 @@ import re
 
 import numpy as np
 
-from textattn.data import cache
+from textattn.data import cache, folders, tables, tfds_source
 from textattn.data.rows import Rows
 from textattn.errors import UserError
 
@@ -98,8 +98,6 @@ def _check_training_examples(rows: Rows, labels: np.ndarray, splits: np.ndarray,
 
 def read(source) -> Labelled:
     """Read and check ``source`` (a ``textattn.data.source.Source`` of a labelled-file or TFDS kind)."""
-    from textattn.data import folders, tables, tfds_source
-
     if source.kind in tables.DELIMITERS or source.kind == "jsonl":
         return from_rows(tables.read_file(source.path, source.kind, source.text_field or "text",
                                           source.label_field or "label", source.split_field))

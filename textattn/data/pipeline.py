@@ -19,7 +19,7 @@ import typing
 import numpy as np
 
 from textattn.config import DataConfig
-from textattn.data import aclimdb, cache, carving, labelled, tfds_source
+from textattn.data import aclimdb, cache, carving, corpus, labelled, tfds_source
 from textattn.data.source import IMDB_VALIDATION, STREAMED_KINDS, Source, source_of
 from textattn.errors import UserError
 from textattn.variants import NGRAMS, TOKEN_IDS
@@ -126,7 +126,7 @@ def split_texts(data: DataConfig, seed: int) -> TextSplits:
 def validation_count(data: DataConfig, seed: int) -> int:
     """How many examples the validation part of ``data`` holds (IMDB and streamed data without reading it)."""
     if data.source in STREAMED_KINDS:
-        from textattn.data import corpus, streamed
+        from textattn.data import streamed  # here, not at the top: streamed imports this module
 
         return corpus.read_manifest(streamed.prepared_dir(data, seed)[0]).counts["validation"]
     source = source_of(data)
