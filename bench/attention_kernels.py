@@ -34,7 +34,9 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-import textattn  # noqa: E402,F401  (sets the allocator default before TensorFlow loads)
+from textattn.startup import configure_process  # noqa: E402
+
+configure_process()  # the allocator default and quiet start of the command line, before TensorFlow loads
 
 
 def make_kernels(chunk: int, mask=None):

@@ -68,7 +68,8 @@ SECTIONS = ("data", "training", "backend", "hybrid", "search", "tta", "serving")
 FULL_SKIP = ("tta", "serving")
 
 PREPARE = """
-import json, textattn
+import json
+from textattn.startup import configure_process; configure_process()
 from textattn.config import load_config
 from textattn.data import pipeline
 from textattn.data.source import resolve_data
@@ -103,6 +104,7 @@ def bench_time_to_accuracy(config: str, data: str, runs_dir: str, cache: str) ->
 
 SERVE_SAVEDMODEL = """
 import json
+from textattn.startup import configure_process; configure_process()
 from textattn.data import pipeline
 from textattn.config import load_config
 from textattn.evaluation.speed import measure_serving
@@ -114,10 +116,10 @@ print(json.dumps(measure_serving({export!r}, texts, batch1_calls=300, batch_size
 SERVE_KERAS = """
 import json, time
 import numpy as np, tensorflow as tf
-import textattn
+from textattn.startup import configure_process; configure_process()
 from textattn.data import pipeline
 from textattn.data.text import truncate_and_pad
-from textattn.export import load_run
+from textattn.serving import load_run
 c, model, vec = load_run({run_dir!r})
 texts = pipeline.split_texts(c.data, c.seed).test[0][:2048]
 def predict(batch):

@@ -61,7 +61,8 @@ def run_project(config: str, data: str, epochs: int | None, setting: str, runs_d
                 label: str) -> dict:
     """``train.py`` on ``config`` under ``setting`` (a key of SETTINGS)."""
     spec = SETTINGS[setting]
-    cmd = [sys.executable, TIMED, "--import", "textattn", "train.py", "--config", config, "--data", data, "--output-dir", runs_dir]
+    cmd = [sys.executable, TIMED, "--import", "textattn.startup:configure_process", "train.py", "--config", config,
+           "--data", data, "--output-dir", runs_dir]
     for override in spec["set"]:
         cmd += ["--set", override]
     if epochs:

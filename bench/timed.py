@@ -1,6 +1,6 @@
 """Run a training script unchanged, with each epoch's wall and CPU seconds recorded.
 
-    python bench/timed.py [--import MODULE] SCRIPT [ARG ...]
+    python bench/timed.py [--import MODULE[:FUNCTION]] SCRIPT [ARG ...]
 
 Used for both sides of a comparison (../shared/bench/seed_reference.py and
 train.py), so both are timed by the same code: one Keras callback is added to
@@ -9,8 +9,10 @@ every ``fit`` the script makes, timing each epoch from its begin to its end
 + system, all threads). After each fit it prints one line,
 ``{"epoch_seconds": [...], "epoch_cpu_seconds": [...]}``. Nothing else about
 the script changes: same model, data, flags and allocator. ``--import MODULE``
-imports MODULE (from the script's directory) before Keras, as the script would:
-``textattn`` sets its allocator default on import, before TensorFlow loads.
+imports MODULE (from the script's directory) before Keras, and
+``--import MODULE:FUNCTION`` also calls FUNCTION(), as the script would:
+``textattn.startup:configure_process`` sets textattn's allocator default
+before TensorFlow loads, as train.py does first.
 
 CPU seconds stand up to a loaded machine better than wall seconds: another
 job's use of the cores delays this process without adding to its CPU time.
@@ -33,7 +35,10 @@ def main():
     sys.path.insert(0, os.path.dirname(script))  # as running the script itself would
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # as both scripts set it, before TensorFlow loads
     if first:
-        importlib.import_module(first)
+        module, _, function = first.partition(":")
+        module = importlib.import_module(module)
+        if function:
+            getattr(module, function)()
     import keras
 
     class EpochTimes(keras.callbacks.Callback):

@@ -10,7 +10,13 @@ import os
 
 import pytest
 
-from helpers import REAL_ARCHIVE, make_aclimdb, tiny_config
+from textattn.startup import configure_process
+
+# What the command line does first (textattn/__main__.py): quiet TensorFlow's start-up lines and default its
+# CPU allocator, before any test module imports TensorFlow. ``import textattn`` itself does neither.
+configure_process()
+
+from helpers import REAL_ARCHIVE, make_aclimdb, tiny_config  # noqa: E402  (imports TensorFlow: after the set-up)
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,7 @@ import keras
 import numpy as np
 
 from helpers import tiny_config, write_review
-from textattn import export, runs
+from textattn import runs, serving
 from textattn.atomic_write import write_json
 from textattn.config import save_config
 from textattn.data.ngrams import adapt_ngram_vectorizer, make_ngram_vectorizer
@@ -53,11 +53,11 @@ def explainable(tmp_path, variant: str = "baseline", temperature: float = 1.0, s
             model.get_layer(bag_models.BLEND).set_blend([0.7, 1.3], [0.1, -0.1])
     else:
         model = build_model(config)
-    parts = export.ServingParts(config, vectorizer, ngram_vectorizer, temperature)
+    parts = serving.ServingParts(config, vectorizer, ngram_vectorizer, temperature)
     return config, model, parts
 
 
-def save_run(run_dir: str, config, model: keras.Model, parts: export.ServingParts) -> str:
+def save_run(run_dir: str, config, model: keras.Model, parts: serving.ServingParts) -> str:
     """A run directory holding ``model`` and its vocabularies (enough to explain and export)."""
     os.makedirs(run_dir)
     save_config(config, os.path.join(run_dir, runs.CONFIG))
@@ -70,7 +70,7 @@ def save_run(run_dir: str, config, model: keras.Model, parts: export.ServingPart
     return run_dir
 
 
-def reload_parts(parts: export.ServingParts) -> export.ServingParts:
+def reload_parts(parts: serving.ServingParts) -> serving.ServingParts:
     """Fresh vectorizers with the same vocabularies (as ``load_serving_parts`` builds them)."""
     config = parts.config
     vectorizer = make_vectorizer(config.data.vocab_size, parts.vectorizer.get_vocabulary())
@@ -78,4 +78,4 @@ def reload_parts(parts: export.ServingParts) -> export.ServingParts:
     if parts.ngram_vectorizer is not None:
         vocabulary = parts.ngram_vectorizer.get_vocabulary()
         ngram = make_ngram_vectorizer(len(vocabulary), MAX_NGRAM, vocabulary)
-    return export.ServingParts(config, vectorizer, ngram, parts.temperature)
+    return serving.ServingParts(config, vectorizer, ngram, parts.temperature)

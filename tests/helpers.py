@@ -16,7 +16,6 @@ import textwrap
 
 import yaml
 
-import textattn  # noqa: F401  (quiets TensorFlow's start-up logging)
 from textattn.config import Config, config_from_dict
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

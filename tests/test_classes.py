@@ -14,7 +14,7 @@ import pytest
 import tensorflow as tf
 
 from helpers import THREE_CLASSES, three_class_texts, tiny_config, tiny_tune_dict, write_three_class_csv
-from textattn import export, fitting, runs, training
+from textattn import export, fitting, runs, serving, training
 from textattn.config import apply_overrides
 from textattn.data.source import resolve_data
 from textattn.errors import UserError
@@ -148,7 +148,7 @@ def test_export_serves_names_ids_and_probabilities(three_class_export):
     assert out["label_id"].tolist() == [0, 1, 2, -1, -1]
     np.testing.assert_array_equal(out["probabilities"][3:], np.full((2, 3), 1 / 3, np.float32))
     np.testing.assert_allclose(out["probabilities"].sum(axis=1), 1.0, atol=1e-6)
-    meta = runs.read_json(os.path.join(three_class_export, export.METADATA))
+    meta = runs.read_json(os.path.join(three_class_export, serving.METADATA))
     assert meta["class_names"] == list(THREE_CLASSES) and meta["format_version"] == 2
     assert meta["signature"]["outputs"]["probabilities"] == {"dtype": "float32", "shape": [None, 3]}
     assert meta["no_evidence"] == {"label_id": -1, "label": "unknown", "probabilities": "uniform"}
@@ -253,7 +253,7 @@ def test_three_class_ngram_rows_add_up_to_the_predicted_class_centred_log_probab
     if variant == "hybrid":
         model.get_layer(bag_models.BLEND).set_blend([0.7, 1.3], [0.1, -0.1, 0.05])
     temperature = 1.7
-    parts = export.ServingParts(config, adapt_vectorizer(texts, WORD_VOCAB), ngram_vectorizer, temperature,
+    parts = serving.ServingParts(config, adapt_vectorizer(texts, WORD_VOCAB), ngram_vectorizer, temperature,
                                 list(THREE_CLASSES))
     reviews = [t.encode() for t in corpus(6, seed=2)] + [b"", b"zzqx"]
     out = {k: v.numpy() for k, v in make_explain(model, parts)(tf.constant(reviews)).items()}

@@ -8,9 +8,9 @@ import sys
 import pytest
 
 from explain_support import explainable, save_run
-from textattn import export
+from textattn import export, serving
 from textattn.__main__ import main
-from textattn.explain.command import run_explain
+from textattn.commands.explain import run_explain
 
 REVIEW = "a great film and a dull ending"  # every word in the tiny vocabulary
 OTHER = "awful boring terrible waste, hated it"
@@ -128,11 +128,11 @@ def old_export(tiny_run, tmp_path_factory) -> str:
 
     out = str(tmp_path_factory.mktemp("old_export") / "model")
     os.makedirs(out)
-    parts, model = export.load_serving_parts(tiny_run)
+    parts, model = serving.load_serving_parts(tiny_run)
     archive = keras.export.ExportArchive()
     archive.track(model)
     parts.vectorizer.build()
     archive.track(parts.vectorizer)
-    archive.add_endpoint(export.SERVE, export.make_serve(model, parts), input_signature=export.input_signature())
+    archive.add_endpoint(serving.SERVE, serving.make_serve(model, parts), input_signature=serving.input_signature())
     archive.write_out(out, verbose=False)
     return out

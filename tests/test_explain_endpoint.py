@@ -12,7 +12,7 @@ import tensorflow as tf
 
 from explain_support import explainable, reload_parts, save_run
 from helpers import BAD_TEXTS, run_tf_only
-from textattn import export, runs
+from textattn import export, runs, serving
 from textattn.data.text import OOV
 from textattn.explain.endpoint import explain_function, make_explain
 from textattn.predict import Predictor
@@ -74,8 +74,8 @@ def check_valid_answer(out, row: int, name: str):
 @pytest.mark.parametrize("variant", ["baseline", "rnn_attention", "ngram", "hybrid"])
 def test_bad_input_gets_a_valid_answer(variant, tmp_path):
     _, model, parts = explainable(tmp_path, variant)
-    explain = tf.function(make_explain(model, parts), input_signature=export.input_signature(), autograph=False)
-    serve = tf.function(export.make_serve(model, parts), input_signature=export.input_signature(), autograph=False)
+    explain = tf.function(make_explain(model, parts), input_signature=serving.input_signature(), autograph=False)
+    serve = tf.function(serving.make_serve(model, parts), input_signature=serving.input_signature(), autograph=False)
     texts = tf.constant(list(BAD.values()))
     out = {k: v.numpy() for k, v in explain(texts).items()}
     for row, name in enumerate(BAD):
@@ -145,7 +145,7 @@ def test_export_explain_runs_with_tensorflow_alone_and_agrees_with_the_python_pa
 
 def test_metadata_lists_the_explain_endpoint(explained_exports):
     for name, (run_dir, export_dir) in explained_exports.items():
-        meta = runs.read_json(os.path.join(export_dir, export.METADATA))
+        meta = runs.read_json(os.path.join(export_dir, serving.METADATA))
         assert meta["endpoints"] == ["serve", "explain"]
         assert meta["signature"]["endpoint"] == "serve"  # serve's description is unchanged
         explain = meta["explain"]

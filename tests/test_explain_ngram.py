@@ -7,7 +7,7 @@ import pytest
 import tensorflow as tf
 
 from explain_support import MAX_NGRAM, corpus, explainable
-from textattn import export
+from textattn import serving
 from textattn.explain.endpoint import make_explain
 from textattn.explain.ngram_evidence import NgramEvidence
 from textattn.models import bag_models
@@ -23,7 +23,7 @@ def evidence_of(model, parts, blend=None):
 
 def test_occurrences_look_up_the_same_ids_as_the_models_vectorizer(tmp_path):
     _, model, parts = explainable(tmp_path, "ngram")
-    texts = export.valid_utf8(tf.constant(TEXTS))
+    texts = serving.valid_utf8(tf.constant(TEXTS))
     occurrences = evidence_of(model, parts).occurrences(texts)
     bags = tf.sparse.reorder(parts.ngram_vectorizer(texts))
     rows, ids = occurrences["row"].numpy(), occurrences["id"].numpy()

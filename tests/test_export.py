@@ -10,7 +10,7 @@ import pytest
 import tensorflow as tf
 
 from helpers import BAD_TEXTS, run_tf_only, write_review
-from textattn import export, runs
+from textattn import export, runs, serving
 from textattn.__main__ import main
 from textattn.config import config_from_dict, config_to_dict, save_config
 from textattn.data.text import make_vectorizer, texts_to_ids
@@ -29,7 +29,7 @@ def keras_probabilities(run_dir: str, texts: list[str]) -> np.ndarray:
     from textattn import runs
     from textattn.evaluation.calibration import apply_temperature
 
-    config, model, vectorizer = export.load_run(run_dir)
+    config, model, vectorizer = serving.load_run(run_dir)
     ids = texts_to_ids(vectorizer, texts, config.data.sequence_length, config.data.keep)
     return apply_temperature(model.predict(ids, batch_size=256, verbose=0), runs.temperature(run_dir))[:, 1]
 
@@ -115,13 +115,13 @@ def test_mixed_bad_batch_gives_one_output_per_input(served):
 def test_valid_utf8_leaves_valid_text_byte_identical():
     valid = ["plain", "", "\ufeffbom first", "nul\x00inside", "日本語 😀 é\u0301", "\U0010ffff\ud7ff\ue000", "<br />"]
     encoded = [t.encode() for t in valid]
-    assert export.valid_utf8(tf.constant(encoded)).numpy().tolist() == encoded
-    fixed = export.valid_utf8(tf.constant([b"ok\xff\xc3(", b"\xed\xa0\x80"])).numpy().tolist()
+    assert serving.valid_utf8(tf.constant(encoded)).numpy().tolist() == encoded
+    fixed = serving.valid_utf8(tf.constant([b"ok\xff\xc3(", b"\xed\xa0\x80"])).numpy().tolist()
     assert [f.decode("utf-8") for f in fixed] == ["ok\ufffd\ufffd(", "\ufffd\ufffd\ufffd"]
 
 
 def test_metadata_describes_export(exported, tiny_run):
-    meta = runs.read_json(os.path.join(exported, export.METADATA))
+    meta = runs.read_json(os.path.join(exported, serving.METADATA))
     metrics = runs.read_json(os.path.join(tiny_run, runs.METRICS))
     vocabulary = runs.load_vocabulary(os.path.join(tiny_run, runs.VOCAB))
     assert meta["variant"] == "baseline" and meta["head"] == "softmax"
@@ -178,7 +178,7 @@ def test_sigmoid_head_and_keep_end(tiny_run, tmp_path):
     assert np.all(np.isfinite(p)) and np.all((p >= 0) & (p <= 1))
     assert np.array_equal(out["label_id"].numpy()[:50], (p[:50] > 0.5).astype(np.int32))
     assert out["label"].numpy()[50:].tolist() == [b"unknown", b"unknown"] and p[50:].tolist() == [0.5, 0.5]
-    meta = runs.read_json(str(tmp_path / "out" / export.METADATA))
+    meta = runs.read_json(str(tmp_path / "out" / serving.METADATA))
     assert (meta["head"], meta["keep"], meta["test_accuracy"]) == ("sigmoid", "end", None)  # no metrics.json
 
 
@@ -200,7 +200,7 @@ def test_overwrite_replaces_an_earlier_export(tiny_run, tmp_path, capsys):
     assert main(["export", tiny_run, out_dir, "--overwrite"]) == 0
     assert "Exported" in capsys.readouterr().out
     assert not os.path.exists(os.path.join(out_dir, "stale"))
-    assert export.is_export_dir(out_dir) and os.path.isfile(os.path.join(out_dir, export.METADATA))
+    assert serving.is_export_dir(out_dir) and os.path.isfile(os.path.join(out_dir, serving.METADATA))
     assert sorted(os.listdir(tmp_path)) == ["model"]
 
 
@@ -228,12 +228,12 @@ def test_failed_export_leaves_nothing_half_written(tiny_run, tmp_path, monkeypat
 
     monkeypatch.undo()
     export.export_run(tiny_run, out_dir)
-    before = open(os.path.join(out_dir, export.METADATA)).read()
+    before = open(os.path.join(out_dir, serving.METADATA)).read()
     monkeypatch.setattr(export, "build_metadata", interrupted)
     with pytest.raises(KeyboardInterrupt):
         export.export_run(tiny_run, out_dir, overwrite=True)
     assert sorted(os.listdir(tmp_path)) == ["model"]
-    assert open(os.path.join(out_dir, export.METADATA)).read() == before  # the previous export survives
+    assert open(os.path.join(out_dir, serving.METADATA)).read() == before  # the previous export survives
 
 
 def test_export_of_a_missing_run_is_a_user_error(tmp_path, capsys):

@@ -25,7 +25,7 @@ import keras, numpy as np, tensorflow as tf
 from textattn import runs
 from textattn.data.text import truncate_and_pad
 from textattn.evaluation.run import evaluate_run
-from textattn.export import load_serving_parts
+from textattn.serving import load_serving_parts
 from textattn.training import calibrate
 run_dir, data, texts = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
 parts, model = load_serving_parts(run_dir)

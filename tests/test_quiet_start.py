@@ -51,7 +51,7 @@ def noisy_module(tmp_path, monkeypatch):
     yield name
     sys.modules.pop(name, None)
     quiet.uninstall()
-    quiet.install()  # back to the state textattn/__init__ left (a no-op once TensorFlow is imported)
+    quiet.install()  # back to the state tests/conftest.py left (a no-op once TensorFlow is imported)
 
 
 def test_first_import_is_captured_and_only_real_lines_are_written_back(noisy_module, capfd):
@@ -78,9 +78,15 @@ def test_verbose_env_installs_nothing(noisy_module, monkeypatch, capfd):
     assert "cudart_stub.cc" in capfd.readouterr().err
 
 
+# What the command line runs first (textattn/__main__.py main()).
+CONFIGURE = "from textattn.startup import configure_process; configure_process()"
+
+
 def run_command(*args, env_extra=None, timeout=180):
+    """Run ``python ARGS`` on this checkout; ``env_extra`` values of None remove that variable."""
     env = {k: v for k, v in os.environ.items() if k not in (quiet.VERBOSE_ENV, "TF_CPP_MIN_LOG_LEVEL")}
     env.update(env_extra or {})
+    env = {k: v for k, v in env.items() if v is not None}
     env["PYTHONPATH"] = REPO  # this checkout's textattn, whatever is installed
     return subprocess.run([sys.executable, *args], cwd=REPO, env=env, capture_output=True, text=True,
                           timeout=timeout)
@@ -102,7 +108,7 @@ def test_a_failing_command_prints_only_its_error_line(args):
 
 @pytest.mark.slow
 def test_tensorflow_import_and_first_operation_are_quiet():
-    code = "import textattn, tensorflow as tf; print(float(tf.constant(1.0) + 1))"
+    code = f"{CONFIGURE}; import tensorflow as tf; print(float(tf.constant(1.0) + 1))"
     result = run_command("-c", code)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "2.0"
@@ -115,8 +121,20 @@ PROBE = ("import os, sys, textattn; {before}"
 
 
 @pytest.mark.slow
+def test_importing_textattn_changes_nothing():
+    """No logging level, no import hook, no allocator setting: those are the command line's (textattn.startup)."""
+    code = ("import os, sys, textattn, textattn.__main__, textattn.quiet, textattn.startup; "
+            "print(os.environ.get('TF_CPP_MIN_LOG_LEVEL'), os.environ.get('TEXTATTN_VERBOSE'), "
+            "os.environ.get('TF_CPU_ALLOCATOR_USE_BFC'), any(type(f).__name__ == 'QuietImportFinder' "
+            "for f in sys.meta_path), 'tensorflow' in sys.modules)")
+    result = run_command("-c", code, env_extra={"TF_CPU_ALLOCATOR_USE_BFC": None})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["None", "None", "None", "False", "False"]
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("before,env_extra", [
-    ("", {quiet.VERBOSE_ENV: "1"}),
+    (f"{CONFIGURE}; ", {quiet.VERBOSE_ENV: "1"}),
     ("from textattn.__main__ import main; main(['predict', '/nonexistent', 'x', '--verbose']); ", None),
     ("from textattn.__main__ import main; main(['train', '--data', '/nonexistent', '--verbose']); ", None),
 ])
@@ -130,7 +148,7 @@ def test_verbose_switch_leaves_tensorflow_logging_alone(before, env_extra):
 
 @pytest.mark.slow
 def test_without_verbose_the_log_level_is_set_and_the_finder_waits():
-    result = run_command("-c", PROBE.format(before=""))
+    result = run_command("-c", PROBE.format(before=f"{CONFIGURE}; "))
     assert result.stdout.split() == ["2", "None", "True"]
 
 
@@ -149,3 +167,18 @@ def test_verbose_flag_brings_tensorflow_lines_back(args):
     with_flag = run_command(*args, "--verbose")
     assert [line for line in with_flag.stderr.splitlines() if not line.startswith("error:")], with_flag.stderr
     assert with_flag.returncode == with_env.returncode
+
+
+@pytest.mark.parametrize("preset, expected", [(None, "true"), ("false", "false")])
+def test_the_command_line_defaults_the_cpu_allocator_to_bfc(preset, expected, monkeypatch, capsys):
+    """main() sets TF_CPU_ALLOCATOR_USE_BFC=true unless the user set it (textattn.startup)."""
+    from textattn.__main__ import main
+    from textattn.startup import ALLOCATOR_ENV
+
+    if preset is None:
+        monkeypatch.delenv(ALLOCATOR_ENV, raising=False)
+    else:
+        monkeypatch.setenv(ALLOCATOR_ENV, preset)
+    assert main(["evaluate"]) == 2  # fails on its arguments, after the set-up
+    assert "give at least one RUN_DIR" in capsys.readouterr().err
+    assert os.environ[ALLOCATOR_ENV] == expected

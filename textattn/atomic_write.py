@@ -13,6 +13,8 @@ import json
 import os
 import tempfile
 
+from textattn.errors import UserError
+
 
 def write_atomic(path: str, write, suffix: str = "") -> None:
     """Call ``write(tmp)`` on a temporary path beside ``path``, then rename it to ``path``.
@@ -63,6 +65,14 @@ def write_text_atomic(path: str, text: str) -> None:
             f.write(text)
 
     write_atomic(path, write)
+
+
+def write_output_file(path: str, text: str) -> None:
+    """Write ``text`` to ``path``, a file the user named; UserError (one line) when its directory does not exist."""
+    parent = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(parent):
+        raise UserError(f"cannot write {path!r}: directory {parent!r} does not exist")
+    write_text_atomic(path, text)
 
 
 def write_json(path: str, data) -> None:

@@ -4,7 +4,8 @@
       saved_model.pb, variables/, assets/, fingerprint.pb   the SavedModel
       metadata.json                                          what was exported, and how to call it
 
-The ``serve`` endpoint (also ``serving_default``) takes a batch of UTF-8
+The ``serve`` endpoint (also ``serving_default``; the computation is
+``textattn.serving.make_serve``) takes a batch of UTF-8
 strings, shape (batch,), and returns, for a model of C classes (the run's
 class names, metadata.json ``class_names``; label id i is class i)::
 
@@ -29,252 +30,22 @@ what a weight is for this model).
 
 from __future__ import annotations
 
-import dataclasses
 import datetime
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 
-from textattn import runs, variants
+from textattn import backend, runs
 from textattn.atomic_write import exchange, write_json
 from textattn.errors import UserError
+from textattn.explain.meaning import describe
+from textattn.serving import (EXPLAIN, INPUT, METADATA, NO_LABEL, NO_LABEL_ID, SAVED_MODEL, SERVE, ServingParts,
+                              input_signature, is_export_dir, load_serving_parts, make_serve)
 from textattn.versions import versions
 
-SERVE = "serve"
-EXPLAIN = "explain"  # texts -> tokens, weights and serve's outputs (see textattn.explain.endpoint)
-INPUT = "texts"
-PROBABILITY = "probability"  # two-class models only: the second class's probability
-PROBABILITIES = "probabilities"
-LABEL = "label"
-LABEL_ID = "label_id"
-KNOWN_TOKENS = "known_tokens"
-METADATA = "metadata.json"
-SAVED_MODEL = "saved_model.pb"
-# The answer without evidence: no class.
-NO_LABEL_ID = -1
-NO_LABEL = "unknown"
 FORMAT_VERSION = 2  # 1: label was the int class id, no label_id / probabilities
-OOV_ID = 1  # vocab.txt line 1: the out-of-vocabulary token (line 0 is padding)
-
-
-def is_export_dir(path: str) -> bool:
-    return os.path.isfile(os.path.join(path, SAVED_MODEL))
-
-
-def open_model_path(path: str):
-    """What MODEL (of predict and explain) is: ("export", the loaded SavedModel) or ("run", None).
-
-    Raises UserError, in one line, for a missing path, a file, a SavedModel that
-    does not load, or a directory that is neither a run nor an export. Keep the
-    loaded object referenced: its endpoints alone do not keep the variables alive.
-    """
-    import tensorflow as tf
-
-    if not os.path.isdir(path):
-        problem = "is not a directory" if os.path.exists(path) else "does not exist"
-        raise UserError(f"model {path!r} {problem}; pass a run directory (runs/NAME-TIMESTAMP) "
-                        "or a directory written by `python -m textattn export`")
-    if is_export_dir(path):
-        try:
-            return "export", tf.saved_model.load(path)
-        except Exception as exc:
-            raise UserError(f"could not load the SavedModel in {path!r} ({type(exc).__name__}); "
-                            "re-export it") from None
-    if runs.is_run_dir(path):
-        return "run", None
-    raise UserError(f"{path!r} is neither a run directory (config.yaml, model.keras) nor an exported "
-                    f"SavedModel ({SAVED_MODEL}); pass one of those")
-
-
-def input_signature():
-    """The serving input: one raw review per row, shape (batch,), tf.string."""
-    import tensorflow as tf
-
-    return [tf.TensorSpec([None], tf.string, name=INPUT)]
-
-
-def valid_utf8(texts):
-    """Replace invalid UTF-8 byte sequences with U+FFFD; valid text is unchanged byte for byte.
-
-    The standardizer's regexes need valid UTF-8. Training text is always valid
-    (it is decoded to Python str on reading), so its token ids are unaffected.
-    """
-    import tensorflow as tf
-
-    return tf.strings.unicode_transcode(texts, "UTF-8", "UTF-8", errors="replace", replacement_char=0xFFFD)
-
-
-def make_serve(model, parts: "ServingParts", call_model=None):
-    """The serving computation: raw texts (batch,) -> {label, label_id, probabilities, known_tokens[, probability]}.
-
-    ``model`` maps its input (token ids (batch, sequence_length); for ``ngram`` a
-    multi-hot SparseTensor (batch, V); for ``hybrid`` a dict of both) to class
-    probabilities, (batch, C) softmax or (batch, 1) sigmoid. The run's
-    temperature is applied, and ``label_id`` is the arg-max class, ``label``
-    its name (``parts.class_names``). ``known_tokens`` counts the evidence the
-    model sees: in-vocabulary words inside the kept window for word models,
-    distinct in-vocabulary n-grams for ``ngram`` and ``hybrid``. With none
-    (empty, whitespace, only unknown words) the probabilities are exactly
-    uniform (0.5 for two classes), label_id ``NO_LABEL_ID`` and label
-    ``NO_LABEL``: no evidence, no verdict. Two-class models also answer
-    ``probability``, the second class's (the positive review's for IMDB).
-
-    ``call_model(inputs)`` replaces ``model(inputs, training=False)`` (see
-    ``serving_function``: a model run by another backend than TensorFlow).
-    """
-    import tensorflow as tf
-
-    from textattn.data.text import truncate_and_pad
-
-    call_model = call_model or (lambda inputs: model(inputs, training=False))
-
-    config = parts.config
-    sequence_length, keep = config.data.sequence_length, config.data.keep
-    variant = config.model.variant
-    reads_ngrams = variants.variant(variant).reads_ngrams
-    empty_review = empty_review_ids(sequence_length)
-    inverse_temperature = 1.0 / float(parts.temperature)
-    num_classes = len(parts.class_names)
-    names = tf.constant(list(parts.class_names) + [NO_LABEL])  # NO_LABEL at index num_classes
-
-    def serve(texts):
-        texts = valid_utf8(texts)
-        n = tf.shape(texts)[0]
-        if reads_ngrams:
-            # Keras' sparse multi-hot output fails on a batch of 0 rows: add one row, drop it at the end.
-            texts = tf.concat([texts, tf.constant([""])], axis=0)
-        ids = truncate_and_pad(parts.vectorizer(texts), sequence_length, keep)
-        known_words = tf.reduce_sum(tf.cast(ids > OOV_ID, tf.int32), axis=1)
-        ids = model_token_ids(ids, empty_review)
-        if reads_ngrams:
-            bags = parts.ngram_vectorizer(texts)
-            in_vocabulary = tf.cast(bags.indices[:, 1] > 0, tf.int32)  # column 0 is the OOV bucket
-            known = tf.math.unsorted_segment_sum(in_vocabulary, tf.cast(bags.indices[:, 0], tf.int32),
-                                                 tf.shape(texts)[0])
-            inputs = bags if variant == "ngram" else {"token_ids": ids, "ngrams": bags}
-        else:
-            known, inputs = known_words, ids
-        probabilities = tf.cast(call_model(inputs), tf.float32)
-        if config.model.head == "sigmoid":
-            probabilities = tf.concat([1.0 - probabilities, probabilities], axis=1)
-        if inverse_temperature != 1.0:
-            log_p = tf.math.log(tf.clip_by_value(probabilities, 1e-7, 1.0))
-            probabilities = tf.nn.softmax(log_p * inverse_temperature, axis=1)
-        no_evidence = tf.equal(known, 0)
-        probabilities = tf.where(no_evidence[:, None], tf.fill(tf.shape(probabilities), 1.0 / num_classes),
-                                 probabilities)
-        label_id = tf.where(no_evidence, NO_LABEL_ID, tf.argmax(probabilities, axis=-1, output_type=tf.int32))
-        label = tf.gather(names, tf.where(no_evidence, num_classes, label_id))
-        out = {LABEL: label[:n], LABEL_ID: label_id[:n], PROBABILITIES: probabilities[:n], KNOWN_TOKENS: known[:n]}
-        if num_classes == 2:
-            out[PROBABILITY] = probabilities[:n, 1]
-        return out
-
-    return serve
-
-
-def empty_review_ids(sequence_length: int):
-    """int32 (sequence_length,): one unknown word, what a review without any token is fed as.
-
-    A review with no known-or-unknown word at all ("", "!!!") would be fully
-    masked, and masked pooling over nothing is 0/0.
-    """
-    import tensorflow as tf
-
-    return tf.one_hot(0, sequence_length, on_value=OOV_ID, off_value=0, dtype=tf.int32)
-
-
-def model_token_ids(ids, empty_review):
-    """Token ids int32 (batch, length) as the model is fed them: rows without a token become ``empty_review``."""
-    import tensorflow as tf
-
-    return tf.where(tf.reduce_any(ids != 0, axis=1, keepdims=True), ids, empty_review)
-
-
-@dataclasses.dataclass
-class ServingParts:
-    """What a run's serving computation is made of."""
-
-    config: object
-    vectorizer: object
-    ngram_vectorizer: object | None
-    temperature: float
-    class_names: list = dataclasses.field(default_factory=lambda: list(runs.LEGACY_CLASS_NAMES))
-    """Label id i is class ``class_names[i]``."""
-
-
-def load_run(run_dir: str):
-    """(config, model, vectorizer) of a finished run; the vectorizer holds the run's vocabulary."""
-    parts, model = load_serving_parts(run_dir)
-    return parts.config, model, parts.vectorizer
-
-
-def load_serving_parts(run_dir: str):
-    """(ServingParts, model) of a finished run: vectorizers with the run's vocabularies, its temperature and
-    class names."""
-    from textattn.data.text import make_vectorizer
-
-    runs.check_run_dir(run_dir)
-    config = runs.load_config(run_dir)
-    vocabulary = runs.load_vocabulary(os.path.join(run_dir, runs.VOCAB))
-    model = runs.load_model(run_dir)
-    ngram_vectorizer = None
-    if variants.variant(config.model.variant).reads_ngrams:
-        from textattn.data.ngrams import make_ngram_vectorizer
-
-        path = os.path.join(run_dir, runs.NGRAM_VOCAB)
-        if not os.path.isfile(path):
-            raise UserError(f"{run_dir!r} has no {runs.NGRAM_VOCAB}; retrain the run")
-        ngrams = runs.load_vocabulary(path)
-        ngram_vectorizer = make_ngram_vectorizer(len(ngrams), config.model.ngram.max_ngram, ngrams)
-    class_names = runs.load_class_names(run_dir)
-    width = int(model.output_shape[-1])
-    if max(width, 2) != len(class_names):
-        raise UserError(f"{run_dir!r}: the model has {width} outputs but {runs.CLASSES} names "
-                        f"{len(class_names)} classes; retrain the run")
-    parts = ServingParts(config, make_vectorizer(config.data.vocab_size, vocabulary), ngram_vectorizer,
-                         runs.temperature(run_dir), class_names)
-    return parts, model
-
-
-def serving_function(run_dir: str):
-    """The run's serving computation as an in-process tf.function (same as the export's ``serve``).
-
-    Under another Keras backend than TensorFlow (word-sequence variants only)
-    the text processing around the model stays TensorFlow code, and the model
-    itself is run by its backend, through ``tf.numpy_function``.
-    """
-    import tensorflow as tf
-
-    from textattn import backend
-
-    parts, model = load_serving_parts(run_dir)
-    call_model = None
-    if not backend.is_tensorflow():
-        backend.check_variant(parts.config.model.variant)
-        call_model = backend_model_call(model)
-    serve = make_serve(model, parts, call_model)
-    return tf.function(serve, input_signature=input_signature(), autograph=False)
-
-
-def backend_model_call(model):
-    """``inputs -> probabilities`` for a tf.function, running ``model`` eagerly on its own backend
-    (its compiled predict step) through NumPy arrays."""
-    import numpy as np
-    import tensorflow as tf
-
-    classes = int(model.output_shape[-1])
-
-    def predict(ids):
-        if len(ids) == 0:
-            return np.zeros((0, classes), np.float32)
-        return np.asarray(model.predict_on_batch(ids), np.float32)
-
-    def call(ids):
-        probabilities = tf.numpy_function(predict, [ids], tf.float32, stateful=False)
-        return tf.ensure_shape(probabilities, [None, classes])
-
-    return call
 
 
 def check_export_target(out_dir: str, overwrite: bool = False) -> None:
@@ -306,8 +77,6 @@ def export_run(run_dir: str, out_dir: str, overwrite: bool = False) -> str:
     A SavedModel is TensorFlow's: under another Keras backend the export runs
     in a child process with ``KERAS_BACKEND=tensorflow``.
     """
-    from textattn import backend
-
     runs.check_run_dir(run_dir)
     check_export_target(out_dir, overwrite)
     if not backend.is_tensorflow():
@@ -331,24 +100,19 @@ def export_run(run_dir: str, out_dir: str, overwrite: bool = False) -> str:
 
 def _export_under_tensorflow(run_dir: str, out_dir: str, overwrite: bool) -> str:
     """``python -m textattn export`` in a child process on the TensorFlow backend; its error line becomes ours."""
-    import subprocess
-    import sys
-
-    from textattn.backend import TENSORFLOW
-
     cmd = [sys.executable, "-m", "textattn", "export", os.path.abspath(run_dir), os.path.abspath(out_dir)]
-    env = {**os.environ, "KERAS_BACKEND": TENSORFLOW}
+    env = {**os.environ, "KERAS_BACKEND": backend.TENSORFLOW}
     result = subprocess.run(cmd + (["--overwrite"] if overwrite else []), env=env, capture_output=True, text=True)
     if result.returncode != 0:
         errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
         detail = errors[-1][len("error: "):] if errors else (result.stderr.strip().splitlines() or ["no output"])[-1]
-        raise UserError(f"export under KERAS_BACKEND={TENSORFLOW} failed: {detail}")
+        raise UserError(f"export under KERAS_BACKEND={backend.TENSORFLOW} failed: {detail}")
     return out_dir
 
 
 def write_export(run_dir: str, directory: str) -> dict:
     """Write the SavedModel and metadata.json into the existing empty ``directory``; return the metadata."""
-    import keras
+    import keras  # here, not at the top: ``train --export`` checks its target before TensorFlow loads
 
     from textattn.explain.endpoint import make_explain
 
@@ -371,8 +135,6 @@ def write_export(run_dir: str, directory: str) -> dict:
 
 
 def build_metadata(run_dir: str, parts: ServingParts, serve, explain=None) -> dict:
-    from textattn.explain.meaning import describe
-
     config = parts.config
     metrics_path = os.path.join(run_dir, runs.METRICS)
     metrics = runs.read_json(metrics_path) if os.path.isfile(metrics_path) else {}

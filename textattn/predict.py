@@ -25,7 +25,7 @@ from typing import Iterator
 
 import numpy as np
 
-from textattn import export, review_stream, runs
+from textattn import review_stream, runs, serving
 from textattn.atomic_write import open_atomic
 from textattn.errors import UserError, defer_interrupts, termination_requested
 
@@ -40,7 +40,7 @@ class Predictions:
     """What ``serve`` answered for n reviews of a C-class model.
 
     ``probabilities`` float32 (n, C); ``label_ids`` int32 (n,), -1 where the model
-    saw no evidence; ``labels`` the class names (``export.NO_LABEL`` where -1);
+    saw no evidence; ``labels`` the class names (``serving.NO_LABEL`` where -1);
     ``known_tokens`` int32 (n,) (-1 from an export made before that output existed).
     """
 
@@ -65,14 +65,12 @@ class Predictor:
     """
 
     def __init__(self, path: str):
-        kind, self._loaded = export.open_model_path(path)
+        kind, self._loaded = serving.open_model_path(path)
         if kind == "export":
-            self._serve = getattr(self._loaded, export.SERVE, None)
-            if self._serve is None:
-                raise UserError(f"the SavedModel in {path!r} has no '{export.SERVE}' endpoint; "
-                                "export it with `python -m textattn export`")
+            self._serve = serving.export_endpoint(self._loaded, path, serving.SERVE,
+                                                  "; export it with `python -m textattn export`")
         else:
-            self._serve = export.serving_function(path)
+            self._serve = serving.serving_function(path)
         self.class_names = class_names_of(kind, path)
 
     def __call__(self, texts, batch_size: int = BATCH_SIZE) -> Predictions:
@@ -85,13 +83,13 @@ class Predictor:
             probabilities, label_ids = answer_arrays(out)
             parts["probabilities"].append(probabilities)
             parts["label_ids"].append(label_ids)
-            parts["known_tokens"].append(out[export.KNOWN_TOKENS].numpy() if export.KNOWN_TOKENS in out
+            parts["known_tokens"].append(out[serving.KNOWN_TOKENS].numpy() if serving.KNOWN_TOKENS in out
                                          else np.full(len(batch), -1, np.int32))
         c = len(self.class_names)
         probabilities = np.concatenate(parts["probabilities"]) if texts else np.zeros((0, c), np.float32)
         label_ids = np.concatenate(parts["label_ids"]) if texts else np.zeros(0, np.int32)
         known = np.concatenate(parts["known_tokens"]) if texts else np.zeros(0, np.int32)
-        labels = [self.class_names[i] if i >= 0 else export.NO_LABEL for i in label_ids]
+        labels = [self.class_names[i] if i >= 0 else serving.NO_LABEL for i in label_ids]
         return Predictions(self.class_names, probabilities, label_ids, labels, known)
 
 
@@ -101,29 +99,29 @@ def answer_arrays(out) -> tuple[np.ndarray, np.ndarray]:
     A format 1 export answered ``probability`` (positive class) and an int ``label``
     (0 also when it saw no evidence: known_tokens 0).
     """
-    if export.PROBABILITIES in out:
-        return out[export.PROBABILITIES].numpy(), out[export.LABEL_ID].numpy()
-    p = out[export.PROBABILITY].numpy()
-    label_ids = out[export.LABEL].numpy().astype(np.int32)
-    if export.KNOWN_TOKENS in out:
-        label_ids = np.where(out[export.KNOWN_TOKENS].numpy() == 0, export.NO_LABEL_ID, label_ids)
+    if serving.PROBABILITIES in out:
+        return out[serving.PROBABILITIES].numpy(), out[serving.LABEL_ID].numpy()
+    p = out[serving.PROBABILITY].numpy()
+    label_ids = out[serving.LABEL].numpy().astype(np.int32)
+    if serving.KNOWN_TOKENS in out:
+        label_ids = np.where(out[serving.KNOWN_TOKENS].numpy() == 0, serving.NO_LABEL_ID, label_ids)
     return np.stack([1.0 - p, p], axis=1).astype(np.float32), label_ids
 
 
 def class_names_of(kind: str, path: str) -> list[str]:
-    """The class names of MODEL (``kind`` from ``export.open_model_path``): a run's, or an export's metadata.json
+    """The class names of MODEL (``kind`` from ``serving.open_model_path``): a run's, or an export's metadata.json
     (format 1: its "labels")."""
     if kind != "export":
         return runs.load_class_names(path)
     try:
-        metadata = runs.read_json(os.path.join(path, export.METADATA))
+        metadata = runs.read_json(os.path.join(path, serving.METADATA))
     except (OSError, ValueError):
-        raise UserError(f"{path!r} has no readable {export.METADATA}; re-export the run") from None
+        raise UserError(f"{path!r} has no readable {serving.METADATA}; re-export the run") from None
     names = metadata.get("class_names")
     if names is None and isinstance(metadata.get("labels"), dict):
         names = [metadata["labels"][key] for key in sorted(metadata["labels"], key=int)]
     if not names:
-        raise UserError(f"{export.METADATA} in {path!r} names no classes; re-export the run")
+        raise UserError(f"{serving.METADATA} in {path!r} names no classes; re-export the run")
     return [str(name) for name in names]
 
 

@@ -170,7 +170,7 @@ def uninstall(finder: QuietImportFinder | None = None) -> None:
 
 
 def quiet_start() -> None:
-    """Called once by ``textattn/__init__``: quiet TensorFlow's start-up unless verbose."""
+    """Quiet TensorFlow's start-up unless verbose (``textattn.startup.configure_process`` calls it)."""
     global _we_set_log_level
     if verbose():
         return
@@ -194,11 +194,7 @@ def enable_verbose() -> None:
 
 
 def add_verbose_flag(parser) -> None:
-    """Add ``--verbose`` to an argparse parser; call :func:`apply_verbose_flag` after parsing."""
+    """Add ``--verbose`` to an argparse parser (``textattn.__main__.main`` acts on it before parsing, in
+    case building the parser imports TensorFlow)."""
     parser.add_argument("--verbose", action="store_true",
                         help=f"also show TensorFlow's own start-up and log lines (same as {VERBOSE_ENV}=1)")
-
-
-def apply_verbose_flag(args) -> None:
-    if getattr(args, "verbose", False):
-        enable_verbose()

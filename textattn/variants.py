@@ -19,7 +19,6 @@ builders import what they need when a model is built.
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass, field
 from typing import Any, Callable, Literal, Optional
 
@@ -27,17 +26,6 @@ from textattn.errors import UserError
 
 # Model inputs: token ids (batch, sequence_length) int32; n-gram bags (batch, V), a sparse multi-hot.
 TOKEN_IDS, NGRAMS = "token_ids", "ngrams"
-
-
-def lazy(module: str, name: str) -> Callable:
-    """The function ``module.name``, imported at its first call (builders need Keras; this module must not)."""
-
-    def call(*args, **kwargs):
-        return getattr(importlib.import_module(module), name)(*args, **kwargs)
-
-    call.__name__ = call.__qualname__ = name
-    call.__doc__ = f"``{module}.{name}``, imported when called."
-    return call
 
 
 # --------------------------------------------------------------------------- #
@@ -244,21 +232,38 @@ class Variant:
         return {"variant": self.name, **self.columns(settings, model)}
 
 
-def _body(name: str) -> Callable:
-    return lazy("textattn.models.bodies", name)
+# The bodies and builders need Keras, which this module must not import (configs are read without it):
+# each of these imports its module when a model is built.
+
+
+def _bodies():
+    from textattn.models import bodies
+
+    return bodies
+
+
+def _bag_models():
+    from textattn.models import bag_models
+
+    return bag_models
 
 
 VARIANTS: tuple[Variant, ...] = (
-    Variant("baseline", body=_body("baseline")),
-    Variant("attention", "attention", AttentionConfig, body=_body("dot_product_attention"), columns=attention_stack),
-    Variant("additive", "additive", AdditiveConfig, body=_body("additive_attention"), columns=attention_stack),
-    Variant("mha", "mha", MHAConfig, body=_body("multi_head_attention"), columns=attention_stack),
-    Variant("transformer", "transformer", TransformerConfig, body=_body("transformer"), columns=attention_stack),
-    Variant("rnn_attention", "rnn", RNNConfig, body=_body("rnn_attention"), columns=recurrent_attention),
-    Variant("ngram", "ngram", NgramConfig, build=lazy("textattn.models.bag_models", "build_ngram_model"),
-            inputs=(NGRAMS,)),
-    Variant("hybrid", "hybrid", HybridConfig, build=lazy("textattn.models.bag_models", "build_hybrid_model"),
-            inputs=(TOKEN_IDS, NGRAMS), columns=word_branch),
+    Variant("baseline", body=lambda x, config: _bodies().baseline(x, config)),
+    Variant("attention", "attention", AttentionConfig, columns=attention_stack,
+            body=lambda x, config: _bodies().dot_product_attention(x, config)),
+    Variant("additive", "additive", AdditiveConfig, columns=attention_stack,
+            body=lambda x, config: _bodies().additive_attention(x, config)),
+    Variant("mha", "mha", MHAConfig, columns=attention_stack,
+            body=lambda x, config: _bodies().multi_head_attention(x, config)),
+    Variant("transformer", "transformer", TransformerConfig, columns=attention_stack,
+            body=lambda x, config: _bodies().transformer(x, config)),
+    Variant("rnn_attention", "rnn", RNNConfig, columns=recurrent_attention,
+            body=lambda x, config: _bodies().rnn_attention(x, config)),
+    Variant("ngram", "ngram", NgramConfig, inputs=(NGRAMS,),
+            build=lambda *args: _bag_models().build_ngram_model(*args)),
+    Variant("hybrid", "hybrid", HybridConfig, inputs=(TOKEN_IDS, NGRAMS), columns=word_branch,
+            build=lambda *args: _bag_models().build_hybrid_model(*args)),
 )
 NAMES: tuple[str, ...] = tuple(v.name for v in VARIANTS)
 

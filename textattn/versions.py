@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import platform
 
+import textattn
+
 
 def versions() -> dict[str, str]:
     """{python, keras, tensorflow, textattn} of this process; imports Keras and TensorFlow."""
     import keras
     import tensorflow as tf
-
-    import textattn
 
     return {"python": platform.python_version(), "keras": keras.__version__, "tensorflow": tf.__version__,
             "keras_backend": keras.backend.backend(), "textattn": textattn.__version__}

@@ -22,7 +22,7 @@ import time
 
 import pytest
 
-from textattn import export
+from textattn import export, serving
 
 from .helpers import REPO, child_env, python, snapshot
 
@@ -43,7 +43,7 @@ def is_complete_export(path: str, reference: dict) -> bool:
     files = snapshot(path)
     if sorted(files) != sorted(reference) or not all(files.values()):
         return False
-    return json.loads(files[export.METADATA])["format"] == "textattn-savedmodel"
+    return json.loads(files[serving.METADATA])["format"] == "textattn-savedmodel"
 
 
 def staging_dirs(target: str) -> list[str]:
@@ -151,7 +151,7 @@ def test_a_kill_between_the_steps_of_the_swap_keeps_an_export_in_place(reference
     shutil.copytree(ref_path, target)
     staging = str(tmp_path / ".model.tmp-new")
     shutil.copytree(ref_path, staging)
-    with open(os.path.join(staging, export.METADATA), "a") as f:
+    with open(os.path.join(staging, serving.METADATA), "a") as f:
         f.write(" ")  # the new export differs from the earlier one
     new_files = snapshot(staging)
 

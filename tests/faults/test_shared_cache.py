@@ -27,6 +27,8 @@ ROUNDS = 4
 PREPARE_WORKER = textwrap.dedent("""
     import os, sys, time
     sys.path.insert(0, os.path.join({repo!r}, "tests"))
+    from textattn.startup import configure_process
+    configure_process()  # as a command does: TensorFlow's start-up lines stay off stderr
     from faults.helpers import data_digest, prepare
     from textattn.data import text  # noqa: F401  (imports TensorFlow: done before the gate)
     data_path, cache_dir, ready, go, delay = sys.argv[1:6]

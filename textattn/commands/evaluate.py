@@ -15,9 +15,9 @@ reported and the exit status is 1. ``python evaluate.py`` is the same command.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
+from textattn.atomic_write import write_output_file
 from textattn.errors import UserError
 from textattn.evaluation.speed import LATENCY_CALLS
 
@@ -165,12 +165,7 @@ def write_explain_pages(run_dirs: list[str], html: str, n: int, split: str, data
 
 def write_outputs(outputs) -> None:
     """Write each (path, render) whose path is given: ``render()`` is the file's text."""
-    from textattn.atomic_write import write_text_atomic
-
     for path, render in outputs:
         if path:
-            parent = os.path.dirname(os.path.abspath(path))
-            if not os.path.isdir(parent):
-                raise UserError(f"cannot write {path!r}: directory {parent!r} does not exist")
-            write_text_atomic(path, render())
+            write_output_file(path, render())
             print(f"Wrote {path}")

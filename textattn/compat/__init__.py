@@ -1,1 +1,1 @@
-"""Workarounds for upstream bugs, one module each, each guarded and with a test that says when it can go."""
+"""Each library's private parts that textattn reaches into, one module per library, each guarded with a public fallback where one exists, and a test that says when upstream moved it (keras_distribute.py: workarounds for upstream bugs)."""

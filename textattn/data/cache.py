@@ -237,3 +237,13 @@ def unpack_texts(blob: np.ndarray, ends: np.ndarray) -> list[str]:
     raw = blob.tobytes()
     starts = np.concatenate([[0], ends[:-1]])
     return [raw[s:e].decode("utf-8") for s, e in zip(starts.tolist(), ends.tolist())]
+
+
+def packed(prefix: str, texts: list[str]) -> dict[str, np.ndarray]:
+    """``pack_texts(texts)`` as the arrays ``<prefix>blob`` and ``<prefix>ends`` of a cache entry."""
+    return {prefix + k: v for k, v in pack_texts(texts).items()}
+
+
+def unpacked(entry: dict, prefix: str) -> list[str]:
+    """The texts ``packed(prefix, texts)`` stored in ``entry``."""
+    return unpack_texts(entry[prefix + "blob"], entry[prefix + "ends"])

@@ -22,7 +22,7 @@ import re
 
 import numpy as np
 
-from textattn.data import cache
+from textattn.data import cache, folders, tables, tfds_source
 from textattn.data.rows import Rows
 from textattn.errors import UserError
 
@@ -98,8 +98,6 @@ def _check_training_examples(rows: Rows, labels: np.ndarray, splits: np.ndarray,
 
 def read(source) -> Labelled:
     """Read and check ``source`` (a ``textattn.data.source.Source`` of a labelled-file or TFDS kind)."""
-    from textattn.data import folders, tables, tfds_source
-
     if source.kind in tables.DELIMITERS or source.kind == "jsonl":
         return from_rows(tables.read_file(source.path, source.kind, source.text_field or "text",
                                           source.label_field or "label", source.split_field))
@@ -118,14 +116,12 @@ def load(source, cache_dir: str | None = None) -> Labelled:
     entry = cache.load_entry(root, key)
     if entry is not None:
         return Labelled(
-            texts=cache.unpack_texts(entry["texts_blob"], entry["texts_ends"]),
-            labels=entry["labels"], splits=entry["splits"],
-            class_names=cache.unpack_texts(entry["classes_blob"], entry["classes_ends"]),
-            notes=cache.unpack_texts(entry["notes_blob"], entry["notes_ends"]),
+            texts=cache.unpacked(entry, "texts_"), labels=entry["labels"], splits=entry["splits"],
+            class_names=cache.unpacked(entry, "classes_"), notes=cache.unpacked(entry, "notes_"),
         )
     data = read(source)
     arrays = {"labels": data.labels, "splits": data.splits}
     for name, texts in (("texts", data.texts), ("classes", data.class_names), ("notes", data.notes)):
-        arrays.update({f"{name}_{k}": v for k, v in cache.pack_texts(texts).items()})
+        arrays.update(cache.packed(f"{name}_", texts))
     cache.save_entry(root, key, arrays)
     return data

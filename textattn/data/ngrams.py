@@ -58,13 +58,6 @@ def texts_to_bags(vectorizer, texts, batch_size: int = 1024) -> tuple[np.ndarray
     return np.concatenate(values), row_splits
 
 
-def bag_rows(bags: tuple[np.ndarray, np.ndarray], start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
-    """Rows ``start:stop`` of ragged bags, as a new (values, row_splits)."""
-    values, row_splits = bags
-    lo, hi = row_splits[start], row_splits[stop]
-    return values[lo:hi], row_splits[start:stop + 1] - lo
-
-
 def concat_bags(*bags) -> tuple[np.ndarray, np.ndarray]:
     """Ragged bags stacked row-wise."""
     values = np.concatenate([b[0] for b in bags])
@@ -73,11 +66,6 @@ def concat_bags(*bags) -> tuple[np.ndarray, np.ndarray]:
         splits.append(row_splits[1:] + offset)
         offset += row_splits[-1]
     return values, np.concatenate(splits)
-
-
-def ragged_bags(bags) -> tf.RaggedTensor:
-    values, row_splits = bags
-    return tf.RaggedTensor.from_row_splits(values.astype(np.int64), row_splits)
 
 
 def bags_to_sparse(ids: tf.RaggedTensor, vocab_size: int) -> tf.SparseTensor:

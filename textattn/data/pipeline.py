@@ -19,7 +19,7 @@ import typing
 import numpy as np
 
 from textattn.config import DataConfig
-from textattn.data import aclimdb, cache, carving, labelled, tfds_source
+from textattn.data import aclimdb, cache, carving, corpus, labelled, tfds_source
 from textattn.data.source import IMDB_VALIDATION, STREAMED_KINDS, Source, source_of
 from textattn.errors import UserError
 from textattn.variants import NGRAMS, TOKEN_IDS
@@ -126,7 +126,7 @@ def split_texts(data: DataConfig, seed: int) -> TextSplits:
 def validation_count(data: DataConfig, seed: int) -> int:
     """How many examples the validation part of ``data`` holds (IMDB and streamed data without reading it)."""
     if data.source in STREAMED_KINDS:
-        from textattn.data import corpus, streamed
+        from textattn.data import streamed  # here, not at the top: streamed imports this module
 
         return corpus.read_manifest(streamed.prepared_dir(data, seed)[0]).counts["validation"]
     source = source_of(data)
@@ -170,9 +170,8 @@ def prepare(data: DataConfig, seed: int, verbose: bool = True) -> PreparedData:
             print(f"Preparing data from {source.describe()} (cached for later runs)...", flush=True)
         splits = split_texts(data, seed)
         vectorizer = text.adapt_vectorizer(splits.fit[0], data.vocab_size)
-        vocabulary = vectorizer.get_vocabulary()
-        entry = {"vocab_" + k: v for k, v in cache.pack_texts(vocabulary).items()}
-        entry.update({"classes_" + k: v for k, v in cache.pack_texts(splits.class_names).items()})
+        entry = {**cache.packed("vocab_", vectorizer.get_vocabulary()),
+                 **cache.packed("classes_", splits.class_names)}
         for name, (texts, labels) in (("train", splits.fit), ("val", splits.validation), ("test", splits.test)):
             entry["x_" + name] = text.texts_to_ids(vectorizer, texts, data.sequence_length, data.keep)
             entry["y_" + name] = labels
@@ -186,9 +185,9 @@ def prepare(data: DataConfig, seed: int, verbose: bool = True) -> PreparedData:
     return PreparedData(
         x_train=x_train, y_train=y_train, x_val=entry["x_val"], y_val=entry["y_val"],
         x_test=x_test, y_test=y_test,
-        vocabulary=cache.unpack_texts(entry["vocab_blob"], entry["vocab_ends"]),
+        vocabulary=cache.unpacked(entry, "vocab_"),
         prep_seconds=time.perf_counter() - start, cache_hit=cache_hit, source=source.describe(),
-        class_names=cache.unpack_texts(entry["classes_blob"], entry["classes_ends"]),
+        class_names=cache.unpacked(entry, "classes_"),
     )
 
 
@@ -256,8 +255,8 @@ def prepare_ngrams(data: DataConfig, max_ngram: int, vocab_size: int, seed: int,
             print(f"Preparing {max_ngram}-gram bags from {source.describe()} (cached for later runs)...", flush=True)
         splits = split_texts(data, seed)
         vectorizer = ngrams.adapt_ngram_vectorizer(splits.fit[0], vocab_size, max_ngram)
-        entry = {"vocab_" + k: v for k, v in cache.pack_texts([str(t) for t in vectorizer.get_vocabulary()]).items()}
-        entry.update({"classes_" + k: v for k, v in cache.pack_texts(splits.class_names).items()})
+        entry = {**cache.packed("vocab_", [str(t) for t in vectorizer.get_vocabulary()]),
+                 **cache.packed("classes_", splits.class_names)}
         for name, (texts, _) in (("train", splits.fit), ("val", splits.validation), ("test", splits.test)):
             entry[name + "_values"], entry[name + "_row_splits"] = ngrams.texts_to_bags(vectorizer, texts)
         if unlabeled and source.is_imdb:
@@ -271,9 +270,9 @@ def prepare_ngrams(data: DataConfig, max_ngram: int, vocab_size: int, seed: int,
 
     return NgramData(
         train=bags("train", data.train_limit), val=bags("val"), test=bags("test", data.test_limit),
-        vocabulary=cache.unpack_texts(entry["vocab_blob"], entry["vocab_ends"]),
+        vocabulary=cache.unpacked(entry, "vocab_"),
         prep_seconds=time.perf_counter() - start, cache_hit=cache_hit,
-        class_names=cache.unpack_texts(entry["classes_blob"], entry["classes_ends"]),
+        class_names=cache.unpacked(entry, "classes_"),
         unsup=bags("unsup") if unlabeled and "unsup_values" in entry else None,
     )
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import dataclasses
 
+from textattn.errors import UserError
+
 SPLIT_NAMES = {"train": "train", "validation": "validation", "val": "validation", "dev": "validation",
                "test": "test"}
 """Accepted values of a split column (case-insensitive) and the split each one means."""
@@ -77,8 +79,6 @@ def decode_lines(data: bytes) -> tuple[str, list[int]]:
 
 def split_of(value, where: str, field: str) -> str:
     """The split a split-column value names; anything else raises UserError."""
-    from textattn.errors import UserError
-
     name = SPLIT_NAMES.get(str(value).strip().lower()) if isinstance(value, str) else None
     if name is None:
         raise UserError(f"{where}: {field} is {value!r}; use train, validation (or val, dev) or test, "

@@ -32,7 +32,7 @@ import sys
 import tarfile
 
 from textattn.config import Config, DataConfig
-from textattn.data import aclimdb, folders, shards, tables, tfds_source
+from textattn.data import aclimdb, corpus, folders, shards, tables, tfds_source
 from textattn.errors import UserError
 
 DATA_ENV = "TEXTATTN_DATA"
@@ -71,8 +71,6 @@ class Source:
         if self.kind == "folders":
             return f"folders:{self.path}:{folders.fingerprint(self.path)}"
         if self.kind == "prepared":
-            from textattn.data import corpus
-
             return corpus.fingerprint(self.path)
         if self.kind == "shards":
             from textattn.data.streamed import shards_fingerprint
@@ -111,8 +109,6 @@ def resolve_data(config: Config, cli_path: str | None = None) -> Config:
     if settled.order != "canonical" and settled.source != "local":
         raise UserError("data.order 'archive' needs a local aclImdb copy (--data PATH); other sources keep their order")
     if settled.source == "prepared":
-        from textattn.data import corpus
-
         corpus.read_manifest(settled.path)  # a damaged manifest or a missing shard: before anything is written
     if settled.source == "tfds":
         tfds_source.check_available(settled.tfds_name)  # an unknown name, or offline: before anything is written
@@ -163,8 +159,6 @@ def _kind_of(path: str, declared: str) -> str:
 
 def corpus_dir(path: str) -> bool:
     """Whether ``path`` is a directory written by ``textattn prepare``."""
-    from textattn.data import corpus
-
     return os.path.isdir(path) and corpus.is_prepared(path)
 
 

@@ -26,9 +26,13 @@ import time
 import numpy as np
 
 from textattn import variants
+from textattn.atomic_write import write_atomic
 from textattn.config import Config, DataConfig
-from textattn.data import cache, corpus, shards
+from textattn.data import cache, corpus, pipeline, shards
+from textattn.data.pipeline import TextSplits
+from textattn.data.source import FILE_KINDS, source_of
 from textattn.errors import UserError
+from textattn.runs import load_vocabulary, save_vocabulary
 from textattn.variants import NGRAMS, TOKEN_IDS
 
 STREAMED_KINDS = ("prepared", "shards")
@@ -65,8 +69,6 @@ def prepare_source(data: DataConfig, seed: int, out_dir: str, shard_examples: in
     of them (IMDB: the reference split). ``finalize(tmp_dir, manifest)`` runs
     before the directory is renamed into place (to add vocabularies).
     """
-    from textattn.data.source import FILE_KINDS
-
     if data.source in ("shards",) + FILE_KINDS:
         paths = shards.expand(data.path) if data.source == "shards" else [data.path]
         kind = shards.kind_of_shards(paths) if data.source == "shards" else data.source
@@ -82,8 +84,6 @@ def prepare_source(data: DataConfig, seed: int, out_dir: str, shard_examples: in
 
         return corpus.write_corpus(out_dir, fill, seed, data.test_fraction, data.validation_fraction,
                                    describe(data), shard_examples, finalize=finalize)
-    from textattn.data import pipeline
-
     splits = pipeline.split_texts(data, seed)
 
     def fill_whole(writer):
@@ -98,8 +98,6 @@ def prepare_source(data: DataConfig, seed: int, out_dir: str, shard_examples: in
 
 
 def describe(data: DataConfig) -> str:
-    from textattn.data.source import source_of
-
     if data.source in STREAMED_KINDS:
         return data.path
     return source_of(data).describe()
@@ -142,8 +140,6 @@ def prepared_dir(data: DataConfig, seed: int, verbose: bool = True) -> tuple[str
 
 def split_texts(data: DataConfig, seed: int):
     """The prepared corpus' splits as ``pipeline.TextSplits``, read whole (for reports that show texts)."""
-    from textattn.data.pipeline import TextSplits
-
     manifest = corpus.read_manifest(prepared_dir(data, seed)[0])
 
     def part(split):
@@ -197,9 +193,6 @@ def fit_ngram_vocabulary(manifest: corpus.Manifest, max_ngram: int, vocab_size: 
 
 def write_vocabularies(directory: str, manifest: corpus.Manifest, config: Config) -> None:
     """Fit the vocabularies ``config`` needs on ``manifest``'s training split and write them to ``directory``."""
-    from textattn.atomic_write import write_atomic
-    from textattn.runs import save_vocabulary
-
     os.makedirs(directory, exist_ok=True)
     save_vocabulary(os.path.join(directory, words_file(config.data.vocab_size)),
                     fit_word_vocabulary(manifest, config.data.vocab_size))
@@ -313,7 +306,6 @@ class StreamedData:
         """
         import tensorflow as tf
 
-        from textattn.data import pipeline
         from textattn.data.text import truncate_and_pad
         from textattn.fitting import trim_multiple
 
@@ -368,8 +360,6 @@ def load(config: Config, verbose: bool = True) -> StreamedData:
         if verbose:
             print(f"warning: {note}", flush=True)
     vocab_dir = _cached_vocabularies(manifest, config, corpus.fingerprint(path) + ":" + str(config.seed))
-    from textattn.runs import load_vocabulary
-
     vocabulary = load_vocabulary(os.path.join(vocab_dir, words_file(d.vocab_size)))
     ngram_vocabulary = counts = None
     if variants.variant(config.model.variant).reads_ngrams:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import socket
 
+from textattn.data.rows import Rows
 from textattn.errors import UserError
 
 TFDS_NAME = "imdb_reviews"
@@ -119,8 +120,6 @@ def check_available(name: str) -> None:
 
 def read_rows(name: str, text_field: str | None = None, label_field: str | None = None):
     """Dataset ``name``'s labelled examples: (Rows with class-id labels, class names in TFDS order)."""
-    from textattn.data.rows import Rows
-
     hint = _GENERIC_HINT
     try:
         import tensorflow_datasets as tfds

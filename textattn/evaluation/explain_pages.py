@@ -13,7 +13,13 @@ import os
 import numpy as np
 
 from textattn import runs
+from textattn.atomic_write import write_output_file
+from textattn.data import pipeline
+from textattn.data.source import resolve_data
 from textattn.errors import UserError
+from textattn.explain.explainer import Explainer
+from textattn.explain.html import render_page
+from textattn.predict import Predictor
 
 
 def pick_reviews(labels, confidence, predicted, n: int, class_names) -> list[tuple[int, str]]:
@@ -39,9 +45,6 @@ def pick_reviews(labels, confidence, predicted, n: int, class_names) -> list[tup
 
 def split_texts(run_dir: str, split: str, data_path: str | None):
     """(texts list[str], labels int (N,)) of the run's ``split``, as ``textattn evaluate`` reads it."""
-    from textattn.data import pipeline
-    from textattn.data.source import resolve_data
-
     config = resolve_data(runs.load_config(run_dir), data_path)
     if config.train.final_fit:
         if split == "validation":
@@ -56,11 +59,6 @@ def split_texts(run_dir: str, split: str, data_path: str | None):
 def write_explain_page(run_dir: str, out_dir: str, n: int, split: str = "test",
                        data_path: str | None = None) -> str:
     """Write OUT_DIR/<run name>.html for ``run_dir``; return its path."""
-    from textattn.explain.command import write_page
-    from textattn.explain.explainer import Explainer
-    from textattn.explain.html import render_page
-    from textattn.predict import Predictor
-
     texts, labels = split_texts(run_dir, split, data_path)
     if len(texts) == 0:
         raise UserError(f"the run has no {split} reviews to explain")
@@ -72,5 +70,5 @@ def write_explain_page(run_dir: str, out_dir: str, n: int, split: str = "test",
     title = f"{name}: the {n} most confident correct and wrong {split} reviews per class"
     os.makedirs(out_dir, exist_ok=True)
     path = os.path.join(out_dir, f"{name}.html")
-    write_page(path, render_page(explanations, title, explainer.meaning, captions=[c for _, c in picked]))
+    write_output_file(path, render_page(explanations, title, explainer.meaning, captions=[c for _, c in picked]))
     return path

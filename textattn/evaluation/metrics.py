@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import keras
 import numpy as np
+import tensorflow as tf
 
 THRESHOLD = 0.5
 AUC_THRESHOLDS = 1000
@@ -87,8 +88,6 @@ def multiclass_metrics(y_true: np.ndarray, probs: np.ndarray, class_names=None) 
     The predicted class is the arg-max column; the confusion matrix is C x C
     with rows the true class and columns the predicted class.
     """
-    import tensorflow as tf
-
     y_true = np.asarray(y_true).astype("int32").reshape(-1)
     probs = np.asarray(probs, dtype="float32")
     if probs.ndim != 2 or probs.shape[1] < 2:
@@ -126,8 +125,6 @@ def classification_metrics(y_true: np.ndarray, probs: np.ndarray, class_names=No
     ``class_names`` names the classes in index order (default: negative,
     positive for two classes, "0".."C-1" for more).
     """
-    import tensorflow as tf
-
     probs = np.asarray(probs, dtype="float32")
     if probs.ndim == 2 and probs.shape[1] > 2:
         return multiclass_metrics(y_true, probs, class_names)

@@ -83,7 +83,7 @@ def evaluate_run(run_dir: str, split: str = "test", data_path: str | None = None
     """
     import dataclasses
 
-    from textattn import export, fitting, training
+    from textattn import fitting, serving, training
     from textattn.data import pipeline
     from textattn.data.source import resolve_data
     from textattn.evaluation.architecture import architecture_columns
@@ -132,10 +132,10 @@ def evaluate_run(run_dir: str, split: str = "test", data_path: str | None = None
     metrics = classification_metrics(y, probs, class_names)
     metrics["ece"] = expected_calibration_error(y, probs)
     metrics["brier"] = brier_score(y, probs)
-    serve = export.serving_function(run_dir)
+    serve = serving.serving_function(run_dir)
     if behaviour_applies(class_names):
         suite = load_suite()
-        behaviour = score_suite(lambda batch: serve(_tf_strings(batch))[export.PROBABILITY].numpy(), suite)
+        behaviour = score_suite(lambda batch: serve(_tf_strings(batch))[serving.PROBABILITY].numpy(), suite)
         behaviour = {k: behaviour[k] for k in ("pass_rate", "passed", "total", "by_category", "failures")}
     else:
         behaviour = {"applicable": False,

@@ -1,7 +1,7 @@
 """Serving speed: batch-1 latency and batched throughput on raw review texts, after a warm-up.
 
 ``measure_serving`` times a serving function, texts (batch,) tf.string ->
-{"label_id": (batch,), "probabilities": (batch, C), ...}: the in-process ``export.serving_function`` of
+{"label_id": (batch,), "probabilities": (batch, C), ...}: the in-process ``serving.serving_function`` of
 a run (what ``textattn evaluate`` reports), or the ``serve`` endpoint of an
 exported SavedModel, loaded with TensorFlow alone as a server would.
 """

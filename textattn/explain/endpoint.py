@@ -23,26 +23,25 @@ Outputs (batch is the number of texts):
 from __future__ import annotations
 
 import numpy as np
+import tensorflow as tf
 
-from textattn import export, variants
+from textattn import serving, variants
+from textattn.backend import require_tensorflow
+from textattn.data.text import truncate_and_pad
 from textattn.explain.ngram_evidence import NgramEvidence
 from textattn.explain.token_weights import TokenWeigher, normalise
+from textattn.models import bag_models
 
-EXPLAIN = export.EXPLAIN
+EXPLAIN = serving.EXPLAIN
 TOKENS, WEIGHTS = "tokens", "weights"
 NGRAMS, NGRAM_CONTRIBUTIONS = "ngrams", "ngram_contributions"
 
 
-def make_explain(model, parts: export.ServingParts):
+def make_explain(model, parts: serving.ServingParts):
     """texts string (batch,) -> {tokens, weights, serve's outputs[, ngrams, ngram_contributions]}."""
-    import tensorflow as tf
-
-    from textattn.data.text import truncate_and_pad
-    from textattn.models import bag_models
-
     config = parts.config
     variant = config.model.variant
-    serve = export.make_serve(model, parts)
+    serve = serving.make_serve(model, parts)
     vocabulary = np.asarray(parts.vectorizer.get_vocabulary(), dtype=object)
     weigher = evidence = None
     if variant != "ngram":
@@ -55,25 +54,25 @@ def make_explain(model, parts: export.ServingParts):
         evidence = NgramEvidence(ngram_model.get_layer(bag_models.NB_LAYER), parts.ngram_vectorizer.get_vocabulary(),
                                  config.model.ngram.max_ngram, parts.temperature, blend)
 
-    empty_review = export.empty_review_ids(config.data.sequence_length)
+    empty_review = serving.empty_review_ids(config.data.sequence_length)
 
     def explain(texts):
         answer = serve(texts)
-        texts = export.valid_utf8(texts)
+        texts = serving.valid_utf8(texts)
         batch_size = tf.shape(texts)[0]
         if variant == "ngram":
-            occurrences = evidence.occurrences(texts, answer[export.LABEL_ID])
+            occurrences = evidence.occurrences(texts, answer[serving.LABEL_ID])
             length = tf.cast(occurrences["words"].bounding_shape(axis=1), tf.int32)
             ids = tf.cast(parts.vectorizer(texts).to_tensor(default_value=0, shape=tf.stack([batch_size, length])),
                           tf.int32)
             weights = normalise(evidence.token_mass(occurrences, batch_size, length), ids != 0)
         else:
             ids = truncate_and_pad(parts.vectorizer(texts), config.data.sequence_length, config.data.keep)
-            weights = normalise(weigher(export.model_token_ids(ids, empty_review)), ids != 0)  # 0 for a review without tokens
+            weights = normalise(weigher(serving.model_token_ids(ids, empty_review)), ids != 0)  # 0 for a review without tokens
         out = {TOKENS: tf.gather(tf.constant(vocabulary), ids), WEIGHTS: weights, **answer}
         if evidence is not None:
             if variant == "hybrid":
-                occurrences = evidence.occurrences(texts, answer[export.LABEL_ID])
+                occurrences = evidence.occurrences(texts, answer[serving.LABEL_ID])
             out[NGRAMS], out[NGRAM_CONTRIBUTIONS] = evidence.distinct(occurrences, batch_size)
         return out
 
@@ -88,11 +87,7 @@ def explain_function(run_dir: str):
     It runs the model's layers inside the tf.function, so it needs the TensorFlow backend;
     an export (written under TensorFlow) explains under any backend.
     """
-    import tensorflow as tf
-
-    from textattn.backend import require_tensorflow
-
     require_tensorflow("explaining a run directory (export it and explain the export)")
-    parts, model = export.load_serving_parts(run_dir)
-    return tf.function(make_explain(model, parts), input_signature=export.input_signature(), autograph=False)
+    parts, model = serving.load_serving_parts(run_dir)
+    return tf.function(make_explain(model, parts), input_signature=serving.input_signature(), autograph=False)
 

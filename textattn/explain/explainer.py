@@ -10,9 +10,12 @@ from __future__ import annotations
 import dataclasses
 import os
 
-from textattn import export, runs
-from textattn.errors import UserError
+import tensorflow as tf
+
+from textattn import runs, serving
 from textattn.explain import endpoint
+from textattn.explain.meaning import describe
+from textattn.predict import answer_arrays, class_names_of
 
 BATCH_SIZE = 32
 
@@ -21,7 +24,7 @@ BATCH_SIZE = 32
 class Explanation:
     """One review: the answer, its tokens (padding dropped) with their weights, and n-gram rows.
 
-    ``label`` is the predicted class name (``export.NO_LABEL`` without evidence, label_id -1)
+    ``label`` is the predicted class name (``serving.NO_LABEL`` without evidence, label_id -1)
     and ``probability`` its probability. ``weights`` are non-negative and sum to 1
     (0 tokens: empty); ``ngrams`` holds (n-gram, signed contribution) pairs,
     largest |contribution| first, for ``ngram`` and ``hybrid`` models and is
@@ -52,28 +55,18 @@ class Explainer:
     """Raw reviews (bytes or str) -> list of ``Explanation``; ``meaning`` says what a weight is."""
 
     def __init__(self, path: str):
-        kind, self._loaded = export.open_model_path(path)
+        kind, self._loaded = serving.open_model_path(path)
         if kind == "export":
-            self._explain = getattr(self._loaded, endpoint.EXPLAIN, None)
-            if self._explain is None:
-                raise UserError(f"the SavedModel in {path!r} has no '{endpoint.EXPLAIN}' endpoint (exported before "
-                                "it existed); re-export the run with `python -m textattn export RUN_DIR OUT_DIR "
-                                "--overwrite`, or explain the run directory itself")
+            self._explain = serving.export_endpoint(
+                self._loaded, path, endpoint.EXPLAIN, " (exported before it existed); re-export the run with "
+                "`python -m textattn export RUN_DIR OUT_DIR --overwrite`, or explain the run directory itself")
             self.meaning = _export_meaning(path)
         else:
-            from textattn.explain.meaning import describe
-
             self._explain = endpoint.explain_function(path)
             self.meaning = describe(runs.load_config(path))
-        from textattn.predict import class_names_of
-
         self.class_names = class_names_of(kind, path)
 
     def __call__(self, texts, batch_size: int = BATCH_SIZE) -> list[Explanation]:
-        import tensorflow as tf
-
-        from textattn.predict import answer_arrays
-
         result = []
         for start in range(0, len(texts), batch_size):
             batch = [t.encode("utf-8", "surrogateescape") if isinstance(t, str) else t
@@ -91,10 +84,10 @@ class Explainer:
                               zip(out[endpoint.NGRAMS][i][present], out[endpoint.NGRAM_CONTRIBUTIONS][i][present])]
                 result.append(Explanation(
                     text=raw.decode("utf-8", errors="replace"),
-                    label=self.class_names[label_id] if label_id >= 0 else export.NO_LABEL,
+                    label=self.class_names[label_id] if label_id >= 0 else serving.NO_LABEL,
                     label_id=label_id,
                     probability=float(probabilities[i, label_id]) if label_id >= 0 else 1.0 / len(self.class_names),
-                    known_tokens=int(out[export.KNOWN_TOKENS][i]),
+                    known_tokens=int(out[serving.KNOWN_TOKENS][i]),
                     tokens=[t.decode("utf-8", "replace") for t in out[endpoint.TOKENS][i][real]],
                     weights=[float(w) for w in out[endpoint.WEIGHTS][i][real]],
                     ngrams=ngrams,
@@ -115,6 +108,6 @@ class Explainer:
 
 def _export_meaning(path: str) -> str:
     try:
-        return runs.read_json(os.path.join(path, export.METADATA))["explain"]["weights"]
+        return runs.read_json(os.path.join(path, serving.METADATA))["explain"]["weights"]
     except (OSError, ValueError, KeyError, TypeError):
         return "token weights (metadata.json does not say which kind)"

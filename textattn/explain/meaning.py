@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import textwrap
+
 from textattn.explain import weight_kinds as tw
 
 TOKEN_WEIGHTS = {
@@ -42,8 +44,6 @@ HELP_ROWS = (
 
 def help_text(width: int = 88) -> str:
     """The per-variant meanings as an argparse epilog, wrapped to ``width`` columns."""
-    import textwrap
-
     lines = ["what a token's weight is, per variant:"]
     for variant, text in HELP_ROWS:
         lines.append(f"  {variant}:")

@@ -112,7 +112,9 @@ class TokenWeigher:
         else:
             probed = self.probe(ids, training=False)
             probed = _tensors(probed)
-            raw = getattr(self, "_" + self.kind)(probed, ids, mask)
+            weigh = {ATTENTION_POOLING: self._attention_pooling, RNN_ATTENTION: self._rnn_attention,
+                     ROLLOUT: self._rollout}[self.kind]
+            raw = weigh(probed, ids, mask)
         return normalise(ops.cast(raw, "float32"), ids != 0)
 
     def _attention_pooling(self, probed, ids, mask):

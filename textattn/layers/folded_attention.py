@@ -3,6 +3,8 @@
 import keras
 from keras import ops
 
+from textattn.compat import keras_layers
+
 # Added to the scores of masked keys, as keras.layers.Attention does (float16: its largest value).
 MASKED_SCORE = 1.0e9
 
@@ -41,7 +43,8 @@ class FoldedAttention(keras.layers.Attention):
     0.164 s against the parent's 0.290 s with a mask and 0.188 s without.
 
     ``score_mode="concat"``, ``use_causal_mask`` and ``return_attention_scores``
-    take the parent's path.
+    take the parent's path, and so does every call on a Keras without the
+    parent's argument checks (``textattn.compat.keras_layers``).
 
     Call:
         inputs: [query (batch, Tq, dim), value (batch, Tv, dim)] or [query, value, key (batch, Tv, dim)].
@@ -51,10 +54,10 @@ class FoldedAttention(keras.layers.Attention):
     """
 
     def call(self, inputs, mask=None, training=False, return_attention_scores=False, use_causal_mask=False):
-        if self.score_mode != "dot" or return_attention_scores or use_causal_mask:
+        if (self.score_mode != "dot" or return_attention_scores or use_causal_mask
+                or not keras_layers.validate_attention_inputs(self, inputs, mask)):
             return super().call(inputs, mask=mask, training=training,
                                 return_attention_scores=return_attention_scores, use_causal_mask=use_causal_mask)
-        self._validate_inputs(inputs=inputs, mask=mask)
         query, value = inputs[0], inputs[1]
         key = inputs[2] if len(inputs) > 2 else value
         query_mask = mask[0] if mask else None

@@ -1,8 +1,11 @@
 """``keras.layers.MultiHeadAttention`` with its scale and key padding mask folded into the score matmul."""
 
+import math
+
 import keras
 from keras import ops
 
+from textattn.compat import keras_layers
 from textattn.layers.folded_attention import fold_key_mask
 
 
@@ -22,7 +25,9 @@ class FoldedMultiHeadAttention(keras.layers.MultiHeadAttention):
 
     Only self-contained inputs (batch, T, dim) with the default attention axis
     take this path; an explicit ``attention_mask``, ``key_mask``, a causal or
-    sliding-window mask, a gate, or ``return_attention_scores`` take the parent's.
+    sliding-window mask, a gate, or ``return_attention_scores`` take the parent's,
+    and so does every call on a Keras without the private parts this path reads
+    (``textattn.compat.keras_layers``).
 
     Call:
         query (batch, T, dim), value (batch, S, dim), key (batch, S, dim) or None (= value);
@@ -33,10 +38,11 @@ class FoldedMultiHeadAttention(keras.layers.MultiHeadAttention):
 
     def call(self, query, value, key=None, query_mask=None, value_mask=None, key_mask=None, attention_mask=None,
              return_attention_scores=False, training=None, use_causal_mask=False):
+        private = keras_layers.mha_private_parts(self)
         parents_path = (
             attention_mask is not None or key_mask is not None or return_attention_scores or use_causal_mask
-            or len(query.shape) != 3 or self._attention_axes not in (None, (1,), [1])
-            or self._sliding_window is not None or self._use_gate
+            or len(query.shape) != 3 or self.attention_axes not in (None, (1,), [1])
+            or private is None or private.sliding_window is not None or private.use_gate
         )
         if parents_path:
             return super().call(query, value, key=key, query_mask=query_mask, value_mask=value_mask,
@@ -46,17 +52,18 @@ class FoldedMultiHeadAttention(keras.layers.MultiHeadAttention):
         key = value if key is None else key
         # Copies without the Keras mask attached: the projections take no masks.
         query, key, value = ops.copy(query), ops.copy(key), ops.copy(value)
-        q = self._query_dense(query) * ops.cast(self._inverse_sqrt_key_dim, query.dtype)  # (B, T, N, H)
-        k = self._key_dense(key)  # (B, S, N, H)
-        v = self._value_dense(value)  # (B, S, N, Hv)
+        # The parent's scale, computed as it computes it.
+        q = self.query_dense(query) * ops.cast(1.0 / math.sqrt(float(self.key_dim)), query.dtype)  # (B, T, N, H)
+        k = self.key_dense(key)  # (B, S, N, H)
+        v = self.value_dense(value)  # (B, S, N, Hv)
         q = ops.transpose(q, (0, 2, 1, 3))  # (B, N, T, H)
         k = ops.transpose(k, (0, 2, 1, 3))  # (B, N, S, H)
         v = ops.transpose(v, (0, 2, 1, 3))  # (B, N, S, Hv)
         if value_mask is not None:
             q, k = fold_key_mask(q, k, value_mask)
         scores = ops.softmax(ops.matmul(q, ops.swapaxes(k, -2, -1)), axis=-1)  # (B, N, T, S)
-        if self._dropout > 0:
-            scores = self._dropout_layer(scores, training=training)
+        if self.dropout > 0:
+            scores = private.dropout_layer(scores, training=training)
         output = ops.transpose(ops.matmul(scores, v), (0, 2, 1, 3))  # (B, T, N, Hv)
-        return self._output_dense(output)
+        return self.output_dense(output)
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import keras
 
 from textattn.config import Config
+from textattn.backend import check_variant
 from textattn.errors import UserError
+from textattn.models.token_model import build_token_model
 from textattn.variants import variant
 
 
@@ -18,10 +20,6 @@ def build_model(config: Config, ngram_vocab_size: int | None = None, num_classes
     bags and ``hybrid`` both inputs (see ``bag_models``); their n-gram table has
     ``ngram_vocab_size`` rows (default: model.ngram.vocab_size).
     """
-    from textattn.models.token_model import build_token_model
-
-    from textattn.backend import check_variant
-
     check_variant(config.model.variant)
     check_head(config, num_classes)
     entry = variant(config.model.variant)

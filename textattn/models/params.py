@@ -2,6 +2,7 @@
 
 import keras
 
+from textattn.models.bag_models import NB_LAYER
 from textattn.models.token_model import TOKEN_EMBEDDING
 
 
@@ -15,8 +16,6 @@ def count_params(model: keras.Model) -> dict[str, int]:
 
 def _is_lookup_table(variable) -> bool:
     """Token embeddings and per-n-gram tables: rows looked up by id, not computation."""
-    from textattn.models.bag_models import NB_LAYER
-
     parts = variable.path.split("/")
     return TOKEN_EMBEDDING in parts or (NB_LAYER in parts and parts[-1] != "bias")
 

@@ -3,8 +3,9 @@
 KerasTuner's worker talks to the chief through ``OracleClient`` (private:
 ``keras_tuner.src.distribute.oracle_client``), whose every call waits up to an
 hour for a chief that is not there, and fails at once when the chief dies
-during the call. :func:`make_patient` gives that client a new stub (the
-``stub`` attribute; KerasTuner has no hook for it): the channel retries a lost
+during the call. :func:`make_patient` gives that client a new stub (its private
+``stub`` attribute, set through ``textattn.compat.keras_tuner``; KerasTuner has
+no hook for it): the channel retries a lost
 chief every two seconds at most (gRPC's default backoff grows to two
 minutes), and every call is retried until the chief answers or
 ``chief_timeout`` seconds have passed, then raises :class:`ChiefGone`. Every
@@ -13,7 +14,7 @@ tuner's ongoing trial, a repeated ``end_trial`` is not counted twice
 (``textattn.tuning.oracles``).
 
 Tested with keras-tuner 1.4.8 (pinned in pyproject.toml);
-tests/test_tuning_chief_link.py fails when the private pieces move.
+tests/test_compat_keras_tuner.py and test_tuning_chief_link.py fail when the private pieces move.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ import time
 
 import grpc
 from keras_tuner.errors import FatalError
+
+from textattn.compat import keras_tuner as keras_tuner_compat
 
 # gRPC waits 1 s, then 1.6x longer each time, up to 120 s, before retrying a lost server.
 CHANNEL_OPTIONS = [
@@ -76,9 +79,12 @@ class PatientStub:
 
 
 def make_patient(client, chief_timeout: float) -> None:
-    """Give KerasTuner's ``OracleClient`` ``client`` a patient stub on a fast-reconnecting channel."""
-    from keras_tuner.src import protos
-
+    """Give KerasTuner's ``OracleClient`` ``client`` a patient stub on a fast-reconnecting channel (where this
+    KerasTuner lets it be replaced; elsewhere the client stays as it is, with a warning)."""
     address = chief_address()
-    channel = grpc.insecure_channel(address, options=CHANNEL_OPTIONS)
-    client.stub = PatientStub(protos.get_service_grpc().OracleStub(channel), chief_timeout, address)
+
+    def make_stub(oracle_stub):
+        channel = grpc.insecure_channel(address, options=CHANNEL_OPTIONS)
+        return PatientStub(oracle_stub(channel), chief_timeout, address)
+
+    keras_tuner_compat.replace_client_stub(client, make_stub)

@@ -34,6 +34,8 @@ import time
 import keras_tuner
 from keras_tuner.engine.trial import Trial, TrialStatus
 
+from textattn.compat.keras_tuner import retry_queue
+
 
 class WatchesWorkers:
     """Mixin for a keras_tuner Oracle; put it before the oracle class.
@@ -104,10 +106,11 @@ class WatchesWorkers:
                   flush=True)
             self._forget_running(trial.trial_id)
             return
-        if trial.trial_id in self._retry_queue:  # taken back from a worker thought dead, which ended it after all
+        queue = retry_queue(self)
+        if trial.trial_id in queue:  # taken back from a worker thought dead, which ended it after all
             if trial.status != TrialStatus.COMPLETED:
                 return  # the run it is queued for decides
-            self._retry_queue.remove(trial.trial_id)
+            queue.remove(trial.trial_id)
         super().end_trial(trial)
         self.save()  # KerasTuner saves before it forgets the trial as running: a reload would run it again
         if self.watching:
@@ -134,7 +137,7 @@ class WatchesWorkers:
             if trial is None:
                 print(f"Worker {tuner_id} silent for {silent:.0f}s; no longer waiting for it", flush=True)
                 continue
-            self._retry_queue.append(trial.trial_id)
+            retry_queue(self).append(trial.trial_id)
             reclaimed.append(trial.trial_id)
             print(f"Worker {tuner_id} silent for {silent:.0f}s (tuner.worker_timeout {self.worker_timeout:g}s): "
                   f"trial {trial.trial_id} goes to the next worker that asks", flush=True)
@@ -164,15 +167,16 @@ class WatchesWorkers:
             if self.trials[trial_id].status in (TrialStatus.COMPLETED, TrialStatus.FAILED) \
                     and not self._ended(trial_id):
                 self.end_order.append(trial_id)
-        self._retry_queue[:] = [trial_id for trial_id in self._retry_queue if not self._ended(trial_id)]
+        queue = retry_queue(self)
+        queue[:] = [trial_id for trial_id in queue if not self._ended(trial_id)]
         if not self.watching:
             return
         now = self._clock()
         for tuner_id, trial in self._running_at_save.items():
-            if trial.trial_id not in self._retry_queue:
+            if trial.trial_id not in queue:
                 continue
             # Its worker may still be training it: give it worker_timeout to be heard.
-            self._retry_queue.remove(trial.trial_id)
+            queue.remove(trial.trial_id)
             self.ongoing_trials[tuner_id] = trial
             self.tuner_ids.add(tuner_id)
             self._heard[tuner_id] = now

@@ -17,6 +17,8 @@ import dataclasses
 import os
 import sys
 
+import keras_tuner
+
 from textattn.data.pipeline import validation_count
 from textattn.data.source import resolve_data
 from textattn.errors import UserError
@@ -43,8 +45,6 @@ def role() -> str:
 
 def make_tuner(spec: TuneSpec, hypermodel: TextattnHyperModel, mode: str = "single"):
     """The tuner for ``spec.tuner.kind`` in this process's ``mode`` (``role()``), reloading DIRECTORY/PROJECT if it exists."""
-    import keras_tuner
-
     atomic_state.install()  # before the tuner exists: constructing it may already write state
     t = spec.tuner
     common = dict(
