@@ -531,6 +531,8 @@ def test_a_search_with_a_distributed_base_is_refused(tmp_path):
 
 STUCK = """
 import re, sys
+from textattn.startup import configure_process
+configure_process()  # as a command does: TensorFlow's start-up lines off stderr
 from textattn.distributed import bounded_wait
 with bounded_wait(float(sys.argv[1]), "the peers did not join"):
     print("waiting", flush=True)
