@@ -31,7 +31,7 @@ def tiny_run(tiny_aclimdb, tmp_path_factory) -> str:
     from textattn.training import train
 
     tmp = tmp_path_factory.mktemp("tiny_run")
-    return train(tiny_config(tmp, data=tiny_aclimdb), output_dir=str(tmp / "runs"), verbose=0)
+    return train(tiny_config(tmp, data=tiny_aclimdb), output_dir=str(tmp / "runs"), verbose=0).run_dir
 
 
 @pytest.fixture(scope="session")

@@ -37,14 +37,14 @@ def test_bags_hold_each_distinct_ngram_once():
 def ngram_run(tiny_aclimdb, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("ngram_run")
     config = apply_overrides(tiny_config(tmp, "ngram", data=tiny_aclimdb), NGRAM)
-    return train(config, output_dir=str(tmp / "runs"), verbose=0)
+    return train(config, output_dir=str(tmp / "runs"), verbose=0).run_dir
 
 
 @pytest.fixture(scope="module")
 def hybrid_run(tiny_aclimdb, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("hybrid_run")
     config = apply_overrides(tiny_config(tmp, "hybrid", data=tiny_aclimdb), HYBRID)
-    return train(config, output_dir=str(tmp / "runs"), verbose=0)
+    return train(config, output_dir=str(tmp / "runs"), verbose=0).run_dir
 
 
 def test_ngram_run_writes_its_vocabulary_and_calibration(ngram_run):
@@ -130,7 +130,7 @@ def test_bags_take_rows_in_any_order():
 def test_self_training_adds_confident_unlabelled_reviews(tiny_aclimdb, tmp_path):
     config = apply_overrides(tiny_config(tmp_path, "hybrid", data=tiny_aclimdb), HYBRID + [
         "train.final_fit=false", "model.hybrid.self_training=true", "model.hybrid.self_training_confidence=0.5"])
-    run_dir = train(config, output_dir=str(tmp_path / "runs"), verbose=0)
+    run_dir = train(config, output_dir=str(tmp_path / "runs"), verbose=0).run_dir
     ngram = runs.read_json(os.path.join(run_dir, runs.METRICS))["branches"]["ngram"]
     # confidence 0.5 keeps every one of the tiny tree's 10 unlabelled reviews
     assert ngram["self_training"]["unlabeled"] == 10 and ngram["self_training"]["pseudo_labelled"] == 10

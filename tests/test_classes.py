@@ -14,7 +14,14 @@ import pytest
 import tensorflow as tf
 
 from helpers import THREE_CLASSES, three_class_texts, tiny_config, tiny_tune_dict, write_three_class_csv
-from textattn import export, fitting, runs, serving, training
+from textattn import export, runs, serving
+from textattn.data.run_data import load_data
+from textattn.inference import predict
+from textattn.training import train
+from textattn.training.compile import compile_model, new_model, ngram_ratios
+from textattn.training.fit import fit
+from textattn.training.hybrid import fit_ngram_branch
+from textattn.training.run_dir import check_class_names
 from textattn.config import apply_overrides
 from textattn.data.source import resolve_data
 from textattn.errors import UserError
@@ -68,25 +75,25 @@ def test_sigmoid_head_needs_two_classes(tmp_path):
 @pytest.mark.parametrize("variant", NAMES)
 def test_every_variant_trains_a_step_on_three_classes(variant, tmp_path, source):
     config = config_for(tmp_path, source, variant)
-    data = fitting.load_data(config, verbose=False)
+    data = load_data(config, verbose=False)
     assert data.class_names == list(THREE_CLASSES) and data.num_classes == 3
     assert set(np.unique(data.tokens.y_train)) == {0, 1, 2}
     if variant == "hybrid":
-        model, _ = training.fit_ngram_branch(config, data, verbose=0)
+        model, _ = fit_ngram_branch(config, data, verbose=0)
         assert model.output_shape == (None, 3)
         return
-    model = training.compile_model(training.new_model(config, data), config)
-    history = fitting.fit(model, config, data, epochs=1, verbose=0)
+    model = compile_model(new_model(config, data), config)
+    history = fit(model, config, data, epochs=1, verbose=0)
     assert np.isfinite(history.history["loss"][0])
-    probs = training.predict(model, config, data, "val")
+    probs = predict(model, config, data, "val")
     assert probs.shape == (len(data.tokens.y_val), 3)
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-5)
 
 
 def test_ngram_ratios_have_one_column_per_class(tmp_path, source):
     config = config_for(tmp_path, source, "ngram")
-    data = fitting.load_data(config, verbose=False)
-    ratios = training.ngram_ratios(config, data)
+    data = load_data(config, verbose=False)
+    ratios = ngram_ratios(config, data)
     assert ratios.shape == (data.ngram_vocab_size, 3)
     vocabulary = data.ngrams.vocabulary
     # Each class's cue word leans toward its own class: the largest of its three ratios.
@@ -100,11 +107,11 @@ def test_self_training_pseudo_labels_three_classes(tmp_path, source):
 
     config = config_for(tmp_path, source, "hybrid", hybrid={"branch": "baseline", "ngram_epochs": 2,
                                                              "self_training": True, "self_training_confidence": 0.5})
-    data = fitting.load_data(config, verbose=False)
+    data = load_data(config, verbose=False)
     vocabulary = data.ngrams.vocabulary
     vectorizer = ngrams.make_ngram_vectorizer(len(vocabulary), config.model.ngram.max_ngram, vocabulary)
     data.ngrams.unsup = pipeline.NgramBags(*ngrams.texts_to_bags(vectorizer, three_class_texts(6, seed=9)[0]))
-    model, summary = training.fit_ngram_branch(config, data, verbose=0)
+    model, summary = fit_ngram_branch(config, data, verbose=0)
     st = summary["self_training"]
     assert st["unlabeled"] == 6 and 0 <= st["pseudo_labelled"] <= 6
     assert summary["train_examples"] == len(data.tokens.y_train) + st["pseudo_labelled"]
@@ -115,7 +122,7 @@ def test_self_training_pseudo_labels_three_classes(tmp_path, source):
 def three_class_run(tmp_path_factory, source):
     """A finished three-class baseline run (trained in-process, as ``train.py`` does)."""
     tmp = tmp_path_factory.mktemp("three_run")
-    return training.train(config_for(tmp, source, "baseline"), output_dir=str(tmp / "runs"), verbose=0)
+    return train(config_for(tmp, source, "baseline"), output_dir=str(tmp / "runs"), verbose=0).run_dir
 
 
 def test_run_keeps_its_class_names(three_class_run):
@@ -127,7 +134,7 @@ def test_run_keeps_its_class_names(three_class_run):
 
 def test_resume_refuses_other_classes(three_class_run, tmp_path):
     with pytest.raises(UserError, match="differ from the run's"):
-        training.check_class_names(three_class_run, ["neg", "pos"], resume=three_class_run)
+        check_class_names(three_class_run, ["neg", "pos"], resume=three_class_run)
 
 
 @pytest.fixture(scope="module")
@@ -295,7 +302,7 @@ def test_three_class_export_serves_with_tensorflow_alone(three_class_export, tmp
 def test_a_sigmoid_head_on_three_classes_is_one_line_and_leaves_no_run(tmp_path, source):
     config = apply_overrides(config_for(tmp_path, source, "baseline"), ["model.head=sigmoid"])
     with pytest.raises(UserError, match="model.head: sigmoid classifies 2 classes but the data has 3"):
-        training.train(config, output_dir=str(tmp_path / "runs"), verbose=0)
+        train(config, output_dir=str(tmp_path / "runs"), verbose=0)
     assert os.listdir(tmp_path / "runs") == []
 
 
@@ -341,13 +348,13 @@ def test_a_three_class_run_stopped_in_its_second_epoch_resumes(tmp_path, source,
 
     monkeypatch.setattr(textattn.callbacks, "termination_requested", sigterm_in_second_epoch)
     with pytest.raises(KeyboardInterrupt):
-        training.train(config, output_dir=str(tmp_path / "runs"), verbose=0)
+        train(config, output_dir=str(tmp_path / "runs"), verbose=0)
     monkeypatch.setattr(textattn.callbacks, "termination_requested", lambda: False)
     (run_dir,) = [str(p) for p in (tmp_path / "runs").iterdir()]
     assert not os.path.exists(os.path.join(run_dir, runs.METRICS))
     assert len(textattn.callbacks.read_history(os.path.join(run_dir, runs.HISTORY))) == 1  # one epoch finished
     assert runs.load_class_names(run_dir) == list(THREE_CLASSES)
-    assert training.train(runs.load_config(run_dir), resume=run_dir, verbose=0) == run_dir
+    assert train(runs.load_config(run_dir), resume=run_dir, verbose=0).run_dir == run_dir
     metrics = runs.read_json(os.path.join(run_dir, runs.METRICS))
     assert metrics["resumed"] and metrics["epochs_run"] == 3 and metrics["class_names"] == list(THREE_CLASSES)
     assert metrics["test_accuracy"] > 0.6

@@ -488,7 +488,7 @@ def test_jax_processes_get_batches_of_one_shape():
 
 def test_run_dir_starts_a_run_or_continues_the_same_config(tmp_path):
     from textattn import runs
-    from textattn.training import open_run_dir
+    from textattn.training.run_dir import open_run_dir
 
     config = tiny_config(tmp_path)
     path = str(tmp_path / "shared" / "run")

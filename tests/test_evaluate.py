@@ -32,7 +32,7 @@ def two_runs(tiny_aclimdb, tmp_path_factory):
     for variant in ("baseline", "attention"):
         config = tiny_config(tmp, variant, data=tiny_aclimdb)
         config.train.epochs = 1
-        made.append(train(config, output_dir=str(tmp / "runs"), verbose=0))
+        made.append(train(config, output_dir=str(tmp / "runs"), verbose=0).run_dir)
     return made
 
 

@@ -26,7 +26,7 @@ from textattn import runs
 from textattn.data.text import truncate_and_pad
 from textattn.evaluation.run import evaluate_run
 from textattn.serving import load_serving_parts
-from textattn.training import calibrate
+from textattn.inference import calibrate
 run_dir, data, texts = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
 parts, model = load_serving_parts(run_dir)
 ids = truncate_and_pad(parts.vectorizer(tf.constant(texts)), parts.config.data.sequence_length, parts.config.data.keep)

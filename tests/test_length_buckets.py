@@ -8,7 +8,7 @@ from helpers import tiny_config
 from textattn.config import apply_overrides, validate
 from textattn.data import pipeline
 from textattn.errors import UserError
-from textattn.fitting import load_data
+from textattn.data.run_data import load_data
 from textattn.models.build import build_model
 from textattn.training import train
 
@@ -106,7 +106,7 @@ def test_bucketing_needs_the_padding_mask(tmp_path):
 def test_a_bucketed_run_trains_and_its_saved_model_reads_full_length_reviews(tiny_aclimdb, tmp_path):
     config = apply_overrides(tiny_config(tmp_path, "attention", data=tiny_aclimdb),
                              ["train.bucket_by_length=true", "train.epochs=2"])
-    run_dir = train(config, output_dir=str(tmp_path / "runs"), verbose=0)
+    run_dir = train(config, output_dir=str(tmp_path / "runs"), verbose=0).run_dir
     model = keras.saving.load_model(f"{run_dir}/model.keras", safe_mode=True)
     data = load_data(config, verbose=False)
     probabilities = model.predict(data.tokens.x_test, verbose=0)

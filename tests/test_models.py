@@ -105,6 +105,6 @@ def test_sigmoid_head_and_head_dropout():
 def test_sigmoid_head_trains_on_the_integer_labels(tiny_aclimdb, tmp_path):
     """The data layer knows nothing of heads: labels stay class ids, and the sigmoid head's loss takes them."""
     config = apply_overrides(tiny_config(tmp_path, data=tiny_aclimdb), ["model.head=sigmoid", "train.epochs=3"])
-    run_dir = train(config, output_dir=str(tmp_path / "runs"), verbose=0)
+    run_dir = train(config, output_dir=str(tmp_path / "runs"), verbose=0).run_dir
     metrics = runs.read_json(os.path.join(run_dir, runs.METRICS))
     assert metrics["best_val_accuracy"] >= 0.9 and metrics["test_accuracy"] >= 0.9

@@ -48,7 +48,7 @@ def test_fast_config_learns_the_four_ratings(ratings_csv, tmp_path):
 
     config = load_config("configs/fast.yaml")
     config.data.cache_dir = str(tmp_path / "cache")
-    run_dir = train(resolve_data(config, ratings_csv), output_dir=str(tmp_path / "runs"), verbose=0)
+    run_dir = train(resolve_data(config, ratings_csv), output_dir=str(tmp_path / "runs"), verbose=0).run_dir
     metrics = json.load(open(os.path.join(run_dir, runs.METRICS)))
     assert metrics["test_examples"] == 25_000
     assert metrics["test_accuracy"] > 0.50

@@ -362,7 +362,7 @@ def test_a_two_class_csv_trains_and_the_hybrid_skips_self_training(tmp_path, cap
     config = apply_overrides(tiny_config(tmp_path, "hybrid"), [
         "data.validation_size=null", "model.ngram.vocab_size=200", "model.hybrid.branch=baseline",
         "model.hybrid.ngram_epochs=1", "model.hybrid.self_training=true", "train.epochs=1", "train.final_fit=false"])
-    run_dir = train(resolve_data(config, str(path)), output_dir=str(tmp_path / "runs"), verbose=0)
+    run_dir = train(resolve_data(config, str(path)), output_dir=str(tmp_path / "runs"), verbose=0).run_dir
     out = capsys.readouterr().out
     assert f"Self-training skipped: {path} has no unlabelled texts" in out
     metrics = runs.read_json(os.path.join(run_dir, runs.METRICS))

@@ -149,7 +149,7 @@ def test_a_streamed_run_trains_reads_its_vocabulary_from_the_prepared_directory_
 
     manifest = streamed.prepare_source(data, config.seed, out, finalize=vocabularies)
     assert os.listdir(manifest.vocabulary_dir()) == [streamed.words_file(64)]
-    run_dir = train(resolve_data(config, out), output_dir=str(tmp_path / "runs"), verbose=0)
+    run_dir = train(resolve_data(config, out), output_dir=str(tmp_path / "runs"), verbose=0).run_dir
     assert not os.path.exists(tmp_path / "cache" / "streamed-vocabularies")  # read from the prepared directory
     metrics = runs.read_json(os.path.join(run_dir, runs.METRICS))
     assert (metrics["train_examples"], metrics["validation_examples"], metrics["test_examples"]) == (

@@ -192,7 +192,7 @@ def test_tiny_search_writes_results_and_a_best_config_that_trains(tmp_path, tiny
     assert best.data.sequence_length == int(best_row["data.sequence_length"])
     assert best.data.path == os.path.abspath(tiny_aclimdb)
     assert best.data.source == "local"  # settled, so the best config trains as it is
-    run_dir = train(apply_overrides(best, ["train.epochs=1"]), output_dir=str(tmp_path / "runs"), verbose=0)
+    run_dir = train(apply_overrides(best, ["train.epochs=1"]), output_dir=str(tmp_path / "runs"), verbose=0).run_dir
     assert os.path.isfile(os.path.join(run_dir, "metrics.json"))
 
 

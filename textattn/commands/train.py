@@ -66,7 +66,7 @@ def run_train(config_path: str = DEFAULT_CONFIG, *, data: str | None = None, ove
 
     ``dry_run`` only builds the model and prints its parameter counts;
     ``export`` writes the finished run as a SavedModel to that directory;
-    ``run_dir`` names the run's directory outright (``training.open_run_dir``).
+    ``run_dir`` names the run's directory outright (``textattn.training.run_dir.open_run_dir``).
     """
     from textattn import runs
     from textattn.config import apply_overrides, load_config
@@ -114,7 +114,7 @@ def run_train(config_path: str = DEFAULT_CONFIG, *, data: str | None = None, ove
     session = distributed.start(config)  # joins the other workers (bounded wait) before anything is written
     if session.is_chief and run_dir:
         runs.check_writable_dir(os.path.dirname(os.path.abspath(run_dir)), "--run-dir's parent")
-    run_dir = train(config, output_dir=output_dir, resume=resume, run_dir=run_dir, session=session)
+    run_dir = train(config, output_dir=output_dir, resume=resume, run_dir=run_dir, session=session).run_dir
     if export:
         from textattn.export import export_run
 

@@ -18,7 +18,8 @@ import typing
 
 import numpy as np
 
-from textattn.config import DataConfig
+from textattn import backend
+from textattn.config import Config, DataConfig
 from textattn.data import aclimdb, cache, carving, corpus, labelled, tfds_source
 from textattn.data.source import IMDB_VALIDATION, STREAMED_KINDS, Source, source_of
 from textattn.errors import UserError
@@ -300,6 +301,12 @@ class Crop:
         window = tf.pad(ids[start:start + size], [[0, length - size]])
         window = tf.reshape(window, tf.shape(ids))
         return tf.where(tf.random.uniform([], seed=self.seed + 2) < self.probability, window, ids)
+
+
+def bucket_length_multiple(config: Config) -> int:
+    """Bucketed batches' lengths are multiples of this: 1 where any length costs nothing extra, 32 where
+    each new length compiles a new program (XLA, JAX), so at most length / 32 of them are compiled."""
+    return 32 if config.train.jit_compile or backend.name() == "jax" else 1
 
 
 # Length bucketing sorts windows of this many shuffled batches by length, so a batch holds reviews of

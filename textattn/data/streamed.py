@@ -1,6 +1,6 @@
 """Training data read from a prepared corpus a shard at a time: memory that does not grow with the corpus.
 
-``load(config)`` is the streamed counterpart of ``textattn.fitting.load_data``
+``load(config)`` is the streamed counterpart of ``textattn.data.run_data.load_data``
 for ``data.source`` ``prepared`` (a directory written by ``textattn prepare``)
 and ``shards`` (a glob of CSV/TSV/JSONL files, prepared into the cache on first
 use). It returns ``StreamedData``, which answers what a run asks of its data
@@ -233,7 +233,7 @@ def _cached_vocabularies(manifest: corpus.Manifest, config: Config, fingerprint:
 
 @dataclasses.dataclass
 class StreamedData:
-    """A run's data read from a prepared corpus; the same questions as ``textattn.fitting.RunData`` answers."""
+    """A run's data read from a prepared corpus; the same questions as ``textattn.data.run_data.RunData`` answers."""
 
     manifest: corpus.Manifest
     vocabulary: list[str]
@@ -307,7 +307,6 @@ class StreamedData:
         import tensorflow as tf
 
         from textattn.data.text import truncate_and_pad
-        from textattn.fitting import trim_multiple
 
         inputs = variants.variant(variant or config.model.variant).inputs
         shuffled = split == "train" if shuffle is None else shuffle
@@ -329,7 +328,7 @@ class StreamedData:
         t = config.train
         crop = pipeline.Crop(t.crop_probability, t.crop_min_tokens, t.crop_max_tokens, config.seed) \
             if split == "train" else None
-        trim = trim_multiple(config) if for_fit and t.bucket_by_length else None
+        trim = pipeline.bucket_length_multiple(config) if for_fit and t.bucket_by_length else None
         return pipeline.batched(ds, self.count(split), batch_size or t.batch_size, len(inputs) == 1, seed,
                                 self.ngram_vocab_size, crop, trim)
 

@@ -7,17 +7,33 @@ modification time); ``force=True`` re-evaluates.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import os
 
 import numpy as np
 
-from textattn import runs
+from textattn import runs, serving
 from textattn.atomic_write import write_json
+from textattn.config import Config
+from textattn.data import pipeline
+from textattn.data.aclimdb import CLASS_NAMES
+from textattn.data.run_data import load_data
+from textattn.data.source import resolve_data
 from textattn.errors import UserError
+from textattn.evaluation import metrics as classification
+from textattn.evaluation.architecture import architecture_columns
+from textattn.evaluation.behaviour import load_suite, score_suite
+from textattn.evaluation.calibration import brier_score, expected_calibration_error
+from textattn.evaluation.length import accuracy_by_length, token_counts
+from textattn.evaluation.speed import LATENCY_CALLS, measure_serving
+from textattn.inference import calibrate, predict
+from textattn.models import count_params
 
 EVALUATION = "evaluation.json"
 SPLITS = ("test", "validation")
+SHORT_SPLIT = {"test": "test", "validation": "val"}
+"""A split's name on the command line -> its name in ``RunData``."""
 
 
 def model_fingerprint(run_dir: str) -> dict:
@@ -81,19 +97,6 @@ def evaluate_run(run_dir: str, split: str = "test", data_path: str | None = None
     Raises UserError for anything wrong with the run (not a run, model does not
     load, vocabulary differs from the data's, split missing).
     """
-    import dataclasses
-
-    from textattn import fitting, serving, training
-    from textattn.data import pipeline
-    from textattn.data.source import resolve_data
-    from textattn.evaluation.architecture import architecture_columns
-    from textattn.evaluation.behaviour import load_suite, score_suite
-    from textattn.evaluation.calibration import brier_score, expected_calibration_error
-    from textattn.evaluation.length import accuracy_by_length, token_counts
-    from textattn.evaluation.metrics import classification_metrics
-    from textattn.evaluation.speed import LATENCY_CALLS, measure_serving
-    from textattn.models import count_params
-
     if split not in SPLITS:
         raise UserError(f"unknown split {split!r}; choose one of {', '.join(SPLITS)}")
     runs.check_run_dir(run_dir)
@@ -103,58 +106,27 @@ def evaluate_run(run_dir: str, split: str = "test", data_path: str | None = None
             return cached, True
 
     fingerprint = model_fingerprint(run_dir)
-    config = resolve_data(runs.load_config(run_dir), data_path)
-    if config.train.final_fit:
-        # The final model was trained on train + validation, with vocabularies fitted on all of it.
-        if split == "validation":
-            raise UserError("the run's final fit trained on its validation reviews (train.final_fit); use --split test")
-        config = dataclasses.replace(config, data=dataclasses.replace(config.data, validation_size=0))
-    data = fitting.load_data(config, verbose=verbose)
-    if runs.load_vocabulary(os.path.join(run_dir, runs.VOCAB)) != data.vocabulary:
-        raise UserError(f"vocabulary does not match its model: {runs.VOCAB} differs from the vocabulary of "
-                        f"{data.source}; pass the --data the run was trained on")
+    config = evaluation_config(run_dir, split, data_path)
+    data = load_run_data(run_dir, config, verbose)
     model = runs.load_model(run_dir)
-    short = "test" if split == "test" else "val"
-    if data.streamed:
-        y, texts = data.labels(short), data.texts(short)
-    else:
-        _, y = split_arrays(data.tokens, split, config)
-        texts_split = pipeline.split_texts(config.data, config.seed)
-        texts = (texts_split.test if split == "test" else texts_split.validation)[0][: len(y)]
-
+    y, texts = split_labels_and_texts(data, split, config)
     if verbose:
         print(f"Evaluating {run_dir} on {len(y):,} {split} reviews...", flush=True)
-    class_names = data.class_names
-    if runs.load_class_names(run_dir) != class_names:
-        raise UserError(f"the data's classes {class_names} differ from the run's {runs.load_class_names(run_dir)}; "
-                        "pass the --data the run was trained on")
-    probs = training.calibrate(training.predict(model, config, data, short), runs.temperature(run_dir))
-    metrics = classification_metrics(y, probs, class_names)
-    metrics["ece"] = expected_calibration_error(y, probs)
-    metrics["brier"] = brier_score(y, probs)
+    check_class_names(run_dir, data.class_names)
+    probs = calibrate(predict(model, config, data, SHORT_SPLIT[split]), runs.temperature(run_dir))
     serve = serving.serving_function(run_dir)
-    if behaviour_applies(class_names):
-        suite = load_suite()
-        behaviour = score_suite(lambda batch: serve(_tf_strings(batch))[serving.PROBABILITY].numpy(), suite)
-        behaviour = {k: behaviour[k] for k in ("pass_rate", "passed", "total", "by_category", "failures")}
-    else:
-        behaviour = {"applicable": False,
-                     "reason": f"the behavioural suite is IMDB's (neg/pos); this run's classes are {class_names}"}
-    speed = measure_serving(serve, texts[:2048], batch1_calls=latency_calls or LATENCY_CALLS)
     result = {
         "name": config.name,
         "split": split,
         "architecture": architecture_columns(config),
-        "metrics": metrics,
+        "metrics": scored_metrics(y, probs, data.class_names),
         "by_length": accuracy_by_length(y, np.argmax(probs, axis=1), token_counts(texts)),
-        "class_names": class_names,
-        "behaviour": behaviour,
+        "class_names": data.class_names,
+        "behaviour": behaviour_result(serve, data.class_names),
         "temperature": runs.temperature(run_dir),
         "params": count_params(model),
         "model_bytes": fingerprint["bytes"],
-        "speed": {"throughput_per_s": speed["throughput_reviews_per_s"], "latency_ms": speed["batch1_p50_ms"],
-                  "latency_p95_ms": speed["batch1_p95_ms"], "throughput_batch": speed["batch_size"],
-                  "latency_calls": speed["batch1_calls"], "measured_on": "serving function (raw text in)"},
+        "speed": serving_speed(serve, texts, latency_calls),
         "fit_seconds_per_epoch": fit_seconds_per_epoch(run_dir),
         "data_source": data.source,
         "model_fingerprint": fingerprint,
@@ -166,10 +138,68 @@ def evaluate_run(run_dir: str, split: str = "test", data_path: str | None = None
     return result, False
 
 
+def evaluation_config(run_dir: str, split: str, data_path: str | None) -> Config:
+    """The run's config, its data source settled; after a final fit, validation is part of training."""
+    config = resolve_data(runs.load_config(run_dir), data_path)
+    if config.train.final_fit:
+        # The final model was trained on train + validation, with vocabularies fitted on all of it.
+        if split == "validation":
+            raise UserError("the run's final fit trained on its validation reviews (train.final_fit); use --split test")
+        config = dataclasses.replace(config, data=dataclasses.replace(config.data, validation_size=0))
+    return config
+
+
+def load_run_data(run_dir: str, config: Config, verbose: bool):
+    """The run's data, as its model was trained on; UserError when its vocabulary is not the run's."""
+    data = load_data(config, verbose=verbose)
+    if runs.load_vocabulary(os.path.join(run_dir, runs.VOCAB)) != data.vocabulary:
+        raise UserError(f"vocabulary does not match its model: {runs.VOCAB} differs from the vocabulary of "
+                        f"{data.source}; pass the --data the run was trained on")
+    return data
+
+
+def split_labels_and_texts(data, split: str, config: Config):
+    """(labels (N,), the N raw texts) of ``split``, in the order of its unshuffled dataset."""
+    if data.streamed:
+        return data.labels(SHORT_SPLIT[split]), data.texts(SHORT_SPLIT[split])
+    _, y = split_arrays(data.tokens, split, config)
+    texts_split = pipeline.split_texts(config.data, config.seed)
+    return y, (texts_split.test if split == "test" else texts_split.validation)[0][: len(y)]
+
+
+def check_class_names(run_dir: str, class_names: list[str]) -> None:
+    if runs.load_class_names(run_dir) != class_names:
+        raise UserError(f"the data's classes {class_names} differ from the run's {runs.load_class_names(run_dir)}; "
+                        "pass the --data the run was trained on")
+
+
+def scored_metrics(y, probs, class_names) -> dict:
+    """Classification metrics (per class too), ECE and Brier score of probabilities (N, classes)."""
+    metrics = classification.classification_metrics(y, probs, class_names)
+    metrics["ece"] = expected_calibration_error(y, probs)
+    metrics["brier"] = brier_score(y, probs)
+    return metrics
+
+
+def behaviour_result(serve, class_names) -> dict:
+    """The behavioural suite through the serving function, or why it does not apply."""
+    if not behaviour_applies(class_names):
+        return {"applicable": False,
+                "reason": f"the behavioural suite is IMDB's (neg/pos); this run's classes are {class_names}"}
+    behaviour = score_suite(lambda batch: serve(_tf_strings(batch))[serving.PROBABILITY].numpy(), load_suite())
+    return {k: behaviour[k] for k in ("pass_rate", "passed", "total", "by_category", "failures")}
+
+
+def serving_speed(serve, texts, latency_calls: int | None) -> dict:
+    """Throughput and batch-1 latency of the serving function on up to 2,048 of ``texts``."""
+    speed = measure_serving(serve, texts[:2048], batch1_calls=latency_calls or LATENCY_CALLS)
+    return {"throughput_per_s": speed["throughput_reviews_per_s"], "latency_ms": speed["batch1_p50_ms"],
+            "latency_p95_ms": speed["batch1_p95_ms"], "throughput_batch": speed["batch_size"],
+            "latency_calls": speed["batch1_calls"], "measured_on": "serving function (raw text in)"}
+
+
 def behaviour_applies(class_names) -> bool:
     """The IMDB behavioural suite (negative/positive sentences) scores only a model with aclImdb's classes."""
-    from textattn.data.aclimdb import CLASS_NAMES
-
     return list(class_names) == list(CLASS_NAMES)
 
 

@@ -5,8 +5,8 @@ into the base Config and returns ``compile_model(build_model(config))``, with
 one output per class of the trial's data.
 ``fit`` prepares the data for the trial's data settings (vocabulary size,
 sequence length: cached per setting by the pipeline), trains as a run does
-(``textattn.fitting``) with early stopping on val_accuracy and returns the
-trial's metrics. The spec's base config has its data source settled. The test
+(``textattn.training.fit``; a hybrid through ``textattn.training.hybrid``) with
+early stopping on val_accuracy and returns the trial's metrics. The spec's base config has its data source settled. The test
 split is never used.
 """
 
@@ -19,10 +19,14 @@ import time
 import keras
 import keras_tuner
 
-from textattn import fitting, variants
+from textattn import variants
+from textattn.callbacks import KeepBestWeights
 from textattn.config import Config
-from textattn.models import build_model, count_params
-from textattn.training import compile_model
+from textattn.data.run_data import RunData, load_data
+from textattn.models import count_params
+from textattn.training.compile import compile_model, new_model, new_word_model
+from textattn.training.fit import fit as fit_model
+from textattn.training.hybrid import fit_hybrid
 from textattn.tuning.space import VARIANT_KEY, TuneSpec
 
 OBJECTIVE = "val_accuracy"
@@ -67,17 +71,15 @@ class TextattnHyperModel(keras_tuner.HyperModel):
         The head has one unit per class of the trial's data (prepared here, reused by ``fit``).
         """
         config = self.config_for(hp)
-        num_classes = self.data_for(config).num_classes
-        keras.utils.set_random_seed(config.seed)
-        return compile_model(build_model(config, num_classes=num_classes), config)
+        return new_word_model(config, self.data_for(config))
 
-    def data_for(self, config: Config) -> fitting.RunData:
+    def data_for(self, config: Config) -> RunData:
         """The data of the trial's config; the last setting is kept in memory, others come from the disk cache."""
         key = (config.data, config.model.ngram, config.model.hybrid.self_training,
                variants.variant(config.model.variant).reads_ngrams)
         if key != self._data_key:
             self._data = None  # free the previous arrays before loading new ones
-            self._data = fitting.load_data(config, verbose=False)
+            self._data = load_data(config, verbose=False)
             self._data_key = key
         return self._data
 
@@ -92,22 +94,10 @@ class TextattnHyperModel(keras_tuner.HyperModel):
             return self.fit_bag_variant(config, epochs, kwargs.get("verbose", self.verbose))
         kwargs.setdefault("verbose", self.verbose)
         start = time.perf_counter()
-        history = fitting.fit(model, config, self.data_for(config), callbacks or [],
-                              epochs=epochs or self.spec.tuner.epochs, patience=self.spec.tuner.patience, **kwargs)
+        history = fit_model(model, config, self.data_for(config), callbacks or [],
+                            epochs=epochs or self.spec.tuner.epochs, patience=self.spec.tuner.patience, **kwargs)
         seconds = time.perf_counter() - start
-
-        params = count_params(model)
-        best = max(history.history[OBJECTIVE])
-        tuner_id = os.environ.get("KERASTUNER_TUNER_ID", "tuner0")
-        print(f"[{tuner_id}] trial finished: {config.model.variant}, best {OBJECTIVE} {best:.4f}, "
-              f"{len(history.epoch)} epochs in {seconds:.1f}s, {params['total']:,} params", flush=True)
-        return {
-            OBJECTIVE: float(best),
-            SECONDS: seconds,
-            PARAMS: float(params["total"]),
-            NON_EMBEDDING_PARAMS: float(params["non_embedding"]),
-            EPOCHS: float(len(history.epoch)),
-        }
+        return trial_metrics(config, max(history.history[OBJECTIVE]), len(history.epoch), seconds, count_params(model))
 
     def fit_bag_variant(self, config: Config, epochs=None, verbose=2) -> dict:
         """Train an ``ngram`` or ``hybrid`` trial as ``textattn train`` does (without the final fit); return its metrics.
@@ -116,41 +106,32 @@ class TextattnHyperModel(keras_tuner.HyperModel):
         blend, so they train their own models rather than the one ``build``
         returned (KerasTuner's per-epoch checkpoint is not used for them).
         """
-        from textattn import training
-        from textattn.callbacks import KeepBestWeights
-        from textattn.layers.log_linear_blend import LogLinearBlend, fit_log_linear_blend
-        from textattn.models.bag_models import word_branch_config
-
         data = self.data_for(config)
         epochs = epochs or self.spec.tuner.epochs
         start = time.perf_counter()
         if config.model.variant == "ngram":
-            model = training.compile_model(training.new_model(config, data), config)
+            model = compile_model(new_model(config, data), config)
             keep = KeepBestWeights()
-            history = fitting.fit(model, config, data, [keep], epochs=epochs, verbose=verbose)
+            history = fit_model(model, config, data, [keep], epochs=epochs, verbose=verbose)
             best, epochs_run, params = keep.best, len(history.epoch), count_params(model)
         else:
-            ngram_model, _ = training.fit_ngram_branch(config, data, verbose)
-            word_config = word_branch_config(config)
-            keras.utils.set_random_seed(config.seed)
-            word_model = training.compile_model(build_model(word_config, num_classes=data.num_classes), word_config)
-            keep = KeepBestWeights()
-            history = fitting.fit(word_model, word_config, data, [keep], epochs=epochs,
-                                  patience=self.spec.tuner.patience, verbose=verbose)
-            keep.restore()
-            branch_val = [training.predict(ngram_model, config, data, "val", "ngram"),
-                          training.predict(word_model, config, data, "val", word_config.model.variant)]
-            weights, bias = fit_log_linear_blend(branch_val, data.labels("val"))
-            blend = LogLinearBlend(2, data.num_classes)
-            blend.build([(None, data.num_classes)] * 2)
-            blend.set_blend(weights, bias)
-            probs = keras.ops.convert_to_numpy(blend([keras.ops.convert_to_tensor(p) for p in branch_val]))
-            best = float((probs.argmax(axis=1) == data.labels("val")).mean())
-            epochs_run = len(history.epoch)
-            params = {k: count_params(ngram_model)[k] + count_params(word_model)[k] for k in ("total", "non_embedding")}
-        seconds = time.perf_counter() - start
-        tuner_id = os.environ.get("KERASTUNER_TUNER_ID", "tuner0")
-        print(f"[{tuner_id}] trial finished: {config.model.variant}, best {OBJECTIVE} {best:.4f}, "
-              f"{epochs_run} epochs in {seconds:.1f}s, {params['total']:,} params", flush=True)
-        return {OBJECTIVE: float(best), SECONDS: seconds, PARAMS: float(params["total"]),
-                NON_EMBEDDING_PARAMS: float(params["non_embedding"]), EPOCHS: float(epochs_run)}
+            def fit_word_branch(word_model, word_config):
+                keep = KeepBestWeights()
+                history = fit_model(word_model, word_config, data, [keep], epochs=epochs,
+                                    patience=self.spec.tuner.patience, verbose=verbose)
+                keep.restore()
+                return word_model, history
+
+            hybrid = fit_hybrid(config, data, verbose, fit_word_branch)
+            best, epochs_run, params = (hybrid.val_accuracy(data.labels("val")), len(hybrid.word_history.epoch),
+                                        hybrid.params())
+        return trial_metrics(config, best, epochs_run, time.perf_counter() - start, params)
+
+
+def trial_metrics(config: Config, best: float, epochs_run: int, seconds: float, params: dict) -> dict:
+    """A trial's metrics as KerasTuner records them, announced in one line."""
+    tuner_id = os.environ.get("KERASTUNER_TUNER_ID", "tuner0")
+    print(f"[{tuner_id}] trial finished: {config.model.variant}, best {OBJECTIVE} {best:.4f}, "
+          f"{epochs_run} epochs in {seconds:.1f}s, {params['total']:,} params", flush=True)
+    return {OBJECTIVE: float(best), SECONDS: seconds, PARAMS: float(params["total"]),
+            NON_EMBEDDING_PARAMS: float(params["non_embedding"]), EPOCHS: float(epochs_run)}

@@ -22,7 +22,7 @@ import keras_tuner
 from textattn.data.pipeline import validation_count
 from textattn.data.source import resolve_data
 from textattn.errors import UserError
-from textattn.training import check_validation
+from textattn.training.checks import check_validation
 from textattn.tuning import atomic_state, oracles, tuners
 from textattn.tuning.chief_link import ChiefGone
 from textattn.tuning.hypermodel import OBJECTIVE, TextattnHyperModel

@@ -1,25 +1,19 @@
-"""What a training run and a search trial share: a config's data as model inputs, and the fit on it.
+"""A config's data as model inputs: ``RunData`` (token ids, and n-gram bags when the variant reads them).
 
 ``load_data(config)`` prepares the data of a config whose source is settled
-(``textattn.data.source.resolve_data``): word token ids always, n-gram bags
-when the variant reads them. ``fit(model, config, data, ...)`` trains on the
-training part, validating every epoch, with the callbacks given and early
-stopping on val_accuracy when asked for.
+(``textattn.data.source.resolve_data``); a run, a search trial and an evaluation
+all read their data through it.
 """
 
 from __future__ import annotations
 
 import dataclasses
 
-import keras
-
 from textattn import variants
-from textattn.callbacks import StopOnTerminate
 from textattn.config import Config
-from textattn.data import pipeline
+from textattn.data import pipeline, streamed
+from textattn.layers.naive_bayes_ngrams import class_document_counts
 from textattn.variants import NGRAMS, TOKEN_IDS
-
-MONITOR = "val_accuracy"
 
 
 @dataclasses.dataclass
@@ -64,8 +58,6 @@ class RunData:
     def ngram_class_counts(self, bags=None, labels=None):
         """float64 (classes, n-gram vocabulary): training documents of each class holding each n-gram
         (of ``bags``/``labels`` when given)."""
-        from textattn.layers.naive_bayes_ngrams import class_document_counts
-
         bags = self.ngrams.train if bags is None else bags
         labels = self.tokens.y_train if labels is None else labels
         return class_document_counts(bags, labels, self.ngram_vocab_size, self.num_classes)
@@ -107,21 +99,13 @@ class RunData:
         seed = config.seed if (split == "train" if shuffle is None else shuffle) else None
         t = config.train
         crop = pipeline.Crop(t.crop_probability, t.crop_min_tokens, t.crop_max_tokens, config.seed) if split == "train" else None
-        trim = trim_multiple(config) if for_fit and t.bucket_by_length else None
+        trim = pipeline.bucket_length_multiple(config) if for_fit and t.bucket_by_length else None
         return pipeline.make_dataset(x, y, batch_size or t.batch_size, seed, self.ngram_vocab_size, crop, trim)
-
-
-def trim_multiple(config: Config) -> int:
-    """Bucketed batches' lengths are multiples of this: 1 where any length costs nothing extra, 32 where
-    each new length compiles a new program (XLA, JAX), so at most length / 32 of them are compiled."""
-    return 32 if config.train.jit_compile or keras.backend.backend() == "jax" else 1
 
 
 def load_data(config: Config, verbose: bool = True):
     """The data ``config``'s variant reads, prepared (or loaded from the cache): ``RunData``, or for a
     streamed source (a prepared directory, a glob of shards) ``textattn.data.streamed.StreamedData``."""
-    from textattn.data import streamed
-
     if config.data.source in streamed.STREAMED_KINDS:
         return streamed.load(config, verbose)
     tokens = pipeline.prepare(config.data, config.seed, verbose=verbose)
@@ -132,31 +116,3 @@ def load_data(config: Config, verbose: bool = True):
         ngrams = pipeline.prepare_ngrams(config.data, n.max_ngram, n.vocab_size, config.seed, verbose,
                                          unlabeled=unlabeled)
     return RunData(tokens, ngrams)
-
-
-def fit(model: keras.Model, config: Config, data: RunData, callbacks=(), *, epochs: int | None = None,
-        patience: int | None = None, restore_best: bool = False, variant: str | None = None, verbose="auto",
-        session=None, **fit_kwargs) -> keras.callbacks.History:
-    """Fit ``model`` on the training part of ``data``, validating on the validation part every epoch.
-
-    ``epochs`` defaults to ``train.epochs``; with ``patience`` an EarlyStopping on
-    val_accuracy (restoring the best weights with ``restore_best``) runs before
-    ``callbacks``. ``variant`` picks the inputs (default: the config's variant).
-    ``session`` (textattn.distributed) readies the datasets for data-parallel
-    training and turns a lost peer into a UserError; fit inside its ``scope()``.
-    """
-    callbacks = [StopOnTerminate(), *callbacks]  # SIGTERM stops at the next batch (textattn/errors.py)
-    if patience is not None:
-        callbacks.insert(0, keras.callbacks.EarlyStopping(monitor=MONITOR, mode="max", patience=patience,
-                                                          restore_best_weights=restore_best))
-    train = data.dataset(config, "train", variant, for_fit=True)
-    val = data.dataset(config, "val", variant, for_fit=True)
-    if session is None:
-        return model.fit(train, validation_data=val, epochs=epochs or config.train.epochs, callbacks=callbacks,
-                         shuffle=False, verbose=verbose, **fit_kwargs)
-    batch = config.train.batch_size
-    callbacks = [*session.callbacks(data.count("val"), batch), *callbacks]
-    with session.guard():
-        return model.fit(session.prepare(train, "train", batch), validation_data=session.prepare(val, "val", batch),
-                         epochs=epochs or config.train.epochs, callbacks=callbacks, shuffle=False, verbose=verbose,
-                         **fit_kwargs)

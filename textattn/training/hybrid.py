@@ -1,0 +1,138 @@
+"""The hybrid: its n-gram branch (with self-training), its word branch, and their blend fitted on validation.
+
+``fit_hybrid`` is the one path by which both ``textattn train`` and a search
+trial train a hybrid; they differ only in how the word branch is fitted, which
+the caller passes in (a run writes checkpoints and history, a trial keeps its
+best weights in memory).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+
+import keras
+import numpy as np
+
+from textattn.callbacks import EpochTimer, KeepBestWeights
+from textattn.config import Config
+from textattn.data import pipeline
+from textattn.data.ngrams import concat_bags
+from textattn.data.run_data import RunData
+from textattn.inference import predict
+from textattn.layers.log_linear_blend import LogLinearBlend, fit_log_linear_blend
+from textattn.models import count_params
+from textattn.models.bag_models import assemble_hybrid, word_branch_config
+from textattn.training.compile import compile_model, new_ngram_model, new_word_model
+
+WordBranchFit = typing.Callable[[keras.Model, Config], tuple[keras.Model, typing.Any]]
+"""(compiled word branch, its config) -> (the fitted branch, its history as the caller keeps it)."""
+
+
+@dataclasses.dataclass
+class HybridFit:
+    """Both trained branches of a hybrid and the blend fitted on their validation probabilities."""
+
+    ngram_model: keras.Model
+    word_model: keras.Model
+    word_history: typing.Any
+    ngram_summary: dict
+    weights: np.ndarray
+    bias: np.ndarray
+    branch_val: list[np.ndarray]
+    """Each branch's validation probabilities (N, classes), n-gram first."""
+
+    def assemble(self, config: Config) -> keras.Model:
+        """One model of both branches and the blend: {token_ids, ngrams} -> class probabilities."""
+        return assemble_hybrid(self.ngram_model, self.word_model, hybrid_name(config), self.weights, self.bias)
+
+    def blend_summary(self) -> dict:
+        return {"branch_weights": [float(w) for w in self.weights], "bias": [float(b) for b in self.bias]}
+
+    def val_accuracy(self, labels: np.ndarray) -> float:
+        """The blend's accuracy on validation, from the branches' probabilities (no hybrid model built)."""
+        num_classes = self.branch_val[0].shape[1]
+        blend = LogLinearBlend(len(self.branch_val), num_classes)
+        blend.build([(None, num_classes)] * len(self.branch_val))
+        blend.set_blend(self.weights, self.bias)
+        probs = keras.ops.convert_to_numpy(blend([keras.ops.convert_to_tensor(p) for p in self.branch_val]))
+        return float((probs.argmax(axis=1) == labels).mean())
+
+    def params(self) -> dict:
+        """Both branches' parameter counts added: {total, non_embedding}."""
+        ngram, word = count_params(self.ngram_model), count_params(self.word_model)
+        return {k: ngram[k] + word[k] for k in ("total", "non_embedding")}
+
+
+def hybrid_name(config: Config) -> str:
+    return config.name.replace("-", "_") or "hybrid"
+
+
+def fit_hybrid(config: Config, data: RunData, verbose, fit_word_branch: WordBranchFit) -> HybridFit:
+    """Train the n-gram branch, then the word branch (by ``fit_word_branch``), then fit their blend on validation."""
+    print("Hybrid: training the n-gram branch...", flush=True)
+    ngram_model, ngram_summary = fit_ngram_branch(config, data, verbose)
+    print(f"Hybrid: n-gram branch best val_accuracy {ngram_summary['best_val_accuracy']:.4f} "
+          f"at epoch {ngram_summary['best_epoch']}; training the {config.model.hybrid.branch} branch...", flush=True)
+    word_config = word_branch_config(config)
+    word_model, word_history = fit_word_branch(new_word_model(word_config, data), word_config)
+    branch_val = [predict(ngram_model, config, data, "val", "ngram"),
+                  predict(word_model, config, data, "val", word_config.model.variant)]
+    weights, bias = fit_log_linear_blend(branch_val, data.labels("val"))
+    return HybridFit(ngram_model, word_model, word_history, ngram_summary, weights, bias, branch_val)
+
+
+def fit_ngram_branch(config: Config, data: RunData, verbose, epochs: int | None = None,
+                     validate: bool = True) -> tuple[keras.Model, dict]:
+    """The hybrid's n-gram branch, trained with ``model.hybrid.ngram_*``; best epoch by validation kept.
+
+    With ``model.hybrid.self_training`` the trained branch labels the unlabelled
+    reviews; those it is confident about (top class probability at least
+    ``self_training_confidence``) join the training part with their arg-max
+    class as label (for the log-count ratios too) and a fresh branch is trained
+    on all of them.
+    """
+    h = config.model.hybrid
+    model, summary = _fit_ngram_model(config, data, None, None, verbose, epochs, validate)
+    unsup = None if data.streamed else data.ngrams.unsup
+    if h.self_training and unsup is None:
+        print(f"Self-training skipped: {data.source} has no unlabelled texts (only IMDB has them)", flush=True)
+    if h.self_training and unsup is not None:
+        ds = pipeline.make_dataset(unsup, np.zeros(len(unsup), np.int32), 512, ngram_vocab_size=data.ngram_vocab_size)
+        probabilities = np.asarray(model.predict(ds, verbose=0))
+        confident = np.where(probabilities.max(axis=1) >= h.self_training_confidence)[0]
+        pseudo = unsup.take(confident)
+        bags = pipeline.NgramBags(*concat_bags(data.ngrams.train, pseudo))
+        labels = np.concatenate([data.tokens.y_train, probabilities[confident].argmax(axis=1).astype(np.int32)])
+        teacher = summary
+        model, summary = _fit_ngram_model(config, data, bags, labels, verbose,
+                                          epochs or (teacher.get("best_epoch") if validate else None), validate)
+        summary["self_training"] = {"unlabeled": int(len(unsup)), "pseudo_labelled": int(len(confident)),
+                                    "confidence": h.self_training_confidence, "teacher": teacher}
+        summary["fit_seconds"] = round(summary["fit_seconds"] + teacher["fit_seconds"], 3)
+    return model, summary
+
+
+def _fit_ngram_model(config: Config, data: RunData, bags, labels, verbose, epochs, validate):
+    """Fit a fresh n-gram model on ``bags``/``labels`` (None: the data's training part)."""
+    h = config.model.hybrid
+    keras.utils.set_random_seed(config.seed)
+    model = compile_model(new_ngram_model(config, data, bags, labels), config, h.ngram_learning_rate)
+    keep = KeepBestWeights()
+    timer = EpochTimer()
+    if bags is None:
+        train_ds = data.dataset(config, "train", "ngram", batch_size=h.ngram_batch_size)
+    else:
+        train_ds = pipeline.make_dataset(bags, labels, h.ngram_batch_size, config.seed,
+                                         ngram_vocab_size=data.ngram_vocab_size)
+    history = model.fit(train_ds, validation_data=data.dataset(config, "val", "ngram") if validate else None,
+                        epochs=epochs or h.ngram_epochs, callbacks=[timer, keep] if validate else [timer],
+                        shuffle=False, verbose=verbose)
+    keep.restore()
+    seconds = float(sum(history.history.get("epoch_seconds", [])))
+    examples = data.count("train") if labels is None else len(labels)
+    summary = {"epochs_run": len(history.epoch), "fit_seconds": round(seconds, 3), "train_examples": int(examples)}
+    if validate:
+        summary.update(best_val_accuracy=keep.best, best_epoch=keep.best_epoch,
+                       val_accuracy_per_epoch=[round(v, 5) for v in history.history["val_accuracy"]])
+    return model, summary
