@@ -1,6 +1,6 @@
 """2 loopback workers against 1 process: the same training (configs/fast.yaml, same global batch), timed.
 
-    python bench/distributed_loopback.py --data ../shared/data/aclImdb.tar.gz --epochs 6 --rounds 2
+    python bench/distributed_loopback.py --data aclImdb_v1.tar.gz --epochs 6 --rounds 2
 
 Per round, in this order: one process (train.distribution=none) with the machine's threads, one
 process with one thread pool (TF_NUM_INTEROP_THREADS=TF_NUM_INTRAOP_THREADS=1), and 2 workers on

@@ -1,7 +1,7 @@
 """Peak memory of streamed training as the corpus grows: 1x, 4x and 16x IMDB's training text.
 
-    python bench/memory.py --data ../shared/data/aclImdb.tar.gz
-    python bench/memory.py --data ../shared/data/aclImdb.tar.gz --scales 1 4 --in-memory
+    python bench/memory.py --data aclImdb_v1.tar.gz
+    python bench/memory.py --data aclImdb_v1.tar.gz --scales 1 4 --in-memory
 
 For each scale k the 25,000 labelled training reviews are written k times as
 JSONL shards (copy 0 as it is, each later copy with one random word of each

@@ -1,12 +1,13 @@
 """Benchmark textattn against the plain-Keras reference, interleaved, on this machine.
 
-    python bench/run.py --data ../shared/data/aclImdb.tar.gz --quick     # everyday check, under 10 minutes
-    python bench/run.py --data ../shared/data/aclImdb.tar.gz             # the full run, for README (<= 50 minutes)
+    python bench/run.py --data aclImdb_v1.tar.gz --quick     # everyday check
+    python bench/run.py --data aclImdb_v1.tar.gz             # the full run, for bench/README.md
     python bench/run.py --data ... --quick --settings default plain      # A/B of textattn settings
 
 Sections (--skip leaves any out):
   data      data preparation from the archive (empty cache), then from the cache.
-  training  seed_attention and seed_mha against ../shared/bench/seed_reference.py: each round
+  training  seed_attention and seed_mha against the reference script (seed_reference.py, found
+            where bench/sides.py's REFERENCE says; bench/README.md): each round
             runs the reference, then every textattn setting (--settings), on the same data and
             epochs; --rounds rounds (at least 3). Per setting: seconds per epoch, the speed-up
             over the same round's reference as median (range), best validation accuracy, the fit
@@ -17,7 +18,7 @@ Sections (--skip leaves any out):
             (TF_CPU_ALLOCATOR_USE_BFC and train.jit_compile set each way), jax (KERAS_BACKEND=jax),
             unmasked (the reference's model exactly: no padding mask, no length bucketing).
   backend   the backend row: seed_attention under TF (default) and JAX, interleaved, 2 epochs on
-            the quick subset (JAX is about 3x slower here), without the reference.
+            the quick subset, without the reference.
   hybrid    configs/default.yaml and configs/best.yaml trained once each as shipped, from the
             archive with an empty cache: wall seconds, fit seconds by stage, test accuracy, peak RSS.
   search    search throughput: `textattn tune` on configs/tune.yaml with --search-trials trials:
@@ -26,10 +27,8 @@ Sections (--skip leaves any out):
   serving   the tta run's export against Keras model.predict (needs tta; not by default).
 
 The full run: data, training at FULL_EPOCHS (seed_attention 3 epochs, seed_mha 2, instead of
-their own 20 and 10; --epochs own trains those, about 3.3 minutes per reference run of seed_attention),
-the backend row, the hybrids and a 3-trial search. It took 32 minutes on the 2-core machine of
-README's Performance section with other jobs on it (load average 3.3-7.2; by section: data 0.4,
-training 14.8, backend 4.5, hybrid 10.9, search 1.6): room under 50 minutes for a busier machine.
+their own 20 and 10; --epochs own trains those), the backend row, the hybrids and a 3-trial
+search. How long each part took on the machines measured so far: bench/README.md.
 --quick: training only, 2 epochs on a subset (8,000 training reviews per class, so 6,000
 trained on and the usual 10,000 for validation; 1,000 test per class), default setting, 3 rounds.
 Prints Markdown tables and writes JSON (--json).
@@ -167,7 +166,7 @@ def epochs_arg(value: str):
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", required=True, help="aclImdb directory or .tar.gz")
-    parser.add_argument("--quick", action="store_true", help="2 epochs on a subset, default setting: under 10 minutes")
+    parser.add_argument("--quick", action="store_true", help="2 epochs on a subset, default setting: the everyday check")
     parser.add_argument("--configs", nargs="+", help=f"seed configs to compare (default: {' '.join(CONFIGS)})")
     parser.add_argument("--settings", nargs="+", choices=sorted(SETTINGS),
                         help="textattn settings, each paired with the reference every round (default: default)")

@@ -2,7 +2,7 @@
 
     python bench/timed.py [--import MODULE[:FUNCTION]] SCRIPT [ARG ...]
 
-Used for both sides of a comparison (../shared/bench/seed_reference.py and
+Used for both sides of a comparison (the reference script seed_reference.py and
 train.py), so both are timed by the same code: one Keras callback is added to
 every ``fit`` the script makes, timing each epoch from its begin to its end
 (validation included) in wall seconds and in this process's CPU seconds (user

@@ -6,7 +6,7 @@ writes every labelled review once, as ``text,label,split``: label awful
 split train or test as in the archive. The file is written whole or not at
 all. Then:
 
-    python examples/imdb_ratings.py --data ../shared/data/aclImdb.tar.gz --out ratings.csv
+    python examples/imdb_ratings.py --data aclImdb_v1.tar.gz --out ratings.csv
     python train.py --config configs/fast.yaml --data ratings.csv
 
 ``--per-class N`` keeps the first N reviews (by id) of each class in each split,

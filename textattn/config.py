@@ -25,7 +25,7 @@ VariantName = Literal[variants.NAMES]
 
 @dataclass
 class DataConfig:
-    """Where the examples come from and how they become token ids (README, Data)."""
+    """Where the examples come from and how they become token ids (docs/data.md)."""
 
     source: Literal["auto", "local", "csv", "tsv", "jsonl", "folders", "tfds", "shards", "prepared"] = "auto"
     """auto: ``path``/--data/TEXTATTN_DATA recognised by its extension or layout, else TFDS. A command
@@ -61,7 +61,7 @@ class DataConfig:
     order: Literal["canonical", "archive"] = "canonical"
     """Order of reviews before the seeded shuffle. canonical: by label, then text (TFDS and a
     local copy agree); archive: by label, then as stored in the local copy (the order
-    ../shared/bench/seed_reference.py uses, so the same seed gives its split)."""
+    the reference script seed_reference.py uses, so the same seed gives its split)."""
     train_limit: Optional[int] = None
     """Train on at most this many of the remaining reviews (None: all)."""
     test_limit: Optional[int] = None
@@ -106,9 +106,9 @@ class TrainConfig:
     """With early stopping, restore the best epoch's weights at the end."""
     jit_compile: bool = False
     """Compile train/predict steps with XLA (TensorFlow backend; under JAX steps are always jitted).
-    Off in the shipped configs except best.yaml and default.yaml (whose README figures were measured
-    with it): on 2-core CPUs it paid only where TensorFlow's default allocator page-faulted
-    (README, Performance); ``bench/run.py --quick --settings default bfc+xla`` tells for a machine."""
+    Off in the shipped configs except best.yaml and default.yaml (whose results in docs/results.md
+    were measured with it): it paid only where TensorFlow's default allocator page-faulted
+    (bench/README.md); ``bench/run.py --quick --settings default bfc+xla`` tells for a machine."""
     crop_probability: float = 0.0
     """Chance that a training review is replaced by a random window of its tokens (word models),
     so that short inputs are seen in training; 0 turns it off."""

@@ -9,8 +9,8 @@ argument of predict and explain is: a run directory or an export.
 
 TensorFlow is imported inside the functions, not here: ``predict`` (and
 ``train --export``, through ``textattn.export``) check their arguments before
-any model is loaded, and a wrong path fails in under a second instead of after
-TensorFlow's import (about 4 s).
+any model is loaded, and a wrong path fails at once instead of after
+TensorFlow's import.
 """
 
 from __future__ import annotations

@@ -14,8 +14,8 @@ from textattn.quiet import quiet_start
 
 # TensorFlow's default CPU allocator hands large tensors (a 512 x 256 x 256 attention
 # score matrix is 134 MB) straight to mmap/munmap, so every step page-faults them in
-# again: about 40% of a CPU epoch was kernel time. The pooling BFC allocator keeps them
-# (bench/run.py measures both).
+# again, in kernel time. The pooling BFC allocator keeps them (bench/run.py measures
+# both; bench/README.md has the figures).
 ALLOCATOR_ENV = "TF_CPU_ALLOCATOR_USE_BFC"
 
 

@@ -1,6 +1,6 @@
 """``textattn evaluate``: evaluate trained runs on the test (or validation) split and compare them in one table.
 
-    textattn evaluate runs/seed_attention-* runs/seed_mha-* --data ../shared/data/aclImdb.tar.gz
+    textattn evaluate runs/seed_attention-* runs/seed_mha-* --data aclImdb_v1.tar.gz
     textattn evaluate runs/* --markdown report.md --csv report.csv --json report.json --plots plots/
     textattn evaluate runs/seed_mha-20260101-120000 --split validation --force
     textattn evaluate --params-only --configs configs/seed_attention.yaml configs/seed_mha.yaml

@@ -1,11 +1,11 @@
 """``textattn train``: train an IMDB sentiment model from a YAML config.
 
-    textattn train --config configs/seed_attention.yaml --data ../shared/data/aclImdb.tar.gz
+    textattn train --config configs/seed_attention.yaml --data aclImdb_v1.tar.gz
     textattn train --config configs/transformer.yaml --set model.transformer.num_heads=4 --epochs 3
     textattn train --config configs/seed_mha.yaml --dry-run
     textattn train --resume runs/seed_mha-20260101-120000
     TF_CONFIG='{"cluster": {"worker": ["host0:12345", "host1:12345"]}, "task": {"type": "worker", "index": 0}}' \
-      textattn train --config configs/fast.yaml --set train.distribution=multi_worker --run-dir /shared/runs/fast-1
+      textattn train --config configs/fast.yaml --set train.distribution=multi_worker --run-dir /nfs/runs/fast-1
 
 Several workers (train.distribution: multi_worker, docs/distributed.md) run the same command, each
 with its own TF_CONFIG task (TensorFlow) or KERAS_DISTRIBUTION_PROCESS_ID (JAX), and the same
@@ -13,7 +13,7 @@ with its own TF_CONFIG task (TensorFlow) or KERAS_DISTRIBUTION_PROCESS_ID (JAX),
 worker dies, start them all again with the same command and training continues from the last
 finished epoch.
 
-Data: --data PATH (CSV, TSV, JSONL, class folders, aclImdb or tfds:NAME; README, Data), else
+Data: --data PATH (CSV, TSV, JSONL, class folders, aclImdb or tfds:NAME; docs/data.md), else
 the config's data.path, else $TEXTATTN_DATA, else TFDS imdb_reviews (needs a network the first time).
 ``python train.py`` is the same command, and ``python train.py --tune`` is ``textattn tune``.
 """

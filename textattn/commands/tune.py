@@ -1,6 +1,6 @@
 """``textattn tune``: a KerasTuner search over the variants declared in a search-space file.
 
-    textattn tune --config configs/tune.yaml --data ../shared/data/aclImdb.tar.gz
+    textattn tune --config configs/tune.yaml --data aclImdb_v1.tar.gz
     textattn tune --config configs/tune.yaml --tuner bayesian --max-trials 24 --epochs 2
 
 Rerun the same command after a kill to resume the search. With KERASTUNER_TUNER_ID,

@@ -8,8 +8,8 @@ hash of everything that determines their contents.
   file, a flipped byte or a damaged ``meta.json`` gives one ``warning:`` line
   on stderr, the entry is deleted and None is returned, so the caller rebuilds
   it. An entry from before checksums existed is stale: None, rebuilt quietly.
-  CRC-32 (zlib) guards against accidental damage, not tampering; it costs about
-  15 ms per 100 MB on top of reading the file.
+  CRC-32 (zlib) guards against accidental damage, not tampering; it costs little
+  beside reading the file (docs/faults.md).
 - **Atomic publish.** An entry is written under a temporary name and renamed
   into place, so a killed run never leaves a half-written entry. Two processes
   that build the same entry at once both succeed: the key fixes the contents,

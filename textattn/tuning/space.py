@@ -236,7 +236,7 @@ def spec_from_dict(data, overrides: list[str] = ()) -> TuneSpec:
     _only(data, ("base", "search", "tuner"), "")
     base = config_from_dict(_mapping(data.get("base"), "base"))
     base = apply_overrides(base, list(overrides))
-    if base.train.distribution != "none":  # a search spreads trials over workers instead (README, tuning)
+    if base.train.distribution != "none":  # a search spreads trials over workers instead (docs/search.md)
         raise UserError(f"base.train.distribution={base.train.distribution}: textattn tune trains each trial in one "
                         "process; set it to none (distributed search runs trials on several workers)")
 
