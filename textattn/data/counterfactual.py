@@ -23,6 +23,7 @@ import numpy as np
 
 from textattn.errors import UserError
 
+VERSION = 1  # bump when the examples made change (cache keys carry it)
 MIN_LOG_RATIO = 1.0  # e**1 ~ 2.7 times as frequent in one class's reviews as in the other's
 SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+|<br\s*/?>", re.IGNORECASE)
 _ADVERB = r"(?:very|really|so|quite|pretty|just|simply|truly|extremely|absolutely|totally|utterly)"

@@ -156,7 +156,7 @@ def text_settings(data: DataConfig) -> dict:
     """The data settings that change the tokens made of a text (for cache keys); empty for the defaults, so
     entries cached before a setting existed are still found."""
     settings = {} if data.negation == "none" else {"negation": data.negation}
-    return {**settings, "counterfactual": counterfactual.MIN_LOG_RATIO} if data.counterfactual else settings
+    return {**settings, "counterfactual": counterfactual.VERSION} if data.counterfactual else settings
 
 
 def prepare(data: DataConfig, seed: int, verbose: bool = True) -> PreparedData:

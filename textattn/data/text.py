@@ -12,7 +12,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from textattn.data import negation
+from textattn.data.negation import PREFIX, negation_scopes
 
 PAD, OOV = "", "[UNK]"
 _PUNCTUATION = "[" + "".join("\\" + c for c in string.punctuation) + "]"
@@ -47,9 +47,9 @@ def standardize_review_marking_negation(text):
     text = tf.convert_to_tensor(text, tf.string)
     lowered = tf.strings.regex_replace(tf.strings.lower(tf.reshape(text, [-1])), r"<br\s*/?>", " ")
     tokens = tf.strings.split(lowered)
-    in_scope = negation.negation_scopes(tokens).flat_values
+    in_scope = negation_scopes(tokens).flat_values
     words = tf.strings.regex_replace(tokens.flat_values, _PUNCTUATION, "")
-    words = tf.where(in_scope & (tf.strings.length(words) > 0), negation.PREFIX + words, words)
+    words = tf.where(in_scope & (tf.strings.length(words) > 0), PREFIX + words, words)
     return tf.reshape(tf.strings.reduce_join(tokens.with_flat_values(words), axis=-1, separator=" "), tf.shape(text))
 
 
