@@ -100,6 +100,14 @@ def test_config_takes_negation_and_counterfactual_and_rejects_other_values(tmp_p
         apply_overrides(tiny_config(tmp_path), ["data.counterfactual=maybe"])
 
 
+def test_streamed_sources_refuse_marking_in_one_line(tmp_path):
+    from textattn.data import streamed
+
+    config = apply_overrides(tiny_config(tmp_path), ["data.negation=mark"])
+    with pytest.raises(UserError, match="data.negation=mark is not available for streamed sources"):
+        streamed._cached_vocabularies(None, config, "fingerprint")
+
+
 def test_default_text_settings_leave_cache_keys_as_they_were():
     assert pipeline.text_settings(DataConfig()) == {}
     assert pipeline.text_settings(DataConfig(negation="mark")) == {"negation": "mark"}
