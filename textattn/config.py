@@ -68,6 +68,14 @@ class DataConfig:
     """Report on at most this many test reviews (None: all)."""
     cache_dir: Optional[str] = None
     """Where prepared data is cached (default: $TEXTATTN_CACHE or ~/.cache/textattn)."""
+    negation: Literal["none", "mark"] = "none"
+    """mark: words between a negator (not, no, never, n't, ...) and the clause's end become ``not_WORD``
+    tokens, for the word and the n-gram vocabularies alike, in training and in the export
+    (textattn/data/negation.py, docs/reading.md); none: the standardization as it always was."""
+    counterfactual: bool = False
+    """Add to the reviews trained on their short polar sentences ("The acting was terrific.") and negated
+    copies with the other label ("The acting wasn't terrific."); two-class data only
+    (textattn/data/counterfactual.py, docs/reading.md)."""
 
 
 @dataclass

@@ -217,13 +217,15 @@ def load_serving_parts(run_dir: str):
         if not os.path.isfile(path):
             raise UserError(f"{run_dir!r} has no {runs.NGRAM_VOCAB}; retrain the run")
         ngrams = runs.load_vocabulary(path)
-        ngram_vectorizer = make_ngram_vectorizer(len(ngrams), config.model.ngram.max_ngram, ngrams)
+        ngram_vectorizer = make_ngram_vectorizer(len(ngrams), config.model.ngram.max_ngram, ngrams,
+                                                 negation=config.data.negation)
     class_names = runs.load_class_names(run_dir)
     width = int(model.output_shape[-1])
     if max(width, 2) != len(class_names):
         raise UserError(f"{run_dir!r}: the model has {width} outputs but {runs.CLASSES} names "
                         f"{len(class_names)} classes; retrain the run")
-    parts = ServingParts(config, make_vectorizer(config.data.vocab_size, vocabulary), ngram_vectorizer,
+    parts = ServingParts(config, make_vectorizer(config.data.vocab_size, vocabulary, config.data.negation),
+                         ngram_vectorizer,
                          runs.temperature(run_dir), class_names)
     return parts, model
 

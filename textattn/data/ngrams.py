@@ -14,16 +14,20 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from textattn.data.text import standardize_review
+from textattn.data.text import standardizer
 
 OOV_ID = 0  # in multi-hot mode the vocabulary has no padding entry: index 0 is "[UNK]"
 
 
-def make_ngram_vectorizer(vocab_size: int, max_ngram: int, vocabulary=None) -> keras.layers.TextVectorization:
-    """Raw text (batch,) -> multi-hot n-gram features, a SparseTensor (batch, vocab_size)."""
+def make_ngram_vectorizer(vocab_size: int, max_ngram: int, vocabulary=None,
+                          negation: str = "none") -> keras.layers.TextVectorization:
+    """Raw text (batch,) -> multi-hot n-gram features, a SparseTensor (batch, vocab_size).
+
+    ``negation`` (``data.negation``) picks the standardizer, as for the word vectorizer.
+    """
     return keras.layers.TextVectorization(
         max_tokens=vocab_size,
-        standardize=standardize_review,
+        standardize=standardizer(negation),
         ngrams=max_ngram if max_ngram > 1 else None,
         output_mode="multi_hot",
         sparse=True,
@@ -31,9 +35,9 @@ def make_ngram_vectorizer(vocab_size: int, max_ngram: int, vocabulary=None) -> k
     )
 
 
-def adapt_ngram_vectorizer(texts, vocab_size: int, max_ngram: int, batch_size: int = 1024):
+def adapt_ngram_vectorizer(texts, vocab_size: int, max_ngram: int, batch_size: int = 1024, negation: str = "none"):
     """Fit the ``vocab_size`` most frequent n-grams of ``texts`` (list of str)."""
-    vectorizer = make_ngram_vectorizer(vocab_size, max_ngram)
+    vectorizer = make_ngram_vectorizer(vocab_size, max_ngram, negation=negation)
     vectorizer.adapt(tf.data.Dataset.from_tensor_slices(np.asarray(texts, dtype=object)).batch(batch_size))
     return vectorizer
 

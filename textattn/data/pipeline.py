@@ -20,7 +20,7 @@ import numpy as np
 
 from textattn import backend
 from textattn.config import Config, DataConfig
-from textattn.data import aclimdb, cache, carving, corpus, labelled, tfds_source
+from textattn.data import aclimdb, cache, carving, corpus, counterfactual, labelled, tfds_source
 from textattn.data.source import IMDB_VALIDATION, STREAMED_KINDS, Source, source_of
 from textattn.errors import UserError
 from textattn.variants import NGRAMS, TOKEN_IDS
@@ -153,6 +153,13 @@ def split_settings(data: DataConfig) -> dict:
             "validation_fraction": data.validation_fraction, "reader": labelled.VERSION}
 
 
+def text_settings(data: DataConfig) -> dict:
+    """The data settings that change the tokens made of a text (for cache keys); empty for the defaults, so
+    entries cached before a setting existed are still found."""
+    settings = {} if data.negation == "none" else {"negation": data.negation}
+    return {**settings, "counterfactual": counterfactual.VERSION} if data.counterfactual else settings
+
+
 def prepare(data: DataConfig, seed: int, verbose: bool = True) -> PreparedData:
     """Token-id arrays for fit / validation / test, from the cache when possible."""
     from textattn.data import text  # imports TensorFlow; keep config-only paths light
@@ -162,15 +169,15 @@ def prepare(data: DataConfig, seed: int, verbose: bool = True) -> PreparedData:
     root = os.path.join(data.cache_dir or cache.default_cache_dir(), "tokens")
     key = cache.cache_key(
         source=source.fingerprint(), vocab_size=data.vocab_size, sequence_length=data.sequence_length,
-        keep=data.keep, seed=seed, version=PIPELINE_VERSION, **split_settings(data),
+        keep=data.keep, seed=seed, version=PIPELINE_VERSION, **split_settings(data), **text_settings(data),
     )
     entry = cache.load_entry(root, key)
     cache_hit = entry is not None
     if entry is None:
         if verbose:
             print(f"Preparing data from {source.describe()} (cached for later runs)...", flush=True)
-        splits = split_texts(data, seed)
-        vectorizer = text.adapt_vectorizer(splits.fit[0], data.vocab_size)
+        splits = counterfactual.augmented(split_texts(data, seed), data.counterfactual)
+        vectorizer = text.adapt_vectorizer(splits.fit[0], data.vocab_size, negation=data.negation)
         entry = {**cache.packed("vocab_", vectorizer.get_vocabulary()),
                  **cache.packed("classes_", splits.class_names)}
         for name, (texts, labels) in (("train", splits.fit), ("val", splits.validation), ("test", splits.test)):
@@ -248,14 +255,15 @@ def prepare_ngrams(data: DataConfig, max_ngram: int, vocab_size: int, seed: int,
     key = cache.cache_key(
         source=source.fingerprint(), max_ngram=max_ngram, vocab_size=vocab_size, seed=seed,
         version=PIPELINE_VERSION, unlabeled=unlabeled and source.is_imdb, **split_settings(data),
+        **text_settings(data),
     )
     entry = cache.load_entry(root, key)
     cache_hit = entry is not None
     if entry is None:
         if verbose:
             print(f"Preparing {max_ngram}-gram bags from {source.describe()} (cached for later runs)...", flush=True)
-        splits = split_texts(data, seed)
-        vectorizer = ngrams.adapt_ngram_vectorizer(splits.fit[0], vocab_size, max_ngram)
+        splits = counterfactual.augmented(split_texts(data, seed), data.counterfactual)
+        vectorizer = ngrams.adapt_ngram_vectorizer(splits.fit[0], vocab_size, max_ngram, negation=data.negation)
         entry = {**cache.packed("vocab_", [str(t) for t in vectorizer.get_vocabulary()]),
                  **cache.packed("classes_", splits.class_names)}
         for name, (texts, _) in (("train", splits.fit), ("val", splits.validation), ("test", splits.test)):

@@ -206,6 +206,9 @@ def write_vocabularies(directory: str, manifest: corpus.Manifest, config: Config
 
 def _cached_vocabularies(manifest: corpus.Manifest, config: Config, fingerprint: str) -> str:
     """A directory holding ``config``'s vocabularies: the prepared directory's, else the cache's (fitted now)."""
+    if config.data.negation != "none":
+        raise UserError(f"data.negation={config.data.negation} is not available for streamed sources (shards, "
+                        "prepared) yet; train on a file, folder or aclImdb source, or set data.negation=none")
     names = [words_file(config.data.vocab_size)]
     if variants.variant(config.model.variant).reads_ngrams:
         n = config.model.ngram

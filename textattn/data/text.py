@@ -12,6 +12,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from textattn.data.negation import PREFIX, negation_scopes
+
 PAD, OOV = "", "[UNK]"
 _PUNCTUATION = "[" + "".join("\\" + c for c in string.punctuation) + "]"
 
@@ -30,7 +32,37 @@ def standardize_review(text):
     return tf.strings.regex_replace(text, _PUNCTUATION, "")
 
 
-def make_vectorizer(vocab_size: int, vocabulary=None):
+@keras.saving.register_keras_serializable(package="textattn")
+def standardize_review_marking_negation(text):
+    """``standardize_review``, and each word inside a negation scope prefixed ``not_`` (data/negation.py).
+
+    Scopes end at punctuation, so they are found before it is stripped. Words
+    come out joined by single spaces.
+
+    Args:
+        text: string tensor of any shape.
+    Returns:
+        string tensor of the same shape.
+    """
+    text = tf.convert_to_tensor(text, tf.string)
+    lowered = tf.strings.regex_replace(tf.strings.lower(tf.reshape(text, [-1])), r"<br\s*/?>", " ")
+    tokens = tf.strings.split(lowered)
+    in_scope = negation_scopes(tokens).flat_values
+    words = tf.strings.regex_replace(tokens.flat_values, _PUNCTUATION, "")
+    words = tf.where(in_scope & (tf.strings.length(words) > 0), PREFIX + words, words)
+    return tf.reshape(tf.strings.reduce_join(tokens.with_flat_values(words), axis=-1, separator=" "), tf.shape(text))
+
+
+STANDARDIZERS = {"none": standardize_review, "mark": standardize_review_marking_negation}
+"""``data.negation`` -> the standardizer that turns review text into whitespace-separated words."""
+
+
+def standardizer(negation: str = "none"):
+    """The standardizer of ``data.negation`` (``none`` or ``mark``)."""
+    return STANDARDIZERS[negation]
+
+
+def make_vectorizer(vocab_size: int, vocabulary=None, negation: str = "none"):
     """A TextVectorization that maps text to token ids (0 = padding, 1 = OOV).
 
     Under the TensorFlow backend it is the Keras layer itself, with ragged
@@ -38,36 +70,40 @@ def make_vectorizer(vocab_size: int, vocabulary=None):
     and hands a callable standardizer NumPy strings even inside tf.data, where
     ``standardize_review``'s tf.strings ops cannot take them; there the layer
     is wrapped (``PreStandardized``) and pads its output with 0 to the batch's
-    longest review, which ``truncate_and_pad`` accepts too.
+    longest review, which ``truncate_and_pad`` accepts too. ``negation``
+    (``data.negation``) picks the standardizer (``standardizer``).
     """
+    standardize = standardizer(negation)
     if keras.backend.backend() == "tensorflow":
         return keras.layers.TextVectorization(
-            max_tokens=vocab_size, standardize=standardize_review, output_mode="int", ragged=True,
+            max_tokens=vocab_size, standardize=standardize, output_mode="int", ragged=True,
             vocabulary=vocabulary)
     return PreStandardized(keras.layers.TextVectorization(
-        max_tokens=vocab_size, standardize=None, output_mode="int", vocabulary=vocabulary))
+        max_tokens=vocab_size, standardize=None, output_mode="int", vocabulary=vocabulary), standardize)
 
 
 class PreStandardized:
     """A TextVectorization (``standardize=None``) whose input is standardized with
-    ``standardize_review`` before it; every other attribute is the layer's."""
+    ``standardize`` (default ``standardize_review``) before it; every other attribute is the layer's."""
 
-    def __init__(self, layer: keras.layers.TextVectorization):
+    def __init__(self, layer: keras.layers.TextVectorization, standardize=standardize_review):
         self.layer = layer
+        self.standardize = standardize
 
     def __call__(self, texts):
-        return self.layer(standardize_review(texts))
+        return self.layer(self.standardize(texts))
 
     def adapt(self, dataset):
-        self.layer.adapt(dataset.map(standardize_review))
+        self.layer.adapt(dataset.map(self.standardize))
 
     def __getattr__(self, name):
         return getattr(self.layer, name)
 
 
-def adapt_vectorizer(texts, vocab_size: int, batch_size: int = 1024) -> keras.layers.TextVectorization:
+def adapt_vectorizer(texts, vocab_size: int, batch_size: int = 1024,
+                     negation: str = "none") -> keras.layers.TextVectorization:
     """Fit a vocabulary of at most ``vocab_size`` entries on ``texts`` (list of str)."""
-    vectorizer = make_vectorizer(vocab_size)
+    vectorizer = make_vectorizer(vocab_size, negation=negation)
     ds = tf.data.Dataset.from_tensor_slices(np.asarray(texts, dtype=object)).batch(batch_size)
     vectorizer.adapt(ds)
     return vectorizer

@@ -27,7 +27,7 @@ import tensorflow as tf
 
 from textattn import serving, variants
 from textattn.backend import require_tensorflow
-from textattn.data.text import truncate_and_pad
+from textattn.data.text import standardizer, truncate_and_pad
 from textattn.explain.ngram_evidence import NgramEvidence
 from textattn.explain.token_weights import TokenWeigher, normalise
 from textattn.models import bag_models
@@ -52,7 +52,8 @@ def make_explain(model, parts: serving.ServingParts):
         ngram_model = model.get_layer(bag_models.NGRAM_BRANCH) if variant == "hybrid" else model
         blend = model.get_layer(bag_models.BLEND).branch_weights if variant == "hybrid" else None
         evidence = NgramEvidence(ngram_model.get_layer(bag_models.NB_LAYER), parts.ngram_vectorizer.get_vocabulary(),
-                                 config.model.ngram.max_ngram, parts.temperature, blend)
+                                 config.model.ngram.max_ngram, parts.temperature, blend,
+                                 standardizer(config.data.negation))
 
     empty_review = serving.empty_review_ids(config.data.sequence_length)
 

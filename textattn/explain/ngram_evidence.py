@@ -37,10 +37,13 @@ class NgramEvidence:
         temperature: the run's softmax temperature.
         blend_weights: the hybrid's ``LogLinearBlend.branch_weights`` variable (n-gram
             branch first), or None for ``ngram``.
+        standardize: the run's standardizer (``textattn.data.text.standardizer(config.data.negation)``).
     """
 
-    def __init__(self, nb_layer, vocabulary, max_ngram: int, temperature: float = 1.0, blend_weights=None):
+    def __init__(self, nb_layer, vocabulary, max_ngram: int, temperature: float = 1.0, blend_weights=None,
+                 standardize=standardize_review):
         self.nb_layer = nb_layer
+        self.standardize = standardize
         self.max_ngram = int(max_ngram)
         self.inverse_temperature = 1.0 / float(temperature)
         self.blend_weights = blend_weights
@@ -58,7 +61,7 @@ class NgramEvidence:
         int32 (batch,), the served classes, picks the class each review's
         contributions point toward when there are more than two classes.
         """
-        words = tf.strings.split(standardize_review(texts))
+        words = tf.strings.split(self.standardize(texts))
         rows, starts, widths, grams = [], [], [], []
         for n in range(1, self.max_ngram + 1):
             ngrams = tf.strings.ngrams(words, n, separator=" ")
