@@ -12,12 +12,13 @@ import tensorflow as tf
 
 from helpers import run_tf_only, tiny_config, write_review
 from textattn import export, long_text, runs, serving
+from textattn.atomic_write import write_json
 from textattn.__main__ import main
 from textattn.config import apply_overrides, config_from_dict, config_to_dict, save_config
 from textattn.data import chunks
 from textattn.data.text import make_vectorizer, texts_to_ids
 from textattn.errors import UserError
-from textattn.evaluation.calibration import apply_temperature
+from textattn.evaluation.calibration import apply_temperature, brier_score
 from textattn.models import build_model
 
 # Windows of 4 tokens every 3 (overlap 1), at most 3: they cover 4 + 2 * 3 = 10 tokens.
@@ -168,6 +169,7 @@ def long_texts(n: int, seed: int = 11) -> list[str]:
 
 def chunked_run(run_dir: str, tmp_path, **data) -> str:
     """A copy of ``run_dir`` whose config reads long reviews in chunks (the same trained model)."""
+    os.makedirs(tmp_path, exist_ok=True)
     copy = str(tmp_path / "chunked_run")
     shutil.copytree(run_dir, copy)
     settings = [f"data.{key}={value}" for key, value in {"long_text": "chunks", "chunk_overlap": 8,
@@ -279,3 +281,30 @@ def test_chunked_export_serves_with_tensorflow_alone(chunked, tmp_path):
     np.testing.assert_allclose(np.array(served["probabilities"]), expected, atol=1e-5, rtol=0)
     meta = runs.read_json(os.path.join(out_dir, serving.METADATA))
     assert meta["long_text"]["mode"] == "chunks" and meta["long_text"]["max_chunks"] == 4
+
+
+def softened_copy(run_dir: str, tmp_path, name: str, temperature: float = 30.0, **data) -> str:
+    """A copy of ``run_dir`` (chunked with ``data`` settings, else as it is) whose temperature keeps the tiny
+    model's probabilities off 0 and 1, so that scores show every change of them."""
+    copy = chunked_run(run_dir, tmp_path / name, **data) if data else shutil.copytree(run_dir, str(tmp_path / name))
+    metrics = runs.read_json(os.path.join(copy, runs.METRICS))
+    metrics["calibration"]["temperature"] = temperature
+    write_json(os.path.join(copy, runs.METRICS), metrics)
+    return copy
+
+
+@pytest.mark.slow
+def test_evaluate_scores_a_chunked_run_as_it_is_served(tiny_run, tiny_aclimdb, tmp_path):
+    from textattn.data import pipeline
+    from textattn.evaluation.run import evaluate_run
+
+    def brier_of(run_dir):
+        return evaluate_run(run_dir, "test", data_path=tiny_aclimdb, latency_calls=3, verbose=False)[0]["metrics"]["brier"]
+
+    chunked_copy = softened_copy(tiny_run, tmp_path, "chunked", long_text="chunks")
+    config = runs.load_config(chunked_copy)
+    texts, labels = pipeline.split_texts(
+        apply_overrides(config, [f"data.path={tiny_aclimdb}"]).data, config.seed).test
+    served = long_text.served_probabilities(serving.serving_function(chunked_copy), texts)
+    assert brier_of(chunked_copy) == pytest.approx(brier_score(labels, served), abs=1e-6)
+    assert abs(brier_of(softened_copy(tiny_run, tmp_path, "cut")) - brier_score(labels, served)) > 1e-5

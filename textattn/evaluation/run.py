@@ -92,6 +92,7 @@ def evaluate_run(run_dir: str, split: str = "test", data_path: str | None = None
     from textattn.evaluation.length import accuracy_by_length, token_counts
     from textattn.evaluation.metrics import classification_metrics
     from textattn.evaluation.speed import LATENCY_CALLS, measure_serving
+    from textattn.long_text import is_chunked, served_probabilities
     from textattn.models import count_params
 
     if split not in SPLITS:
@@ -128,11 +129,14 @@ def evaluate_run(run_dir: str, split: str = "test", data_path: str | None = None
     if runs.load_class_names(run_dir) != class_names:
         raise UserError(f"the data's classes {class_names} differ from the run's {runs.load_class_names(run_dir)}; "
                         "pass the --data the run was trained on")
-    probs = training.calibrate(training.predict(model, config, data, short), runs.temperature(run_dir))
+    serve = serving.serving_function(run_dir)
+    if is_chunked(config):  # the token arrays hold cut reviews: score the texts as served
+        probs = served_probabilities(serve, texts)
+    else:
+        probs = training.calibrate(training.predict(model, config, data, short), runs.temperature(run_dir))
     metrics = classification_metrics(y, probs, class_names)
     metrics["ece"] = expected_calibration_error(y, probs)
     metrics["brier"] = brier_score(y, probs)
-    serve = serving.serving_function(run_dir)
     if behaviour_applies(class_names):
         suite = load_suite()
         behaviour = score_suite(lambda batch: serve(_tf_strings(batch))[serving.PROBABILITY].numpy(), suite)
