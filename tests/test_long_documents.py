@@ -40,15 +40,20 @@ def test_covered_length_and_stride():
     assert chunks.covered_length(256, 64, 8) == 256 + 7 * 192
 
 
-def test_long_review_is_split_with_overlap_and_a_partial_last_window():
+def test_long_review_is_split_with_overlap_and_the_last_window_ends_on_its_last_token():
     windows, owner = windows_of([[11, 12, 13, 14, 15, 16, 17, 18, 19]])
-    assert windows == [[11, 12, 13, 14], [14, 15, 16, 17], [17, 18, 19, 0]]
+    # Starts 0, 3 and 6 would leave the last window partial: it starts at 5 instead, full.
+    assert windows == [[11, 12, 13, 14], [14, 15, 16, 17], [16, 17, 18, 19]]
     assert owner == [0, 0, 0]
+
+
+def test_a_last_window_on_the_stride_is_not_moved():
+    assert windows_of([list(range(11, 21))])[0] == [[11, 12, 13, 14], [14, 15, 16, 17], [17, 18, 19, 20]]
 
 
 def test_a_window_is_kept_only_when_it_brings_new_tokens():
     # 5 tokens: the second window brings token 15; 4 tokens: one window holds them all.
-    assert windows_of([[11, 12, 13, 14, 15]])[0] == [[11, 12, 13, 14], [14, 15, 0, 0]]
+    assert windows_of([[11, 12, 13, 14, 15]])[0] == [[11, 12, 13, 14], [12, 13, 14, 15]]
     assert windows_of([[11, 12, 13, 14]])[0] == [[11, 12, 13, 14]]
 
 
@@ -66,7 +71,7 @@ def test_tokens_past_the_covered_length_are_not_read():
 def test_rows_of_a_batch_keep_their_own_windows():
     windows, owner = windows_of([[11, 12, 13, 14, 15], [21], [31, 32, 33, 34, 35, 36, 37, 38]])
     assert owner == [0, 0, 1, 2, 2, 2]
-    assert windows[2] == [21, 0, 0, 0] and windows[5] == [37, 38, 0, 0]
+    assert windows[2] == [21, 0, 0, 0] and windows[5] == [35, 36, 37, 38]
 
 
 def test_window_counts_match_a_brute_force_count():
@@ -187,8 +192,9 @@ def keras_chunked_probabilities(run_dir: str, texts: list[str]) -> np.ndarray:
     out = []
     for row in ids:
         n = int((row != 0).sum())
-        windows = [row[k * step:k * step + data.sequence_length] for k in range(data.max_chunks)
-                   if k == 0 or (k - 1) * step + data.sequence_length < n]
+        starts = [min(k * step, max(n - data.sequence_length, 0)) for k in range(data.max_chunks)
+                  if k == 0 or (k - 1) * step + data.sequence_length < n]
+        windows = [row[start:start + data.sequence_length] for start in starts]
         log_p = np.log(np.clip(model.predict(np.stack(windows), verbose=0), 1e-7, 1.0))
         mean = log_p.mean(axis=0)
         out.append(np.exp(mean - mean.max()) / np.exp(mean - mean.max()).sum())
@@ -228,17 +234,17 @@ def test_a_review_scores_the_same_alone_or_in_any_batch(chunked):
     assert serve(tf.constant(["", "!!!"]))["label_id"].numpy().tolist() == [-1, -1]
 
 
-def test_padding_after_the_last_window_changes_nothing(chunked):
-    # A masked model scores a partial window by its tokens alone: padding it further changes nothing.
+def test_ids_padded_to_any_width_score_the_same(chunked):
     config, model, _ = serving.load_run(chunked)
     call = long_text.chunked_call(model, config, lambda ids: model(ids, training=False))
     width = long_text.input_length(config)
     rng = np.random.default_rng(0)
-    ids = np.zeros((3, width), np.int32)
-    for i, n in enumerate((5, 40, width)):
+    ids = np.zeros((3, width + 17), np.int32)
+    for i, n in enumerate((5, 40, 45)):
         ids[i, :n] = rng.integers(2, config.data.vocab_size, n)
-    wider = np.pad(ids, [[0, 0], [0, 17]])
-    np.testing.assert_allclose(call(tf.constant(wider)).numpy(), call(tf.constant(ids)).numpy(), atol=1e-6)
+    expected = call(tf.constant(ids[:, :width])).numpy()
+    for cut_at in (45, width + 17):  # padded to the batch's longest review, or past what the windows cover
+        np.testing.assert_allclose(call(tf.constant(ids[:, :cut_at])).numpy(), expected, atol=1e-6)
 
 
 def test_the_hybrid_chunks_its_word_branch_only(tmp_path):
@@ -259,7 +265,7 @@ def test_the_hybrid_chunks_its_word_branch_only(tmp_path):
     word_p = long_text.mean_log_probabilities(word(windows), owner, 2)
     expected = blend([ngram(bags), word_p]).numpy()
     np.testing.assert_allclose(got, expected, atol=1e-6)
-    assert owner.numpy().tolist() == [0, 0, 0, 1]  # 70 tokens: windows at 0, 24, 48
+    assert owner.numpy().tolist() == [0, 0, 0, 1]  # 70 tokens: windows at 0, 24 and 38 (ending on the last)
 
 
 # --------------------------------------------------------------------------- #

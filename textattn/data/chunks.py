@@ -6,11 +6,15 @@ tokens [k * stride, k * stride + sequence_length). A window is kept while it
 brings tokens the previous one did not (the first always), at most
 ``max_chunks`` of them, so a review of n tokens has
 
-    1 + ceil(max(n - sequence_length, 0) / stride)   windows (capped at max_chunks),
+    1 + ceil(max(n - sequence_length, 0) / stride)   windows (capped at max_chunks).
 
-the last one partial (padded with 0 after its tokens). Only the first
-``covered_length`` tokens can be reached; longer reviews are cut to that many
-first, keeping ``data.keep``'s end as ``cut`` does.
+The last window of a review longer than ``sequence_length`` is moved back to
+end on its last token, so that every window is full, as the reviews the model
+was trained on (measured better than a partial last window:
+docs/long_documents.md). A review of at most ``sequence_length`` tokens is one
+window, padded with 0 after its tokens. Only the first ``covered_length``
+tokens can be reached; longer reviews are cut to that many first, keeping
+``data.keep``'s end as ``cut`` does.
 
 TensorFlow ops only, so the split runs inside an exported SavedModel.
 """
@@ -56,12 +60,14 @@ def split_windows(ids, sequence_length: int, overlap: int, max_chunks: int):
     """
     ids = tf.cast(ids, tf.int32)
     step = stride(sequence_length, overlap)
-    # Pad so that all max_chunks frames exist whatever L is.
+    # Pad so that all max_chunks windows exist whatever L is.
     width = covered_length(sequence_length, overlap, max_chunks)
     ids = tf.pad(ids[:, :width], [[0, 0], [0, width - tf.minimum(tf.shape(ids)[1], width)]])
-    frames = tf.signal.frame(ids, sequence_length, step, axis=1)  # (batch, max_chunks, sequence_length)
     lengths = tf.reduce_sum(tf.cast(ids != 0, tf.int32), axis=1)
     counts = window_counts(lengths, sequence_length, overlap, max_chunks)
+    # Window k starts at k * stride, or earlier so as to end on the review's last token: (batch, max_chunks).
+    starts = tf.minimum(tf.range(max_chunks)[None, :] * step, tf.maximum(lengths - sequence_length, 0)[:, None])
+    frames = tf.gather(ids, starts[:, :, None] + tf.range(sequence_length), batch_dims=1)
     present = tf.sequence_mask(counts, max_chunks)
     windows = tf.boolean_mask(frames, present)
     owner = tf.repeat(tf.range(tf.shape(ids)[0], dtype=tf.int32), counts)
