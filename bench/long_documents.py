@@ -87,15 +87,20 @@ def bench_run(run_dir: str, data_path: str, work: str, overlap: int, max_chunks:
     result = {"run": run_dir, "sequence_length": sequence_length, "overlap": overlap, "max_chunks": max_chunks,
               "test_reviews": len(texts), "longer_than_sequence_length": float(np.mean(lengths > sequence_length)),
               "sides": {}}
+    long = lengths > sequence_length
+    correct = {}
     for side in SIDES:
         predicted = served_labels(loaded[side].serve, texts)
-        long = lengths > sequence_length
+        correct[side] = predicted == labels
         result["sides"][side] = {
             "accuracy": float(np.mean(predicted == labels)),
             "accuracy_long": float(np.mean(predicted[long] == labels[long])),
             "by_length": accuracy_by_length(labels, predicted, lengths, LENGTH_EDGES),
             "timings": {"all": [], "long": []},
         }
+    # Paired: the long reviews that chunks get right and cut wrong, and the other way round.
+    result["long_fixed"] = int(np.sum(long & correct["chunks"] & ~correct["cut"]))
+    result["long_broken"] = int(np.sum(long & correct["cut"] & ~correct["chunks"]))
     samples = {"all": texts[:TIMING_SAMPLE], "long": [t for t, n in zip(texts, lengths) if n > sequence_length][
         :TIMING_SAMPLE]}
     for r in range(rounds):
@@ -107,6 +112,8 @@ def bench_run(run_dir: str, data_path: str, work: str, overlap: int, max_chunks:
                       f"{timing['throughput_reviews_per_s']:.0f} reviews/s", file=sys.stderr, flush=True)
     for side in SIDES:
         timings = result["sides"][side]["timings"]
+        if not rounds:
+            continue
         result["sides"][side]["serving"] = {
             sample: {"batch1_p50_ms": median([t["batch1_p50_ms"] for t in timings[sample]]),
                      "reviews_per_s_at_512": median([t["throughput_reviews_per_s"] for t in timings[sample]])}
@@ -125,6 +132,11 @@ def table(results: list[dict]) -> str:
             cells = [f"{row['accuracy']:.4f} ({row['examples']})" for row in s["by_length"]]
             lines.append(f"| {os.path.basename(os.path.normpath(result['run']))} | {side} | {s['accuracy']:.4f} | "
                          f"{s['accuracy_long']:.4f} | " + " | ".join(cells) + " |")
+    lines += ["", "Reviews longer than sequence_length that chunks get right and cut wrong / cut right and chunks wrong: "
+              + "; ".join(f"{os.path.basename(os.path.normpath(r['run']))} {r['long_fixed']} / {r['long_broken']}"
+                          for r in results)]
+    if "serving" not in results[0]["sides"]["cut"]:
+        return "\n".join(lines)
     lines += ["", "| run | long_text | batch-1 p50 ms (all) | reviews/s at 512 (all) | batch-1 p50 ms (long) | "
               "reviews/s at 512 (long) |", "|---|---|---|---|---|---|"]
     for result in results:
@@ -142,7 +154,7 @@ def main(argv=None) -> int:
     parser.add_argument("--data", required=True, help="the data the runs were trained on (aclImdb archive)")
     parser.add_argument("--overlap", type=int, default=64, help="data.chunk_overlap of the chunked side")
     parser.add_argument("--max-chunks", type=int, default=8, help="data.max_chunks of the chunked side")
-    parser.add_argument("--rounds", type=int, default=5, help="timing rounds, the two sides alternating")
+    parser.add_argument("--rounds", type=int, default=5, help="timing rounds, the two sides alternating (0: accuracy only)")
     parser.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     args = parser.parse_args(argv)
     configure_process()
