@@ -53,6 +53,14 @@ class DataConfig:
     sequence_length: int = 256
     keep: Literal["start", "end"] = "start"
     """Which end of a review longer than ``sequence_length`` tokens is kept."""
+    long_text: Literal["cut", "chunks"] = "cut"
+    """A review longer than ``sequence_length`` tokens. cut: only ``keep``'s end is read. chunks: at
+    evaluation and serving it is read in overlapping windows of ``sequence_length`` tokens, each scored
+    by the word model, their log-probabilities averaged (docs/long_documents.md); training is unchanged."""
+    chunk_overlap: int = 64
+    """With ``long_text: chunks``: tokens each window shares with the one before (below ``sequence_length``)."""
+    max_chunks: int = 8
+    """With ``long_text: chunks``: windows read at most; longer reviews are cut to what they cover first."""
     validation_size: Optional[int] = None
     """IMDB (aclImdb, tfds:imdb_reviews): the first N reviews of the shuffled training split are
     validation, None meaning 10,000 (the reference split). Other sources: None means the given
@@ -324,6 +332,20 @@ def check_distributable(config: Config) -> None:
                         "set train.bucket_by_length=false")
 
 
+def check_chunks(config: Config) -> None:
+    """What ``data.long_text: chunks`` needs: UserError naming the key to change."""
+    data = config.data
+    if not 0 <= data.chunk_overlap < data.sequence_length:
+        raise UserError(f"data.chunk_overlap must be at least 0 and below data.sequence_length ({data.sequence_length}) "
+                        f"so that windows advance, got {data.chunk_overlap}; lower it, e.g. "
+                        f"--set data.chunk_overlap={data.sequence_length // 4}")
+    if data.max_chunks < 1:
+        raise UserError(f"data.max_chunks must be at least 1, got {data.max_chunks}")
+    if variants.TOKEN_IDS not in variants.variant(config.model.variant).inputs:
+        raise UserError(f"data.long_text=chunks splits the word sequence, which model.variant "
+                        f"{config.model.variant!r} does not read (it sees the whole text); set data.long_text=cut")
+
+
 def validate(config: Config) -> None:
     """Cross-field and range checks that types alone cannot express."""
     positive = {
@@ -359,6 +381,8 @@ def validate(config: Config) -> None:
             and not config.model.mask_padding):
         raise UserError("train.bucket_by_length needs model.mask_padding: true (without a mask the padding it cuts "
                         "would change what the model computes); set both, or --set train.bucket_by_length=false")
+    if config.data.long_text == "chunks":
+        check_chunks(config)
     if config.train.distribution_timeout <= 0:
         raise UserError(f"train.distribution_timeout must be positive, got {config.train.distribution_timeout}")
     if config.train.distribution != "none":

@@ -154,6 +154,7 @@ def build_metadata(run_dir: str, parts: ServingParts, serve, explain=None) -> di
                         + f"; 0 means no evidence: uniform probabilities, label_id {NO_LABEL_ID}, label {NO_LABEL!r}",
         "sequence_length": config.data.sequence_length,
         "keep": config.data.keep,
+        "long_text": long_text_metadata(config.data),
         "test_accuracy": metrics.get("test_accuracy"),
         "class_names": list(parts.class_names),
         "labels": {str(i): name for i, name in enumerate(parts.class_names)},
@@ -178,6 +179,14 @@ def build_metadata(run_dir: str, parts: ServingParts, serve, explain=None) -> di
             "weights": describe(config),
         }
     return metadata
+
+
+def long_text_metadata(data) -> dict:
+    """How a review longer than sequence_length is read (docs/long_documents.md)."""
+    if data.long_text == "cut":
+        return {"mode": "cut"}
+    return {"mode": "chunks", "chunk_overlap": data.chunk_overlap, "max_chunks": data.max_chunks,
+            "pooling": "mean of the windows' log-probabilities"}
 
 
 def _describe(tensor) -> dict:

@@ -110,17 +110,23 @@ def make_serve(model, parts: ServingParts, call_model=None):
     ``NO_LABEL``: no evidence, no verdict. Two-class models also answer
     ``probability``, the second class's (the positive review's for IMDB).
 
+    With ``data.long_text: chunks`` the token ids reach further and the word
+    model scores them in windows, pooled (``textattn.long_text``).
+
     ``call_model(inputs)`` replaces ``model(inputs, training=False)`` (see
     ``serving_function``: a model run by another backend than TensorFlow).
     """
     import tensorflow as tf
 
+    from textattn import long_text
     from textattn.data.text import truncate_and_pad
 
     call_model = call_model or (lambda inputs: model(inputs, training=False))
 
     config = parts.config
-    sequence_length, keep = config.data.sequence_length, config.data.keep
+    if long_text.is_chunked(config):  # data.long_text: chunks reads the review in windows
+        call_model = long_text.chunked_call(model, config, call_model)
+    sequence_length, keep = long_text.input_length(config), config.data.keep
     variant = config.model.variant
     reads_ngrams = variants.variant(variant).reads_ngrams
     empty_review = empty_review_ids(sequence_length)

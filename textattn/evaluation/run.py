@@ -28,6 +28,7 @@ from textattn.evaluation.calibration import brier_score, expected_calibration_er
 from textattn.evaluation.length import accuracy_by_length, token_counts
 from textattn.evaluation.speed import LATENCY_CALLS, measure_serving
 from textattn.inference import calibrate, predict
+from textattn.long_text import is_chunked, served_probabilities
 from textattn.models import count_params
 
 EVALUATION = "evaluation.json"
@@ -113,8 +114,11 @@ def evaluate_run(run_dir: str, split: str = "test", data_path: str | None = None
     if verbose:
         print(f"Evaluating {run_dir} on {len(y):,} {split} reviews...", flush=True)
     check_class_names(run_dir, data.class_names)
-    probs = calibrate(predict(model, config, data, SHORT_SPLIT[split]), runs.temperature(run_dir))
     serve = serving.serving_function(run_dir)
+    if is_chunked(config):  # the token arrays hold cut reviews: score the texts as served
+        probs = served_probabilities(serve, texts)
+    else:
+        probs = calibrate(predict(model, config, data, SHORT_SPLIT[split]), runs.temperature(run_dir))
     result = {
         "name": config.name,
         "split": split,
