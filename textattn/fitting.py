@@ -13,7 +13,7 @@ import dataclasses
 
 import keras
 
-from textattn import variants
+from textattn import class_weights, variants
 from textattn.callbacks import StopOnTerminate
 from textattn.config import Config
 from textattn.data import pipeline
@@ -151,6 +151,7 @@ def fit(model: keras.Model, config: Config, data: RunData, callbacks=(), *, epoc
                                                           restore_best_weights=restore_best))
     train = data.dataset(config, "train", variant, for_fit=True)
     val = data.dataset(config, "val", variant, for_fit=True)
+    fit_kwargs.setdefault("class_weight", class_weights.for_fit(config, data.labels("train"), data.class_names))
     if session is None:
         return model.fit(train, validation_data=val, epochs=epochs or config.train.epochs, callbacks=callbacks,
                          shuffle=False, verbose=verbose, **fit_kwargs)

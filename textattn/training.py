@@ -27,7 +27,7 @@ import time
 import keras
 import numpy as np
 
-from textattn import backend, distributed, fitting, runs
+from textattn import backend, class_weights, distributed, fitting, imbalance, runs
 from textattn.atomic_write import write_atomic, write_json
 from textattn.callbacks import (
     AtomicBackupAndRestore, AtomicBestCheckpoint, EpochTimer, KeepBestWeights, read_history, write_history,
@@ -109,7 +109,9 @@ def ngram_ratios(config: Config, data: RunData, bags=None, labels=None) -> np.nd
     """Log-count ratios of the training part (or of ``bags``/``labels`` when given)."""
     from textattn.layers.naive_bayes_ngrams import ratios_from_counts
 
-    return ratios_from_counts(data.ngram_class_counts(bags, labels), config.model.ngram.alpha)
+    counts = class_weights.weight_counts(data.ngram_class_counts(bags, labels), config,
+                                         data.labels("train") if labels is None else labels, data.class_names)
+    return ratios_from_counts(counts, config.model.ngram.alpha)
 
 
 def new_ngram_model(config: Config, data: RunData, bags=None, labels=None) -> keras.Model:
@@ -220,9 +222,10 @@ def _fit_ngram_model(config: Config, data: RunData, bags, labels, verbose, epoch
     else:
         train_ds = pipeline.make_dataset(bags, labels, h.ngram_batch_size, config.seed,
                                          ngram_vocab_size=data.ngram_vocab_size)
+    weights = class_weights.for_fit(config, data.labels("train") if labels is None else labels, data.class_names)
     history = model.fit(train_ds, validation_data=data.dataset(config, "val", "ngram") if validate else None,
                         epochs=epochs or h.ngram_epochs, callbacks=[timer, keep] if validate else [timer],
-                        shuffle=False, verbose=verbose)
+                        shuffle=False, verbose=verbose, class_weight=weights)
     keep.restore()
     seconds = float(sum(history.history.get("epoch_seconds", [])))
     examples = data.count("train") if labels is None else len(labels)
@@ -251,7 +254,8 @@ def fit_hybrid(config: Config, data: RunData, run_dir: str, verbose):
 
     branch_val = [predict(ngram_model, config, data, "val", "ngram"), predict(word_model, config, data, "val",
                                                                               word_config.model.variant)]
-    weights, bias = fit_log_linear_blend(branch_val, data.labels("val"))
+    weights, bias = fit_log_linear_blend(branch_val, data.labels("val"), sample_weight=class_weights.sample_weights(
+        config, data.labels("val"), data.class_names))
     model = assemble_hybrid(ngram_model, word_model, config.name.replace("-", "_") or "hybrid", weights, bias)
     summary = {"ngram": ngram_summary, "blend": {"branch_weights": [float(w) for w in weights],
                                                  "bias": [float(b) for b in bias]}}
@@ -285,11 +289,12 @@ def final_fit(config: Config, chosen: dict, blend: dict | None, verbose, class_n
     start = time.perf_counter()
     word_config = word_branch_config(full) if config.model.variant == "hybrid" else full
     word_model = None
+    weights = class_weights.for_fit(full, data.labels("train"), data.class_names)
     if config.model.variant != "ngram":
         keras.utils.set_random_seed(config.seed)
         word_model = compile_model(build_model(word_config, num_classes=data.num_classes), word_config)
         word_model.fit(data.dataset(word_config, "train", for_fit=True), epochs=chosen["epochs"], shuffle=False,
-                       verbose=verbose)
+                       verbose=verbose, class_weight=weights)
     if config.model.variant == "hybrid":
         ngram_model, _ = fit_ngram_branch(full, data, verbose, epochs=chosen["ngram_epochs"], validate=False)
         model = assemble_hybrid(ngram_model, word_model, config.name.replace("-", "_") or "hybrid",
@@ -297,7 +302,8 @@ def final_fit(config: Config, chosen: dict, blend: dict | None, verbose, class_n
     elif config.model.variant == "ngram":
         keras.utils.set_random_seed(config.seed)
         model = compile_model(new_ngram_model(full, data), full)
-        model.fit(data.dataset(full, "train"), epochs=chosen["epochs"], shuffle=False, verbose=verbose)
+        model.fit(data.dataset(full, "train"), epochs=chosen["epochs"], shuffle=False, verbose=verbose,
+                  class_weight=weights)
     else:
         model = word_model
     summary = {"train_examples": int(data.count("train")), "fit_seconds": round(time.perf_counter() - start, 3),
@@ -357,6 +363,7 @@ def train(config: Config, output_dir: str | None = None, resume: str | None = No
         check_validation(config, data.count("val"))
         check_head(config, data.num_classes)
         check_class_names(run_dir, data.class_names, resume)
+        imbalance.check(config, data)
     except UserError:
         if not resume:  # a run that cannot start leaves nothing behind
             shutil.rmtree(run_dir, ignore_errors=True)
@@ -390,6 +397,7 @@ def train(config: Config, output_dir: str | None = None, resume: str | None = No
         "validation_ece_uncalibrated": expected_calibration_error(y_val, val_probs),
         "validation_ece": expected_calibration_error(y_val, calibrate(val_probs, temperature)),
     }
+    decision = imbalance.fit_decision(config, calibrate(val_probs, temperature), y_val, data.class_names)
     val_accuracy = float(np.mean(np.argmax(val_probs, axis=1) == y_val))
     validation_phase = {
         # The hybrid is chosen by its blend's validation accuracy; its word branch's curve is in history.csv.
@@ -459,6 +467,7 @@ def train(config: Config, output_dir: str | None = None, resume: str | None = No
         "class_names": data.class_names,
         "seed": config.seed,
         "versions": versions(),
+        **imbalance.run_metrics(config, data, decision, test_probs, y_test),
     }
     if branches:
         metrics["branches"] = branches

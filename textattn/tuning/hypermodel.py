@@ -19,7 +19,7 @@ import time
 import keras
 import keras_tuner
 
-from textattn import fitting, variants
+from textattn import class_weights, fitting, variants
 from textattn.config import Config
 from textattn.models import build_model, count_params
 from textattn.training import compile_model
@@ -140,7 +140,8 @@ class TextattnHyperModel(keras_tuner.HyperModel):
             keep.restore()
             branch_val = [training.predict(ngram_model, config, data, "val", "ngram"),
                           training.predict(word_model, config, data, "val", word_config.model.variant)]
-            weights, bias = fit_log_linear_blend(branch_val, data.labels("val"))
+            weights, bias = fit_log_linear_blend(branch_val, data.labels("val"), sample_weight=class_weights
+                                                 .sample_weights(config, data.labels("val"), data.class_names))
             blend = LogLinearBlend(2, data.num_classes)
             blend.build([(None, data.num_classes)] * 2)
             blend.set_blend(weights, bias)
