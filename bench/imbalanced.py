@@ -30,12 +30,15 @@ from textattn.data.aclimdb import read_reviews  # noqa: E402
 ARCHIVE = os.path.join(REPO, "..", "shared", "data", "aclImdb.tar.gz")
 FAST = os.path.join(REPO, "configs", "fast.yaml")
 DEFAULT = os.path.join(REPO, "configs", "default.yaml")
+NGRAM = os.path.join(REPO, "configs", "ngram.yaml")
 SETTINGS = {
     "none": (FAST, []),
     "balanced": (FAST, ["train.class_weight=balanced"]),
     "macro_f1": (FAST, ["train.threshold=macro_f1"]),
     "precision=0.95": (FAST, ["train.threshold=precision=0.95"]),
     "balanced+abstain=0.9": (FAST, ["train.class_weight=balanced", "train.abstain=0.9"]),
+    "ngram-none": (NGRAM, ["train.final_fit=false"]),
+    "ngram-balanced": (NGRAM, ["train.final_fit=false", "train.class_weight=balanced"]),
     "hybrid-none": (DEFAULT, ["train.final_fit=false"]),
     "hybrid-balanced": (DEFAULT, ["train.final_fit=false", "train.class_weight=balanced"]),
 }

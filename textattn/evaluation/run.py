@@ -83,12 +83,13 @@ def evaluate_run(run_dir: str, split: str = "test", data_path: str | None = None
     """
     import dataclasses
 
-    from textattn import fitting, serving, training
+    from textattn import fitting, serving, thresholds, training
     from textattn.data import pipeline
     from textattn.data.source import resolve_data
     from textattn.evaluation.architecture import architecture_columns
     from textattn.evaluation.behaviour import load_suite, score_suite
     from textattn.evaluation.calibration import brier_score, expected_calibration_error
+    from textattn.evaluation.coverage import evaluate_decision
     from textattn.evaluation.length import accuracy_by_length, token_counts
     from textattn.evaluation.metrics import classification_metrics
     from textattn.evaluation.speed import LATENCY_CALLS, measure_serving
@@ -147,6 +148,7 @@ def evaluate_run(run_dir: str, split: str = "test", data_path: str | None = None
         "architecture": architecture_columns(config),
         "metrics": metrics,
         "by_length": accuracy_by_length(y, np.argmax(probs, axis=1), token_counts(texts)),
+        "decision": evaluate_decision(thresholds.load_decision(run_dir), y, probs, class_names),
         "class_names": class_names,
         "behaviour": behaviour,
         "temperature": runs.temperature(run_dir),
