@@ -8,9 +8,10 @@ weight; a mapping ``{class name: weight}`` gives weights outright (classes it
 leaves out weigh 1).
 
 The weights reach every fit through Keras' own ``class_weight=`` argument of
-``model.fit`` (each batch's labels become sample weights), the n-gram branch's
-Naive Bayes log-count ratios through ``weight_counts`` and the hybrid's blend
-through ``sample_weights``.
+``model.fit`` (each batch's labels become sample weights), the validation
+accuracy that picks epochs and trials through ``weigh_validation`` (the model is
+compiled with ``weighted_metrics``), the n-gram branch's Naive Bayes log-count
+ratios through ``weight_counts`` and the hybrid's blend through ``sample_weights``.
 """
 
 from __future__ import annotations
@@ -60,6 +61,18 @@ def for_fit(config, labels, class_names: list[str]) -> dict[int, float] | None:
     """``class_weight=`` for ``keras.Model.fit``: {class id: weight}, or None when the config weighs none."""
     weights = resolve(config.train.class_weight, labels, class_names)
     return None if weights is None else {i: float(w) for i, w in enumerate(weights)}
+
+
+def weigh_validation(dataset, weights: dict[int, float] | None):
+    """A tf.data dataset of (x, y) batches as (x, y, class weight of each y), so that the validation
+    accuracy that picks the best epoch (the trial, the branch) counts the classes as training does:
+    with ``balanced``, it is the balanced accuracy. Unchanged when ``weights`` is None."""
+    if weights is None:
+        return dataset
+    import tensorflow as tf
+
+    table = tf.constant([weights[i] for i in range(len(weights))], tf.float32)
+    return dataset.map(lambda x, y: (x, y, tf.gather(table, tf.cast(y, tf.int32))))
 
 
 def weight_counts(counts: np.ndarray, config, labels, class_names: list[str]) -> np.ndarray:

@@ -152,6 +152,7 @@ def fit(model: keras.Model, config: Config, data: RunData, callbacks=(), *, epoc
     train = data.dataset(config, "train", variant, for_fit=True)
     val = data.dataset(config, "val", variant, for_fit=True)
     fit_kwargs.setdefault("class_weight", class_weights.for_fit(config, data.labels("train"), data.class_names))
+    val = class_weights.weigh_validation(val, fit_kwargs["class_weight"])
     if session is None:
         return model.fit(train, validation_data=val, epochs=epochs or config.train.epochs, callbacks=callbacks,
                          shuffle=False, verbose=verbose, **fit_kwargs)

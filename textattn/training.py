@@ -54,6 +54,7 @@ def compile_model(model: keras.Model, config: Config, learning_rate: float | Non
         loss = "sparse_categorical_crossentropy"
     # XLA cannot compile the sparse n-gram input's ops.
     jit = backend.jit_compile(t.jit_compile, config.model.variant)
+    weighted = weighted or config.train.class_weight != "none"  # validation counts classes as training does
     metrics = {"weighted_metrics" if weighted else "metrics": ["accuracy"]}
     model.compile(optimizer=optimizer, loss=loss, jit_compile=jit, **metrics)
     return model
@@ -223,7 +224,8 @@ def _fit_ngram_model(config: Config, data: RunData, bags, labels, verbose, epoch
         train_ds = pipeline.make_dataset(bags, labels, h.ngram_batch_size, config.seed,
                                          ngram_vocab_size=data.ngram_vocab_size)
     weights = class_weights.for_fit(config, data.labels("train") if labels is None else labels, data.class_names)
-    history = model.fit(train_ds, validation_data=data.dataset(config, "val", "ngram") if validate else None,
+    val_ds = class_weights.weigh_validation(data.dataset(config, "val", "ngram"), weights) if validate else None
+    history = model.fit(train_ds, validation_data=val_ds,
                         epochs=epochs or h.ngram_epochs, callbacks=[timer, keep] if validate else [timer],
                         shuffle=False, verbose=verbose, class_weight=weights)
     keep.restore()
