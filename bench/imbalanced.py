@@ -62,14 +62,18 @@ def build(archive: str, path: str, ratio: int, seed: int) -> dict:
 
 
 def train(setting: str, data: str, out_dir: str) -> dict:
-    """Train one setting; return its metrics.json."""
+    """Train one setting (a finished run of it in ``out_dir`` is reused); return its metrics.json."""
     config, overrides = SETTINGS[setting]
     run_dir = os.path.join(out_dir, setting.replace("=", "_").replace("+", "_"))
+    metrics_path = os.path.join(run_dir, "metrics.json")
+    if os.path.exists(metrics_path):
+        with open(metrics_path, encoding="utf-8") as f:
+            return json.load(f)
     cmd = [sys.executable, "-m", "textattn", "train", "--config", config, "--data", data, "--run-dir", run_dir]
     for item in overrides:
         cmd += ["--set", item]
     subprocess.run(cmd, check=True, cwd=REPO, env={**os.environ, "PYTHONPATH": REPO}, stdout=subprocess.DEVNULL)
-    with open(os.path.join(run_dir, "metrics.json"), encoding="utf-8") as f:
+    with open(metrics_path, encoding="utf-8") as f:
         return json.load(f)
 
 

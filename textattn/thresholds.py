@@ -187,7 +187,7 @@ def fit_decision(spec_text: str, abstain: float | None, probabilities: np.ndarra
     if spec.rule != ARGMAX and num_classes == 2:
         k = minority_class(labels, 2)
         t, reached = fit_binary_cut(probabilities[:, k], labels == k, spec)
-        decision.update({"class": class_names[k], "threshold": round(t, 7)})
+        decision.update({"class": class_names[k], "threshold": t})
         decision["offsets"][k] = 2.0 * t - 1.0
     elif spec.rule == MACRO_F1:
         decision["offsets"] = [float(o) for o in fit_offsets(probabilities, labels)]
