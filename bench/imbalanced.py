@@ -36,13 +36,19 @@ SETTINGS = {
     "balanced": (FAST, ["train.class_weight=balanced"]),
     "macro_f1": (FAST, ["train.threshold=macro_f1"]),
     "precision=0.95": (FAST, ["train.threshold=precision=0.95"]),
-    "balanced+abstain=0.9": (FAST, ["train.class_weight=balanced", "train.abstain=0.9"]),
+    "balanced+macro_f1": (FAST, ["train.class_weight=balanced", "train.threshold=macro_f1"]),
+    "abstain=0.9": (FAST, ["train.abstain=0.9"]),
     "ngram-none": (NGRAM, ["train.final_fit=false"]),
     "ngram-balanced": (NGRAM, ["train.final_fit=false", "train.class_weight=balanced"]),
+    "ngram-macro_f1": (NGRAM, ["train.final_fit=false", "train.threshold=macro_f1"]),
+    "ngram-balanced+macro_f1": (NGRAM, ["train.final_fit=false", "train.class_weight=balanced",
+                                        "train.threshold=macro_f1"]),
     "hybrid-none": (DEFAULT, ["train.final_fit=false"]),
     "hybrid-balanced": (DEFAULT, ["train.final_fit=false", "train.class_weight=balanced"]),
+    "hybrid-macro_f1": (DEFAULT, ["train.final_fit=false", "train.threshold=macro_f1"]),
 }
-QUICK = ["none", "balanced", "macro_f1", "precision=0.95", "balanced+abstain=0.9"]
+QUICK = ["none", "balanced", "macro_f1", "balanced+macro_f1", "precision=0.95", "abstain=0.9",
+         "ngram-none", "ngram-balanced", "ngram-macro_f1", "ngram-balanced+macro_f1"]
 
 
 def build(archive: str, path: str, ratio: int, seed: int) -> dict:

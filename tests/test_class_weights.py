@@ -125,3 +125,27 @@ def test_unknown_class_in_a_run_fails_before_training_and_leaves_nothing(tiny_ac
 def test_distribution_refuses_class_weights():
     with pytest.raises(UserError, match="does not weight classes yet; set train.class_weight=none"):
         config_from_dict({"train": {"class_weight": "balanced", "distribution": "mirrored"}})
+
+
+def test_validation_batches_carry_each_label_class_weight():
+    import tensorflow as tf
+
+    ds = tf.data.Dataset.from_tensor_slices((np.arange(5.0), np.array([0, 1, 1, 0, 1], np.int32))).batch(2)
+    assert class_weights.weigh_validation(ds, None) is ds
+    weighted = list(class_weights.weigh_validation(ds, {0: 0.5, 1: 3.0}).as_numpy_iterator())
+    np.testing.assert_array_equal(np.concatenate([w for _, _, w in weighted]), [0.5, 3.0, 3.0, 0.5, 3.0])
+
+
+def test_weighted_validation_accuracy_is_balanced_accuracy():
+    """Compiled for class weights, Keras' accuracy over weighted batches is the mean of per-class recalls."""
+    import tensorflow as tf
+
+    config = with_weights("balanced")
+    labels = np.array([0] * 6 + [1] * 2, np.int32)
+    probs = np.array([[0.9, 0.1]] * 5 + [[0.2, 0.8]] + [[0.3, 0.7], [0.6, 0.4]], np.float32)  # recalls 5/6, 1/2
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Identity()])
+    training.compile_model(model, config)
+    ds = tf.data.Dataset.from_tensor_slices((probs, labels)).batch(3)
+    weights = class_weights.for_fit(config, labels, ["neg", "pos"])
+    result = model.evaluate(class_weights.weigh_validation(ds, weights), verbose=0, return_dict=True)
+    assert result["accuracy"] == pytest.approx((5 / 6 + 1 / 2) / 2, abs=1e-6)

@@ -44,7 +44,8 @@ from textattn.versions import versions
 def compile_model(model: keras.Model, config: Config, learning_rate: float | None = None,
                   weighted: bool = False) -> keras.Model:
     """Compile with the config's optimizer and loss; ``weighted``: accuracy counts sample weights (a JAX
-    multi-process run pads its last validation batch with rows of weight 0)."""
+    multi-process run pads its last validation batch with rows of weight 0; ``train.class_weight`` weighs
+    validation's classes, textattn/class_weights.py)."""
     t = config.train
     lr = learning_rate or t.learning_rate
     optimizer = keras.optimizers.get({"class_name": t.optimizer, "config": {"learning_rate": lr}})
