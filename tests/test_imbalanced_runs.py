@@ -5,11 +5,13 @@ import json
 import os
 import random
 import shutil
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 
-from helpers import load_script, run_tf_only, write_review
+from helpers import REPO, load_script, run_tf_only, write_review
 from textattn import export, runs, serving, thresholds
 from textattn.atomic_write import write_json
 from textattn.config import config_from_dict
@@ -114,3 +116,22 @@ def test_export_serves_cut_and_abstain_with_tensorflow_alone(imbalanced_run, tmp
     assert (label_id[(p[:, 1] > 0.6) & (p[:, 1] < 0.8)] == 0).sum() > 0, "pos by arg-max, neg by the cut"
     assert (label_id == -1).any() and (label_id >= 0).any(), "the floor splits these reviews"
     assert [name for name, i in zip(labels, label_id) if i == -1] == ["unknown"] * int((label_id == -1).sum())
+
+
+@pytest.mark.slow  # starts `textattn train` in new processes
+@pytest.mark.parametrize("override, message", [
+    ("train.threshold=f1", "train.threshold must be argmax, macro_f1 or precision=P"),
+    ("train.class_weight={spam: 2}", "train.class_weight names class 'spam', which the data does not have"),
+    ("train.abstain=1.5", "train.abstain must be in (0, 1]"),
+])
+def test_bad_settings_are_one_line_and_exit_2_with_nothing_written(override, message, tiny_aclimdb, tmp_path):
+    out = tmp_path / "runs"
+    out.mkdir()
+    env = {**os.environ, "TEXTATTN_CACHE": str(tmp_path / "cache")}
+    result = subprocess.run([sys.executable, "-m", "textattn", "train", "--config", "configs/fast.yaml", "--data",
+                             tiny_aclimdb, "--set", "data.validation_size=40", "--set", override,
+                             "--output-dir", str(out)], capture_output=True, text=True, cwd=REPO, env=env, timeout=300)
+    assert result.returncode == 2
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and message in errors[0] and "Traceback" not in result.stderr
+    assert not os.listdir(out), "nothing is written for bad input"
