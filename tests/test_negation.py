@@ -190,7 +190,7 @@ def marked_hybrid_run(tmp_path_factory):
         "model.hybrid.ngram_epochs=2", "model.hybrid.ngram_learning_rate=0.01"])
     from textattn.training import train
 
-    return train(config, output_dir=str(tmp / "runs"), verbose=0)
+    return train(config, output_dir=str(tmp / "runs"), verbose=0).run_dir
 
 
 @pytest.mark.slow

@@ -17,7 +17,7 @@ from typing import Literal, Optional
 
 import yaml
 
-from textattn import variants
+from textattn import thresholds, variants
 from textattn.errors import UserError
 
 VariantName = Literal[variants.NAMES]
@@ -150,6 +150,17 @@ class TrainConfig:
     distribution_timeout: float = 120.0
     """Seconds a worker waits for its peers: at start-up (all must join) and for any one collective
     operation during training; then it stops with one error line instead of hanging."""
+    class_weight: typing.Union[Literal["none", "balanced"], dict[str, float]] = "none"
+    """How much each class's training examples count (textattn/class_weights.py; every variant, the
+    n-gram ratios and the hybrid's blend). none: all alike; balanced: n / (classes * count_c);
+    or a mapping {class name: weight}, classes left out weighing 1."""
+    threshold: str = "argmax"
+    """The decision rule, fitted on validation after calibration (textattn/thresholds.py) and served by
+    the export. argmax; macro_f1: the cut (2 classes) or per-class offsets that maximize validation
+    macro-F1; precision=P (2 classes): the lowest cut on the minority class's probability whose
+    validation precision is at least P."""
+    abstain: Optional[float] = None
+    """A floor on the top class probability: below it the export answers label "unknown", label_id -1."""
 
 
 @dataclass
@@ -173,6 +184,8 @@ def _type_name(tp) -> str:
         return " or ".join(_type_name(a) for a in typing.get_args(tp))
     if origin is list:
         return f"list of {_type_name(typing.get_args(tp)[0])}"
+    if origin is dict:
+        return "a mapping of {} to {}".format(*(_type_name(a) for a in typing.get_args(tp)))
     if tp is type(None):
         return "null"
     return getattr(tp, "__name__", str(tp))
@@ -197,6 +210,13 @@ def _coerce(value, tp, where: str):
         if value in typing.get_args(tp):
             return value
         raise UserError(f"{where}: expected one of {_type_name(tp)}, got {value!r}")
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise UserError(f"{where}: expected {_type_name(tp)}, got {value!r}")
+        key_tp, value_tp = typing.get_args(tp)
+        # YAML reads a class named 1 as an int key; class names are strings.
+        return {_coerce(str(k) if isinstance(k, int) and key_tp is str else k, key_tp, where):
+                _coerce(v, value_tp, f"{where}.{k}") for k, v in value.items()}
     if origin is list:
         if not isinstance(value, list):
             raise UserError(f"{where}: expected {_type_name(tp)}, got {value!r}")
@@ -327,6 +347,8 @@ def check_distributable(config: Config) -> None:
                         "train it with train.distribution=none")
     if config.train.final_fit:
         raise UserError(f"{what} does not run train.final_fit yet; set train.final_fit=false")
+    if config.train.class_weight != "none":
+        raise UserError(f"{what} does not weight classes yet; set train.class_weight=none")
     if config.train.bucket_by_length:
         raise UserError(f"{what} needs batches of one shape, which train.bucket_by_length does not give; "
                         "set train.bucket_by_length=false")
@@ -387,6 +409,10 @@ def validate(config: Config) -> None:
         raise UserError(f"train.distribution_timeout must be positive, got {config.train.distribution_timeout}")
     if config.train.distribution != "none":
         check_distributable(config)
+    thresholds.parse_spec(config.train.threshold)
+    if config.train.abstain is not None and not 0.0 < config.train.abstain <= 1.0:
+        raise UserError(f"train.abstain must be in (0, 1] (a floor on the top class probability) or null, "
+                        f"got {config.train.abstain}")
     variants.dropout_rate("model", config.model.dropout)
     for entry in variants.VARIANTS:
         check = getattr(entry.settings, "check", None)

@@ -10,14 +10,16 @@ strings, shape (batch,), and returns, for a model of C classes (the run's
 class names, metadata.json ``class_names``; label id i is class i)::
 
     label          string  (batch,)    the predicted class name
-    label_id       int32   (batch,)    its index, the arg-max of probabilities
+    label_id       int32   (batch,)    its index: the run's decision rule's pick (arg-max by default)
     probabilities  float32 (batch, C)  temperature-calibrated class probabilities
     known_tokens   int32   (batch,)    how much evidence the model saw
     probability    float32 (batch,)    2 classes only: probabilities[:, 1], as format 1 exports had
 
 With no evidence (known_tokens 0: empty, whitespace, only unknown words) the
 answer is uniform probabilities (0.5 each for two classes), label_id -1 and
-label "unknown". Standardization, the vocabulary and truncation/padding live
+label "unknown". A run trained with ``train.threshold`` / ``train.abstain`` serves its decision rule
+(metadata.json ``decision``, textattn/thresholds.py): a cut or per-class offsets fitted on validation,
+and label_id -1, label "unknown" where the top probability is below the abstain floor. Standardization, the vocabulary and truncation/padding live
 inside the artifact, so it loads and runs with TensorFlow alone::
 
     tf.saved_model.load(OUT_DIR).serve(tf.constant(["a great film"]))
@@ -41,6 +43,7 @@ from textattn import backend, runs
 from textattn.atomic_write import exchange, write_json
 from textattn.errors import UserError
 from textattn.explain.meaning import describe
+from textattn.thresholds import describe as describe_decision
 from textattn.serving import (EXPLAIN, INPUT, METADATA, NO_LABEL, NO_LABEL_ID, SAVED_MODEL, SERVE, ServingParts,
                               input_signature, is_export_dir, load_serving_parts, make_serve)
 from textattn.versions import versions
@@ -159,6 +162,7 @@ def build_metadata(run_dir: str, parts: ServingParts, serve, explain=None) -> di
         "class_names": list(parts.class_names),
         "labels": {str(i): name for i, name in enumerate(parts.class_names)},
         "no_evidence": {"label_id": NO_LABEL_ID, "label": NO_LABEL, "probabilities": "uniform"},
+        "decision": {**(parts.decision or {}), "served": describe_decision(parts.decision)},
         "run_dir": os.path.abspath(run_dir),
         "exported_at": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
         "versions": versions(),

@@ -25,7 +25,7 @@ from typing import Iterator
 
 import numpy as np
 
-from textattn import review_stream, runs, serving
+from textattn import review_stream, runs, serving, thresholds
 from textattn.atomic_write import open_atomic
 from textattn.errors import UserError, defer_interrupts, termination_requested
 
@@ -72,6 +72,9 @@ class Predictor:
         else:
             self._serve = serving.serving_function(path)
         self.class_names = class_names_of(kind, path)
+        # The decision rule the model serves (textattn/thresholds.py); None or arg-max for most models.
+        self.decision = (runs.read_json(os.path.join(path, serving.METADATA)).get("decision") if kind == "export"
+                         else thresholds.load_decision(path))
 
     def __call__(self, texts, batch_size: int = BATCH_SIZE) -> Predictions:
         import tensorflow as tf
@@ -303,6 +306,8 @@ def run_predict(model: str, texts: list[str], file: str | None = None, jsonl: bo
             reviews = itertools.chain(reviews, review_stream.iter_reviews(source, input_format, text_field))
         write = file_writer(open_output(stack, output)) if output is not None else stdout_writer(out)
         predictor = Predictor(model)
+        if predictor.decision and thresholds.describe(predictor.decision) != thresholds.describe(None):
+            print(f"Decision rule: {thresholds.describe(predictor.decision)}", file=sys.stderr)
         started = time.perf_counter()
         try:
             count = score_stream(predictor, reviews, write, style, chunk_lines)

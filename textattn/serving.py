@@ -20,7 +20,7 @@ import os
 
 import numpy as np
 
-from textattn import backend, runs, variants
+from textattn import backend, runs, thresholds, variants
 from textattn.errors import UserError
 
 SERVE = "serve"
@@ -101,8 +101,9 @@ def make_serve(model, parts: ServingParts, call_model=None):
     ``model`` maps its input (token ids (batch, sequence_length); for ``ngram`` a
     multi-hot SparseTensor (batch, V); for ``hybrid`` a dict of both) to class
     probabilities, (batch, C) softmax or (batch, 1) sigmoid. The run's
-    temperature is applied, and ``label_id`` is the arg-max class, ``label``
-    its name (``parts.class_names``). ``known_tokens`` counts the evidence the
+    temperature is applied, and ``label_id`` is the class the run's decision
+    rule picks (``parts.decision``: arg-max by default; -1, label ``NO_LABEL``,
+    below its abstain floor), ``label`` its name (``parts.class_names``). ``known_tokens`` counts the evidence the
     model sees: in-vocabulary words inside the kept window for word models,
     distinct in-vocabulary n-grams for ``ngram`` and ``hybrid``. With none
     (empty, whitespace, only unknown words) the probabilities are exactly
@@ -160,8 +161,9 @@ def make_serve(model, parts: ServingParts, call_model=None):
         no_evidence = tf.equal(known, 0)
         probabilities = tf.where(no_evidence[:, None], tf.fill(tf.shape(probabilities), 1.0 / num_classes),
                                  probabilities)
-        label_id = tf.where(no_evidence, NO_LABEL_ID, tf.argmax(probabilities, axis=-1, output_type=tf.int32))
-        label = tf.gather(names, tf.where(no_evidence, num_classes, label_id))
+        # The run's decision rule (textattn/thresholds.py): arg-max, a cut or offsets, -1 below the abstain floor.
+        label_id = tf.where(no_evidence, NO_LABEL_ID, thresholds.decide_tf(probabilities, parts.decision))
+        label = tf.gather(names, tf.where(label_id == NO_LABEL_ID, num_classes, label_id))
         out = {LABEL: label[:n], LABEL_ID: label_id[:n], PROBABILITIES: probabilities[:n], KNOWN_TOKENS: known[:n]}
         if num_classes == 2:
             out[PROBABILITY] = probabilities[:n, 1]
@@ -198,6 +200,8 @@ class ServingParts:
     temperature: float
     class_names: list = dataclasses.field(default_factory=lambda: list(runs.LEGACY_CLASS_NAMES))
     """Label id i is class ``class_names[i]``."""
+    decision: dict | None = None
+    """The run's decision rule and abstain floor (textattn/thresholds.py); None: arg-max."""
 
 
 def load_run(run_dir: str):
@@ -231,8 +235,8 @@ def load_serving_parts(run_dir: str):
         raise UserError(f"{run_dir!r}: the model has {width} outputs but {runs.CLASSES} names "
                         f"{len(class_names)} classes; retrain the run")
     parts = ServingParts(config, make_vectorizer(config.data.vocab_size, vocabulary, config.data.negation),
-                         ngram_vectorizer,
-                         runs.temperature(run_dir), class_names)
+                         ngram_vectorizer, runs.temperature(run_dir), class_names,
+                         thresholds.load_decision(run_dir))
     return parts, model
 
 

@@ -103,6 +103,7 @@ def run_evaluate(run_dirs: list[str], *, split: str = "test", data: str | None =
     With ``explain`` N and ``html`` DIR, each run that could be evaluated also gets an explanation page.
     """
     from textattn.evaluation import report
+    from textattn.evaluation.coverage import format_curves, imbalanced
     from textattn.evaluation.run import evaluate_run
 
     rows, errors = [], []
@@ -122,20 +123,25 @@ def run_evaluate(run_dirs: list[str], *, split: str = "test", data: str | None =
         print(f"error: {run_dir}: {message}", file=sys.stderr, flush=True)
 
     rows = report.sort_rows(rows)
-    many_classes = [row for row in rows if row["classes"] > 2]  # two classes: the main table's columns say it all
+    # Two balanced classes: the main table's columns say it all; imbalanced ones get per-class recall up front.
+    many_classes = [row for row in rows if row["classes"] > 2 or imbalanced(row)]
     if rows:
         print(f"\n{split.capitalize()} split, best accuracy first:")
         print(report.format_terminal(rows), end="", flush=True)
         if many_classes:
             print(f"\nPer class ({split} split):\n" + report.format_per_class(many_classes), end="", flush=True)
+        if format_curves(rows):
+            print(f"\nDecision rule and coverage ({split} split; accuracy on the surest share):\n"
+                  + format_curves(rows), end="", flush=True)
     outputs = [(markdown, lambda: report.format_markdown(rows) + (
                     "\n" + report.format_per_class(many_classes, markdown=True) if many_classes else "")), (csv, lambda: report.format_csv(rows)),
                (json, lambda: report.format_json(rows, split, errors))]
     write_outputs(outputs)
     if plots and rows:
+        from textattn.evaluation.coverage_plot import plot_coverage
         from textattn.evaluation.plots import write_plots
 
-        for path in write_plots(rows, plots, split):
+        for path in write_plots(rows, plots, split) + [p for p in [plot_coverage(rows, plots, split)] if p]:
             print(f"Wrote {path}")
     if explain:
         failed = {e["run_dir"] for e in errors}

@@ -6,7 +6,7 @@ A row is a flat dict of plain values (see COLUMNS). ``format_terminal`` and
 TN/FP/FN/TP are the positive (second) class's and exist for two classes only;
 macro-F1 exists for any number. ``format_per_class`` gives each run's per-class
 precision, recall, F1 and C x C confusion matrix (JSON: each row's
-``per_class`` and ``confusion_matrix``).
+``per_class``, ``confusion_matrix`` and ``decision``: the decision rule, its scores and coverage curve).
 """
 
 from __future__ import annotations
@@ -89,6 +89,7 @@ def make_row(run_dir: str, result: dict) -> dict:
         "run_dir": run_dir,
         "class_names": _class_names(result),
         "per_class": m.get("per_class"), "confusion_matrix": confusion,
+        "decision": result.get("decision"),
     }
 
 
@@ -186,7 +187,7 @@ def format_csv(rows: list[dict]) -> str:
 def format_json(rows: list[dict], split: str, errors: list[dict]) -> str:
     """{"split", "columns", "rows": [...], "errors": [{"run_dir", "error"}]}."""
     keys = _csv_keys()
-    extra = ("class_names", "per_class", "confusion_matrix")
+    extra = ("class_names", "per_class", "confusion_matrix", "decision")
     data = {"split": split, "columns": keys,
             "rows": [{**{k: row.get(k) for k in keys}, **{k: row.get(k) for k in extra}} for row in rows],
             "errors": errors}

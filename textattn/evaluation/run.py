@@ -13,7 +13,7 @@ import os
 
 import numpy as np
 
-from textattn import runs, serving
+from textattn import runs, serving, thresholds
 from textattn.atomic_write import write_json
 from textattn.config import Config
 from textattn.data import pipeline
@@ -25,6 +25,7 @@ from textattn.evaluation import metrics as classification
 from textattn.evaluation.architecture import architecture_columns
 from textattn.evaluation.behaviour import load_suite, score_suite
 from textattn.evaluation.calibration import brier_score, expected_calibration_error
+from textattn.evaluation.coverage import evaluate_decision
 from textattn.evaluation.length import accuracy_by_length, token_counts
 from textattn.evaluation.speed import LATENCY_CALLS, measure_serving
 from textattn.inference import calibrate, predict
@@ -125,6 +126,7 @@ def evaluate_run(run_dir: str, split: str = "test", data_path: str | None = None
         "architecture": architecture_columns(config),
         "metrics": scored_metrics(y, probs, data.class_names),
         "by_length": accuracy_by_length(y, np.argmax(probs, axis=1), token_counts(texts)),
+        "decision": evaluate_decision(thresholds.load_decision(run_dir), y, probs, data.class_names),
         "class_names": data.class_names,
         "behaviour": behaviour_result(serve, data.class_names),
         "temperature": runs.temperature(run_dir),

@@ -63,7 +63,7 @@ class LogLinearBlend(keras.layers.Layer):
                 "use_bias": self.use_bias}
 
 
-def fit_log_linear_blend(branch_probabilities, labels, use_bias: bool = True, steps: int = 500):
+def fit_log_linear_blend(branch_probabilities, labels, use_bias: bool = True, steps: int = 500, sample_weight=None):
     """Weights and bias of ``LogLinearBlend`` minimizing the negative log-likelihood of ``labels``.
 
     The objective is convex in (a, b) (a multinomial logistic regression on
@@ -73,18 +73,27 @@ def fit_log_linear_blend(branch_probabilities, labels, use_bias: bool = True, st
     Args:
         branch_probabilities: list of k arrays, each (N, C).
         labels: int array (N,).
+        sample_weight: optional float array (N,): how much each example's log-likelihood counts
+            (scaled to mean 1; textattn/class_weights.py).
     Returns:
         (branch_weights (k,), bias (C,)), float64; the bias is zeros without ``use_bias``.
     """
     logs = np.stack([np.log(np.clip(np.asarray(p, np.float64), EPSILON, 1.0)) for p in branch_probabilities])
     k, n, c = logs.shape
     onehot = np.eye(c)[np.asarray(labels, dtype=int)]
+    scale = None
+    if sample_weight is not None:
+        scale = np.asarray(sample_weight, np.float64)
+        scale = (scale / scale.mean())[:, None]
 
     def loss_and_grad(a, b):
         z = np.tensordot(a, logs, axes=1) + b  # (N, C)
         z = z - z.max(axis=1, keepdims=True)
         log_p = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
         residual = np.exp(log_p) - onehot  # dNLL/dz per example
+        if scale is not None:
+            residual = residual * scale
+            log_p = log_p * scale
         loss = -(onehot * log_p).sum() / n
         grad_a = np.einsum("knc,nc->k", logs, residual) / n
         grad_b = residual.mean(axis=0) if use_bias else np.zeros(c)

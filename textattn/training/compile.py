@@ -5,7 +5,7 @@ from __future__ import annotations
 import keras
 import numpy as np
 
-from textattn import backend
+from textattn import backend, class_weights
 from textattn.config import Config
 from textattn.data.run_data import RunData
 from textattn.layers.naive_bayes_ngrams import ratios_from_counts
@@ -16,7 +16,8 @@ from textattn.models.bag_models import NB_LAYER, build_ngram_model
 def compile_model(model: keras.Model, config: Config, learning_rate: float | None = None,
                   weighted: bool = False) -> keras.Model:
     """Compile with the config's optimizer and loss; ``weighted``: accuracy counts sample weights (a JAX
-    multi-process run pads its last validation batch with rows of weight 0)."""
+    multi-process run pads its last validation batch with rows of weight 0; ``train.class_weight`` weighs
+    validation's classes, textattn/class_weights.py)."""
     t = config.train
     lr = learning_rate or t.learning_rate
     optimizer = keras.optimizers.get({"class_name": t.optimizer, "config": {"learning_rate": lr}})
@@ -26,6 +27,7 @@ def compile_model(model: keras.Model, config: Config, learning_rate: float | Non
         loss = "sparse_categorical_crossentropy"
     # XLA cannot compile the sparse n-gram input's ops.
     jit = backend.jit_compile(t.jit_compile, config.model.variant)
+    weighted = weighted or config.train.class_weight != "none"  # validation counts classes as training does
     metrics = {"weighted_metrics" if weighted else "metrics": ["accuracy"]}
     model.compile(optimizer=optimizer, loss=loss, jit_compile=jit, **metrics)
     return model
@@ -33,7 +35,9 @@ def compile_model(model: keras.Model, config: Config, learning_rate: float | Non
 
 def ngram_ratios(config: Config, data: RunData, bags=None, labels=None) -> np.ndarray:
     """Log-count ratios (classes, n-gram vocabulary) of the training part (or of ``bags``/``labels`` when given)."""
-    return ratios_from_counts(data.ngram_class_counts(bags, labels), config.model.ngram.alpha)
+    counts = class_weights.weight_counts(data.ngram_class_counts(bags, labels), config,
+                                         data.labels("train") if labels is None else labels, data.class_names)
+    return ratios_from_counts(counts, config.model.ngram.alpha)
 
 
 def new_ngram_model(config: Config, data: RunData, bags=None, labels=None) -> keras.Model:

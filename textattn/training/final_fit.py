@@ -11,6 +11,7 @@ import time
 
 import keras
 
+from textattn import class_weights
 from textattn.config import Config
 from textattn.data.run_data import RunData, load_data
 from textattn.errors import UserError
@@ -41,17 +42,19 @@ def final_fit(config: Config, chosen: dict, blend: dict | None, verbose, class_n
     variant = config.model.variant
     word_config = word_branch_config(full) if variant == "hybrid" else full
     word_model = None
+    weights = class_weights.for_fit(full, data.labels("train"), data.class_names)
     if variant != "ngram":
         word_model = new_word_model(word_config, data)
         word_model.fit(data.dataset(word_config, "train", for_fit=True), epochs=chosen["epochs"], shuffle=False,
-                       verbose=verbose)
+                       verbose=verbose, class_weight=weights)
     if variant == "hybrid":
         ngram_model, _ = fit_ngram_branch(full, data, verbose, epochs=chosen["ngram_epochs"], validate=False)
         model = assemble_hybrid(ngram_model, word_model, hybrid_name(config), blend["branch_weights"], blend["bias"])
     elif variant == "ngram":
         keras.utils.set_random_seed(config.seed)
         model = compile_model(new_ngram_model(full, data), full)
-        model.fit(data.dataset(full, "train"), epochs=chosen["epochs"], shuffle=False, verbose=verbose)
+        model.fit(data.dataset(full, "train"), epochs=chosen["epochs"], shuffle=False, verbose=verbose,
+                  class_weight=weights)
     else:
         model = word_model
     summary = {"train_examples": int(data.count("train")), "fit_seconds": round(time.perf_counter() - start, 3),

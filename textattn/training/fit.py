@@ -11,7 +11,7 @@ import os
 
 import keras
 
-from textattn import runs
+from textattn import class_weights, runs
 from textattn.callbacks import (
     AtomicBackupAndRestore, AtomicBestCheckpoint, EpochTimer, StopOnTerminate, read_history, write_history,
 )
@@ -39,6 +39,8 @@ def fit(model: keras.Model, config: Config, data: RunData, callbacks=(), *, epoc
                                                           restore_best_weights=restore_best))
     train = data.dataset(config, "train", variant, for_fit=True)
     val = data.dataset(config, "val", variant, for_fit=True)
+    fit_kwargs.setdefault("class_weight", class_weights.for_fit(config, data.labels("train"), data.class_names))
+    val = class_weights.weigh_validation(val, fit_kwargs["class_weight"])
     if session is None:
         return model.fit(train, validation_data=val, epochs=epochs or config.train.epochs, callbacks=callbacks,
                          shuffle=False, verbose=verbose, **fit_kwargs)

@@ -14,6 +14,7 @@ import typing
 import keras
 import numpy as np
 
+from textattn import class_weights
 from textattn.callbacks import EpochTimer, KeepBestWeights
 from textattn.config import Config
 from textattn.data import pipeline
@@ -78,7 +79,8 @@ def fit_hybrid(config: Config, data: RunData, verbose, fit_word_branch: WordBran
     word_model, word_history = fit_word_branch(new_word_model(word_config, data), word_config)
     branch_val = [predict(ngram_model, config, data, "val", "ngram"),
                   predict(word_model, config, data, "val", word_config.model.variant)]
-    weights, bias = fit_log_linear_blend(branch_val, data.labels("val"))
+    weights, bias = fit_log_linear_blend(branch_val, data.labels("val"), sample_weight=class_weights.sample_weights(
+        config, data.labels("val"), data.class_names))
     return HybridFit(ngram_model, word_model, word_history, ngram_summary, weights, bias, branch_val)
 
 
@@ -125,9 +127,11 @@ def _fit_ngram_model(config: Config, data: RunData, bags, labels, verbose, epoch
     else:
         train_ds = pipeline.make_dataset(bags, labels, h.ngram_batch_size, config.seed,
                                          ngram_vocab_size=data.ngram_vocab_size)
-    history = model.fit(train_ds, validation_data=data.dataset(config, "val", "ngram") if validate else None,
+    weights = class_weights.for_fit(config, data.labels("train") if labels is None else labels, data.class_names)
+    val_ds = class_weights.weigh_validation(data.dataset(config, "val", "ngram"), weights) if validate else None
+    history = model.fit(train_ds, validation_data=val_ds,
                         epochs=epochs or h.ngram_epochs, callbacks=[timer, keep] if validate else [timer],
-                        shuffle=False, verbose=verbose)
+                        shuffle=False, verbose=verbose, class_weight=weights)
     keep.restore()
     seconds = float(sum(history.history.get("epoch_seconds", [])))
     examples = data.count("train") if labels is None else len(labels)

@@ -21,12 +21,12 @@ import time
 
 import keras
 
-from textattn import backend, distributed, runs
+from textattn import backend, distributed, imbalance, runs
 from textattn.atomic_write import write_json
 from textattn.config import Config
 from textattn.data.run_data import RunData, load_data
 from textattn.errors import UserError
-from textattn.inference import load_keras, predict
+from textattn.inference import calibrate, load_keras, predict
 from textattn.models.build import check_head
 from textattn.training.calibrate import Calibration, calibrate_on_validation
 from textattn.training.checks import check_streamed, check_validation
@@ -66,6 +66,9 @@ class Validation:
 
     calibration: Calibration
     phase: dict
+    decision: dict
+    """The decision rule (``train.threshold``, ``train.abstain``) fitted on calibrated validation
+    probabilities (textattn/imbalance.py)."""
 
 
 def train(config: Config, output_dir: str | None = None, resume: str | None = None,
@@ -102,6 +105,8 @@ def train(config: Config, output_dir: str | None = None, resume: str | None = No
                           chosen.history, session, prep_seconds=data.prep_seconds, fit_wall=chosen.fit_wall_seconds,
                           n_validation=int(data.count("val")), resumed=resumed, branches=chosen.branches,
                           final=final and final.summary)
+    metrics.update(imbalance.run_metrics(config, final_data, validation.decision, test.probabilities,
+                                         final_data.labels("test")))
     write_json(os.path.join(run_dir, runs.METRICS), metrics)
     print_outcome(config, metrics)
     return TrainResult(run_dir, metrics)
@@ -123,6 +128,7 @@ def load_checked_data(config: Config, run_dir: str, resumed: bool) -> RunData:
         check_validation(config, data.count("val"))
         check_head(config, data.num_classes)
         check_class_names(run_dir, data.class_names, resumed)
+        imbalance.check(config, data)
     except UserError:
         if not resumed:
             shutil.rmtree(run_dir, ignore_errors=True)
@@ -175,7 +181,9 @@ def choose_on_validation(config: Config, data: RunData, chosen: Chosen) -> Valid
         "final_val_accuracy": chosen.history[-1]["val_accuracy"],
         "val_accuracy": val_accuracy,
     }
-    return Validation(calibration, phase)
+    decision = imbalance.fit_decision(config, calibrate(val_probs, calibration.temperature), y_val,
+                                      data.class_names)
+    return Validation(calibration, phase, decision)
 
 
 def refit_on_all(config: Config, data: RunData, chosen: Chosen, validation: Validation, verbose) -> FinalFit:

@@ -20,6 +20,8 @@ from textattn.versions import versions
 
 @dataclasses.dataclass
 class TestScores:
+    probabilities: np.ndarray
+    """Calibrated, (N, classes)."""
     accuracy: float
     loss: float
     ece: float
@@ -31,7 +33,7 @@ def score_on_test(config: Config, model: keras.Model, data: RunData, temperature
     compile_model(model, config)
     probs = calibrate(predict(model, config, data, "test"), temperature)
     y = data.labels("test")
-    return TestScores(accuracy=accuracy(probs, y),
+    return TestScores(probabilities=probs, accuracy=accuracy(probs, y),
                       loss=float(keras.losses.SparseCategoricalCrossentropy()(y, probs)),
                       ece=expected_calibration_error(y, probs), brier=brier_score(y, probs))
 
