@@ -12,6 +12,7 @@ from textattn import class_weights
 from textattn.data.run_data import load_data
 from textattn.inference import predict
 from textattn.training.compile import compile_model, new_model, ngram_ratios
+from textattn.training import train
 from textattn.training.fit import fit
 from textattn.config import apply_overrides, config_from_dict
 from textattn.errors import UserError
@@ -122,7 +123,7 @@ def test_unknown_class_in_a_run_fails_before_training_and_leaves_nothing(tiny_ac
     config = apply_overrides(tiny_config(tmp_path, data=tiny_aclimdb), ["train.class_weight={spam: 2}"])
     out = tmp_path / "runs"
     with pytest.raises(UserError, match="names class 'spam'"):
-        training.train(config, output_dir=str(out), verbose=0)
+        train(config, output_dir=str(out), verbose=0)
     assert not os.listdir(out)
 
 
