@@ -19,6 +19,7 @@ import yaml
 
 from textattn import variants
 from textattn.errors import UserError
+from textattn.multilabel.settings import check_multi_label
 
 VariantName = Literal[variants.NAMES]
 
@@ -43,6 +44,12 @@ class DataConfig:
     """The text column (CSV, TSV), key (JSONL) or feature (TFDS); None: ``text``, or TFDS's supervised keys."""
     label_field: Optional[str] = None
     """The label column, key or feature; None: ``label``, or TFDS's supervised keys."""
+    multi_label: bool = False
+    """Each example has a set of labels (docs/multi_label.md): a JSONL list, a CSV/TSV column split by
+    ``label_separator``, or one file name under several class folders. One sigmoid per label, each
+    with a threshold fitted on validation; word-sequence variants only."""
+    label_separator: Optional[str] = None
+    """Multi-label CSV/TSV: what separates a row's labels in the label column, e.g. "|"."""
     split_field: str = "split"
     """The optional column whose values (train, validation/val/dev, test) give each row's split."""
     test_fraction: float = 0.2
@@ -355,6 +362,7 @@ def validate(config: Config) -> None:
         raise UserError(f"train.distribution_timeout must be positive, got {config.train.distribution_timeout}")
     if config.train.distribution != "none":
         check_distributable(config)
+    check_multi_label(config)
     variants.dropout_rate("model", config.model.dropout)
     for entry in variants.VARIANTS:
         check = getattr(entry.settings, "check", None)
