@@ -117,6 +117,10 @@ def make_serve(model, parts: ServingParts, call_model=None):
 
     from textattn.data.text import truncate_and_pad
 
+    if parts.config.data.multi_label:  # a set of labels per text: textattn/multilabel/serve.py
+        from textattn.multilabel.serve import make_multi_label_serve
+
+        return make_multi_label_serve(model, parts, call_model)
     call_model = call_model or (lambda inputs: model(inputs, training=False))
 
     config = parts.config
@@ -192,6 +196,8 @@ class ServingParts:
     temperature: float
     class_names: list = dataclasses.field(default_factory=lambda: list(runs.LEGACY_CLASS_NAMES))
     """Label id i is class ``class_names[i]``."""
+    thresholds: list | None = None
+    """Multi-label runs: each label's decision threshold (textattn/multilabel/thresholds.py)."""
 
 
 def load_run(run_dir: str):
@@ -223,8 +229,13 @@ def load_serving_parts(run_dir: str):
     if max(width, 2) != len(class_names):
         raise UserError(f"{run_dir!r}: the model has {width} outputs but {runs.CLASSES} names "
                         f"{len(class_names)} classes; retrain the run")
+    thresholds = None
+    if config.data.multi_label:
+        from textattn.multilabel import thresholds as label_thresholds
+
+        thresholds = label_thresholds.load(run_dir, class_names)
     parts = ServingParts(config, make_vectorizer(config.data.vocab_size, vocabulary), ngram_vectorizer,
-                         runs.temperature(run_dir), class_names)
+                         runs.temperature(run_dir), class_names, thresholds)
     return parts, model
 
 

@@ -334,6 +334,10 @@ def train(config: Config, output_dir: str | None = None, resume: str | None = No
     from textattn.evaluation.calibration import brier_score, expected_calibration_error, fit_temperature
 
     backend.check_variant(config.model.variant)
+    if config.data.multi_label:  # one sigmoid per label: its own stages (textattn/multilabel/run.py)
+        from textattn.multilabel.run import train_multi_label
+
+        return train_multi_label(config, output_dir, resume, verbose, run_dir)
     session = session or distributed.LOCAL
     if not session.is_chief:
         return train_worker(config, session, resume or run_dir, verbose)
