@@ -28,6 +28,7 @@ import numpy as np
 from textattn import review_stream, runs, serving
 from textattn.atomic_write import open_atomic
 from textattn.errors import UserError, defer_interrupts, termination_requested
+from textattn.multilabel import predictions as multi_label
 
 BATCH_SIZE = 256  # reviews per call of the serving function
 CHUNK_LINES = review_stream.CHUNK_LINES
@@ -72,9 +73,13 @@ class Predictor:
         else:
             self._serve = serving.serving_function(path)
         self.class_names = class_names_of(kind, path)
+        self.multi_label = multi_label.is_multi_label(kind, path)
 
     def __call__(self, texts, batch_size: int = BATCH_SIZE) -> Predictions:
         import tensorflow as tf
+
+        if self.multi_label:
+            return multi_label.collect(self._serve, texts, batch_size, self.class_names)
 
         parts = {key: [] for key in ("probabilities", "label_ids", "known_tokens")}
         for start in range(0, len(texts), batch_size):
@@ -172,6 +177,8 @@ class OutputStyle:
 
     def lines(self, records: list[dict], predictions: Predictions) -> list[str]:
         """One output line (no newline) per review of a scored chunk."""
+        if isinstance(predictions, multi_label.MultiLabelPredictions):
+            return multi_label.output_lines(self, records, predictions)
         if not (self.to_file or self.jsonl):
             return [format_plain(record.get(self.text_field, ""), p["label"], p["probability"])
                     for record, p in zip(records, prediction_fields(predictions))]

@@ -104,10 +104,16 @@ def run_evaluate(run_dirs: list[str], *, split: str = "test", data: str | None =
     """
     from textattn.evaluation import report
     from textattn.evaluation.run import evaluate_run
+    from textattn.multilabel.evaluate import evaluate_multi_label, is_multi_label_run
+    from textattn.multilabel.metrics import format_table
 
     rows, errors = [], []
     for run_dir in run_dirs:
         try:
+            if is_multi_label_run(run_dir):  # its own table: per-label F1, not one accuracy
+                print(f"\n{run_dir} ({split} split, multi-label):\n"
+                      + format_table(evaluate_multi_label(run_dir, split, data)), flush=True)
+                continue
             result, cached = evaluate_run(run_dir, split, data, force, latency_calls)
         except UserError as exc:
             message = str(exc)
