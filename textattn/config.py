@@ -301,6 +301,8 @@ def apply_overrides(config: Config, overrides: list[str]) -> Config:
             value = yaml.safe_load(raw) if raw.strip() else ""
         except yaml.YAMLError:
             value = raw
+        if raw.strip() in ("|", ">"):  # YAML's block-scalar marks read as "": a lone one means itself (a separator)
+            value = raw.strip()
         node = data
         *parents, leaf = key.split(".")
         for part in parents:
