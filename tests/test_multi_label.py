@@ -10,7 +10,7 @@ import random
 import numpy as np
 import pytest
 
-from helpers import REPO
+from helpers import REPO, write_tune_yaml
 from textattn.config import Config, apply_overrides
 from textattn.data import multi_labels
 from textattn.data.source import resolve_data
@@ -173,6 +173,18 @@ def test_a_lone_bar_override_is_the_separator_itself():
     assert config.data.label_separator == "|"
 
 
+def test_tune_and_prepare_refuse_multi_label_before_writing(tmp_path):
+    from textattn.commands.prepare import run_prepare
+    from textattn.tuning.search import run_search
+
+    path = write_jsonl(tmp_path / "x.jsonl", label_sets(20, 0))
+    with pytest.raises(UserError, match="searches on validation accuracy"):
+        run_search(write_tune_yaml(tmp_path), data=path, overrides=["data.multi_label=true"])
+    with pytest.raises(UserError, match="prepare writes single-label shards"):
+        run_prepare(path, str(tmp_path / "prepared"), overrides=["data.multi_label=true"])
+    assert sorted(os.listdir(tmp_path)) == ["tune.yaml", "x.jsonl"]
+
+
 def test_a_copy_with_another_text_is_refused(tmp_path):
     root = write_tree(tmp_path / "tree", {"apple/1.txt": "pear jam", "berry/1.txt": "currant"})
     with pytest.raises(UserError, match="same file name as .* but another text"):
@@ -244,9 +256,10 @@ def test_the_head_is_one_sigmoid_per_label_and_trains_on_binary_cross_entropy(tm
 
 
 @pytest.mark.slow
-def test_a_multi_label_jsonl_trains_exports_predicts_and_explains(tmp_path):
+def test_a_multi_label_jsonl_trains_exports_predicts_and_explains(tmp_path, capsys):
     import tensorflow as tf
 
+    from textattn.commands.evaluate import run_evaluate
     from textattn.commands.explain import run_explain
     from textattn.export import export_run
     from textattn.predict import run_predict
@@ -262,6 +275,10 @@ def test_a_multi_label_jsonl_trains_exports_predicts_and_explains(tmp_path):
     assert sorted(thresholds) == ["apple", "berry", "citrus"] and metrics["multi_label"] is True
     assert metrics["test_micro_f1"] > 0.8, metrics["test"]  # every label is two of its own words: easy
     assert {row["label"] for row in metrics["test"]["per_label"]} == set(thresholds)
+
+    assert run_evaluate([run_dir], split="test") == 0
+    printed = capsys.readouterr().out
+    assert f"micro-F1 {metrics['test_micro_f1']:.4f}" in printed and "subset accuracy" in printed
 
     out = export_run(run_dir, str(tmp_path / "export"))
     loaded = tf.saved_model.load(out)  # plain TensorFlow, no textattn code
@@ -301,3 +318,22 @@ class _Collect:
 
     def isatty(self) -> bool:
         return False
+
+
+def test_the_example_script_labels_reviews_by_folder_rating_and_length(tmp_path, capsys):
+    from helpers import load_script, make_aclimdb
+
+    from textattn.data import aclimdb
+
+    script = load_script(os.path.join("bench", "multilabel_example.py"))
+    assert script.labels_of(10, "word " * 301) == ["positive", "strong", "long"]
+    assert script.labels_of(3, "word " * 300) == ["negative"] and script.labels_of(2, "w") == ["negative", "strong"]
+    tree = make_aclimdb(tmp_path / "imdb", n_train=20, n_test=10, n_unsup=2, seed=4)
+    out = tmp_path / "ml.jsonl"
+    assert script.main(["--data", tree, "--out", str(out)]) == 0
+    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    stars = {text: n for _, _, n, text in aclimdb.read_rated(tree)}
+    assert len(rows) == 30 and all(row["labels"] == script.labels_of(stars[row["text"]], row["text"]) for row in rows)
+    assert "Wrote 30 reviews" in capsys.readouterr().out
+    data = multi(tmp_path, str(out))  # a valid multi-label source (no review is long: 3 labels)
+    assert data.class_names == ["negative", "positive", "strong"]

@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import os
+
 from textattn import runs
+from textattn.data.source import resolve_data
 from textattn.errors import UserError
+from textattn.fitting import load_data
+from textattn.multilabel import thresholds
+from textattn.multilabel.metrics import multi_label_metrics
+from textattn.multilabel.run import predict_probabilities
 
 
 def is_multi_label_run(run_dir: str) -> bool:
@@ -17,12 +24,6 @@ def is_multi_label_run(run_dir: str) -> bool:
 def evaluate_multi_label(run_dir: str, split: str = "test", data_path: str | None = None) -> dict:
     """``multilabel.metrics.multi_label_metrics`` of the run on ``split`` ("test" or "validation"), with its
     thresholds; UserError when the data's labels are not the run's."""
-    from textattn.data.source import resolve_data
-    from textattn.fitting import load_data
-    from textattn.multilabel import thresholds
-    from textattn.multilabel.metrics import multi_label_metrics
-    from textattn.multilabel.run import predict_probabilities
-
     runs.check_run_dir(run_dir)
     config = resolve_data(runs.load_config(run_dir), data_path)
     names = runs.load_class_names(run_dir)
@@ -30,7 +31,7 @@ def evaluate_multi_label(run_dir: str, split: str = "test", data_path: str | Non
     if data.class_names != names:
         raise UserError(f"the data's labels {data.class_names} are not the run's ({runs.CLASSES}: {names}); "
                         "evaluate on data with the run's labels")
-    if data.vocabulary != runs.load_vocabulary(f"{run_dir}/{runs.VOCAB}"):
+    if data.vocabulary != runs.load_vocabulary(os.path.join(run_dir, runs.VOCAB)):
         raise UserError("the data's vocabulary differs from the run's; evaluate on the data the run was trained on")
     part = "test" if split == "test" else "val"
     if data.count(part) == 0:
