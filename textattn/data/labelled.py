@@ -112,8 +112,9 @@ def read(source) -> Labelled:
                                           source.label_field or "label", source.split_field))
     if source.kind == "folders":
         rows = folders.read_tree(source.path)
+        examples = from_rows(rows)  # its own errors first, as before multi-label data existed
         multi_labels.single_label_folders(rows, source.path)
-        return from_rows(rows)
+        return examples
     if source.kind == "tfds":
         rows, class_names = tfds_source.read_rows(source.tfds_name, source.text_field, source.label_field)
         return from_rows(rows, class_names)
