@@ -19,6 +19,7 @@ import yaml
 
 from textattn import thresholds, variants
 from textattn.errors import UserError
+from textattn.multilabel.settings import check_multi_label
 
 VariantName = Literal[variants.NAMES]
 
@@ -43,6 +44,12 @@ class DataConfig:
     """The text column (CSV, TSV), key (JSONL) or feature (TFDS); None: ``text``, or TFDS's supervised keys."""
     label_field: Optional[str] = None
     """The label column, key or feature; None: ``label``, or TFDS's supervised keys."""
+    multi_label: bool = False
+    """Each example has a set of labels (docs/multi_label.md): a JSONL list, a CSV/TSV column split by
+    ``label_separator``, or one file name under several class folders. One sigmoid per label, each
+    with a threshold fitted on validation; word-sequence variants only."""
+    label_separator: Optional[str] = None
+    """Multi-label CSV/TSV: what separates a row's labels in the label column, e.g. "|"."""
     split_field: str = "split"
     """The optional column whose values (train, validation/val/dev, test) give each row's split."""
     test_fraction: float = 0.2
@@ -330,6 +337,8 @@ def apply_overrides(config: Config, overrides: list[str]) -> Config:
             value = yaml.safe_load(raw) if raw.strip() else ""
         except yaml.YAMLError:
             value = raw
+        if raw.strip() in ("|", ">"):  # YAML's block-scalar marks read as "": a lone one means itself (a separator)
+            value = raw.strip()
         node = data
         *parents, leaf = key.split(".")
         for part in parents:
@@ -413,6 +422,7 @@ def validate(config: Config) -> None:
     if config.train.abstain is not None and not 0.0 < config.train.abstain <= 1.0:
         raise UserError(f"train.abstain must be in (0, 1] (a floor on the top class probability) or null, "
                         f"got {config.train.abstain}")
+    check_multi_label(config)
     variants.dropout_rate("model", config.model.dropout)
     for entry in variants.VARIANTS:
         check = getattr(entry.settings, "check", None)

@@ -28,6 +28,9 @@ The ``explain`` endpoint takes the same input and returns, besides ``serve``'s
 outputs, ``tokens`` string (batch, T) and ``weights`` float32 (batch, T): which
 tokens the answer rests on (``textattn.explain.endpoint``; metadata.json says
 what a weight is for this model).
+
+A multi-label run (``data.multi_label``) answers the set of labels instead:
+textattn/multilabel/serve.py lists its outputs.
 """
 
 from __future__ import annotations
@@ -174,6 +177,10 @@ def build_metadata(run_dir: str, parts: ServingParts, serve, explain=None) -> di
         },
         "endpoints": [SERVE] + ([EXPLAIN] if explain is not None else []),
     }
+    if config.data.multi_label:
+        from textattn.multilabel.serve import metadata as multi_label_metadata
+
+        metadata.update(multi_label_metadata(parts, metrics))
     if explain is not None:
         outputs = explain.get_concrete_function().structured_outputs
         metadata["explain"] = {

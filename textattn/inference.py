@@ -27,6 +27,12 @@ def predict(model: keras.Model, config: Config, data: RunData, split: str, varia
     return class_probabilities(np.asarray(model.predict(ds, verbose=0)))
 
 
+def predict_label_probabilities(model: keras.Model, config: Config, data: RunData, split: str) -> np.ndarray:
+    """A multi-label model's float32 (N, L): each label's sigmoid probability for the examples of ``split``."""
+    ds = data.dataset(config, split, batch_size=PREDICT_BATCH_SIZE, shuffle=False)
+    return np.asarray(model.predict(ds, verbose=0), np.float32)
+
+
 def calibrate(probabilities: np.ndarray, temperature: float) -> np.ndarray:
     """Probabilities (N, C) with a softmax temperature applied (identity at 1)."""
     return probabilities if temperature == 1.0 else apply_temperature(probabilities, temperature)

@@ -28,6 +28,7 @@ import numpy as np
 from textattn import review_stream, runs, serving, thresholds
 from textattn.atomic_write import open_atomic
 from textattn.errors import UserError, defer_interrupts, termination_requested
+from textattn.multilabel import predictions as multi_label
 
 BATCH_SIZE = 256  # reviews per call of the serving function
 CHUNK_LINES = review_stream.CHUNK_LINES
@@ -75,9 +76,13 @@ class Predictor:
         # The decision rule the model serves (textattn/thresholds.py); None or arg-max for most models.
         self.decision = (runs.read_json(os.path.join(path, serving.METADATA)).get("decision") if kind == "export"
                          else thresholds.load_decision(path))
+        self.multi_label = multi_label.is_multi_label(kind, path)
 
     def __call__(self, texts, batch_size: int = BATCH_SIZE) -> Predictions:
         import tensorflow as tf
+
+        if self.multi_label:
+            return multi_label.collect(self._serve, texts, batch_size, self.class_names)
 
         parts = {key: [] for key in ("probabilities", "label_ids", "known_tokens")}
         for start in range(0, len(texts), batch_size):
@@ -175,6 +180,8 @@ class OutputStyle:
 
     def lines(self, records: list[dict], predictions: Predictions) -> list[str]:
         """One output line (no newline) per review of a scored chunk."""
+        if isinstance(predictions, multi_label.MultiLabelPredictions):
+            return multi_label.output_lines(self, records, predictions)
         if not (self.to_file or self.jsonl):
             return [format_plain(record.get(self.text_field, ""), p["label"], p["probability"])
                     for record, p in zip(records, prediction_fields(predictions))]

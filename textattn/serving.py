@@ -122,6 +122,10 @@ def make_serve(model, parts: ServingParts, call_model=None):
     from textattn import long_text
     from textattn.data.text import truncate_and_pad
 
+    if parts.config.data.multi_label:  # a set of labels per text: textattn/multilabel/serve.py
+        from textattn.multilabel.serve import make_multi_label_serve
+
+        return make_multi_label_serve(model, parts, call_model)
     call_model = call_model or (lambda inputs: model(inputs, training=False))
 
     config = parts.config
@@ -202,6 +206,8 @@ class ServingParts:
     """Label id i is class ``class_names[i]``."""
     decision: dict | None = None
     """The run's decision rule and abstain floor (textattn/thresholds.py); None: arg-max."""
+    label_thresholds: list | None = None
+    """Multi-label runs: each label's decision threshold (textattn/multilabel/thresholds.py)."""
 
 
 def load_run(run_dir: str):
@@ -234,9 +240,14 @@ def load_serving_parts(run_dir: str):
     if max(width, 2) != len(class_names):
         raise UserError(f"{run_dir!r}: the model has {width} outputs but {runs.CLASSES} names "
                         f"{len(class_names)} classes; retrain the run")
+    label_thresholds = None
+    if config.data.multi_label:
+        from textattn.multilabel import thresholds as multi_label_thresholds
+
+        label_thresholds = multi_label_thresholds.load(run_dir, class_names)
     parts = ServingParts(config, make_vectorizer(config.data.vocab_size, vocabulary, config.data.negation),
                          ngram_vectorizer, runs.temperature(run_dir), class_names,
-                         thresholds.load_decision(run_dir))
+                         thresholds.load_decision(run_dir), label_thresholds)
     return parts, model
 
 

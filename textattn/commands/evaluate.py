@@ -105,10 +105,16 @@ def run_evaluate(run_dirs: list[str], *, split: str = "test", data: str | None =
     from textattn.evaluation import report
     from textattn.evaluation.coverage import format_curves, imbalanced
     from textattn.evaluation.run import evaluate_run
+    from textattn.multilabel.evaluate import evaluate_multi_label, is_multi_label_run
+    from textattn.multilabel.metrics import format_table
 
     rows, errors = [], []
     for run_dir in run_dirs:
         try:
+            if is_multi_label_run(run_dir):  # its own table: per-label F1, not one accuracy
+                print(f"\n{run_dir} ({split} split, multi-label):\n"
+                      + format_table(evaluate_multi_label(run_dir, split, data)), flush=True)
+                continue
             result, cached = evaluate_run(run_dir, split, data, force, latency_calls)
         except UserError as exc:
             message = str(exc)
@@ -153,10 +159,14 @@ def run_evaluate(run_dirs: list[str], *, split: str = "test", data: str | None =
 def write_explain_pages(run_dirs: list[str], html: str, n: int, split: str, data: str | None) -> list[dict]:
     """One page per run (see textattn.evaluation.explain_pages); returns the runs that failed."""
     from textattn.evaluation.explain_pages import write_explain_page
+    from textattn.multilabel.evaluate import is_multi_label_run
 
     errors = []
     for run_dir in run_dirs:
         try:
+            if is_multi_label_run(run_dir):
+                raise UserError("--explain pages pick right and wrong answers per class, which a multi-label run "
+                                "does not give; explain its reviews with textattn explain RUN_DIR TEXT...")
             print(f"Wrote {write_explain_page(run_dir, html, n, split, data)}", flush=True)
         except UserError as exc:
             message = str(exc)

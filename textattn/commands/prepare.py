@@ -57,6 +57,9 @@ def run_prepare(data: str, out: str, *, config_path: str | None = None, override
     if shard_examples is not None and shard_examples < 1:
         raise UserError(f"--shard-examples must be at least 1, got {shard_examples}")
     config = apply_overrides(load_config(config_path) if config_path else Config(), list(overrides))
+    if config.data.multi_label:
+        raise UserError("textattn prepare writes single-label shards; train on the multi-label file itself "
+                        "(--data FILE --set data.multi_label=true)")
     if os.path.exists(out) and not (overwrite and corpus.is_prepared(out)):
         hint = "pass --overwrite to replace it" if corpus.is_prepared(out) else "choose a new --out"
         raise UserError(f"{out!r} exists; {hint}")

@@ -57,6 +57,9 @@ def from_rows(rows: Rows, class_names: list[str] | None = None) -> Labelled:
 
 
 def _kind(label, where: str) -> str:
+    if isinstance(label, list):
+        raise UserError(f"{where}: label {label!r} is a list (multi-label data); set data.multi_label=true "
+                        "to train one sigmoid per label")
     if isinstance(label, bool) or not isinstance(label, (int, str)):
         raise UserError(f"{where}: label {label!r} is a {type(label).__name__}; labels are words or integers")
     return "integer" if isinstance(label, int) or _INTEGER.match(label) else "word"
@@ -98,11 +101,20 @@ def _check_training_examples(rows: Rows, labels: np.ndarray, splits: np.ndarray,
 
 def read(source) -> Labelled:
     """Read and check ``source`` (a ``textattn.data.source.Source`` of a labelled-file or TFDS kind)."""
+    from textattn.data import multi_labels  # here: it imports this module
+
+    if source.kind == "jsonl" and source.label_field is None and multi_labels.first_record_has(
+            source.path, multi_labels.JSONL_LIST_KEY, "label"):
+        raise UserError(f"{source.path}: the rows have a {multi_labels.JSONL_LIST_KEY!r} key and no 'label' "
+                        "(multi-label data); set data.multi_label=true, or data.label_field for single labels")
     if source.kind in tables.DELIMITERS or source.kind == "jsonl":
         return from_rows(tables.read_file(source.path, source.kind, source.text_field or "text",
                                           source.label_field or "label", source.split_field))
     if source.kind == "folders":
-        return from_rows(folders.read_tree(source.path))
+        rows = folders.read_tree(source.path)
+        examples = from_rows(rows)  # its own errors first, as before multi-label data existed
+        multi_labels.single_label_folders(rows, source.path)
+        return examples
     if source.kind == "tfds":
         rows, class_names = tfds_source.read_rows(source.tfds_name, source.text_field, source.label_field)
         return from_rows(rows, class_names)

@@ -20,7 +20,7 @@ import numpy as np
 
 from textattn import backend
 from textattn.config import Config, DataConfig
-from textattn.data import aclimdb, cache, carving, corpus, counterfactual, labelled, tfds_source
+from textattn.data import aclimdb, cache, carving, corpus, counterfactual, labelled, multi_labels, tfds_source
 from textattn.data.source import IMDB_VALIDATION, STREAMED_KINDS, Source, source_of
 from textattn.errors import UserError
 from textattn.variants import NGRAMS, TOKEN_IDS
@@ -137,6 +137,9 @@ def validation_count(data: DataConfig, seed: int) -> int:
 
 
 def _carved_texts(data: DataConfig, source: Source, seed: int) -> TextSplits:
+    if data.multi_label:  # labels float32 (n, L), multi-hot
+        *parts, class_names = multi_labels.carve(data, seed)
+        return TextSplits(*parts, class_names=class_names)
     examples = labelled.load(source, data.cache_dir)
     fit, val, test = carving.carve(examples.labels, examples.splits, seed, data.test_fraction,
                                    data.validation_fraction, data.validation_size)
@@ -149,8 +152,11 @@ def _carved_texts(data: DataConfig, source: Source, seed: int) -> TextSplits:
 
 def split_settings(data: DataConfig) -> dict:
     """The data settings that decide which examples go to which split (for cache keys)."""
-    return {"validation_size": data.validation_size, "order": data.order, "test_fraction": data.test_fraction,
-            "validation_fraction": data.validation_fraction, "reader": labelled.VERSION}
+    settings = {"validation_size": data.validation_size, "order": data.order, "test_fraction": data.test_fraction,
+                "validation_fraction": data.validation_fraction, "reader": labelled.VERSION}
+    if data.multi_label:  # only then, so that single-label cache keys stay as they were
+        settings["multi_label"] = data.label_separator or True
+    return settings
 
 
 def text_settings(data: DataConfig) -> dict:

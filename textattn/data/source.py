@@ -112,7 +112,12 @@ def resolve_data(config: Config, cli_path: str | None = None) -> Config:
         corpus.read_manifest(settled.path)  # a damaged manifest or a missing shard: before anything is written
     if settled.source == "tfds":
         tfds_source.check_available(settled.tfds_name)  # an unknown name, or offline: before anything is written
-    if settled.source in LABELLED_KINDS:
+    if settled.multi_label:
+        from textattn.data import multi_labels
+
+        for note in multi_labels.read(settled).notes:  # also refuses sources without label sets
+            print(f"warning: {note}", file=sys.stderr, flush=True)
+    elif settled.source in LABELLED_KINDS:
         from textattn.data import labelled
 
         for note in labelled.load(source_of(settled), settled.cache_dir).notes:

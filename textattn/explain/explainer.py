@@ -10,11 +10,13 @@ from __future__ import annotations
 import dataclasses
 import os
 
+import numpy as np
 import tensorflow as tf
 
 from textattn import runs, serving
 from textattn.explain import endpoint
 from textattn.explain.meaning import describe
+from textattn.multilabel import predictions as multi_label
 from textattn.predict import answer_arrays, class_names_of
 
 BATCH_SIZE = 32
@@ -44,6 +46,9 @@ class Explanation:
     ngram_against: str = ""
     ngram_measure: str = "log-odds"
     """What a contribution adds to: the log-odds (two classes), or log p(predicted) minus the mean log p."""
+    labels: list[tuple[str, float]] = dataclasses.field(default_factory=list)
+    """Multi-label models: the predicted (label, probability) pairs, most probable first; ``label`` joins
+    their names, ``probability`` is the first's (``multilabel.predictions.NO_LABELS`` and 0 for none)."""
 
     def top(self, k: int) -> list[tuple[int, str, float]]:
         """The ``k`` heaviest token occurrences as (position, token, weight), heaviest first."""
@@ -72,10 +77,14 @@ class Explainer:
             batch = [t.encode("utf-8", "surrogateescape") if isinstance(t, str) else t
                      for t in texts[start:start + batch_size]]
             answer = self._explain(tf.constant(batch, dtype=tf.string))
-            probabilities, label_ids = answer_arrays(answer)
+            multi = multi_label.PREDICTED in answer
+            probabilities, label_ids = (answer_arrays(answer) if not multi else
+                                        (answer[serving.PROBABILITIES].numpy(), np.full(len(batch), -1)))
             out = {key: value.numpy() for key, value in answer.items()}
             for i, raw in enumerate(batch):
                 label_id = int(label_ids[i])
+                labels = (multi_label.label_set(self.class_names, probabilities[i], out[multi_label.PREDICTED][i])
+                          if multi else [])
                 real = out[endpoint.TOKENS][i] != b""
                 ngrams = []
                 if endpoint.NGRAMS in out:
@@ -84,9 +93,12 @@ class Explainer:
                               zip(out[endpoint.NGRAMS][i][present], out[endpoint.NGRAM_CONTRIBUTIONS][i][present])]
                 result.append(Explanation(
                     text=raw.decode("utf-8", errors="replace"),
-                    label=self.class_names[label_id] if label_id >= 0 else serving.NO_LABEL,
+                    label=(", ".join(name for name, _ in labels) or multi_label.NO_LABELS) if multi else
+                          self.class_names[label_id] if label_id >= 0 else serving.NO_LABEL,
                     label_id=label_id,
-                    probability=float(probabilities[i, label_id]) if label_id >= 0 else 1.0 / len(self.class_names),
+                    probability=(labels[0][1] if labels else 0.0) if multi else
+                                float(probabilities[i, label_id]) if label_id >= 0 else 1.0 / len(self.class_names),
+                    labels=labels,
                     known_tokens=int(out[serving.KNOWN_TOKENS][i]),
                     tokens=[t.decode("utf-8", "replace") for t in out[endpoint.TOKENS][i][real]],
                     weights=[float(w) for w in out[endpoint.WEIGHTS][i][real]],

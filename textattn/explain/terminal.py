@@ -48,7 +48,9 @@ def shaded_tokens(explanation: Explanation, colour: bool) -> str:
 
 def format_review(explanation: Explanation, top: int, colour: bool) -> str:
     e = explanation
-    lines = [f"{e.label:<8}  {e.probability:.4f}  known_tokens={e.known_tokens}",
+    answer = (", ".join(f"{name} {p:.4f}" for name, p in e.labels) if e.labels
+              else f"{e.label:<8}  {e.probability:.4f}")
+    lines = [f"{answer}  known_tokens={e.known_tokens}",
              "  " + shaded_tokens(e, colour)]
     if top > 0 and e.tokens:
         lines.append(f"  top {min(top, len(e.tokens))}: " + " · ".join(f"{t} {w:.3f}" for _, t, w in e.top(top)))
@@ -67,4 +69,6 @@ def format_jsonl(explanation: Explanation, top: int, meaning: str) -> str:
               "weights_meaning": meaning}
     if e.ngrams:
         record["ngrams"] = [{"ngram": g, "contribution": c} for g, c in e.ngrams]
+    if e.labels:  # multi-label: the predicted set, most probable first
+        record["labels"] = [{"label": name, "probability": p} for name, p in e.labels]
     return json.dumps(record, ensure_ascii=False)

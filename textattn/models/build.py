@@ -32,6 +32,6 @@ def check_head(config: Config, num_classes: int) -> None:
     """UserError unless the head can classify ``num_classes`` classes (a sigmoid only two)."""
     if num_classes < 2:
         raise UserError(f"the data has {num_classes} class; a classifier needs at least 2")
-    if config.model.head == "sigmoid" and num_classes != 2:
+    if config.model.head == "sigmoid" and num_classes != 2 and not config.data.multi_label:
         raise UserError(f"model.head: sigmoid classifies 2 classes but the data has {num_classes}; "
                         "use model.head=softmax")

@@ -3,7 +3,8 @@
     token ids (batch, sequence_length) int32 (any length with train.bucket_by_length) -> Embedding (batch, length, dim), masked with model.mask_padding
     -> positions (model.positional) -> the variant's body -> (batch, length, width) or (batch, width)
     -> pooling over unmasked steps (model.pooling), for a sequence
-    -> head: (batch, C) softmax over the C classes, or (batch, 1) sigmoid (C = 2 only)
+    -> head: (batch, C) softmax over the C classes, or (batch, 1) sigmoid (C = 2 only),
+       or (batch, L) sigmoids, one per label (data.multi_label)
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ def build_token_model(config: Config, body: Callable, num_classes: int = 2) -> k
     x = body(x, config)
     if len(x.shape) == 3:
         x = pool(x, m.pooling)
-    outputs = head(x, m, num_classes)
+    outputs = head(x, m, num_classes, config.data.multi_label)
     return keras.Model(inputs, outputs, name=config.name.replace("-", "_") or m.variant)
 
 
@@ -56,10 +57,13 @@ def pool(x, kind: str):
     return AttentionPooling(units=x.shape[-1], name="attention_pool")(x)
 
 
-def head(x, model: ModelConfig, num_classes: int = 2):
-    """(batch, width) -> class probabilities: (batch, num_classes) softmax or (batch, 1) sigmoid (2 classes)."""
+def head(x, model: ModelConfig, num_classes: int = 2, multi_label: bool = False):
+    """(batch, width) -> class probabilities: (batch, num_classes) softmax or (batch, 1) sigmoid (2 classes);
+    ``multi_label``: (batch, num_classes) independent sigmoids, one per label (model.head is not read)."""
     if model.dropout:
         x = keras.layers.Dropout(model.dropout, name="head_dropout")(x)
+    if multi_label:
+        return keras.layers.Dense(num_classes, activation="sigmoid", name="classifier")(x)
     if model.head == "sigmoid":
         return keras.layers.Dense(1, activation="sigmoid", name="classifier")(x)
     return keras.layers.Dense(num_classes, activation="softmax", name="classifier")(x)

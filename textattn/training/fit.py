@@ -24,7 +24,7 @@ MONITOR = "val_accuracy"
 
 def fit(model: keras.Model, config: Config, data: RunData, callbacks=(), *, epochs: int | None = None,
         patience: int | None = None, restore_best: bool = False, variant: str | None = None, verbose="auto",
-        session=None, **fit_kwargs) -> keras.callbacks.History:
+        session=None, monitor: str = MONITOR, **fit_kwargs) -> keras.callbacks.History:
     """Fit ``model`` on the training part of ``data``, validating on the validation part every epoch.
 
     ``epochs`` defaults to ``train.epochs``; with ``patience`` an EarlyStopping on
@@ -35,7 +35,7 @@ def fit(model: keras.Model, config: Config, data: RunData, callbacks=(), *, epoc
     """
     callbacks = [StopOnTerminate(), *callbacks]  # SIGTERM stops at the next batch (textattn/errors.py)
     if patience is not None:
-        callbacks.insert(0, keras.callbacks.EarlyStopping(monitor=MONITOR, mode="max", patience=patience,
+        callbacks.insert(0, keras.callbacks.EarlyStopping(monitor=monitor, mode="max", patience=patience,
                                                           restore_best_weights=restore_best))
     train = data.dataset(config, "train", variant, for_fit=True)
     val = data.dataset(config, "val", variant, for_fit=True)
@@ -54,7 +54,7 @@ def fit(model: keras.Model, config: Config, data: RunData, callbacks=(), *, epoc
 
 def fit_with_run_callbacks(model, config: Config, data: RunData, run_dir: str, checkpoint: str,
                            verbose, variant: str | None = None, session=None,
-                           shared_dir: str | None = None) -> list[dict]:
+                           shared_dir: str | None = None, monitor: str = MONITOR) -> list[dict]:
     """Fit with the run's history, best checkpoint, TensorBoard and resumable backup; return the history rows.
 
     ``session``: a distributed run's (textattn.distributed); ``shared_dir``: the chief's
@@ -67,11 +67,11 @@ def fit_with_run_callbacks(model, config: Config, data: RunData, run_dir: str, c
     previous = read_history(history_path)
     source = shared_dir or run_dir
     chief_previous = read_history(os.path.join(source, runs.HISTORY)) if shared_dir else previous
-    best_so_far = (max((row[MONITOR] for row in chief_previous), default=None)
+    best_so_far = (max((row[monitor] for row in chief_previous), default=None)
                    if os.path.isfile(os.path.join(source, os.path.basename(checkpoint))) else None)
     callbacks = [
         EpochTimer(),
-        AtomicBestCheckpoint(checkpoint, monitor=MONITOR, best=best_so_far),
+        AtomicBestCheckpoint(checkpoint, monitor=monitor, best=best_so_far),
         keras.callbacks.CSVLogger(history_path, append=bool(previous)),
         keras.callbacks.TensorBoard(os.path.join(run_dir, runs.LOGS)),
         # Last, so an epoch counts as finished only once everything above is on disk.
@@ -79,7 +79,7 @@ def fit_with_run_callbacks(model, config: Config, data: RunData, run_dir: str, c
     ]
     t = config.train
     fit(model, config, data, callbacks, patience=t.patience if t.early_stopping else None,
-        restore_best=t.restore_best, variant=variant, verbose=verbose, session=session)
+        restore_best=t.restore_best, variant=variant, verbose=verbose, session=session, monitor=monitor)
     history = read_history(history_path)
     write_history(history_path, history)
     if not history and shared_dir is None:

@@ -34,6 +34,7 @@ from textattn.training.compile import compile_model, new_model
 from textattn.training.final_fit import FinalFit, final_fit
 from textattn.training.fit import fit_with_run_callbacks
 from textattn.training.hybrid import fit_hybrid
+from textattn.training.multi_label import train_multi_label
 from textattn.training.run_dir import WORD_BRANCH_CHECKPOINT, check_class_names, open_run, save_final_model
 from textattn.training.scoring import accuracy, run_metrics, score_branches_on_test, score_on_test
 from textattn.training.worker import train_worker
@@ -90,6 +91,8 @@ def train(config: Config, output_dir: str | None = None, resume: str | None = No
     run_dir, resumed = open_run(config, output_dir, resume, run_dir)
     announce(config, run_dir, session)
     data = load_checked_data(config, run_dir, resumed)
+    if config.data.multi_label:  # one sigmoid per label, thresholds in place of calibration
+        return TrainResult(run_dir, train_multi_label(config, data, run_dir, resumed, verbose))
     chosen = fit_on_training_part(config, data, run_dir, verbose, session)
     validation = choose_on_validation(config, data, chosen)
     final = refit_on_all(config, data, chosen, validation, verbose) if config.train.final_fit else None

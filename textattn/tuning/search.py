@@ -84,6 +84,9 @@ def run_search(config_path: str, *, data: str | None = None, overrides=(), tuner
     """
     spec = load_tune_spec(config_path, list(overrides))
     spec = replace_tuner(spec, kind=tuner, max_trials=max_trials, epochs=epochs, directory=directory)
+    if spec.base.data.multi_label:
+        raise UserError("textattn tune searches on validation accuracy, which a multi-label model does not have; "
+                        "train multi-label configs with textattn train (docs/multi_label.md)")
     if max_trials is not None and spec.tuner.kind == "hyperband":
         raise UserError("--max-trials does not apply to hyperband, which sizes the search from tuner.epochs, "
                         "tuner.hyperband_factor and tuner.hyperband_iterations; pick --tuner random or bayesian")
