@@ -53,11 +53,11 @@ def chunked_copy(run_dir: str, target: str, overlap: int, max_chunks: int) -> st
 def test_split(run_dir: str, data_path: str):
     """(texts, labels, sequence_length) of the run's test split."""
     from textattn import runs
-    from textattn.data import pipeline
+    from textattn.data import source_splits
     from textattn.data.source import resolve_data
 
     config = resolve_data(runs.load_config(run_dir), data_path)
-    texts, labels = pipeline.split_texts(config.data, config.seed).test
+    texts, labels = source_splits.split_texts(config.data, config.seed).test
     return texts, np.asarray(labels), config.data.sequence_length
 
 

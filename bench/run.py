@@ -104,11 +104,11 @@ def bench_time_to_accuracy(config: str, data: str, runs_dir: str, cache: str) ->
 SERVE_SAVEDMODEL = """
 import json
 from textattn.startup import configure_process; configure_process()
-from textattn.data import pipeline
+from textattn.data import source_splits
 from textattn.config import load_config
 from textattn.evaluation.speed import measure_serving
 c = load_config({run_dir!r} + "/config.yaml")
-texts = pipeline.split_texts(c.data, c.seed).test[0][:2048]
+texts = source_splits.split_texts(c.data, c.seed).test[0][:2048]
 print(json.dumps(measure_serving({export!r}, texts, batch1_calls=300, batch_size=512, batches=10)))
 """
 
@@ -116,11 +116,11 @@ SERVE_KERAS = """
 import json, time
 import numpy as np, tensorflow as tf
 from textattn.startup import configure_process; configure_process()
-from textattn.data import pipeline
+from textattn.data import source_splits
 from textattn.data.text import truncate_and_pad
 from textattn.serving import load_run
 c, model, vec = load_run({run_dir!r})
-texts = pipeline.split_texts(c.data, c.seed).test[0][:2048]
+texts = source_splits.split_texts(c.data, c.seed).test[0][:2048]
 def predict(batch):
     ids = truncate_and_pad(vec(tf.constant(batch)), c.data.sequence_length, c.data.keep)
     return model.predict(ids, verbose=0, batch_size=len(batch))

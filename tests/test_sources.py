@@ -13,7 +13,7 @@ import pytest
 from helpers import REPO, load_script, make_aclimdb
 from textattn.config import Config, DataConfig
 from textattn.data import aclimdb, carving, labelled, pipeline, tfds_source
-from textattn.data.labelled import TEST, TRAIN, VALIDATION
+from textattn.data.split_codes import TEST, TRAIN, VALIDATION
 from textattn.data.source import resolve_data, source_of
 from textattn.errors import UserError
 

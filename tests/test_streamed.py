@@ -13,7 +13,7 @@ import pytest
 from helpers import REPO, tiny_config, write_review
 from textattn import runs
 from textattn.config import Config, DataConfig, apply_overrides
-from textattn.data import corpus, pipeline, streamed
+from textattn.data import corpus, pipeline, source_splits, streamed
 from textattn.data.source import resolve_data
 from textattn.errors import UserError
 
@@ -252,10 +252,10 @@ def test_prepare_command_writes_vocabularies_and_refuses_bad_input(tmp_path):
 def test_reports_read_the_prepared_splits_and_count_validation_without_training(tmp_path):
     pattern = write_shards(tmp_path / "in")
     data = settled(pattern, tmp_path).data
-    assert pipeline.validation_count(data, 1337) > 0  # prepares the shards into the cache
+    assert source_splits.validation_count(data, 1337) > 0  # prepares the shards into the cache
     manifest = corpus.read_manifest(streamed.prepared_dir(data, 1337)[0])
-    assert pipeline.validation_count(data, 1337) == manifest.counts["validation"]
-    splits = pipeline.split_texts(data, 1337)
+    assert source_splits.validation_count(data, 1337) == manifest.counts["validation"]
+    splits = source_splits.split_texts(data, 1337)
     assert splits.test[0] == all_texts(manifest, "test") and splits.class_names == ["neg", "pos"]
     np.testing.assert_array_equal(splits.fit[1], corpus.labels(manifest, "train"))
 

@@ -25,28 +25,48 @@ def import_graph_tool():
     return module
 
 
-def test_evaluation_imports_nothing_of_training_and_the_core_is_in_no_cycle():
+def write_package(root: pathlib.Path, files: dict[str, str]) -> None:
+    """A package under root/textattn: {path below it: source}, each folder with an empty __init__.py."""
+    for path, source in files.items():
+        target = root / "textattn" / path
+        for folder in [target.parent, *target.parent.parents]:
+            if folder == root:
+                break
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / "__init__.py").touch()
+        target.write_text(source)
+
+
+def test_the_package_has_no_import_cycle_and_evaluation_imports_nothing_of_training():
     tool = import_graph_tool()
-    names = tool.module_names(pathlib.Path(REPO))
-    graph = {name: tool.imported(name, path, set(names)) for name, path in names.items()}
+    graph = tool.import_graph(pathlib.Path(REPO))
     assert "textattn.training.run" in graph and "textattn.evaluation.run" in graph
-    upward = {(name, target) for name, targets in graph.items() if name.startswith("textattn.evaluation")
-              for target in targets if target.startswith("textattn.training")}
-    assert upward == set()
-    core = [c for c in tool.cycles(graph) if any(m.startswith(tool.CORE) for m in c)]
-    assert core == []
+    assert tool.cycles(graph) == []
+    assert tool.upward_imports(graph) == []
+    assert tool.check(graph) == (["cycles: none", "evaluation -> training imports: none"], True)
 
 
 def test_import_graph_finds_an_upward_import_when_there_is_one(tmp_path):
     tool = import_graph_tool()
-    (tmp_path / "textattn" / "evaluation").mkdir(parents=True)
-    (tmp_path / "textattn" / "training").mkdir()
-    for path in ("__init__.py", "evaluation/__init__.py", "training/__init__.py", "training/fit.py"):
-        (tmp_path / "textattn" / path).write_text("")
-    (tmp_path / "textattn" / "evaluation" / "run.py").write_text("def f():\n    from textattn.training import fit\n")
-    names = tool.module_names(tmp_path)
-    assert tool.imported("textattn.evaluation.run", names["textattn.evaluation.run"], set(names)) == \
-        {"textattn.training.fit"}
+    write_package(tmp_path, {"training/fit.py": "",
+                             "evaluation/run.py": "def f():\n    from textattn.training import fit\n"})
+    graph = tool.import_graph(tmp_path)
+    assert graph["textattn.evaluation.run"] == {"textattn.training.fit"}
+    lines, passed = tool.check(graph)
+    assert not passed and lines[1] == "evaluation -> training imports: textattn.evaluation.run -> textattn.training.fit"
+
+
+def test_import_graph_fails_on_any_cycle_an_import_inside_a_function_included(tmp_path):
+    tool = import_graph_tool()
+    write_package(tmp_path, {"config.py": "from textattn import variants\n",
+                             "variants.py": "def body():\n    from textattn.models import bodies\n",
+                             "models/bodies.py": "from textattn.config import Config\n",
+                             "serving.py": "import textattn.config\n"})
+    graph = tool.import_graph(tmp_path)
+    assert tool.cycles(graph) == [["textattn.config", "textattn.models.bodies", "textattn.variants"]]
+    lines, passed = tool.check(graph)
+    assert not passed
+    assert lines[0] == "cycles: textattn.config <-> textattn.models.bodies <-> textattn.variants"
 
 
 @pytest.mark.parametrize("variant", ["hybrid", "ngram"])

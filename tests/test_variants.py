@@ -8,6 +8,8 @@ from textattn.config import Config, all_keys, apply_overrides
 from textattn.errors import UserError
 from textattn.evaluation.architecture import architecture_columns
 from textattn.models import build_model
+from textattn.models.bag_models import BUILDERS
+from textattn.models.bodies import BODIES
 from textattn.variants import NAMES, TOKEN_IDS, VARIANTS, variant
 
 
@@ -26,6 +28,11 @@ def test_each_variant_builds_a_model_of_its_inputs(name):
     shapes = {x.name: tuple(x.shape) for x in model.inputs}
     if TOKEN_IDS in shapes:
         assert shapes[TOKEN_IDS] == (None, 12)
+
+
+def test_the_models_build_every_registered_variant_and_no_other():
+    assert sorted(BODIES) == sorted(v.name for v in VARIANTS if v.word_sequence)
+    assert sorted(BUILDERS) == sorted(v.name for v in VARIANTS if not v.word_sequence)
 
 
 @pytest.mark.parametrize("entry", [v for v in VARIANTS if v.section], ids=lambda v: v.name)

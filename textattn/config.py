@@ -17,7 +17,7 @@ from typing import Literal, Optional
 
 import yaml
 
-from textattn import thresholds, variants
+from textattn import threshold_spec, variants
 from textattn.errors import UserError
 from textattn.multilabel.settings import check_multi_label
 
@@ -402,7 +402,7 @@ def validate(config: Config) -> None:
         raise UserError(f"train.crop_probability must be in [0, 1], got {config.train.crop_probability}")
     if not 1 <= config.train.crop_min_tokens <= config.train.crop_max_tokens:
         raise UserError("train.crop_min_tokens must be at least 1 and at most train.crop_max_tokens")
-    if variants.variant(config.model.variant).build is not None and config.model.head != "softmax":
+    if not variants.variant(config.model.variant).word_sequence and config.model.head != "softmax":
         raise UserError(f"model.variant {config.model.variant!r} needs model.head: softmax")
     if config.train.final_fit and config.data.validation_size == 0:
         raise UserError("train.final_fit chooses the epochs on validation; set data.validation_size above 0")
@@ -418,7 +418,7 @@ def validate(config: Config) -> None:
         raise UserError(f"train.distribution_timeout must be positive, got {config.train.distribution_timeout}")
     if config.train.distribution != "none":
         check_distributable(config)
-    thresholds.parse_spec(config.train.threshold)
+    threshold_spec.parse_spec(config.train.threshold)
     if config.train.abstain is not None and not 0.0 < config.train.abstain <= 1.0:
         raise UserError(f"train.abstain must be in (0, 1] (a floor on the top class probability) or null, "
                         f"got {config.train.abstain}")

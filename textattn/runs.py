@@ -18,6 +18,7 @@ import json
 import os
 import tempfile
 
+from textattn import config
 from textattn.atomic_write import write_text_atomic
 from textattn.errors import UserError
 
@@ -106,9 +107,8 @@ def temperature(run_dir: str) -> float:
 
 
 def load_config(run_dir: str):
-    from textattn.config import load_config as load
-
-    return load(os.path.join(run_dir, CONFIG))
+    """The run's resolved config (config.yaml)."""
+    return config.load_config(os.path.join(run_dir, CONFIG))
 
 
 def load_model(run_dir: str):

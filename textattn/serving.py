@@ -15,28 +15,28 @@ TensorFlow's import.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 
 import numpy as np
 
 from textattn import backend, runs, thresholds, variants
 from textattn.errors import UserError
+from textattn.multilabel.serve import make_multi_label_serve
+
+# Shared with textattn/multilabel/serve.py (textattn/serving_parts.py); callers name them serving.X too.
+from textattn.serving_parts import (INPUT, KNOWN_TOKENS, OOV_ID, PROBABILITIES, ServingParts, empty_review_ids,
+                                    model_token_ids, valid_utf8)
 
 SERVE = "serve"
 EXPLAIN = "explain"  # texts -> tokens, weights and serve's outputs (see textattn.explain.endpoint)
-INPUT = "texts"
 PROBABILITY = "probability"  # two-class models only: the second class's probability
-PROBABILITIES = "probabilities"
 LABEL = "label"
 LABEL_ID = "label_id"
-KNOWN_TOKENS = "known_tokens"
 METADATA = "metadata.json"
 SAVED_MODEL = "saved_model.pb"
 # The answer without evidence: no class.
 NO_LABEL_ID = -1
 NO_LABEL = "unknown"
-OOV_ID = 1  # vocab.txt line 1: the out-of-vocabulary token (line 0 is padding)
 
 
 def is_export_dir(path: str) -> bool:
@@ -84,17 +84,6 @@ def input_signature():
     return [tf.TensorSpec([None], tf.string, name=INPUT)]
 
 
-def valid_utf8(texts):
-    """Replace invalid UTF-8 byte sequences with U+FFFD; valid text is unchanged byte for byte.
-
-    The standardizer's regexes need valid UTF-8. Training text is always valid
-    (it is decoded to Python str on reading), so its token ids are unaffected.
-    """
-    import tensorflow as tf
-
-    return tf.strings.unicode_transcode(texts, "UTF-8", "UTF-8", errors="replace", replacement_char=0xFFFD)
-
-
 def make_serve(model, parts: ServingParts, call_model=None):
     """The serving computation: raw texts (batch,) -> {label, label_id, probabilities, known_tokens[, probability]}.
 
@@ -123,8 +112,6 @@ def make_serve(model, parts: ServingParts, call_model=None):
     from textattn.data.text import truncate_and_pad
 
     if parts.config.data.multi_label:  # a set of labels per text: textattn/multilabel/serve.py
-        from textattn.multilabel.serve import make_multi_label_serve
-
         return make_multi_label_serve(model, parts, call_model)
     call_model = call_model or (lambda inputs: model(inputs, training=False))
 
@@ -174,40 +161,6 @@ def make_serve(model, parts: ServingParts, call_model=None):
         return out
 
     return serve
-
-
-def empty_review_ids(sequence_length: int):
-    """int32 (sequence_length,): one unknown word, what a review without any token is fed as.
-
-    A review with no known-or-unknown word at all ("", "!!!") would be fully
-    masked, and masked pooling over nothing is 0/0.
-    """
-    import tensorflow as tf
-
-    return tf.one_hot(0, sequence_length, on_value=OOV_ID, off_value=0, dtype=tf.int32)
-
-
-def model_token_ids(ids, empty_review):
-    """Token ids int32 (batch, length) as the model is fed them: rows without a token become ``empty_review``."""
-    import tensorflow as tf
-
-    return tf.where(tf.reduce_any(ids != 0, axis=1, keepdims=True), ids, empty_review)
-
-
-@dataclasses.dataclass
-class ServingParts:
-    """What a run's serving computation is made of."""
-
-    config: object
-    vectorizer: object
-    ngram_vectorizer: object | None
-    temperature: float
-    class_names: list = dataclasses.field(default_factory=lambda: list(runs.LEGACY_CLASS_NAMES))
-    """Label id i is class ``class_names[i]``."""
-    decision: dict | None = None
-    """The run's decision rule and abstain floor (textattn/thresholds.py); None: arg-max."""
-    label_thresholds: list | None = None
-    """Multi-label runs: each label's decision threshold (textattn/multilabel/thresholds.py)."""
 
 
 def load_run(run_dir: str):

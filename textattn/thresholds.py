@@ -17,45 +17,17 @@ validation example sits on one.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 
 import numpy as np
 
 from textattn import runs
 from textattn.errors import UserError
+from textattn.threshold_spec import ARGMAX, MACRO_F1, PRECISION, ThresholdSpec, parse_spec
 
-ARGMAX = "argmax"
-MACRO_F1 = "macro_f1"
-PRECISION = "precision"
 ABSTAINED = -1
 OFFSET_GRID = np.round(np.linspace(-0.5, 0.5, 41), 6)  # per-class offsets tried by the C-class macro-F1 search
 SEARCH_PASSES = 3
-
-
-@dataclasses.dataclass(frozen=True)
-class ThresholdSpec:
-    """A parsed ``train.threshold``."""
-
-    rule: str
-    precision: float | None = None
-
-
-def parse_spec(text: str) -> ThresholdSpec:
-    """``argmax``, ``macro_f1`` or ``precision=P`` (0 < P <= 1) as a ThresholdSpec; anything else raises UserError."""
-    text = str(text).strip()
-    if text in (ARGMAX, MACRO_F1):
-        return ThresholdSpec(text)
-    name, sep, value = text.partition("=")
-    if sep and name.strip() == PRECISION:
-        try:
-            target = float(value)
-        except ValueError:
-            target = None
-        if target is not None and 0.0 < target <= 1.0:
-            return ThresholdSpec(PRECISION, target)
-    raise UserError(f"train.threshold must be argmax, macro_f1 or precision=P with 0 < P <= 1 "
-                    f"(e.g. precision=0.95), got {text!r}")
 
 
 def check_classes(spec_text: str, num_classes: int) -> None:

@@ -6,15 +6,16 @@ variants comes from its entry:
 - config: ``model.variant`` accepts the entries' names, and a variant with
   settings owns the config section ``model.<section>`` (its dataclass below,
   whose ``check`` rejects bad values);
-- model: a word-sequence variant gives a ``body`` that sits between the token
-  embeddings and the pooling and head (textattn/models/token_model.py); a
-  variant with inputs and a head of its own gives ``build``;
+- model: a word-sequence variant has a body that sits between the token
+  embeddings and the pooling and head (``BODIES`` in textattn/models/bodies.py,
+  around textattn/models/token_model.py); a variant with inputs and a head of
+  its own has a builder (``BUILDERS`` in textattn/models/bag_models.py);
 - search space: a tune.yaml lists a variant's own hyperparameters under
   ``search.variants.<name>``, and they are the keys of ``model.<section>``;
 - evaluation table: ``columns`` says how deep its attention is and how many heads.
 
-Nothing here imports Keras or TensorFlow, so configs load without them; the
-builders import what they need when a model is built.
+Nothing here imports Keras, TensorFlow or the models, so configs load without
+them; the models import this registry, never the other way round.
 """
 
 from __future__ import annotations
@@ -182,7 +183,7 @@ class HybridConfig:
     """Keep an unlabelled review whose top class probability is at least this."""
 
     def check(self, where: str) -> None:
-        words = [v.name for v in VARIANTS if v.body is not None]
+        words = [v.name for v in VARIANTS if v.word_sequence]
         if self.branch not in words:
             raise UserError(f"{where}.branch must be a word-sequence variant, one of {', '.join(words)}; "
                             f"got {self.branch!r}")
@@ -206,12 +207,11 @@ class Variant:
     """The key of its settings under ``model.`` (``rnn`` for rnn_attention); None when it has none."""
     settings: Optional[type] = None
     """The dataclass of ``model.<section>``; a ``check(where)`` method, if it has one, raises UserError."""
-    body: Optional[Callable] = None
-    """Word-sequence variants: (embeddings (batch, length, dim), masked when model.mask_padding, Config)
-    -> a sequence (batch, length, width), pooled by model.pooling, or a vector (batch, width)."""
-    build: Optional[Callable] = None
-    """Variants with inputs and a softmax head of their own: (Config, ngram_vocab_size or None, num_classes)
-    -> keras.Model."""
+    word_sequence: bool = True
+    """True: a body, (embeddings (batch, length, dim), masked when model.mask_padding, Config) -> a sequence
+    (batch, length, width), pooled by model.pooling, or a vector (batch, width), in the word-sequence model
+    (textattn/models/bodies.py ``BODIES``). False: inputs and a softmax head of its own, built by
+    (Config, ngram_vocab_size or None, num_classes) -> keras.Model (textattn/models/bag_models.py ``BUILDERS``)."""
     inputs: tuple[str, ...] = (TOKEN_IDS,)
     """What the model reads: TOKEN_IDS and/or NGRAMS (a dict of both when there are two)."""
     columns: Callable[[Any, Any], dict] = no_attention_stack
@@ -232,38 +232,15 @@ class Variant:
         return {"variant": self.name, **self.columns(settings, model)}
 
 
-# The bodies and builders need Keras, which this module must not import (configs are read without it):
-# each of these imports its module when a model is built.
-
-
-def _bodies():
-    from textattn.models import bodies
-
-    return bodies
-
-
-def _bag_models():
-    from textattn.models import bag_models
-
-    return bag_models
-
-
 VARIANTS: tuple[Variant, ...] = (
-    Variant("baseline", body=lambda x, config: _bodies().baseline(x, config)),
-    Variant("attention", "attention", AttentionConfig, columns=attention_stack,
-            body=lambda x, config: _bodies().dot_product_attention(x, config)),
-    Variant("additive", "additive", AdditiveConfig, columns=attention_stack,
-            body=lambda x, config: _bodies().additive_attention(x, config)),
-    Variant("mha", "mha", MHAConfig, columns=attention_stack,
-            body=lambda x, config: _bodies().multi_head_attention(x, config)),
-    Variant("transformer", "transformer", TransformerConfig, columns=attention_stack,
-            body=lambda x, config: _bodies().transformer(x, config)),
-    Variant("rnn_attention", "rnn", RNNConfig, columns=recurrent_attention,
-            body=lambda x, config: _bodies().rnn_attention(x, config)),
-    Variant("ngram", "ngram", NgramConfig, inputs=(NGRAMS,),
-            build=lambda *args: _bag_models().build_ngram_model(*args)),
-    Variant("hybrid", "hybrid", HybridConfig, inputs=(TOKEN_IDS, NGRAMS), columns=word_branch,
-            build=lambda *args: _bag_models().build_hybrid_model(*args)),
+    Variant("baseline"),
+    Variant("attention", "attention", AttentionConfig, columns=attention_stack),
+    Variant("additive", "additive", AdditiveConfig, columns=attention_stack),
+    Variant("mha", "mha", MHAConfig, columns=attention_stack),
+    Variant("transformer", "transformer", TransformerConfig, columns=attention_stack),
+    Variant("rnn_attention", "rnn", RNNConfig, columns=recurrent_attention),
+    Variant("ngram", "ngram", NgramConfig, word_sequence=False, inputs=(NGRAMS,)),
+    Variant("hybrid", "hybrid", HybridConfig, word_sequence=False, inputs=(TOKEN_IDS, NGRAMS), columns=word_branch),
 )
 NAMES: tuple[str, ...] = tuple(v.name for v in VARIANTS)
 

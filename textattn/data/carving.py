@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from textattn.data.labelled import TEST, TRAIN, VALIDATION
+from textattn.data.split_codes import TEST, TRAIN, VALIDATION
 from textattn.errors import UserError
 
 

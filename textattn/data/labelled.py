@@ -22,12 +22,11 @@ import re
 
 import numpy as np
 
-from textattn.data import cache, folders, tables, tfds_source
+from textattn.data import cache, folders, multi_labels, tables, tfds_source
 from textattn.data.rows import Rows
+from textattn.data.split_codes import SPLIT_CODES, TEST, TRAIN
 from textattn.errors import UserError
 
-TRAIN, VALIDATION, TEST = 0, 1, 2
-SPLIT_CODES = {None: TRAIN, "train": TRAIN, "validation": VALIDATION, "test": TEST}
 _INTEGER = re.compile(r"-?(0|[1-9][0-9]*)$")
 VERSION = 1  # bump when reading or checking changes what a cached entry holds
 
@@ -101,8 +100,6 @@ def _check_training_examples(rows: Rows, labels: np.ndarray, splits: np.ndarray,
 
 def read(source) -> Labelled:
     """Read and check ``source`` (a ``textattn.data.source.Source`` of a labelled-file or TFDS kind)."""
-    from textattn.data import multi_labels  # here: it imports this module
-
     if source.kind == "jsonl" and source.label_field is None and multi_labels.first_record_has(
             source.path, multi_labels.JSONL_LIST_KEY, "label"):
         raise UserError(f"{source.path}: the rows have a {multi_labels.JSONL_LIST_KEY!r} key and no 'label' "

@@ -31,7 +31,7 @@ import os
 import numpy as np
 
 from textattn.data import carving, folders, tables
-from textattn.data.labelled import SPLIT_CODES, TEST, TRAIN
+from textattn.data.split_codes import SPLIT_CODES, TEST, TRAIN
 from textattn.data.rows import Rows
 from textattn.errors import UserError
 

@@ -20,7 +20,7 @@ import numpy as np
 
 from textattn import backend
 from textattn.config import Config, DataConfig
-from textattn.data import aclimdb, cache, carving, corpus, counterfactual, labelled, multi_labels, tfds_source
+from textattn.data import aclimdb, cache, carving, counterfactual, labelled, multi_labels, tfds_source
 from textattn.data.source import IMDB_VALIDATION, STREAMED_KINDS, Source, source_of
 from textattn.errors import UserError
 from textattn.variants import NGRAMS, TOKEN_IDS
@@ -91,12 +91,11 @@ def split_texts(data: DataConfig, seed: int) -> TextSplits:
 
     IMDB: train and test shuffled with ``seed``; validation is the first
     ``data.validation_size`` (None: 10,000) of train. Other sources: given
-    splits honoured and the rest carved, stratified (textattn/data/carving.py).
+    splits honoured and the rest carved, stratified (textattn/data/carving.py). Streamed sources
+    (``prepared``, ``shards``) are read by textattn/data/source_splits.py.
     """
     if data.source in STREAMED_KINDS:
-        from textattn.data import streamed
-
-        return streamed.split_texts(data, seed)
+        raise ValueError(f"{data.source} data is streamed; read its splits with textattn.data.source_splits")
     source = source_of(data)
     if not source.is_imdb:
         return _carved_texts(data, source, seed)
@@ -122,18 +121,6 @@ def split_texts(data: DataConfig, seed: int) -> TextSplits:
         test=(test_texts, test_labels),
         class_names=list(aclimdb.CLASS_NAMES),
     )
-
-
-def validation_count(data: DataConfig, seed: int) -> int:
-    """How many examples the validation part of ``data`` holds (IMDB and streamed data without reading it)."""
-    if data.source in STREAMED_KINDS:
-        from textattn.data import streamed  # here, not at the top: streamed imports this module
-
-        return corpus.read_manifest(streamed.prepared_dir(data, seed)[0]).counts["validation"]
-    source = source_of(data)
-    if source.is_imdb:
-        return IMDB_VALIDATION if data.validation_size is None else data.validation_size
-    return len(split_texts(data, seed).validation[1])
 
 
 def _carved_texts(data: DataConfig, source: Source, seed: int) -> TextSplits:

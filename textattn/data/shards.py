@@ -42,6 +42,15 @@ def expand(pattern: str) -> list[str]:
     return paths
 
 
+def fingerprint(pattern: str) -> str:
+    """Changes when any file ``pattern`` matches changes, appears or goes."""
+    parts = []
+    for path in expand(pattern):
+        st = os.stat(path)
+        parts.append(f"{os.path.abspath(path)}:{st.st_size}:{st.st_mtime_ns}")
+    return "shards:" + "|".join(parts)
+
+
 def kind_of_shards(paths: list[str]) -> str:
     return tables.kind_of(paths[0])
 

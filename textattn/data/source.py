@@ -73,9 +73,7 @@ class Source:
         if self.kind == "prepared":
             return corpus.fingerprint(self.path)
         if self.kind == "shards":
-            from textattn.data.streamed import shards_fingerprint
-
-            return shards_fingerprint(self.path)
+            return shards.fingerprint(self.path)
         st = os.stat(self.path)
         return f"{self.kind}:{self.path}:{st.st_size}:{st.st_mtime_ns}:{fields}"
 

@@ -84,7 +84,7 @@ def prepare_source(data: DataConfig, seed: int, out_dir: str, shard_examples: in
 
         return corpus.write_corpus(out_dir, fill, seed, data.test_fraction, data.validation_fraction,
                                    describe(data), shard_examples, finalize=finalize)
-    splits = pipeline.split_texts(data, seed)
+    splits = split_texts(data, seed) if data.source in STREAMED_KINDS else pipeline.split_texts(data, seed)
 
     def fill_whole(writer):
         for split, (texts, labels) in (("train", splits.fit), ("validation", splits.validation),
@@ -103,15 +103,6 @@ def describe(data: DataConfig) -> str:
     return source_of(data).describe()
 
 
-def shards_fingerprint(pattern: str) -> str:
-    """Changes when any file ``pattern`` matches changes, appears or goes."""
-    parts = []
-    for path in shards.expand(pattern):
-        st = os.stat(path)
-        parts.append(f"{os.path.abspath(path)}:{st.st_size}:{st.st_mtime_ns}")
-    return "shards:" + "|".join(parts)
-
-
 def prepared_dir(data: DataConfig, seed: int, verbose: bool = True) -> tuple[str, bool]:
     """The prepared directory of a streamed source, and whether it was there already.
 
@@ -121,7 +112,7 @@ def prepared_dir(data: DataConfig, seed: int, verbose: bool = True) -> tuple[str
     if data.source == "prepared":
         return data.path, True
     root = os.path.join(data.cache_dir or cache.default_cache_dir(), "prepared")
-    key = cache.cache_key(files=shards_fingerprint(data.path), seed=seed, test_fraction=data.test_fraction,
+    key = cache.cache_key(files=shards.fingerprint(data.path), seed=seed, test_fraction=data.test_fraction,
                           validation_fraction=data.validation_fraction, text=data.text_field, label=data.label_field,
                           split=data.split_field, version=VERSION)
     path = os.path.join(root, key)

@@ -14,7 +14,7 @@ import numpy as np
 
 from textattn import runs
 from textattn.atomic_write import write_output_file
-from textattn.data import pipeline
+from textattn.data import source_splits
 from textattn.data.source import resolve_data
 from textattn.errors import UserError
 from textattn.explain.explainer import Explainer
@@ -50,7 +50,7 @@ def split_texts(run_dir: str, split: str, data_path: str | None):
         if split == "validation":
             raise UserError("the run's final fit trained on its validation reviews (train.final_fit); use --split test")
         config = dataclasses.replace(config, data=dataclasses.replace(config.data, validation_size=0))
-    splits = pipeline.split_texts(config.data, config.seed)
+    splits = source_splits.split_texts(config.data, config.seed)
     texts, labels = splits.test if split == "test" else splits.validation
     limit = config.data.test_limit if split == "test" else None
     return (texts[:limit], np.asarray(labels)[:limit]) if limit is not None else (texts, np.asarray(labels))

@@ -16,7 +16,7 @@ import numpy as np
 from textattn import runs, serving, thresholds
 from textattn.atomic_write import write_json
 from textattn.config import Config
-from textattn.data import pipeline
+from textattn.data import source_splits
 from textattn.data.aclimdb import CLASS_NAMES
 from textattn.data.run_data import load_data
 from textattn.data.source import resolve_data
@@ -169,7 +169,7 @@ def split_labels_and_texts(data, split: str, config: Config):
     if data.streamed:
         return data.labels(SHORT_SPLIT[split]), data.texts(SHORT_SPLIT[split])
     _, y = split_arrays(data.tokens, split, config)
-    texts_split = pipeline.split_texts(config.data, config.seed)
+    texts_split = source_splits.split_texts(config.data, config.seed)
     return y, (texts_split.test if split == "test" else texts_split.validation)[0][: len(y)]
 
 

@@ -13,7 +13,7 @@ import keras
 
 from textattn.config import Config
 from textattn.layers import LogLinearBlend, NaiveBayesNgramLogits
-from textattn.models.build import build_model
+from textattn.models.token_model import build_word_model
 from textattn.variants import NGRAMS, TOKEN_IDS
 
 NGRAM_BRANCH, WORD_BRANCH, BLEND = "ngram_branch", "word_branch", "blend"
@@ -53,5 +53,10 @@ def assemble_hybrid(ngram_model: keras.Model, word_model: keras.Model, name: str
 def build_hybrid_model(config: Config, ngram_vocab_size: int | None = None, num_classes: int = 2) -> keras.Model:
     """An untrained hybrid with an even blend (weights 1, bias 0)."""
     ngram_model = build_ngram_model(config, ngram_vocab_size, num_classes)
-    word_model = build_model(word_branch_config(config), num_classes=num_classes)
+    word_model = build_word_model(word_branch_config(config), num_classes)
     return assemble_hybrid(ngram_model, word_model, config.name.replace("-", "_") or "hybrid")
+
+
+BUILDERS = {"ngram": build_ngram_model, "hybrid": build_hybrid_model}
+"""The builder of each variant with inputs and a head of its own (textattn/variants.py, not ``word_sequence``):
+(Config, ngram_vocab_size or None, num_classes) -> keras.Model."""

@@ -82,3 +82,14 @@ def rnn_attention(x, config: Config):
     query = keras.layers.Reshape((1, final.shape[-1]), name="final_state_as_query")(final)
     context = BahdanauAttention(c.attention_units, name="bahdanau_pool")([query, states])
     return keras.layers.Reshape((states.shape[-1],), name="context")(context)
+
+
+BODIES = {
+    "baseline": baseline,
+    "attention": dot_product_attention,
+    "additive": additive_attention,
+    "mha": multi_head_attention,
+    "transformer": transformer,
+    "rnn_attention": rnn_attention,
+}
+"""The body of each word-sequence variant (textattn/variants.py, ``word_sequence``), by its name."""

@@ -1,4 +1,5 @@
-"""``build_model(config)``: the model of ``config.model.variant``, from its entry in textattn/variants.py."""
+"""``build_model(config)``: the model of ``config.model.variant``, from its entry in textattn/variants.py
+(a body in ``bodies.BODIES``, or a builder in ``bag_models.BUILDERS``)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ import keras
 from textattn.config import Config
 from textattn.backend import check_variant
 from textattn.errors import UserError
-from textattn.models.token_model import build_token_model
+from textattn.models.bag_models import BUILDERS
+from textattn.models.token_model import build_word_model
 from textattn.variants import variant
 
 
@@ -23,9 +25,9 @@ def build_model(config: Config, ngram_vocab_size: int | None = None, num_classes
     check_variant(config.model.variant)
     check_head(config, num_classes)
     entry = variant(config.model.variant)
-    if entry.build is not None:
-        return entry.build(config, ngram_vocab_size, num_classes)
-    return build_token_model(config, entry.body, num_classes)
+    if entry.word_sequence:
+        return build_word_model(config, num_classes)
+    return BUILDERS[entry.name](config, ngram_vocab_size, num_classes)
 
 
 def check_head(config: Config, num_classes: int) -> None:

@@ -15,9 +15,16 @@ import keras
 
 from textattn.config import Config, ModelConfig
 from textattn.layers import AttentionPooling, MaskedGlobalMaxPooling1D, PositionalEmbedding, SinusoidalPositionEncoding
+from textattn.models.bodies import BODIES
 from textattn.variants import TOKEN_IDS
 
 TOKEN_EMBEDDING = "token_embedding"
+
+
+def build_word_model(config: Config, num_classes: int = 2) -> keras.Model:
+    """The uncompiled model of the word-sequence variant ``config.model.variant``: ``build_token_model``
+    around its body (``BODIES``)."""
+    return build_token_model(config, BODIES[config.model.variant], num_classes)
 
 
 def build_token_model(config: Config, body: Callable, num_classes: int = 2) -> keras.Model:

@@ -18,14 +18,14 @@ probabilities are still the model's. Plain TensorFlow reads it::
 
 from __future__ import annotations
 
-from textattn import serving
+from textattn import serving_parts
 
 LABELS, PREDICTED, LABEL_COUNT = "labels", "predicted", "label_count"
 
 
-def make_multi_label_serve(model, parts: serving.ServingParts, call_model=None):
+def make_multi_label_serve(model, parts: serving_parts.ServingParts, call_model=None):
     """texts string (batch,) -> the outputs above. ``model``: token ids (batch, length) -> (batch, L) sigmoids;
-    ``call_model`` as in ``serving.make_serve``."""
+    ``call_model`` as in ``textattn.serving.make_serve``."""
     import tensorflow as tf
 
     from textattn.data.text import truncate_and_pad
@@ -33,25 +33,25 @@ def make_multi_label_serve(model, parts: serving.ServingParts, call_model=None):
     call_model = call_model or (lambda inputs: model(inputs, training=False))
     config = parts.config
     sequence_length, keep = config.data.sequence_length, config.data.keep
-    empty_review = serving.empty_review_ids(sequence_length)
+    empty_review = serving_parts.empty_review_ids(sequence_length)
     names = tf.constant(list(parts.class_names))
     thresholds = tf.constant(parts.label_thresholds, tf.float32)
 
     def serve(texts):
-        ids = truncate_and_pad(parts.vectorizer(serving.valid_utf8(texts)), sequence_length, keep)
-        known = tf.reduce_sum(tf.cast(ids > serving.OOV_ID, tf.int32), axis=1)
-        probabilities = tf.cast(call_model(serving.model_token_ids(ids, empty_review)), tf.float32)
+        ids = truncate_and_pad(parts.vectorizer(serving_parts.valid_utf8(texts)), sequence_length, keep)
+        known = tf.reduce_sum(tf.cast(ids > serving_parts.OOV_ID, tf.int32), axis=1)
+        probabilities = tf.cast(call_model(serving_parts.model_token_ids(ids, empty_review)), tf.float32)
         predicted = tf.logical_and(probabilities >= thresholds[None, :], (known > 0)[:, None])
         # Predicted labels first, by probability; the others (scored -1) after them, blanked.
         order = tf.argsort(tf.where(predicted, probabilities, -1.0), axis=1, direction="DESCENDING", stable=True)
         labels = tf.where(tf.gather(predicted, order, batch_dims=1), tf.gather(names, order), "")
-        return {LABELS: labels, PREDICTED: predicted, serving.PROBABILITIES: probabilities,
-                LABEL_COUNT: tf.reduce_sum(tf.cast(predicted, tf.int32), axis=1), serving.KNOWN_TOKENS: known}
+        return {LABELS: labels, PREDICTED: predicted, serving_parts.PROBABILITIES: probabilities,
+                LABEL_COUNT: tf.reduce_sum(tf.cast(predicted, tf.int32), axis=1), serving_parts.KNOWN_TOKENS: known}
 
     return serve
 
 
-def metadata(parts: serving.ServingParts, metrics: dict) -> dict:
+def metadata(parts: serving_parts.ServingParts, metrics: dict) -> dict:
     """What metadata.json says of a multi-label export, beyond what every export says."""
     return {
         "multi_label": True,

@@ -18,7 +18,7 @@ def check_multi_label(config) -> None:
         raise UserError(f"data.label_separator {data.label_separator!r} is blank; use a visible character such as '|'")
     if not data.multi_label:
         return
-    if variants.variant(config.model.variant).build is not None:
+    if not variants.variant(config.model.variant).word_sequence:
         raise UserError(f"data.multi_label trains one sigmoid per label, which model.variant "
                         f"{config.model.variant!r} (n-gram bags, a single-label blend) does not have yet; "
                         f"{WORD_SEQUENCE_HINT}")

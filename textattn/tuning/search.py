@@ -19,7 +19,7 @@ import sys
 
 import keras_tuner
 
-from textattn.data.pipeline import validation_count
+from textattn.data.source_splits import validation_count
 from textattn.data.source import resolve_data
 from textattn.errors import UserError
 from textattn.training.checks import check_validation
