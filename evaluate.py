@@ -1,6 +1,6 @@
 """Evaluate and compare trained runs: the same command as ``textattn evaluate`` (see ``python evaluate.py --help``).
 
-    python evaluate.py runs/seed_attention-* runs/seed_mha-* --data aclImdb_v1.tar.gz
+python evaluate.py runs/seed_attention-* runs/seed_mha-* --data aclImdb_v1.tar.gz
 """
 
 import sys

@@ -1,7 +1,7 @@
 """Train an IMDB sentiment model: the same command as ``textattn train`` (see ``python train.py --help``).
 
-    python train.py --config configs/seed_attention.yaml --data aclImdb_v1.tar.gz
-    python train.py --tune --config configs/tune.yaml     # the same as ``textattn tune``
+python train.py --config configs/seed_attention.yaml --data aclImdb_v1.tar.gz
+python train.py --tune --config configs/tune.yaml     # the same as ``textattn tune``
 """
 
 import sys

@@ -74,7 +74,11 @@ def make_kernels(chunk: int, mask=None):
     layers = {"layers.Attention": layer_attention, "FoldedAttention": folded_attention}
     if mask is not None:
         return [attention, folded], layers
-    return [attention, folded], {**layers, "ops.dot_product_attention": fused, f"micro-batches of {chunk}": micro_batched}
+    return [attention, folded], {
+        **layers,
+        "ops.dot_product_attention": fused,
+        f"micro-batches of {chunk}": micro_batched,
+    }
 
 
 def main(argv=None):
@@ -105,12 +109,14 @@ def main(argv=None):
 
     steps = {}
     for name, kernel in kernels.items():
+
         def step(q, k, v, kernel=kernel):
             with tf.GradientTape() as tape:
                 tape.watch([q, k, v])
                 out = kernel(q, k, v)
                 total = tf.reduce_sum(out)
             return out, tape.gradient(total, [q, k, v])
+
         steps[name] = tf.function(step)
 
     reference = None
@@ -132,15 +138,19 @@ def main(argv=None):
 
     base = list(steps)[0]
     masked = ", padding masked" if args.masked else ""
-    print(f"Attention kernels, batch {args.batch}, {args.tokens} tokens, width {args.width}{masked}, forward + backward; "
-          f"{args.repeats} interleaved repeats of {args.steps} steps; load average before: "
-          f"{', '.join(f'{x:.2f}' for x in os.getloadavg())}\n")
+    print(
+        f"Attention kernels, batch {args.batch}, {args.tokens} tokens, width {args.width}{masked}, forward + backward; "
+        f"{args.repeats} interleaved repeats of {args.steps} steps; load average before: "
+        f"{', '.join(f'{x:.2f}' for x in os.getloadavg())}\n"
+    )
     print("| kernel | ms per step, median (range) | speed-up against layers.Attention, median (range) |")
     print("|---|---|---|")
     for name, values in times.items():
         ratios = [b / t for b, t in zip(times[base], values)]
-        print(f"| {name} | {statistics.median(values):.1f} ({min(values):.1f}–{max(values):.1f}) | "
-              f"{statistics.median(ratios):.2f}x ({min(ratios):.2f}–{max(ratios):.2f}) |")
+        print(
+            f"| {name} | {statistics.median(values):.1f} ({min(values):.1f}–{max(values):.1f}) | "
+            f"{statistics.median(ratios):.2f}x ({min(ratios):.2f}–{max(ratios):.2f}) |"
+        )
 
 
 if __name__ == "__main__":

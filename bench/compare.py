@@ -13,8 +13,17 @@ from measure import interleaved, median, spread
 from sides import REFERENCE_SIDE, run_project, run_reference, seconds_to_accuracy
 
 
-def run_comparison(config: str, data: str, epochs: int | None, settings: list[str], rounds: int,
-                   runs_dir: str, cache: str, on_record=None, reference: bool = True) -> dict:
+def run_comparison(
+    config: str,
+    data: str,
+    epochs: int | None,
+    settings: list[str],
+    rounds: int,
+    runs_dir: str,
+    cache: str,
+    on_record=None,
+    reference: bool = True,
+) -> dict:
     """Every round's records for ``config``: {"config", "epochs", "rounds": [{side: record}]}.
 
     ``on_record(partial)`` is called with the comparison so far after every run (to save progress).
@@ -48,16 +57,21 @@ def summarize(comparison: dict) -> dict:
             "cpu_per_epoch": spread([x["cpu_per_epoch"] for x in records]),
             "best_val_accuracy": spread([x["best_val_accuracy"] for x in records]),
             "test_accuracy": spread([x["test_accuracy"] for x in records]),
-            "usage": {key: median([x["usage"][key] for x in records])
-                      for key in ("wall_s", "user_s", "sys_s", "minor_faults", "major_faults", "peak_rss_mib")},
+            "usage": {
+                key: median([x["usage"][key] for x in records])
+                for key in ("wall_s", "user_s", "sys_s", "minor_faults", "major_faults", "peak_rss_mib")
+            },
             "load_before": spread([x["usage"]["load_before"][0] for x in records]),
         }
         if side != REFERENCE_SIDE and REFERENCE_SIDE in sides:
             refs = [r[REFERENCE_SIDE] for r in rounds]
             summary["speedup"] = spread([ref["per_epoch"] / x["per_epoch"] for ref, x in zip(refs, records)])
-            summary["steady_speedup"] = spread([ref["steady_per_epoch"] / x["steady_per_epoch"]
-                                                for ref, x in zip(refs, records)])
-            summary["cpu_speedup"] = spread([ref["cpu_per_epoch"] / x["cpu_per_epoch"] for ref, x in zip(refs, records)])
+            summary["steady_speedup"] = spread(
+                [ref["steady_per_epoch"] / x["steady_per_epoch"] for ref, x in zip(refs, records)]
+            )
+            summary["cpu_speedup"] = spread(
+                [ref["cpu_per_epoch"] / x["cpu_per_epoch"] for ref, x in zip(refs, records)]
+            )
             summary["to_reference_accuracy"] = time_to_reference_accuracy(refs, records)
         out["sides"][side] = summary
     return out
@@ -76,29 +90,41 @@ def time_to_reference_accuracy(refs: list[dict], records: list[dict]) -> dict:
         reference.append(ref_s)
         project.append(ours)
         ratios.append(ref_s / ours if ours else None)
-    return {"target": spread(targets), "project_s": spread(project), "reference_s": spread(reference),
-            "speedup": spread(ratios), "reached": sum(p is not None for p in project), "rounds": len(records),
-            "epochs": len(records[0]["epoch_seconds"]),
-            "project_best": spread([x["best_val_accuracy"] for x in records])}
+    return {
+        "target": spread(targets),
+        "project_s": spread(project),
+        "reference_s": spread(reference),
+        "speedup": spread(ratios),
+        "reached": sum(p is not None for p in project),
+        "rounds": len(records),
+        "epochs": len(records[0]["epoch_seconds"]),
+        "project_best": spread([x["best_val_accuracy"] for x in records]),
+    }
 
 
-def backend_rows(summaries: list[dict], comparisons: list[dict], tf_side: str = "default",
-                 jax_side: str = "jax") -> list[dict]:
+def backend_rows(
+    summaries: list[dict], comparisons: list[dict], tf_side: str = "default", jax_side: str = "jax"
+) -> list[dict]:
     """TF against JAX per config, paired by round: s/epoch and the ratio JAX/TF (above 1: JAX is slower)."""
     rows = []
     for summary, comparison in zip(summaries, comparisons):
         if tf_side not in summary["sides"] or jax_side not in summary["sides"]:
             continue
         pairs = [(r[tf_side], r[jax_side]) for r in comparison["rounds"]]
-        rows.append({
-            "config": summary["config"],
-            "tf": summary["sides"][tf_side]["per_epoch"], "jax": summary["sides"][jax_side]["per_epoch"],
-            "tf_steady": summary["sides"][tf_side]["steady_per_epoch"],
-            "jax_steady": summary["sides"][jax_side]["steady_per_epoch"],
-            "jax_over_tf": spread([j["per_epoch"] / t["per_epoch"] for t, j in pairs]),
-            "jax_over_tf_steady": spread([j["steady_per_epoch"] / t["steady_per_epoch"] for t, j in pairs]),
-            "jax_over_tf_cpu": spread([j["cpu_per_epoch"] / t["cpu_per_epoch"] for t, j in pairs]),
-            "val_accuracy": {"tf": summary["sides"][tf_side]["best_val_accuracy"]["median"],
-                             "jax": summary["sides"][jax_side]["best_val_accuracy"]["median"]},
-        })
+        rows.append(
+            {
+                "config": summary["config"],
+                "tf": summary["sides"][tf_side]["per_epoch"],
+                "jax": summary["sides"][jax_side]["per_epoch"],
+                "tf_steady": summary["sides"][tf_side]["steady_per_epoch"],
+                "jax_steady": summary["sides"][jax_side]["steady_per_epoch"],
+                "jax_over_tf": spread([j["per_epoch"] / t["per_epoch"] for t, j in pairs]),
+                "jax_over_tf_steady": spread([j["steady_per_epoch"] / t["steady_per_epoch"] for t, j in pairs]),
+                "jax_over_tf_cpu": spread([j["cpu_per_epoch"] / t["cpu_per_epoch"] for t, j in pairs]),
+                "val_accuracy": {
+                    "tf": summary["sides"][tf_side]["best_val_accuracy"]["median"],
+                    "jax": summary["sides"][jax_side]["best_val_accuracy"]["median"],
+                },
+            }
+        )
     return rows

@@ -45,16 +45,29 @@ def summary(run_dir):
 def run(name, run_dir, args, envs):
     base = {**os.environ, "PYTHONPATH": REPO}
     start = time.perf_counter()
-    procs = [subprocess.Popen([sys.executable, "-m", "textattn", "train", *args, "--run-dir", run_dir], cwd=REPO,
-                              env={**base, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-             for env in envs]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "textattn", "train", *args, "--run-dir", run_dir],
+            cwd=REPO,
+            env={**base, **env},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for env in envs
+    ]
     errors = [p.communicate(timeout=3600)[1] for p in procs]
     wall = time.perf_counter() - start
     if any(p.returncode for p in procs):
         raise SystemExit(f"{name} failed:\n" + "\n".join(e[-2000:] for e in errors))
     fit, val = summary(run_dir)
-    result = {"run": name, "wall_s": round(wall, 1), "fit_s": round(fit, 1), "best_val_accuracy": round(val, 4),
-              "load_before": round(os.getloadavg()[0], 2)}
+    result = {
+        "run": name,
+        "wall_s": round(wall, 1),
+        "fit_s": round(fit, 1),
+        "best_val_accuracy": round(val, 4),
+        "load_before": round(os.getloadavg()[0], 2),
+    }
     print(json.dumps(result), flush=True)
     return result
 
@@ -65,8 +78,16 @@ def main():
     parser.add_argument("--epochs", type=int, default=6)
     parser.add_argument("--rounds", type=int, default=2)
     a = parser.parse_args()
-    args = ["--config", "configs/fast.yaml", "--data", os.path.abspath(a.data), "--epochs", str(a.epochs),
-            "--set", "train.early_stopping=false"]
+    args = [
+        "--config",
+        "configs/fast.yaml",
+        "--data",
+        os.path.abspath(a.data),
+        "--epochs",
+        str(a.epochs),
+        "--set",
+        "train.early_stopping=false",
+    ]
     with tempfile.TemporaryDirectory() as tmp:
         os.environ.setdefault("TEXTATTN_CACHE", os.path.join(tmp, "cache"))
         run("warm-up (data cache)", os.path.join(tmp, "warm"), [*args, "--epochs", "1"], [{}])
@@ -75,10 +96,18 @@ def main():
             run("1 process, 1 thread pool", os.path.join(tmp, f"one-thread-{r}"), args, [ONE_THREAD])
             ports = free_ports(2)
             cluster = {"worker": [f"127.0.0.1:{p}" for p in ports]}
-            run("2 workers, 1 thread pool each", os.path.join(tmp, f"two-{r}"),
+            run(
+                "2 workers, 1 thread pool each",
+                os.path.join(tmp, f"two-{r}"),
                 [*args, "--set", "train.distribution=multi_worker"],
-                [{**ONE_THREAD, "TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "worker", "index": i}})}
-                 for i in (0, 1)])
+                [
+                    {
+                        **ONE_THREAD,
+                        "TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "worker", "index": i}}),
+                    }
+                    for i in (0, 1)
+                ],
+            )
 
 
 if __name__ == "__main__":

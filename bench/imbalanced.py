@@ -41,14 +41,26 @@ SETTINGS = {
     "ngram-none": (NGRAM, ["train.final_fit=false"]),
     "ngram-balanced": (NGRAM, ["train.final_fit=false", "train.class_weight=balanced"]),
     "ngram-macro_f1": (NGRAM, ["train.final_fit=false", "train.threshold=macro_f1"]),
-    "ngram-balanced+macro_f1": (NGRAM, ["train.final_fit=false", "train.class_weight=balanced",
-                                        "train.threshold=macro_f1"]),
+    "ngram-balanced+macro_f1": (
+        NGRAM,
+        ["train.final_fit=false", "train.class_weight=balanced", "train.threshold=macro_f1"],
+    ),
     "hybrid-none": (DEFAULT, ["train.final_fit=false"]),
     "hybrid-balanced": (DEFAULT, ["train.final_fit=false", "train.class_weight=balanced"]),
     "hybrid-macro_f1": (DEFAULT, ["train.final_fit=false", "train.threshold=macro_f1"]),
 }
-QUICK = ["none", "balanced", "macro_f1", "balanced+macro_f1", "precision=0.95", "abstain=0.9",
-         "ngram-none", "ngram-balanced", "ngram-macro_f1", "ngram-balanced+macro_f1"]
+QUICK = [
+    "none",
+    "balanced",
+    "macro_f1",
+    "balanced+macro_f1",
+    "precision=0.95",
+    "abstain=0.9",
+    "ngram-none",
+    "ngram-balanced",
+    "ngram-macro_f1",
+    "ngram-balanced+macro_f1",
+]
 
 
 def build(archive: str, path: str, ratio: int, seed: int) -> dict:
@@ -89,8 +101,10 @@ def row(setting: str, metrics: dict) -> str:
     answered = d["answered_accuracy"]
     rule = metrics["decision"]
     cut = f"{rule['threshold']:.3f}" if rule.get("threshold") is not None else "-"
-    return (f"| {setting} | {cut} | {d['accuracy']:.4f} | {pos['recall']:.4f} | {pos['precision']:.4f} | "
-            f"{d['macro_f1']:.4f} | {d['coverage']:.3f} | {answered:.4f} | {metrics['fit_seconds']:.0f} |")
+    return (
+        f"| {setting} | {cut} | {d['accuracy']:.4f} | {pos['recall']:.4f} | {pos['precision']:.4f} | "
+        f"{d['macro_f1']:.4f} | {d['coverage']:.3f} | {answered:.4f} | {metrics['fit_seconds']:.0f} |"
+    )
 
 
 def main() -> int:
@@ -106,8 +120,10 @@ def main() -> int:
     data = os.path.join(work, f"imdb_1to{args.ratio}.jsonl")
     counts = build(args.archive, data, args.ratio, args.seed) if not os.path.exists(data) else None
     print(f"Data: {data} {counts or '(reused)'}", flush=True)
-    print("| setting | cut on p(pos) | test accuracy | pos recall | pos precision | macro-F1 | coverage | "
-          "answered accuracy | fit s |")
+    print(
+        "| setting | cut on p(pos) | test accuracy | pos recall | pos precision | macro-F1 | coverage | "
+        "answered accuracy | fit s |"
+    )
     print("|---|---|---|---|---|---|---|---|---|")
     for setting in args.settings:
         print(row(setting, train(setting, data, os.path.join(work, "runs"))), flush=True)

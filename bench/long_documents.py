@@ -32,6 +32,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
 from measure import median  # noqa: E402  (bench/ is the script's directory)
+
 from textattn.startup import configure_process  # noqa: E402
 
 LENGTH_EDGES = (128, 256, 512, 1024)
@@ -64,8 +65,9 @@ def test_split(run_dir: str, data_path: str):
 def served_labels(serve, texts, batch_size: int = 512) -> np.ndarray:
     import tensorflow as tf
 
-    return np.concatenate([serve(tf.constant(texts[i:i + batch_size]))["label_id"].numpy()
-                           for i in range(0, len(texts), batch_size)])
+    return np.concatenate(
+        [serve(tf.constant(texts[i : i + batch_size]))["label_id"].numpy() for i in range(0, len(texts), batch_size)]
+    )
 
 
 def bench_run(run_dir: str, data_path: str, work: str, overlap: int, max_chunks: int, rounds: int) -> dict:
@@ -76,17 +78,25 @@ def bench_run(run_dir: str, data_path: str, work: str, overlap: int, max_chunks:
     from textattn.export import export_run
 
     name = os.path.basename(os.path.normpath(run_dir))
-    runs_of = {"cut": run_dir, "chunks": chunked_copy(run_dir, os.path.join(work, name + "-chunks"), overlap,
-                                                      max_chunks)}
+    runs_of = {
+        "cut": run_dir,
+        "chunks": chunked_copy(run_dir, os.path.join(work, name + "-chunks"), overlap, max_chunks),
+    }
     loaded = {}
     for side, source in runs_of.items():
         out_dir = export_run(source, os.path.join(work, f"{name}-{side}-export"))
         loaded[side] = tf.saved_model.load(out_dir)
     texts, labels, sequence_length = test_split(run_dir, data_path)
     lengths = token_counts(texts)
-    result = {"run": run_dir, "sequence_length": sequence_length, "overlap": overlap, "max_chunks": max_chunks,
-              "test_reviews": len(texts), "longer_than_sequence_length": float(np.mean(lengths > sequence_length)),
-              "sides": {}}
+    result = {
+        "run": run_dir,
+        "sequence_length": sequence_length,
+        "overlap": overlap,
+        "max_chunks": max_chunks,
+        "test_reviews": len(texts),
+        "longer_than_sequence_length": float(np.mean(lengths > sequence_length)),
+        "sides": {},
+    }
     long = lengths > sequence_length
     correct = {}
     for side in SIDES:
@@ -101,50 +111,73 @@ def bench_run(run_dir: str, data_path: str, work: str, overlap: int, max_chunks:
     # Paired: the long reviews that chunks get right and cut wrong, and the other way round.
     result["long_fixed"] = int(np.sum(long & correct["chunks"] & ~correct["cut"]))
     result["long_broken"] = int(np.sum(long & correct["cut"] & ~correct["chunks"]))
-    samples = {"all": texts[:TIMING_SAMPLE], "long": [t for t, n in zip(texts, lengths) if n > sequence_length][
-        :TIMING_SAMPLE]}
+    samples = {
+        "all": texts[:TIMING_SAMPLE],
+        "long": [t for t, n in zip(texts, lengths) if n > sequence_length][:TIMING_SAMPLE],
+    }
     for r in range(rounds):
-        for side in (SIDES if r % 2 == 0 else SIDES[::-1]):
+        for side in SIDES if r % 2 == 0 else SIDES[::-1]:
             for sample, sample_texts in samples.items():
                 timing = measure_serving(loaded[side].serve, sample_texts)
                 result["sides"][side]["timings"][sample].append(timing)
-                print(f"[bench] {name} round {r + 1} {side} {sample}: {timing['batch1_p50_ms']:.2f} ms, "
-                      f"{timing['throughput_reviews_per_s']:.0f} reviews/s", file=sys.stderr, flush=True)
+                print(
+                    f"[bench] {name} round {r + 1} {side} {sample}: {timing['batch1_p50_ms']:.2f} ms, "
+                    f"{timing['throughput_reviews_per_s']:.0f} reviews/s",
+                    file=sys.stderr,
+                    flush=True,
+                )
     for side in SIDES:
         timings = result["sides"][side]["timings"]
         if not rounds:
             continue
         result["sides"][side]["serving"] = {
-            sample: {"batch1_p50_ms": median([t["batch1_p50_ms"] for t in timings[sample]]),
-                     "reviews_per_s_at_512": median([t["throughput_reviews_per_s"] for t in timings[sample]])}
-            for sample in timings}
+            sample: {
+                "batch1_p50_ms": median([t["batch1_p50_ms"] for t in timings[sample]]),
+                "reviews_per_s_at_512": median([t["throughput_reviews_per_s"] for t in timings[sample]]),
+            }
+            for sample in timings
+        }
     return result
 
 
 def table(results: list[dict]) -> str:
     """The results as Markdown: accuracy by length, then serving time, one row per run and side."""
     buckets = [row["bucket"] for row in results[0]["sides"]["cut"]["by_length"]]
-    lines = ["| run | long_text | accuracy | > sequence_length | " + " | ".join(f"{b} tokens" for b in buckets) + " |",
-             "|---|---|---|---|" + "---|" * len(buckets)]
+    lines = [
+        "| run | long_text | accuracy | > sequence_length | " + " | ".join(f"{b} tokens" for b in buckets) + " |",
+        "|---|---|---|---|" + "---|" * len(buckets),
+    ]
     for result in results:
         for side in SIDES:
             s = result["sides"][side]
             cells = [f"{row['accuracy']:.4f} ({row['examples']})" for row in s["by_length"]]
-            lines.append(f"| {os.path.basename(os.path.normpath(result['run']))} | {side} | {s['accuracy']:.4f} | "
-                         f"{s['accuracy_long']:.4f} | " + " | ".join(cells) + " |")
-    lines += ["", "Reviews longer than sequence_length that chunks get right and cut wrong / cut right and chunks wrong: "
-              + "; ".join(f"{os.path.basename(os.path.normpath(r['run']))} {r['long_fixed']} / {r['long_broken']}"
-                          for r in results)]
+            lines.append(
+                f"| {os.path.basename(os.path.normpath(result['run']))} | {side} | {s['accuracy']:.4f} | "
+                f"{s['accuracy_long']:.4f} | " + " | ".join(cells) + " |"
+            )
+    lines += [
+        "",
+        "Reviews longer than sequence_length that chunks get right and cut wrong / cut right and chunks wrong: "
+        + "; ".join(
+            f"{os.path.basename(os.path.normpath(r['run']))} {r['long_fixed']} / {r['long_broken']}" for r in results
+        ),
+    ]
     if "serving" not in results[0]["sides"]["cut"]:
         return "\n".join(lines)
-    lines += ["", "| run | long_text | batch-1 p50 ms (all) | reviews/s at 512 (all) | batch-1 p50 ms (long) | "
-              "reviews/s at 512 (long) |", "|---|---|---|---|---|---|"]
+    lines += [
+        "",
+        "| run | long_text | batch-1 p50 ms (all) | reviews/s at 512 (all) | batch-1 p50 ms (long) | "
+        "reviews/s at 512 (long) |",
+        "|---|---|---|---|---|---|",
+    ]
     for result in results:
         for side in SIDES:
             serving = result["sides"][side]["serving"]
-            lines.append(f"| {os.path.basename(os.path.normpath(result['run']))} | {side} | "
-                         f"{serving['all']['batch1_p50_ms']:.2f} | {serving['all']['reviews_per_s_at_512']:.0f} | "
-                         f"{serving['long']['batch1_p50_ms']:.2f} | {serving['long']['reviews_per_s_at_512']:.0f} |")
+            lines.append(
+                f"| {os.path.basename(os.path.normpath(result['run']))} | {side} | "
+                f"{serving['all']['batch1_p50_ms']:.2f} | {serving['all']['reviews_per_s_at_512']:.0f} | "
+                f"{serving['long']['batch1_p50_ms']:.2f} | {serving['long']['reviews_per_s_at_512']:.0f} |"
+            )
     return "\n".join(lines)
 
 
@@ -154,21 +187,26 @@ def main(argv=None) -> int:
     parser.add_argument("--data", required=True, help="the data the runs were trained on (aclImdb archive)")
     parser.add_argument("--overlap", type=int, default=64, help="data.chunk_overlap of the chunked side")
     parser.add_argument("--max-chunks", type=int, default=8, help="data.max_chunks of the chunked side")
-    parser.add_argument("--rounds", type=int, default=5, help="timing rounds, the two sides alternating (0: accuracy only)")
+    parser.add_argument(
+        "--rounds", type=int, default=5, help="timing rounds, the two sides alternating (0: accuracy only)"
+    )
     parser.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     args = parser.parse_args(argv)
     configure_process()
     load = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="long_documents-") as work:
-        results = [bench_run(run_dir, args.data, work, args.overlap, args.max_chunks, args.rounds)
-                   for run_dir in args.run_dirs]
+        results = [
+            bench_run(run_dir, args.data, work, args.overlap, args.max_chunks, args.rounds) for run_dir in args.run_dirs
+        ]
     print(table(results))
-    print(f"\nLoad average before: {load[0]:.2f} (1 min) on {os.cpu_count()} CPUs; "
-          f"after: {os.getloadavg()[0]:.2f}")
+    print(f"\nLoad average before: {load[0]:.2f} (1 min) on {os.cpu_count()} CPUs; after: {os.getloadavg()[0]:.2f}")
     if args.json:
         with open(args.json, "w", encoding="utf-8") as f:
-            json.dump({"load_before": load, "load_after": os.getloadavg(), "cpus": os.cpu_count(),
-                       "results": results}, f, indent=1)
+            json.dump(
+                {"load_before": load, "load_after": os.getloadavg(), "cpus": os.cpu_count(), "results": results},
+                f,
+                indent=1,
+            )
     return 0
 
 

@@ -32,9 +32,15 @@ class Process:
 
     def usage(self) -> dict:
         """The cost figures, rounded, without the output."""
-        return {"wall_s": round(self.wall_s, 2), "user_s": round(self.user_s, 2), "sys_s": round(self.sys_s, 2),
-                "minor_faults": self.minor_faults, "major_faults": self.major_faults,
-                "peak_rss_mib": round(self.peak_rss_mib, 1), "load_before": [round(x, 2) for x in self.load_before]}
+        return {
+            "wall_s": round(self.wall_s, 2),
+            "user_s": round(self.user_s, 2),
+            "sys_s": round(self.sys_s, 2),
+            "minor_faults": self.minor_faults,
+            "major_faults": self.major_faults,
+            "peak_rss_mib": round(self.peak_rss_mib, 1),
+            "load_before": [round(x, 2) for x in self.load_before],
+        }
 
 
 def run_process(cmd: list[str], cwd: str, env: dict | None = None, label: str = "") -> Process:
@@ -48,8 +54,7 @@ def run_process(cmd: list[str], cwd: str, env: dict | None = None, label: str = 
     load = os.getloadavg()
     start = time.perf_counter()
     with tempfile.TemporaryFile("w+") as out:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, cwd=cwd,
-                                env=child_env, text=True)
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, cwd=cwd, env=child_env, text=True)
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - start
         code = os.waitstatus_to_exitcode(status)
@@ -57,8 +62,9 @@ def run_process(cmd: list[str], cwd: str, env: dict | None = None, label: str = 
         text = out.read()
     if code != 0:
         raise SystemExit(f"[bench] {label} failed (exit {code}):\n{text[-3000:]}")
-    return Process(text, wall, usage.ru_utime, usage.ru_stime, usage.ru_minflt, usage.ru_majflt,
-                   usage.ru_maxrss / 1024.0, load)
+    return Process(
+        text, wall, usage.ru_utime, usage.ru_stime, usage.ru_minflt, usage.ru_majflt, usage.ru_maxrss / 1024.0, load
+    )
 
 
 def median(values):

@@ -85,25 +85,73 @@ def main(argv=None) -> int:
             directory = os.path.join(work, f"x{scale}")
             size = write_corpus(reviews, scale, directory)
             prepared = os.path.join(directory, "prepared")
-            prep = run_process(textattn("prepare", "--data", os.path.join(directory, "part-*.jsonl"), "--out",
-                                        prepared, "--config", args.config), REPO, env, f"prepare {scale}x")
-            train = run_process(textattn("train", "--config", args.config, "--data", prepared, "--epochs",
-                                         str(args.epochs), "--output-dir", os.path.join(work, "runs"),
-                                         "--set", "train.final_fit=false"), REPO, env, f"train {scale}x")
+            prep = run_process(
+                textattn(
+                    "prepare",
+                    "--data",
+                    os.path.join(directory, "part-*.jsonl"),
+                    "--out",
+                    prepared,
+                    "--config",
+                    args.config,
+                ),
+                REPO,
+                env,
+                f"prepare {scale}x",
+            )
+            train = run_process(
+                textattn(
+                    "train",
+                    "--config",
+                    args.config,
+                    "--data",
+                    prepared,
+                    "--epochs",
+                    str(args.epochs),
+                    "--output-dir",
+                    os.path.join(work, "runs"),
+                    "--set",
+                    "train.final_fit=false",
+                ),
+                REPO,
+                env,
+                f"train {scale}x",
+            )
             with open(os.path.join(prepared, "manifest.json")) as f:
                 counts = json.load(f)["splits"]
-            row = {"scale": scale, "reviews": scale * len(reviews), "jsonl_mib": size / 2**20,
-                   "train_examples": counts["train"]["count"], "prepare": prep.usage(), "train": train.usage(),
-                   "test_accuracy": _test_accuracy(train.output)}
+            row = {
+                "scale": scale,
+                "reviews": scale * len(reviews),
+                "jsonl_mib": size / 2**20,
+                "train_examples": counts["train"]["count"],
+                "prepare": prep.usage(),
+                "train": train.usage(),
+                "test_accuracy": _test_accuracy(train.output),
+            }
             if args.in_memory:
                 whole = os.path.join(directory, "all.jsonl")
                 with open(whole, "w", encoding="utf-8") as out:
                     for k in range(scale):
                         with open(os.path.join(directory, f"part-{k:03d}.jsonl"), encoding="utf-8") as f:
                             shutil.copyfileobj(f, out)
-                mem = run_process(textattn("train", "--config", args.config, "--data", whole, "--epochs",
-                                           str(args.epochs), "--output-dir", os.path.join(work, "runs"),
-                                           "--set", "train.final_fit=false"), REPO, env, f"in-memory {scale}x")
+                mem = run_process(
+                    textattn(
+                        "train",
+                        "--config",
+                        args.config,
+                        "--data",
+                        whole,
+                        "--epochs",
+                        str(args.epochs),
+                        "--output-dir",
+                        os.path.join(work, "runs"),
+                        "--set",
+                        "train.final_fit=false",
+                    ),
+                    REPO,
+                    env,
+                    f"in-memory {scale}x",
+                )
                 row["in_memory"] = mem.usage()
             shutil.rmtree(directory, ignore_errors=True)
             rows.append(row)
@@ -125,15 +173,23 @@ def _test_accuracy(output: str):
 def table(rows: list[dict]) -> list[str]:
     """One row per scale: peak RSS and wall seconds of prepare and train, ratios to the first scale."""
     base = rows[0]
-    top = ("| scale | reviews | JSONL MiB | prepare peak MiB | prepare s | train peak MiB (x first) | train s "
-           "| test acc |" + (" in-memory train peak MiB (x first) |" if "in_memory" in base else ""))
+    top = (
+        "| scale | reviews | JSONL MiB | prepare peak MiB | prepare s | train peak MiB (x first) | train s "
+        "| test acc |" + (" in-memory train peak MiB (x first) |" if "in_memory" in base else "")
+    )
     lines = header(top)
     for r in rows:
         ratio = r["train"]["peak_rss_mib"] / base["train"]["peak_rss_mib"]
-        cells = [f"{r['scale']}x", f"{r['reviews']:,}", f"{r['jsonl_mib']:.0f}",
-                 f"{r['prepare']['peak_rss_mib']:.0f}", f"{r['prepare']['wall_s']:.0f}",
-                 f"{r['train']['peak_rss_mib']:.0f} ({ratio:.2f}x)", f"{r['train']['wall_s']:.0f}",
-                 f"{r['test_accuracy']:.4f}" if r["test_accuracy"] is not None else "-"]
+        cells = [
+            f"{r['scale']}x",
+            f"{r['reviews']:,}",
+            f"{r['jsonl_mib']:.0f}",
+            f"{r['prepare']['peak_rss_mib']:.0f}",
+            f"{r['prepare']['wall_s']:.0f}",
+            f"{r['train']['peak_rss_mib']:.0f} ({ratio:.2f}x)",
+            f"{r['train']['wall_s']:.0f}",
+            f"{r['test_accuracy']:.4f}" if r["test_accuracy"] is not None else "-",
+        ]
         if "in_memory" in r:
             m = r["in_memory"]["peak_rss_mib"]
             cells.append(f"{m:.0f} ({m / base['in_memory']['peak_rss_mib']:.2f}x)")

@@ -54,11 +54,13 @@ def example_rows(data: str, per_split: int | None = None) -> list[dict]:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", default=os.environ.get("TEXTATTN_DATA"),
-                        help="aclImdb directory or .tar.gz (default: $TEXTATTN_DATA)")
+    parser.add_argument(
+        "--data", default=os.environ.get("TEXTATTN_DATA"), help="aclImdb directory or .tar.gz (default: $TEXTATTN_DATA)"
+    )
     parser.add_argument("--out", default="imdb_multilabel.jsonl", help="the JSONL to write")
-    parser.add_argument("--per-split", type=int, default=None, metavar="N",
-                        help="keep the first N reviews of each split (default: all)")
+    parser.add_argument(
+        "--per-split", type=int, default=None, metavar="N", help="keep the first N reviews of each split (default: all)"
+    )
     args = parser.parse_args(argv)
     if not args.data:
         raise UserError("pass --data PATH (an aclImdb directory or .tar.gz) or set TEXTATTN_DATA")
@@ -70,8 +72,10 @@ def main(argv=None) -> int:
     write_text_atomic(args.out, "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows))
     counts = collections.Counter((row["split"], label) for row in rows for label in row["labels"])
     sizes = collections.Counter(len(row["labels"]) for row in rows)
-    print(f"Wrote {len(rows):,} reviews to {args.out}; labels per review: "
-          + ", ".join(f"{n}: {sizes[n]:,}" for n in sorted(sizes)))
+    print(
+        f"Wrote {len(rows):,} reviews to {args.out}; labels per review: "
+        + ", ".join(f"{n}: {sizes[n]:,}" for n in sorted(sizes))
+    )
     print(f"{'label':<10}{'train':>8}{'test':>8}")
     for label in LABELS:
         print(f"{label:<10}{counts['train', label]:>8,}{counts['test', label]:>8,}")

@@ -82,7 +82,9 @@ def bench_data(data: str, env: dict, config: str = CONFIGS[0]) -> dict:
     """Data preparation from the archive (empty cache), then from the cache."""
     out = {}
     for phase in ("first", "cached"):
-        proc = run_process([sys.executable, "-c", PREPARE.format(config=config, data=data)], REPO, env, f"data ({phase})")
+        proc = run_process(
+            [sys.executable, "-c", PREPARE.format(config=config, data=data)], REPO, env, f"data ({phase})"
+        )
         result = json_lines(proc.output)[-1]
         out[phase] = {**result, **proc.usage()}
     return out
@@ -96,9 +98,15 @@ def bench_time_to_accuracy(config: str, data: str, runs_dir: str, cache: str) ->
         if accuracy >= TARGET_ACCURACY:
             reached = {"epoch": epoch + 1, "fit_seconds": elapsed, "val_accuracy": accuracy}
             break
-    return {"config": config, "target": TARGET_ACCURACY, "reached": reached,
-            "best_val_accuracy": ours["best_val_accuracy"], "test_accuracy": ours["test_accuracy"],
-            "peak_rss_mib": ours["usage"]["peak_rss_mib"], "run_dir": ours["run_dir"]}
+    return {
+        "config": config,
+        "target": TARGET_ACCURACY,
+        "reached": reached,
+        "best_val_accuracy": ours["best_val_accuracy"],
+        "test_accuracy": ours["test_accuracy"],
+        "peak_rss_mib": ours["usage"]["peak_rss_mib"],
+        "run_dir": ours["run_dir"],
+    }
 
 
 SERVE_SAVEDMODEL = """
@@ -143,8 +151,10 @@ def bench_serving(run_dir: str, env: dict, out_dir: str) -> dict:
     export = os.path.join(out_dir, "export")
     run_process([sys.executable, "-m", "textattn", "export", run_dir, export, "--overwrite"], REPO, env, "export")
     out = {"run_dir": run_dir}
-    for key, script in (("savedmodel", SERVE_SAVEDMODEL.format(run_dir=run_dir, export=export)),
-                        ("keras_predict", SERVE_KERAS.format(run_dir=run_dir))):
+    for key, script in (
+        ("savedmodel", SERVE_SAVEDMODEL.format(run_dir=run_dir, export=export)),
+        ("keras_predict", SERVE_KERAS.format(run_dir=run_dir)),
+    ):
         proc = run_process([sys.executable, "-c", script], REPO, env, f"serving ({key})")
         out[key] = {**json_lines(proc.output)[-1], "peak_rss_mib": proc.usage()["peak_rss_mib"]}
     return out
@@ -166,21 +176,44 @@ def epochs_arg(value: str):
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", required=True, help="aclImdb directory or .tar.gz")
-    parser.add_argument("--quick", action="store_true", help="2 epochs on a subset, default setting: the everyday check")
+    parser.add_argument(
+        "--quick", action="store_true", help="2 epochs on a subset, default setting: the everyday check"
+    )
     parser.add_argument("--configs", nargs="+", help=f"seed configs to compare (default: {' '.join(CONFIGS)})")
-    parser.add_argument("--settings", nargs="+", choices=sorted(SETTINGS),
-                        help="textattn settings, each paired with the reference every round (default: default)")
+    parser.add_argument(
+        "--settings",
+        nargs="+",
+        choices=sorted(SETTINGS),
+        help="textattn settings, each paired with the reference every round (default: default)",
+    )
     parser.add_argument("--rounds", type=int, default=MIN_ROUNDS, help=f"rounds per comparison (at least {MIN_ROUNDS})")
-    parser.add_argument("--epochs", type=epochs_arg,
-                        help="epochs of every seed training, or 'own' for each config's own "
-                             f"(default: 2 with --quick, else {', '.join(f'{os.path.basename(c)} {e}' for c, e in FULL_EPOCHS.items())})")
-    parser.add_argument("--subset", type=int, nargs=2, metavar=("TRAIN", "TEST"),
-                        help=f"train on a subset: reviews per class (default with --quick: {QUICK_SUBSET[0]} {QUICK_SUBSET[1]})")
-    parser.add_argument("--search-trials", type=int, default=SEARCH_TRIALS,
-                        help=f"trials of the search-throughput run (default: {SEARCH_TRIALS})")
-    parser.add_argument("--skip", nargs="*", default=None, choices=SECTIONS,
-                        help="sections to leave out (default: tta serving; with --quick: all but training; "
-                             "--skip with no section runs them all)")
+    parser.add_argument(
+        "--epochs",
+        type=epochs_arg,
+        help="epochs of every seed training, or 'own' for each config's own "
+        f"(default: 2 with --quick, else {', '.join(f'{os.path.basename(c)} {e}' for c, e in FULL_EPOCHS.items())})",
+    )
+    parser.add_argument(
+        "--subset",
+        type=int,
+        nargs=2,
+        metavar=("TRAIN", "TEST"),
+        help=f"train on a subset: reviews per class (default with --quick: {QUICK_SUBSET[0]} {QUICK_SUBSET[1]})",
+    )
+    parser.add_argument(
+        "--search-trials",
+        type=int,
+        default=SEARCH_TRIALS,
+        help=f"trials of the search-throughput run (default: {SEARCH_TRIALS})",
+    )
+    parser.add_argument(
+        "--skip",
+        nargs="*",
+        default=None,
+        choices=SECTIONS,
+        help="sections to leave out (default: tta serving; with --quick: all but training; "
+        "--skip with no section runs them all)",
+    )
     parser.add_argument("--json", default="bench/results.json", help="where to write the results")
     args = parser.parse_args(argv)
     if args.rounds < MIN_ROUNDS:
@@ -213,10 +246,14 @@ def main(argv=None):
     runs_dir = os.path.join(work, "runs")
     env = {"TEXTATTN_CACHE": cache, "PYTHONUNBUFFERED": "1", "TF_CPU_ALLOCATOR_USE_BFC": None}
     started = time.perf_counter()
-    results = {"machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.platform()}, "
-                          f"python {platform.python_version()}",
-               "started": time.strftime("%Y-%m-%d %H:%M:%S"), "load_start": [round(x, 2) for x in os.getloadavg()],
-               "args": {k: v for k, v in vars(args).items() if k != "data"}, "section_minutes": {}}
+    results = {
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.platform()}, "
+        f"python {platform.python_version()}",
+        "started": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "load_start": [round(x, 2) for x in os.getloadavg()],
+        "args": {k: v for k, v in vars(args).items() if k != "data"},
+        "section_minutes": {},
+    }
     progress = os.path.join(work, "progress.json")
     print(f"[bench] progress: {progress}", file=sys.stderr, flush=True)
 
@@ -241,17 +278,29 @@ def main(argv=None):
     if args.subset or "backend" not in args.skip:
         subset = make_subset(data, os.path.join(work, "subset"), *(args.subset or QUICK_SUBSET))
     train_data = subset if args.subset else data
-    results["data_used"] = (f"{data}" if not args.subset else
-                            f"subset of {data}: {args.subset[0]} training and {args.subset[1]} test reviews per class")
+    results["data_used"] = (
+        f"{data}"
+        if not args.subset
+        else f"subset of {data}: {args.subset[0]} training and {args.subset[1]} test reviews per class"
+    )
 
     def training():
         comparisons = []
         for config in args.configs or CONFIGS:
             # Warm textattn's data cache so that no measured run pays for preparing data.
             run_process([sys.executable, "-c", PREPARE.format(config=config, data=train_data)], REPO, env, "warm cache")
-            comparisons.append(run_comparison(
-                config, train_data, seed_epochs(config, args.epochs), args.settings, args.rounds, runs_dir, cache,
-                lambda partial: save_progress(training_rounds=[*comparisons, partial])))
+            comparisons.append(
+                run_comparison(
+                    config,
+                    train_data,
+                    seed_epochs(config, args.epochs),
+                    args.settings,
+                    args.rounds,
+                    runs_dir,
+                    cache,
+                    lambda partial: save_progress(training_rounds=[*comparisons, partial]),
+                )
+            )
         summaries = [summarize(c) for c in comparisons]
         return {"rounds": comparisons, "summaries": summaries, "backend": backend_rows(summaries, comparisons)}
 
@@ -260,11 +309,24 @@ def main(argv=None):
             return {"skipped": "jax is not installed (pip install -e '.[jax]')"}
         config = CONFIGS[0]
         run_process([sys.executable, "-c", PREPARE.format(config=config, data=subset)], REPO, env, "warm cache")
-        comparison = run_comparison(config, subset, BACKEND_EPOCHS, ["default", "jax"], args.rounds, runs_dir, cache,
-                                    lambda partial: save_progress(backend_rounds=partial), reference=False)
+        comparison = run_comparison(
+            config,
+            subset,
+            BACKEND_EPOCHS,
+            ["default", "jax"],
+            args.rounds,
+            runs_dir,
+            cache,
+            lambda partial: save_progress(backend_rounds=partial),
+            reference=False,
+        )
         summary = summarize(comparison)
-        return {"data_used": f"subset: {QUICK_SUBSET[0]} training and {QUICK_SUBSET[1]} test reviews per class",
-                "rounds": comparison, "summary": summary, "rows": backend_rows([summary], [comparison])}
+        return {
+            "data_used": f"subset: {QUICK_SUBSET[0]} training and {QUICK_SUBSET[1]} test reviews per class",
+            "rounds": comparison,
+            "summary": summary,
+            "rows": backend_rows([summary], [comparison]),
+        }
 
     # Data first: it measures the cold cache, and leaves the cache warm for training.
     section("data", lambda: bench_data(data, env))

@@ -23,8 +23,20 @@ TUNE_CONFIG = "configs/tune.yaml"
 def run_search(data: str, max_trials: int, work: str, config: str = TUNE_CONFIG) -> dict:
     """The search in a fresh directory and cache under ``work``; its trials and process costs."""
     directory = os.path.join(work, "tuner")
-    cmd = [sys.executable, "-m", "textattn", "tune", "--config", config, "--data", data,
-           "--max-trials", str(max_trials), "--directory", directory]
+    cmd = [
+        sys.executable,
+        "-m",
+        "textattn",
+        "tune",
+        "--config",
+        config,
+        "--data",
+        data,
+        "--max-trials",
+        str(max_trials),
+        "--directory",
+        directory,
+    ]
     env = {**AS_SHIPPED, "TEXTATTN_CACHE": os.path.join(work, "search-cache"), "PYTHONUNBUFFERED": "1"}
     proc = run_process(cmd, REPO, env, f"search {config}")
     (project,) = [d for d in os.listdir(directory) if os.path.isdir(os.path.join(directory, d))]
@@ -45,7 +57,14 @@ def search_summary(trials: list[dict], wall_s: float) -> dict:
         "wall_per_trial_s": wall_s / len(done) if done else None,
         "trial_fit_s": spread(seconds),
         "outside_fits_s": wall_s - sum(seconds),
-        "per_trial": [{"trial": t["trial"], "variant": t["variant"], "seconds": float(t["seconds"]),
-                       "epochs": int(t["epochs"]) if t.get("epochs") else None,
-                       "val_accuracy": float(t["val_accuracy"]) if t.get("val_accuracy") else None} for t in done],
+        "per_trial": [
+            {
+                "trial": t["trial"],
+                "variant": t["variant"],
+                "seconds": float(t["seconds"]),
+                "epochs": int(t["epochs"]) if t.get("epochs") else None,
+                "val_accuracy": float(t["val_accuracy"]) if t.get("val_accuracy") else None,
+            }
+            for t in done
+        ],
     }

@@ -43,7 +43,7 @@ def reference_variant(config: str) -> str:
     name = os.path.splitext(os.path.basename(config))[0]
     if not name.startswith("seed_"):
         raise SystemExit(f"[bench] {config}: only seed_* configs have a reference run")
-    return name[len("seed_"):]
+    return name[len("seed_") :]
 
 
 def run_reference(config: str, data: str, epochs: int | None, label: str) -> dict:
@@ -57,12 +57,24 @@ def run_reference(config: str, data: str, epochs: int | None, label: str) -> dic
     return record(epoch_times(records, label), result["val_accuracy"], result["test_accuracy"], proc.usage())
 
 
-def run_project(config: str, data: str, epochs: int | None, setting: str, runs_dir: str, cache: str,
-                label: str) -> dict:
+def run_project(
+    config: str, data: str, epochs: int | None, setting: str, runs_dir: str, cache: str, label: str
+) -> dict:
     """``train.py`` on ``config`` under ``setting`` (a key of SETTINGS)."""
     spec = SETTINGS[setting]
-    cmd = [sys.executable, TIMED, "--import", "textattn.startup:configure_process", "train.py", "--config", config,
-           "--data", data, "--output-dir", runs_dir]
+    cmd = [
+        sys.executable,
+        TIMED,
+        "--import",
+        "textattn.startup:configure_process",
+        "train.py",
+        "--config",
+        config,
+        "--data",
+        data,
+        "--output-dir",
+        runs_dir,
+    ]
     for override in spec["set"]:
         cmd += ["--set", override]
     if epochs:
@@ -76,8 +88,12 @@ def run_project(config: str, data: str, epochs: int | None, setting: str, runs_d
     history = read_history(os.path.join(run_dir, "history.csv"))
     with open(os.path.join(run_dir, "metrics.json")) as f:
         metrics = json.load(f)
-    out = record(epoch_times(json_lines(proc.output), label), [row["val_accuracy"] for row in history],
-                 metrics["test_accuracy"], proc.usage())
+    out = record(
+        epoch_times(json_lines(proc.output), label),
+        [row["val_accuracy"] for row in history],
+        metrics["test_accuracy"],
+        proc.usage(),
+    )
     out["run_dir"] = run_dir
     return out
 

@@ -40,7 +40,7 @@ def make_subset(archive: str, out_dir: str, train_per_class: int, test_per_class
             names = {}
             for _, (split, label, name) in members:
                 names.setdefault((split, label), []).append(name)
-            keep = {(s, l, n) for (s, l), files in names.items() for n in sorted(files)[: wanted[s]]}
+            keep = {(s, lab, n) for (s, lab), files in names.items() for n in sorted(files)[: wanted[s]]}
             for member, key in members:  # archive order: the compressed stream is read forward once
                 if key in keep:
                     chosen[key] = tar.extractfile(member).read().decode("utf-8")
@@ -49,7 +49,7 @@ def make_subset(archive: str, out_dir: str, train_per_class: int, test_per_class
         os.makedirs(folder, exist_ok=True)
         with open(os.path.join(folder, name), "w", encoding="utf-8") as f:
             f.write(text)
-    counts = {(s, l): sum(1 for k in chosen if k[:2] == (s, l)) for s in wanted for l in ("pos", "neg")}
+    counts = {(s, lab): sum(1 for k in chosen if k[:2] == (s, lab)) for s in wanted for lab in ("pos", "neg")}
     short = {k: n for k, n in counts.items() if n < wanted[k[0]]}
     if short:
         raise SystemExit(f"[bench] {archive} has too few reviews for the subset: {short}")

@@ -58,8 +58,15 @@ def main():
     def timed_fit(self, *a, callbacks=None, **kw):
         timer = EpochTimes()
         history = plain_fit(self, *a, callbacks=[*(callbacks or []), timer], **kw)
-        print(json.dumps({"epoch_seconds": [round(s, 3) for s in timer.wall],
-                          "epoch_cpu_seconds": [round(s, 3) for s in timer.cpu]}), flush=True)
+        print(
+            json.dumps(
+                {
+                    "epoch_seconds": [round(s, 3) for s in timer.wall],
+                    "epoch_cpu_seconds": [round(s, 3) for s in timer.cpu],
+                }
+            ),
+            flush=True,
+        )
         return history
 
     keras.Model.fit = timed_fit

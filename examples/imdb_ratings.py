@@ -47,6 +47,7 @@ def rating_rows(data: str, per_class: int | None = None) -> list[tuple[str, str,
 
 def write_csv(rows, out: str) -> None:
     """``rows`` as a CSV with the header text,label,split, written atomically."""
+
     def write(tmp):
         with open(tmp, "w", newline="", encoding="utf-8") as f:
             writer = csv.writer(f)
@@ -58,11 +59,17 @@ def write_csv(rows, out: str) -> None:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", default=os.environ.get("TEXTATTN_DATA"),
-                        help="aclImdb directory or .tar.gz (default: $TEXTATTN_DATA)")
+    parser.add_argument(
+        "--data", default=os.environ.get("TEXTATTN_DATA"), help="aclImdb directory or .tar.gz (default: $TEXTATTN_DATA)"
+    )
     parser.add_argument("--out", default="ratings.csv", help="the CSV to write (default: ratings.csv)")
-    parser.add_argument("--per-class", type=int, default=None, metavar="N",
-                        help="keep at most N reviews of each class in each split (default: all)")
+    parser.add_argument(
+        "--per-class",
+        type=int,
+        default=None,
+        metavar="N",
+        help="keep at most N reviews of each class in each split (default: all)",
+    )
     args = parser.parse_args(argv)
     if not args.data:
         raise UserError("pass --data PATH (an aclImdb directory or .tar.gz) or set TEXTATTN_DATA")

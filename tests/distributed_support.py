@@ -11,8 +11,12 @@ import time
 from helpers import REPO
 
 # One thread pool per process (the machine has 2 cores for both workers).
-ONE_THREAD = {"TF_NUM_INTEROP_THREADS": "1", "TF_NUM_INTRAOP_THREADS": "1", "OMP_NUM_THREADS": "1",
-              "XLA_FLAGS": "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"}
+ONE_THREAD = {
+    "TF_NUM_INTEROP_THREADS": "1",
+    "TF_NUM_INTRAOP_THREADS": "1",
+    "OMP_NUM_THREADS": "1",
+    "XLA_FLAGS": "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1",
+}
 
 
 def free_ports(n: int) -> list[int]:
@@ -32,20 +36,32 @@ def free_ports(n: int) -> list[int]:
 
 
 def tf_config(ports: list[int], index: int) -> str:
-    return json.dumps({"cluster": {"worker": [f"127.0.0.1:{p}" for p in ports]},
-                       "task": {"type": "worker", "index": index}})
+    return json.dumps(
+        {"cluster": {"worker": [f"127.0.0.1:{p}" for p in ports]}, "task": {"type": "worker", "index": index}}
+    )
 
 
 def jax_env(port: int, num: int, process_id: int) -> dict:
-    return {"KERAS_DISTRIBUTION_JOB_ADDRESSES": f"127.0.0.1:{port}", "KERAS_DISTRIBUTION_NUM_PROCESSES": str(num),
-            "KERAS_DISTRIBUTION_PROCESS_ID": str(process_id)}
+    return {
+        "KERAS_DISTRIBUTION_JOB_ADDRESSES": f"127.0.0.1:{port}",
+        "KERAS_DISTRIBUTION_NUM_PROCESSES": str(num),
+        "KERAS_DISTRIBUTION_PROCESS_ID": str(process_id),
+    }
 
 
 def env_for(tmp_path, backend: str, **extra) -> dict:
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("TF_CONFIG", "TEXTATTN_VERBOSE") and not k.startswith("KERAS_DISTRIBUTION_")}
-    env.update(ONE_THREAD, KERAS_BACKEND=backend, PYTHONPATH=REPO, TEXTATTN_CACHE=str(tmp_path / "cache"),
-               TMPDIR=str(tmp_path / "scratch"))
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("TF_CONFIG", "TEXTATTN_VERBOSE") and not k.startswith("KERAS_DISTRIBUTION_")
+    }
+    env.update(
+        ONE_THREAD,
+        KERAS_BACKEND=backend,
+        PYTHONPATH=REPO,
+        TEXTATTN_CACHE=str(tmp_path / "cache"),
+        TMPDIR=str(tmp_path / "scratch"),
+    )
     env.update({k: str(v) for k, v in extra.items()})
     os.makedirs(env["TMPDIR"], exist_ok=True)
     return env
@@ -64,8 +80,13 @@ class Workers:
         paths = self.paths.setdefault(name, [])
         paths.append(os.path.join(self.logs, f"{name}.{len(paths)}.log"))
         with open(paths[-1], "w") as log:
-            self.procs[name] = subprocess.Popen([sys.executable, "-m", "textattn", "train", *args], cwd=REPO,
-                                                env=env, stdout=log, stderr=subprocess.STDOUT)
+            self.procs[name] = subprocess.Popen(
+                [sys.executable, "-m", "textattn", "train", *args],
+                cwd=REPO,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
 
     def log(self, name: str) -> str:
         with open(self.paths[name][-1], errors="replace") as f:
@@ -75,8 +96,10 @@ class Workers:
         deadline = time.monotonic() + timeout
         while text not in self.log(name):
             if self.procs[name].poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(f"{name}: no {text!r} within {timeout}s (exit {self.procs[name].poll()}); "
-                                     f"log ends:\n{self.log(name)[-3000:]}")
+                raise AssertionError(
+                    f"{name}: no {text!r} within {timeout}s (exit {self.procs[name].poll()}); "
+                    f"log ends:\n{self.log(name)[-3000:]}"
+                )
             time.sleep(0.05)
 
     def wait(self, names, timeout: float) -> dict[str, int]:
@@ -103,8 +126,14 @@ class Workers:
 
 
 def run_single(args: list[str], env: dict, timeout: float = 170) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "textattn", "train", *args], cwd=REPO, env=env,
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "textattn", "train", *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def history(run_dir) -> list[dict]:

@@ -7,8 +7,8 @@ import random
 
 import keras
 import numpy as np
-
 from helpers import tiny_config, write_review
+
 from textattn import runs, serving
 from textattn.atomic_write import write_json
 from textattn.config import save_config
@@ -63,8 +63,9 @@ def save_run(run_dir: str, config, model: keras.Model, parts: serving.ServingPar
     save_config(config, os.path.join(run_dir, runs.CONFIG))
     runs.save_vocabulary(os.path.join(run_dir, runs.VOCAB), [str(t) for t in parts.vectorizer.get_vocabulary()])
     if parts.ngram_vectorizer is not None:
-        runs.save_vocabulary(os.path.join(run_dir, runs.NGRAM_VOCAB),
-                             [str(t) for t in parts.ngram_vectorizer.get_vocabulary()])
+        runs.save_vocabulary(
+            os.path.join(run_dir, runs.NGRAM_VOCAB), [str(t) for t in parts.ngram_vectorizer.get_vocabulary()]
+        )
     write_json(os.path.join(run_dir, runs.METRICS), {"calibration": {"temperature": parts.temperature}})
     model.save(os.path.join(run_dir, runs.MODEL))
     return run_dir

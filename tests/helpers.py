@@ -44,15 +44,20 @@ def write_review(rng: random.Random, label: str, length: int | None = None) -> s
     cue = POSITIVE if label == "pos" else NEGATIVE
     words = [rng.choice(cue) if rng.random() < 0.3 else rng.choice(NEUTRAL) for _ in range(length)]
     words[rng.randrange(length)] = rng.choice(cue).upper() + "!"
-    return " ".join(words[: length // 2]) + " <br /><br />" + " ".join(words[length // 2:]) + "."
+    return " ".join(words[: length // 2]) + " <br /><br />" + " ".join(words[length // 2 :]) + "."
 
 
 def make_aclimdb(root, n_train=120, n_test=60, n_unsup=10, seed=0) -> str:
     """Write a small aclImdb tree (balanced, learnable) under ``root``; return its path."""
     rng = random.Random(seed)
     base = os.path.join(str(root), "aclImdb")
-    counts = {("train", "pos"): n_train // 2, ("train", "neg"): n_train // 2,
-              ("test", "pos"): n_test // 2, ("test", "neg"): n_test // 2, ("train", "unsup"): n_unsup}
+    counts = {
+        ("train", "pos"): n_train // 2,
+        ("train", "neg"): n_train // 2,
+        ("test", "pos"): n_test // 2,
+        ("test", "neg"): n_test // 2,
+        ("train", "unsup"): n_unsup,
+    }
     for (split, label), n in counts.items():
         folder = os.path.join(base, split, label)
         os.makedirs(folder, exist_ok=True)
@@ -116,14 +121,21 @@ def tiny_config(tmp_path, variant="baseline", data: str | None = None, **model) 
 
     With ``data`` (an aclImdb path) its data source is settled on that copy, ready to train.
     """
-    return config_from_dict({
-        "name": f"tiny_{variant}",
-        "seed": 7,
-        "data": {"vocab_size": 64, "sequence_length": 32, "validation_size": 40,
-                 "cache_dir": os.path.join(str(tmp_path), "cache"), **local_data(data)},
-        "model": {"variant": variant, "embedding_dim": 8, "mask_padding": True, **model},
-        "train": {"epochs": 2, "batch_size": 16, "learning_rate": 0.01},
-    })
+    return config_from_dict(
+        {
+            "name": f"tiny_{variant}",
+            "seed": 7,
+            "data": {
+                "vocab_size": 64,
+                "sequence_length": 32,
+                "validation_size": 40,
+                "cache_dir": os.path.join(str(tmp_path), "cache"),
+                **local_data(data),
+            },
+            "model": {"variant": variant, "embedding_dim": 8, "mask_padding": True, **model},
+            "train": {"epochs": 2, "batch_size": 16, "learning_rate": 0.01},
+        }
+    )
 
 
 def tiny_tune_dict(tmp_path, data: str | None = None, **tuner) -> dict:
@@ -133,13 +145,25 @@ def tiny_tune_dict(tmp_path, data: str | None = None, **tuner) -> dict:
     """
     return {
         "base": {
-            "name": "tiny_tune", "seed": 7,
-            "data": {"vocab_size": 64, "sequence_length": 32, "validation_size": 40,
-                     "cache_dir": os.path.join(str(tmp_path), "cache"), **local_data(data)},
-            "model": {"variant": "baseline", "embedding_dim": 8, "mask_padding": True,
-                      "additive": {"units": 4}, "rnn": {"units": 8, "attention_units": 8},
-                      "transformer": {"ff_dim": 16}, "ngram": {"vocab_size": 400},
-                      "hybrid": {"branch": "baseline", "ngram_learning_rate": 0.01, "ngram_epochs": 1}},
+            "name": "tiny_tune",
+            "seed": 7,
+            "data": {
+                "vocab_size": 64,
+                "sequence_length": 32,
+                "validation_size": 40,
+                "cache_dir": os.path.join(str(tmp_path), "cache"),
+                **local_data(data),
+            },
+            "model": {
+                "variant": "baseline",
+                "embedding_dim": 8,
+                "mask_padding": True,
+                "additive": {"units": 4},
+                "rnn": {"units": 8, "attention_units": 8},
+                "transformer": {"ff_dim": 16},
+                "ngram": {"vocab_size": 400},
+                "hybrid": {"branch": "baseline", "ngram_learning_rate": 0.01, "ngram_epochs": 1},
+            },
             "train": {"batch_size": 16, "learning_rate": 0.01},
         },
         "search": {
@@ -161,12 +185,21 @@ def tiny_tune_dict(tmp_path, data: str | None = None, **tuner) -> dict:
                 "transformer": {"model.transformer.ff_dim": [16, 8], "model.transformer.num_heads": [2, 1]},
                 "rnn_attention": {"model.rnn.cell": ["gru", "lstm"], "model.rnn.units": [8, 4]},
                 "ngram": {"model.ngram.max_ngram": [3, 2], "model.ngram.vocab_size": [400, 200]},
-                "hybrid": {"model.hybrid.branch": ["baseline", "attention"],
-                           "model.hybrid.ngram_learning_rate": [0.01, 0.003]},
+                "hybrid": {
+                    "model.hybrid.branch": ["baseline", "attention"],
+                    "model.hybrid.ngram_learning_rate": [0.01, 0.003],
+                },
             },
         },
-        "tuner": {"kind": "random", "max_trials": 2, "epochs": 1, "patience": 1,
-                  "directory": os.path.join(str(tmp_path), "tuner"), "project_name": "tiny", **tuner},
+        "tuner": {
+            "kind": "random",
+            "max_trials": 2,
+            "epochs": 1,
+            "patience": 1,
+            "directory": os.path.join(str(tmp_path), "tuner"),
+            "project_name": "tiny",
+            **tuner,
+        },
     }
 
 
@@ -243,12 +276,18 @@ def run_tf_only(script: str, data: dict, tmp_path) -> dict:
     """
     data_path, result_path = tmp_path / "input.json", tmp_path / "result.json"
     data_path.write_text(json.dumps(data))
-    source = TF_ONLY_PRELUDE + f"data = json.load(open({str(data_path)!r}))\n" + textwrap.dedent(script) + (
-        "\nresult['imported'] = sorted(m for m in ('keras', 'tf_keras', 'textattn') if m in sys.modules)"
-        f"\njson.dump(result, open({str(result_path)!r}, 'w'))\n"
+    source = (
+        TF_ONLY_PRELUDE
+        + f"data = json.load(open({str(data_path)!r}))\n"
+        + textwrap.dedent(script)
+        + (
+            "\nresult['imported'] = sorted(m for m in ('keras', 'tf_keras', 'textattn') if m in sys.modules)"
+            f"\njson.dump(result, open({str(result_path)!r}, 'w'))\n"
+        )
     )
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    proc = subprocess.run([sys.executable, "-c", source], cwd=tmp_path, env=env, capture_output=True, text=True,
-                          timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-c", source], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     return json.loads(result_path.read_text())

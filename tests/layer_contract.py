@@ -23,7 +23,7 @@ def token_batch(batch=3, length=7, seed=0):
     for row in range(batch):
         padding = row + seed
         if padding:
-            ids[row, length - padding:] = 0
+            ids[row, length - padding :] = 0
     return ids.astype("int32")
 
 

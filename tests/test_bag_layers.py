@@ -17,8 +17,9 @@ V = 6
 def sparse_bags(rows, vocab_size=V):
     """Multi-hot SparseTensor (len(rows), vocab_size) from lists of feature ids."""
     indices = [[r, c] for r, row in enumerate(rows) for c in sorted(row)]
-    return tf.SparseTensor(np.array(indices, np.int64).reshape(-1, 2), np.ones(len(indices), np.float32),
-                           [len(rows), vocab_size])
+    return tf.SparseTensor(
+        np.array(indices, np.int64).reshape(-1, 2), np.ones(len(indices), np.float32), [len(rows), vocab_size]
+    )
 
 
 def nb_model(ratios, weights):

@@ -7,8 +7,8 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-
 from helpers import BAD_TEXTS, run_tf_only, tiny_config
+
 from textattn import export, runs
 from textattn.config import apply_overrides
 from textattn.data import ngrams
@@ -17,8 +17,14 @@ from textattn.training import train
 from textattn.versions import versions
 
 NGRAM = ["model.ngram.vocab_size=400", "train.learning_rate=0.01"]
-HYBRID = ["model.ngram.vocab_size=400", "model.hybrid.branch=baseline", "model.pooling=attention",
-          "model.hybrid.ngram_epochs=2", "model.hybrid.ngram_learning_rate=0.01", "train.final_fit=true"]
+HYBRID = [
+    "model.ngram.vocab_size=400",
+    "model.hybrid.branch=baseline",
+    "model.pooling=attention",
+    "model.hybrid.ngram_epochs=2",
+    "model.hybrid.ngram_learning_rate=0.01",
+    "train.final_fit=true",
+]
 
 
 def test_bags_hold_each_distinct_ngram_once():
@@ -26,8 +32,9 @@ def test_bags_hold_each_distinct_ngram_once():
     vocabulary = vectorizer.get_vocabulary()
     values, row_splits = ngrams.texts_to_bags(vectorizer, ["a great film a great film", "dull", "", "unseen"])
     rows = [sorted(vocabulary[i] for i in values[a:b]) for a, b in zip(row_splits[:-1], row_splits[1:])]
-    assert rows[0] == sorted(["a", "great", "film", "a great", "great film", "film a", "a great film",
-                              "great film a", "film a great"])
+    assert rows[0] == sorted(
+        ["a", "great", "film", "a great", "great film", "film a", "a great film", "great film a", "film a great"]
+    )
     assert rows[1:] == [["dull"], [], []]  # nothing in the vocabulary: an empty bag, no OOV entry
     sparse = ngrams.bags_to_sparse(tf.RaggedTensor.from_row_splits(values.astype(np.int64), row_splits), 100)
     assert sparse.dense_shape.numpy().tolist() == [4, 100]
@@ -73,8 +80,9 @@ def test_hybrid_reports_each_branch_and_the_final_fit(hybrid_run):
     assert not os.path.exists(os.path.join(hybrid_run, "word_branch.keras"))
     model = runs.load_model(hybrid_run)  # safe_mode=True
     assert {layer.name for layer in model.layers} >= {"ngram_branch", "word_branch", "blend"}
-    np.testing.assert_allclose(np.asarray(model.get_layer("blend").branch_weights),
-                               branches["blend"]["branch_weights"], rtol=1e-6)
+    np.testing.assert_allclose(
+        np.asarray(model.get_layer("blend").branch_weights), branches["blend"]["branch_weights"], rtol=1e-6
+    )
 
 
 @pytest.mark.slow
@@ -90,8 +98,9 @@ def test_export_serves_what_the_run_serves_with_tensorflow_only(which, ngram_run
     result = {k: v.numpy().astype(str).tolist() if v.dtype == tf.string else v.numpy().tolist() for k, v in out.items()}
     result["empty_batch"] = {k: v.numpy().tolist() for k, v in model.serve(tf.constant([], tf.string)).items()}
     """
-    served = run_tf_only(script, {"export": out, "texts": texts, "bad": [v.hex() for v in BAD_TEXTS.values()]},
-                         tmp_path)
+    served = run_tf_only(
+        script, {"export": out, "texts": texts, "bad": [v.hex() for v in BAD_TEXTS.values()]}, tmp_path
+    )
     assert served["imported"] == []
     np.testing.assert_allclose(served["probability"][:5], in_process, atol=1e-5)
     assert served["probability"][2:4] == [0.5, 0.5] and served["known_tokens"][2:4] == [0, 0]
@@ -99,8 +108,13 @@ def test_export_serves_what_the_run_serves_with_tensorflow_only(which, ngram_run
     assert all(0.0 <= p <= 1.0 for p in served["probability"])
     assert len(served["probability"]) == len(texts) + len(BAD_TEXTS)
     assert served["label"][:4] == ["pos", "neg", "unknown", "unknown"]
-    assert served["empty_batch"] == {"known_tokens": [], "label": [], "label_id": [], "probabilities": [],
-                                     "probability": []}
+    assert served["empty_batch"] == {
+        "known_tokens": [],
+        "label": [],
+        "label_id": [],
+        "probabilities": [],
+        "probability": [],
+    }
 
 
 def test_evaluate_reports_calibration_length_and_behaviour(hybrid_run, tiny_aclimdb):
@@ -128,8 +142,11 @@ def test_bags_take_rows_in_any_order():
 
 
 def test_self_training_adds_confident_unlabelled_reviews(tiny_aclimdb, tmp_path):
-    config = apply_overrides(tiny_config(tmp_path, "hybrid", data=tiny_aclimdb), HYBRID + [
-        "train.final_fit=false", "model.hybrid.self_training=true", "model.hybrid.self_training_confidence=0.5"])
+    config = apply_overrides(
+        tiny_config(tmp_path, "hybrid", data=tiny_aclimdb),
+        HYBRID
+        + ["train.final_fit=false", "model.hybrid.self_training=true", "model.hybrid.self_training_confidence=0.5"],
+    )
     run_dir = train(config, output_dir=str(tmp_path / "runs"), verbose=0).run_dir
     ngram = runs.read_json(os.path.join(run_dir, runs.METRICS))["branches"]["ngram"]
     # confidence 0.5 keeps every one of the tiny tree's 10 unlabelled reviews
@@ -145,21 +162,24 @@ def test_crop_windows_are_contiguous_pieces_of_the_review():
     x = np.zeros((50, 12), np.int32)
     for i in range(50):
         x[i, : 4 + i % 8] = np.arange(2, 6 + i % 8)
-    (ids, _), = make_dataset(x, np.zeros(50, np.int32), 50, 1, crop=Crop(1.0, 2, 3, seed=3))
+    ((ids, _),) = make_dataset(x, np.zeros(50, np.int32), 50, 1, crop=Crop(1.0, 2, 3, seed=3))
     for row in ids.numpy():
         tokens = row[row != 0]
-        assert 2 <= len(tokens) <= 3 and (row[len(tokens):] == 0).all()  # tokens first, padding after
+        assert 2 <= len(tokens) <= 3 and (row[len(tokens) :] == 0).all()  # tokens first, padding after
         assert (np.diff(tokens) == 1).all()  # one contiguous window of the original 2, 3, 4, ...
-    (kept, _), = make_dataset(x, np.zeros(50, np.int32), 50, 1, crop=Crop(0.0, 2, 3))
+    ((kept, _),) = make_dataset(x, np.zeros(50, np.int32), 50, 1, crop=Crop(0.0, 2, 3))
     assert np.array_equal(np.sort(kept.numpy(), axis=0), np.sort(x, axis=0))  # probability 0: unchanged
 
 
-@pytest.mark.parametrize("override, message", [
-    ("train.crop_probability=1.5", "crop_probability"),
-    ("train.crop_min_tokens=50", "crop_min_tokens"),
-    ("model.hybrid.self_training_confidence=0.3", "self_training_confidence"),
-    ("model.head=sigmoid", "needs model.head: softmax"),
-])
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("train.crop_probability=1.5", "crop_probability"),
+        ("train.crop_min_tokens=50", "crop_min_tokens"),
+        ("model.hybrid.self_training_confidence=0.3", "self_training_confidence"),
+        ("model.head=sigmoid", "needs model.head: softmax"),
+    ],
+)
 def test_bad_hybrid_settings_are_user_errors(override, message, tmp_path):
     from textattn.errors import UserError
 

@@ -28,8 +28,9 @@ def test_default_suite_is_balanced_and_complete():
         assert {c.label for c in cases if c.category == category} == {"positive", "negative"}
     texts = [" ".join(c.text.lower().split()) for c in cases]
     assert len(set(texts)) == len(texts), [t for t, n in collections.Counter(texts).items() if n > 1]
-    assert all(3 <= len(c.text.split()) <= 15 for c in cases), [c.text for c in cases
-                                                                if not 3 <= len(c.text.split()) <= 15]
+    assert all(3 <= len(c.text.split()) <= 15 for c in cases), [
+        c.text for c in cases if not 3 <= len(c.text.split()) <= 15
+    ]
 
 
 V2_SUITE = os.path.join(os.path.dirname(DEFAULT_SUITE), "behaviour_v2.tsv")
@@ -52,9 +53,9 @@ def test_v2_suite_is_balanced_complete_and_new():
     assert len(set(texts)) == len(texts), [t for t, n in collections.Counter(texts).items() if n > 1]
     old = {" ".join(c.text.lower().split()) for c in load_suite(DEFAULT_SUITE)}
     assert not old & set(texts), sorted(old & set(texts))
-    too_long = [c.text for c in cases
-                if not 1 <= len(c.text.split()) <= (5 if c.category == "short_verdict" else 20)]
+    too_long = [c.text for c in cases if not 1 <= len(c.text.split()) <= (5 if c.category == "short_verdict" else 20)]
     assert not too_long, too_long
+
 
 def write(tmp_path, text):
     path = tmp_path / "suite.tsv"
@@ -63,22 +64,28 @@ def write(tmp_path, text):
 
 
 def test_load_suite_reads_cases_and_skips_blank_lines(tmp_path):
-    path = write(tmp_path, "text\tlabel\tcategory\nnot bad at all\tpositive\tnegation\n\n"
-                           "a waste of time\tnegative\tidiom\n")
-    assert load_suite(path) == [Case("not bad at all", "positive", "negation"),
-                                Case("a waste of time", "negative", "idiom")]
+    path = write(
+        tmp_path, "text\tlabel\tcategory\nnot bad at all\tpositive\tnegation\n\na waste of time\tnegative\tidiom\n"
+    )
+    assert load_suite(path) == [
+        Case("not bad at all", "positive", "negation"),
+        Case("a waste of time", "negative", "idiom"),
+    ]
 
 
-@pytest.mark.parametrize("content, line", [
-    ("text\tlabel\n", 1),
-    ("sentence\tlabel\tcategory\n", 1),
-    ("", 1),
-    ("text\tlabel\tcategory\ngood film\tpositive\tplain\nbad film\tnegative\n", 3),
-    ("text\tlabel\tcategory\ngood film\tpositive\tplain\textra\n", 2),
-    ("text\tlabel\tcategory\ngood film\tgood\tplain\n", 2),
-    ("text\tlabel\tcategory\n\tpositive\tplain\n", 2),
-    ("text\tlabel\tcategory\ngood film\tpositive\t\n", 2),
-])
+@pytest.mark.parametrize(
+    "content, line",
+    [
+        ("text\tlabel\n", 1),
+        ("sentence\tlabel\tcategory\n", 1),
+        ("", 1),
+        ("text\tlabel\tcategory\ngood film\tpositive\tplain\nbad film\tnegative\n", 3),
+        ("text\tlabel\tcategory\ngood film\tpositive\tplain\textra\n", 2),
+        ("text\tlabel\tcategory\ngood film\tgood\tplain\n", 2),
+        ("text\tlabel\tcategory\n\tpositive\tplain\n", 2),
+        ("text\tlabel\tcategory\ngood film\tpositive\t\n", 2),
+    ],
+)
 def test_malformed_suite_names_file_and_line(tmp_path, content, line):
     path = write(tmp_path, content)
     with pytest.raises(UserError) as info:
@@ -92,10 +99,10 @@ def test_missing_suite_is_a_user_error(tmp_path):
 
 
 CASES = [
-    Case("good", "positive", "plain"),       # 0.9: passes
-    Case("bad", "negative", "plain"),        # 0.2: passes
-    Case("meh", "positive", "plain"),        # 0.5: no evidence, fails
-    Case("dull", "negative", "plain"),       # 0.7: fails, P(negative) = 0.3
+    Case("good", "positive", "plain"),  # 0.9: passes
+    Case("bad", "negative", "plain"),  # 0.2: passes
+    Case("meh", "positive", "plain"),  # 0.5: no evidence, fails
+    Case("dull", "negative", "plain"),  # 0.7: fails, P(negative) = 0.3
     Case("not bad", "positive", "negation"),  # 0.3: fails, P(positive) = 0.3
     Case("not good", "negative", "negation"),  # 0.1: passes
 ]

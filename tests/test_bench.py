@@ -20,19 +20,33 @@ from sides import record, reference_variant, seconds_to_accuracy  # noqa: E402
 
 
 def usage(wall):
-    return {"wall_s": wall, "user_s": wall * 1.5, "sys_s": 1.0, "minor_faults": 1000, "major_faults": 0,
-            "peak_rss_mib": 900.0, "load_before": [1.0, 1.0, 1.0]}
+    return {
+        "wall_s": wall,
+        "user_s": wall * 1.5,
+        "sys_s": 1.0,
+        "minor_faults": 1000,
+        "major_faults": 0,
+        "peak_rss_mib": 900.0,
+        "load_before": [1.0, 1.0, 1.0],
+    }
 
 
 def side(epoch_seconds, val_accuracy, cpu=None):
     cpu = cpu or [2 * s for s in epoch_seconds]
-    return record({"epoch_seconds": epoch_seconds, "epoch_cpu_seconds": cpu}, val_accuracy, 0.8,
-                  usage(sum(epoch_seconds)))
+    return record(
+        {"epoch_seconds": epoch_seconds, "epoch_cpu_seconds": cpu}, val_accuracy, 0.8, usage(sum(epoch_seconds))
+    )
 
 
 def test_interleaved_alternates_the_sides_every_round():
     assert interleaved(["reference", "default", "jax"], 2) == [
-        (0, "reference"), (0, "default"), (0, "jax"), (1, "reference"), (1, "default"), (1, "jax")]
+        (0, "reference"),
+        (0, "default"),
+        (0, "jax"),
+        (1, "reference"),
+        (1, "default"),
+        (1, "jax"),
+    ]
     with pytest.raises(ValueError):
         interleaved(["reference"], 0)
 
@@ -59,11 +73,15 @@ def test_seconds_to_accuracy_counts_whole_epochs_up_to_the_first_that_reaches_it
 
 def test_speedups_pair_each_round_with_its_own_reference_run():
     # Round 2 ran on a slower machine for both sides: paired ratios stay 2x; unpaired medians would not.
-    comparison = {"config": "configs/seed_attention.yaml", "epochs": 2, "rounds": [
-        {"reference": side([10.0, 10.0], [0.8, 0.85]), "default": side([5.0, 5.0], [0.84, 0.86])},
-        {"reference": side([30.0, 30.0], [0.8, 0.85]), "default": side([15.0, 15.0], [0.84, 0.86])},
-        {"reference": side([12.0, 12.0], [0.8, 0.85]), "default": side([6.0, 6.0], [0.84, 0.86])},
-    ]}
+    comparison = {
+        "config": "configs/seed_attention.yaml",
+        "epochs": 2,
+        "rounds": [
+            {"reference": side([10.0, 10.0], [0.8, 0.85]), "default": side([5.0, 5.0], [0.84, 0.86])},
+            {"reference": side([30.0, 30.0], [0.8, 0.85]), "default": side([15.0, 15.0], [0.84, 0.86])},
+            {"reference": side([12.0, 12.0], [0.8, 0.85]), "default": side([6.0, 6.0], [0.84, 0.86])},
+        ],
+    }
     summary = summarize(comparison)
     ours = summary["sides"]["default"]
     assert ours["speedup"] == {"median": 2.0, "min": 2.0, "max": 2.0, "n": 3}
@@ -71,21 +89,39 @@ def test_speedups_pair_each_round_with_its_own_reference_run():
     reach = ours["to_reference_accuracy"]
     # The reference's best (0.85) is reached in textattn's 2nd epoch; the reference needs its 2nd too.
     assert reach["reached"] == 3 and reach["speedup"]["median"] == 2.0
-    table = markdown({"machine": "test", "load_start": [1, 1, 1], "load_end": [1, 1, 1], "data_used": "x",
-                      "training": {"summaries": [summary], "backend": []}})
+    table = markdown(
+        {
+            "machine": "test",
+            "load_start": [1, 1, 1],
+            "load_end": [1, 1, 1],
+            "data_used": "x",
+            "training": {"summaries": [summary], "backend": []},
+        }
+    )
     assert "**2.00x (2.00–2.00)**" in table
 
 
 def test_backend_rows_compare_tf_and_jax_in_the_same_round():
-    comparison = {"config": "c", "epochs": 1, "rounds": [
-        {"reference": side([10.0], [0.8]), "default": side([4.0], [0.8]), "jax": side([8.0], [0.8])},
-        {"reference": side([10.0], [0.8]), "default": side([5.0], [0.8]), "jax": side([15.0], [0.8])},
-        {"reference": side([10.0], [0.8]), "default": side([4.0], [0.8]), "jax": side([10.0], [0.8])},
-    ]}
+    comparison = {
+        "config": "c",
+        "epochs": 1,
+        "rounds": [
+            {"reference": side([10.0], [0.8]), "default": side([4.0], [0.8]), "jax": side([8.0], [0.8])},
+            {"reference": side([10.0], [0.8]), "default": side([5.0], [0.8]), "jax": side([15.0], [0.8])},
+            {"reference": side([10.0], [0.8]), "default": side([4.0], [0.8]), "jax": side([10.0], [0.8])},
+        ],
+    }
     (row,) = backend_rows([summarize(comparison)], [comparison])
     assert row["jax_over_tf"] == {"median": 2.5, "min": 2.0, "max": 3.0, "n": 3}
-    table = markdown({"machine": "test", "load_start": [1, 1, 1], "load_end": [1, 1, 1], "data_used": "x",
-                      "training": {"summaries": [], "backend": [row]}})
+    table = markdown(
+        {
+            "machine": "test",
+            "load_start": [1, 1, 1],
+            "load_end": [1, 1, 1],
+            "data_used": "x",
+            "training": {"summaries": [], "backend": [row]},
+        }
+    )
     line = next(x for x in table.splitlines() if x.startswith("| c |"))
     header = next(x for x in table.splitlines() if x.startswith("| config | TF"))
     assert line.count("|") == header.count("|") and "2.50x (2.00–3.00)" in line
@@ -98,8 +134,11 @@ def test_reference_variant_names_only_seed_configs():
 
 
 def three_rounds(reference, project):
-    return {"config": "configs/seed_mha.yaml", "epochs": 2,
-            "rounds": [{"reference": reference(), "default": project()} for _ in range(3)]}
+    return {
+        "config": "configs/seed_mha.yaml",
+        "epochs": 2,
+        "rounds": [{"reference": reference(), "default": project()} for _ in range(3)],
+    }
 
 
 def row_of(table, prefix, suffix="|"):
@@ -111,8 +150,14 @@ def test_reference_accuracy_not_reached_says_in_how_many_epochs():
     reach = summarize(comparison)["sides"]["default"]["to_reference_accuracy"]
     assert reach["reached"] == 0 and reach["project_s"]["median"] is None and reach["epochs"] == 2
     assert reach["target"]["median"] == 0.86 and reach["reference_s"]["median"] == 20.0
-    table = markdown({"machine": "test", "load_start": [1, 1, 1], "data_used": "x",
-                      "training": {"summaries": [summarize(comparison)]}})
+    table = markdown(
+        {
+            "machine": "test",
+            "load_start": [1, 1, 1],
+            "data_used": "x",
+            "training": {"summaries": [summarize(comparison)]},
+        }
+    )
     line = row_of(table, "| configs/seed_mha.yaml | default | 2 |", "rounds |")
     assert "not reached in 2 epochs (best 0.8400)" in line and "0/3 rounds" in line
 
@@ -128,14 +173,23 @@ def test_reference_accuracy_reached_in_some_rounds_counts_only_those():
     assert reach["reached"] == 2
     assert reach["project_s"] == {"median": 8.5, "min": 5.0, "max": 12.0, "n": 2}
     assert reach["speedup"]["max"] == 4.0
-    table = markdown({"machine": "test", "load_start": [1, 1, 1], "data_used": "x",
-                      "training": {"summaries": [summarize({"config": "c", "epochs": 2, "rounds": rounds})]}})
+    table = markdown(
+        {
+            "machine": "test",
+            "load_start": [1, 1, 1],
+            "data_used": "x",
+            "training": {"summaries": [summarize({"config": "c", "epochs": 2, "rounds": rounds})]},
+        }
+    )
     assert "not reached in 2 epochs in 1 of 3 rounds" in row_of(table, "| c | default |", "rounds |")
 
 
 def test_a_comparison_without_the_reference_has_no_speed_ups():
-    comparison = {"config": "c", "epochs": 2, "rounds": [
-        {"default": side([4.0, 4.0], [0.8, 0.8]), "jax": side([12.0, 12.0], [0.8, 0.8])} for _ in range(3)]}
+    comparison = {
+        "config": "c",
+        "epochs": 2,
+        "rounds": [{"default": side([4.0, 4.0], [0.8, 0.8]), "jax": side([12.0, 12.0], [0.8, 0.8])} for _ in range(3)],
+    }
     summary = summarize(comparison)
     assert "speedup" not in summary["sides"]["default"]
     (row,) = backend_rows([summary], [comparison])
@@ -146,8 +200,14 @@ def hybrid_metrics(final=True, teacher=True):
     ngram = {"fit_seconds": 30.0, "test_accuracy": 0.9}
     if teacher:
         ngram["self_training"] = {"teacher": {"fit_seconds": 12.0}}
-    metrics = {"fit_seconds": 130.0 if final else 70.0, "data_prep_seconds": 40.0, "epochs_run": 4,
-               "best_val_accuracy": 0.91, "test_accuracy": 0.92, "branches": {"ngram": ngram}}
+    metrics = {
+        "fit_seconds": 130.0 if final else 70.0,
+        "data_prep_seconds": 40.0,
+        "epochs_run": 4,
+        "best_val_accuracy": 0.91,
+        "test_accuracy": 0.92,
+        "branches": {"ngram": ngram},
+    }
     if final:
         metrics["final_fit"] = {"fit_seconds": 60.0}
     return metrics
@@ -167,9 +227,11 @@ def test_hybrid_stages_split_the_fit_seconds():
 
 
 def test_search_summary_counts_finished_trials_per_hour():
-    rows = [{"trial": "0", "variant": "mha", "val_accuracy": "0.85", "seconds": "100.0", "epochs": "3"},
-            {"trial": "1", "variant": "ngram", "val_accuracy": "0.89", "seconds": "20.0", "epochs": "2"},
-            {"trial": "2", "variant": "attention", "val_accuracy": "", "seconds": "", "epochs": ""}]
+    rows = [
+        {"trial": "0", "variant": "mha", "val_accuracy": "0.85", "seconds": "100.0", "epochs": "3"},
+        {"trial": "1", "variant": "ngram", "val_accuracy": "0.89", "seconds": "20.0", "epochs": "2"},
+        {"trial": "2", "variant": "attention", "val_accuracy": "", "seconds": "", "epochs": ""},
+    ]
     s = search_summary(rows, wall_s=240.0)
     assert (s["trials"], s["finished"]) == (3, 2)
     assert s["trials_per_hour"] == 30.0 and s["wall_per_trial_s"] == 120.0
@@ -191,11 +253,18 @@ def test_full_run_epochs_per_config_and_own():
 
 
 def test_a_failed_section_is_reported_and_the_others_kept():
-    s = search_summary([{"trial": "0", "variant": "mha", "val_accuracy": "0.85", "seconds": "100.0", "epochs": "3"}],
-                       wall_s=120.0)
-    table = markdown({"machine": "test", "load_start": [1, 1, 1], "data_used": "x",
-                      "hybrid": {"failed": "[bench] hybrid configs/best.yaml failed (exit 1):\nTraceback ..."},
-                      "search": {"config": "configs/tune.yaml", "max_trials": 1, **s, "usage": usage(120.0)}})
+    s = search_summary(
+        [{"trial": "0", "variant": "mha", "val_accuracy": "0.85", "seconds": "100.0", "epochs": "3"}], wall_s=120.0
+    )
+    table = markdown(
+        {
+            "machine": "test",
+            "load_start": [1, 1, 1],
+            "data_used": "x",
+            "hybrid": {"failed": "[bench] hybrid configs/best.yaml failed (exit 1):\nTraceback ..."},
+            "search": {"config": "configs/tune.yaml", "max_trials": 1, **s, "usage": usage(120.0)},
+        }
+    )
     assert "Section hybrid failed: [bench] hybrid configs/best.yaml failed (exit 1):" in table
     assert "| configs/tune.yaml, 1 trials | 1/1 | 120 | 30.0 |" in table
 
@@ -208,8 +277,12 @@ def test_the_attention_kernels_agree_and_are_tabled(capsys):
     tiny = ["--batch", "8", "--tokens", "40", "--width", "4", "--chunk", "4", "--repeats", "1", "--steps", "1"]
     main(tiny)
     rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| ") and "ms" not in line]
-    assert [row.split(" | ")[0] for row in rows] == ["| layers.Attention", "| FoldedAttention",
-                                                    "| ops.dot_product_attention", "| micro-batches of 4"]
+    assert [row.split(" | ")[0] for row in rows] == [
+        "| layers.Attention",
+        "| FoldedAttention",
+        "| ops.dot_product_attention",
+        "| micro-batches of 4",
+    ]
     main([*tiny, "--masked"])
     out = capsys.readouterr().out
     rows = [line for line in out.splitlines() if line.startswith("| ") and "ms" not in line]

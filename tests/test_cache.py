@@ -82,14 +82,17 @@ def damage_delete(path):
     path.unlink()
 
 
-@pytest.mark.parametrize("damage,reason", [
-    (damage_truncate, "ids.npy: 3319 bytes, expected 3328"),
-    (damage_flip_data, "ids.npy: checksum mismatch"),
-    (damage_flip_header, "ids.npy: checksum mismatch"),
-    (damage_meta_json, "meta.json: not valid JSON"),
-    (damage_meta_value, "meta.json: checksum mismatch"),
-    (damage_delete, "ids.npy: missing"),
-])
+@pytest.mark.parametrize(
+    "damage,reason",
+    [
+        (damage_truncate, "ids.npy: 3319 bytes, expected 3328"),
+        (damage_flip_data, "ids.npy: checksum mismatch"),
+        (damage_flip_header, "ids.npy: checksum mismatch"),
+        (damage_meta_json, "meta.json: not valid JSON"),
+        (damage_meta_value, "meta.json: checksum mismatch"),
+        (damage_delete, "ids.npy: missing"),
+    ],
+)
 def test_damage_gives_one_warning_and_removes_the_entry(tmp_path, capsys, damage, reason):
     cache.save_entry(str(tmp_path), "k", sample_arrays())
     damage(tmp_path / "k" / "ids.npy")

@@ -46,8 +46,9 @@ def synthetic(seed, n, classes=4, scale=1.0):
     return logits, sample_labels(rng, softmax(logits))
 
 
-@pytest.mark.parametrize("probs", [P, P.reshape(-1, 1), np.stack([1 - P, P], axis=1)],
-                         ids=["sigmoid-N", "sigmoid-N1", "softmax"])
+@pytest.mark.parametrize(
+    "probs", [P, P.reshape(-1, 1), np.stack([1 - P, P], axis=1)], ids=["sigmoid-N", "sigmoid-N1", "softmax"]
+)
 def test_ece_and_brier_hand_computed(probs):
     assert expected_calibration_error(Y, probs) == pytest.approx(EXPECTED_ECE)
     assert expected_calibration_error(Y, probs, bins=1) == pytest.approx(EXPECTED_ECE_ONE_BIN)

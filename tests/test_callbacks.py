@@ -6,11 +6,10 @@ import os
 import keras
 import numpy as np
 import pytest
-
 from helpers import fake_time
+
 from textattn import callbacks
-from textattn.callbacks import (AtomicBackupAndRestore, AtomicBestCheckpoint, EpochTimer, read_history,
-                                write_history)
+from textattn.callbacks import AtomicBackupAndRestore, AtomicBestCheckpoint, EpochTimer, read_history, write_history
 
 
 class Killed(BaseException):

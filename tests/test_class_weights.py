@@ -6,18 +6,18 @@ import os
 import keras
 import numpy as np
 import pytest
-
 from helpers import tiny_config
+
 from textattn import class_weights
-from textattn.data.run_data import load_data
-from textattn.inference import predict
-from textattn.training.compile import compile_model, new_model, ngram_ratios
-from textattn.training import train
-from textattn.training.fit import fit
 from textattn.config import apply_overrides, config_from_dict
+from textattn.data.run_data import load_data
 from textattn.errors import UserError
+from textattn.inference import predict
 from textattn.layers.log_linear_blend import fit_log_linear_blend
 from textattn.layers.naive_bayes_ngrams import ratios_from_counts
+from textattn.training import train
+from textattn.training.compile import compile_model, new_model, ngram_ratios
+from textattn.training.fit import fit
 
 
 def with_weights(spec):
@@ -43,10 +43,13 @@ def test_config_reads_none_balanced_and_a_mapping():
     assert config.train.class_weight == {"pos": 3.0, "1": 2.0}
 
 
-@pytest.mark.parametrize("spec, message", [
-    ("bal", "train.class_weight: expected 'none' | 'balanced' or a mapping of str to float"),
-    ({"pos": "heavy"}, r"a mapping of str to float, got \{'pos': 'heavy'\}"),
-])
+@pytest.mark.parametrize(
+    "spec, message",
+    [
+        ("bal", "train.class_weight: expected 'none' | 'balanced' or a mapping of str to float"),
+        ({"pos": "heavy"}, r"a mapping of str to float, got \{'pos': 'heavy'\}"),
+    ],
+)
 def test_config_rejects_bad_class_weights(spec, message):
     with pytest.raises(UserError, match=message):
         with_weights(spec)
@@ -64,8 +67,9 @@ def test_a_mapping_names_known_classes_with_positive_weights():
 def test_for_fit_and_sample_weights():
     config = with_weights("balanced")
     assert class_weights.for_fit(config, [0, 0, 0, 1], ["neg", "pos"]) == pytest.approx({0: 2 / 3, 1: 2.0})
-    np.testing.assert_allclose(class_weights.sample_weights(config, [1, 0, 0, 0], ["neg", "pos"]),
-                               [2.0, 2 / 3, 2 / 3, 2 / 3])
+    np.testing.assert_allclose(
+        class_weights.sample_weights(config, [1, 0, 0, 0], ["neg", "pos"]), [2.0, 2 / 3, 2 / 3, 2 / 3]
+    )
     assert class_weights.for_fit(with_weights("none"), [0, 1], ["neg", "pos"]) is None
     assert class_weights.sample_weights(with_weights("none"), [0, 1], ["neg", "pos"]) is None
 
@@ -89,15 +93,16 @@ def test_run_ratios_use_the_weights(tiny_aclimdb, tmp_path):
     counts = data.ngram_class_counts()
     np.testing.assert_array_equal(ngram_ratios(config, data), ratios_from_counts(counts))
     heavy = apply_overrides(config, ["train.class_weight={neg: 5}"])
-    np.testing.assert_allclose(ngram_ratios(heavy, data),
-                               ratios_from_counts(counts * np.array([[5.0], [1.0]])), rtol=1e-6)
+    np.testing.assert_allclose(
+        ngram_ratios(heavy, data), ratios_from_counts(counts * np.array([[5.0], [1.0]])), rtol=1e-6
+    )
 
 
 def test_blend_without_weights_is_unchanged_and_weights_move_its_bias():
     rng = np.random.default_rng(0)
     labels = np.array([0] * 80 + [1] * 20)
     p = np.clip(0.5 + 0.3 * (labels - 0.5) + rng.normal(0, 0.2, 100), 0.05, 0.95)
-    branches = [np.stack([1 - p, p], axis=1), np.stack([1 - p ** 2, p ** 2], axis=1)]
+    branches = [np.stack([1 - p, p], axis=1), np.stack([1 - p**2, p**2], axis=1)]
     plain = fit_log_linear_blend(branches, labels)
     np.testing.assert_array_equal(plain[1], fit_log_linear_blend(branches, labels, sample_weight=None)[1])
     balanced = fit_log_linear_blend(branches, labels, sample_weight=class_weights.balanced_weights(labels, 2)[labels])

@@ -12,25 +12,27 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-
 from helpers import THREE_CLASSES, three_class_texts, tiny_config, tiny_tune_dict, write_three_class_csv
+
 from textattn import export, runs, serving
+from textattn.config import apply_overrides
 from textattn.data.run_data import load_data
+from textattn.data.source import resolve_data
+from textattn.errors import UserError
 from textattn.inference import predict
+from textattn.models import build_model
 from textattn.training import train
 from textattn.training.compile import compile_model, new_model, ngram_ratios
 from textattn.training.fit import fit
 from textattn.training.hybrid import fit_ngram_branch
 from textattn.training.run_dir import check_class_names
-from textattn.config import apply_overrides
-from textattn.data.source import resolve_data
-from textattn.errors import UserError
-from textattn.models import build_model
 from textattn.variants import NAMES
 
 # model.* sections of the bag variants, small.
-BAG = {"ngram": {"ngram": {"vocab_size": 300}},
-       "hybrid": {"ngram": {"vocab_size": 300}, "hybrid": {"branch": "baseline", "ngram_epochs": 1}}}
+BAG = {
+    "ngram": {"ngram": {"vocab_size": 300}},
+    "hybrid": {"ngram": {"vocab_size": 300}, "hybrid": {"branch": "baseline", "ngram_epochs": 1}},
+}
 
 
 @pytest.fixture(scope="module")
@@ -105,8 +107,12 @@ def test_self_training_pseudo_labels_three_classes(tmp_path, source):
     """Only IMDB has unlabelled texts, so they are bagged here with the run's own n-gram vocabulary."""
     from textattn.data import ngrams, pipeline
 
-    config = config_for(tmp_path, source, "hybrid", hybrid={"branch": "baseline", "ngram_epochs": 2,
-                                                             "self_training": True, "self_training_confidence": 0.5})
+    config = config_for(
+        tmp_path,
+        source,
+        "hybrid",
+        hybrid={"branch": "baseline", "ngram_epochs": 2, "self_training": True, "self_training_confidence": 0.5},
+    )
     data = load_data(config, verbose=False)
     vocabulary = data.ngrams.vocabulary
     vectorizer = ngrams.make_ngram_vectorizer(len(vocabulary), config.model.ngram.max_ngram, vocabulary)
@@ -195,8 +201,10 @@ def test_evaluator_reports_per_class_and_plots_the_confusion_matrix(three_class_
     run_dir = str(tmp_path / "run")
     shutil.copytree(three_class_run, run_dir)
     plots, table = tmp_path / "plots", tmp_path / "table.json"
-    assert run_evaluate([run_dir], latency_calls=3, plots=str(plots), json=str(table),
-                        markdown=str(tmp_path / "t.md")) == 0
+    assert (
+        run_evaluate([run_dir], latency_calls=3, plots=str(plots), json=str(table), markdown=str(tmp_path / "t.md"))
+        == 0
+    )
     out = capsys.readouterr().out
     assert "Per class (test split):" in out and "true \\ predicted" in out
     row = json.loads(table.read_text())["rows"][0]
@@ -239,6 +247,7 @@ def test_three_class_search_trial(variant, tmp_path, source):
 def test_three_class_ngram_rows_add_up_to_the_predicted_class_centred_log_probability(variant, tmp_path):
     """Three classes: an n-gram row is its term in log p(predicted) - mean_k log p_k (exact for ``ngram``)."""
     from explain_support import MAX_NGRAM, NGRAM_VOCAB, WORD_VOCAB, corpus
+
     from textattn.data.ngrams import adapt_ngram_vectorizer
     from textattn.data.text import adapt_vectorizer
     from textattn.explain.endpoint import make_explain
@@ -260,8 +269,9 @@ def test_three_class_ngram_rows_add_up_to_the_predicted_class_centred_log_probab
     if variant == "hybrid":
         model.get_layer(bag_models.BLEND).set_blend([0.7, 1.3], [0.1, -0.1, 0.05])
     temperature = 1.7
-    parts = serving.ServingParts(config, adapt_vectorizer(texts, WORD_VOCAB), ngram_vectorizer, temperature,
-                                list(THREE_CLASSES))
+    parts = serving.ServingParts(
+        config, adapt_vectorizer(texts, WORD_VOCAB), ngram_vectorizer, temperature, list(THREE_CLASSES)
+    )
     reviews = [t.encode() for t in corpus(6, seed=2)] + [b"", b"zzqx"]
     out = {k: v.numpy() for k, v in make_explain(model, parts)(tf.constant(reviews)).items()}
     assert out["probabilities"].shape == (8, 3) and "probability" not in out
@@ -317,8 +327,22 @@ def test_the_commands_a_user_runs_on_three_classes(tmp_path, source, capsys):
     config_path = tmp_path / "three.yaml"
     config_path.write_text(yaml.safe_dump(config, sort_keys=False))
     out = tmp_path / "export"
-    assert main(["train", "--config", str(config_path), "--data", source, "--output-dir", str(tmp_path / "runs"),
-                 "--export", str(out)]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--config",
+                str(config_path),
+                "--data",
+                source,
+                "--output-dir",
+                str(tmp_path / "runs"),
+                "--export",
+                str(out),
+            ]
+        )
+        == 0
+    )
     (run_dir,) = [str(p) for p in (tmp_path / "runs").iterdir()]
     assert runs.load_vocabulary(os.path.join(run_dir, runs.CLASSES)) == list(THREE_CLASSES)
     capsys.readouterr()
@@ -327,8 +351,10 @@ def test_the_commands_a_user_runs_on_three_classes(tmp_path, source, capsys):
     assert main(["explain", str(out), "senate vote policy"]) == 0
     assert capsys.readouterr().out.splitlines()[1].startswith("politics")
     pages = tmp_path / "pages"
-    assert main(["evaluate", run_dir, "--data", source, "--latency-calls", "3", "--explain", "1",
-                 "--html", str(pages)]) == 0
+    assert (
+        main(["evaluate", run_dir, "--data", source, "--latency-calls", "3", "--explain", "1", "--html", str(pages)])
+        == 0
+    )
     printed = capsys.readouterr().out
     assert "macro-F1" in printed and "Per class (test split):" in printed
     html = (pages / f"{os.path.basename(run_dir)}.html").read_text(encoding="utf-8")
@@ -378,8 +404,7 @@ def test_a_search_on_three_classes_writes_results_and_a_best_config(tmp_path, so
     project = tmp_path / "tuner" / "tiny"
     with open(project / RESULTS_CSV, newline="") as f:
         rows = list(csv.DictReader(f))
-    assert len(rows) == 2 and all(row["status"] == "COMPLETED" and 0 <= float(row["val_accuracy"]) <= 1
-                                  for row in rows)
+    assert len(rows) == 2 and all(row["status"] == "COMPLETED" and 0 <= float(row["val_accuracy"]) <= 1 for row in rows)
     best = load_config(str(project / BEST_CONFIG))
     assert (best.data.source, best.data.path) == ("csv", source)
     assert "Best trial" in capsys.readouterr().out

@@ -4,11 +4,11 @@ import importlib
 import os
 import subprocess
 import sys
-import tomllib
 
 import pytest
-
+import tomllib
 from helpers import REPO, load_script
+
 from textattn.__main__ import main
 
 SUBCOMMANDS = ["train", "prepare", "tune", "evaluate", "export", "predict", "explain"]
@@ -42,23 +42,31 @@ def test_console_script_is_this_main():
     assert getattr(importlib.import_module(module), attribute) is main
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["train", "--config", "configs/nope.yaml"], "config file 'configs/nope.yaml' does not exist"),
-    (["tune", "--config", "configs/nope.yaml"], "tune config 'configs/nope.yaml' does not exist"),
-    (["evaluate"], "give at least one RUN_DIR"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["train", "--config", "configs/nope.yaml"], "config file 'configs/nope.yaml' does not exist"),
+        (["tune", "--config", "configs/nope.yaml"], "tune config 'configs/nope.yaml' does not exist"),
+        (["evaluate"], "give at least one RUN_DIR"),
+    ],
+)
 def test_subcommand_errors_are_one_line_exit_2(argv, message, capsys):
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and err.count("\n") == 1 and message in err
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["--config", "configs/nope.yaml"], "config file 'configs/nope.yaml' does not exist"),
-    (["--tune", "--config", "configs/nope.yaml"], "tune config 'configs/nope.yaml' does not exist"),
-    (["--tune", "--config", "configs/tune.yaml", "--tuner", "hyperband", "--max-trials", "3"],
-     "--max-trials does not apply to hyperband"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--config", "configs/nope.yaml"], "config file 'configs/nope.yaml' does not exist"),
+        (["--tune", "--config", "configs/nope.yaml"], "tune config 'configs/nope.yaml' does not exist"),
+        (
+            ["--tune", "--config", "configs/tune.yaml", "--tuner", "hyperband", "--max-trials", "3"],
+            "--max-trials does not apply to hyperband",
+        ),
+    ],
+)
 def test_train_py_is_textattn_train_and_tune(argv, message, capsys):
     assert load_script("train.py").main(argv) == 2
     assert message in capsys.readouterr().err
@@ -78,7 +86,8 @@ def test_evaluate_py_is_textattn_evaluate(capsys):
 
 @pytest.mark.slow
 def test_python_dash_m_textattn_is_the_same_command():
-    proc = subprocess.run([sys.executable, "-m", "textattn", "--help"], cwd=REPO, capture_output=True, text=True,
-                          timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "textattn", "--help"], cwd=REPO, capture_output=True, text=True, timeout=120
+    )
     assert proc.returncode == 0, proc.stderr
     assert listed_commands(proc.stdout) == SUBCOMMANDS

@@ -17,8 +17,16 @@ def test_yaml_round_trip(tmp_path):
 
 
 def test_overrides_are_parsed_and_type_checked():
-    config = apply_overrides(Config(), ["train.epochs=3", "model.mha.output_dims=[8, 4]", "train.learning_rate=2e-3",
-                                        "data.train_limit=null", "model.mask_padding=true"])
+    config = apply_overrides(
+        Config(),
+        [
+            "train.epochs=3",
+            "model.mha.output_dims=[8, 4]",
+            "train.learning_rate=2e-3",
+            "data.train_limit=null",
+            "model.mask_padding=true",
+        ],
+    )
     assert config.train.epochs == 3 and config.model.mha.output_dims == [8, 4]
     assert config.train.learning_rate == 0.002 and config.model.mask_padding is True
     with pytest.raises(UserError, match="train.epochs: expected int"):

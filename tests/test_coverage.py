@@ -31,8 +31,9 @@ def test_coverage_curve_uses_the_decision_rule():
 
 
 def test_evaluate_decision_and_its_text():
-    result = coverage.evaluate_decision({"rule": "argmax", "offsets": [0.0, 0.0], "threshold": None, "abstain": 0.9},
-                                        LABELS, PROBS, ["neg", "pos"])
+    result = coverage.evaluate_decision(
+        {"rule": "argmax", "offsets": [0.0, 0.0], "threshold": None, "abstain": 0.9}, LABELS, PROBS, ["neg", "pos"]
+    )
     assert result["coverage"] == pytest.approx(0.4)  # 0.99, 0.98, 0.95, 0.92 are at least 0.9
     assert result["answered_accuracy"] == 1.0
     text = coverage.format_curves([{"run": "r1", "decision": result}])

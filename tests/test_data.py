@@ -45,8 +45,14 @@ def test_truncate_keeps_the_chosen_end():
 
 
 def test_prepare_splits_vectorizes_and_caches(tiny_aclimdb, tmp_path):
-    config = DataConfig(vocab_size=40, sequence_length=16, validation_size=30, cache_dir=str(tmp_path / "cache"),
-                        source="local", path=tiny_aclimdb)
+    config = DataConfig(
+        vocab_size=40,
+        sequence_length=16,
+        validation_size=30,
+        cache_dir=str(tmp_path / "cache"),
+        source="local",
+        path=tiny_aclimdb,
+    )
     first = pipeline.prepare(config, seed=3, verbose=False)
     assert not first.cache_hit
     assert first.x_train.shape == (90, 16) and first.x_val.shape == (30, 16) and first.x_test.shape == (60, 16)
@@ -64,8 +70,14 @@ def test_prepare_splits_vectorizes_and_caches(tiny_aclimdb, tmp_path):
 
 
 def test_vocabulary_is_adapted_on_the_part_trained_on_only(tiny_aclimdb, tmp_path):
-    config = DataConfig(vocab_size=1000, sequence_length=8, validation_size=30, cache_dir=str(tmp_path / "c"),
-                        source="local", path=tiny_aclimdb)
+    config = DataConfig(
+        vocab_size=1000,
+        sequence_length=8,
+        validation_size=30,
+        cache_dir=str(tmp_path / "c"),
+        source="local",
+        path=tiny_aclimdb,
+    )
     splits = pipeline.split_texts(config, 3)
     data = pipeline.prepare(config, 3, verbose=False)
     fit_words = {w for t in splits.fit[0] for w in standardize_review(tf.constant(t)).numpy().decode().split()}
@@ -73,8 +85,16 @@ def test_vocabulary_is_adapted_on_the_part_trained_on_only(tiny_aclimdb, tmp_pat
 
 
 def test_limits(tiny_aclimdb, tmp_path):
-    config = DataConfig(vocab_size=40, sequence_length=8, validation_size=30, train_limit=10, test_limit=7,
-                        cache_dir=str(tmp_path / "cache"), source="local", path=tiny_aclimdb)
+    config = DataConfig(
+        vocab_size=40,
+        sequence_length=8,
+        validation_size=30,
+        train_limit=10,
+        test_limit=7,
+        cache_dir=str(tmp_path / "cache"),
+        source="local",
+        path=tiny_aclimdb,
+    )
     data = pipeline.prepare(config, 1, verbose=False)
     assert len(data.x_train) == 10 and len(data.x_test) == 7
 
@@ -104,8 +124,9 @@ def test_the_source_is_settled_once_in_order(tiny_aclimdb, tmp_path, monkeypatch
         settled(DataConfig(), str(tmp_path / "nope"))
 
     # Once settled, the pipeline reads only the config: neither --data nor the environment again.
-    config = DataConfig(vocab_size=40, sequence_length=8, validation_size=30, cache_dir=str(tmp_path / "c"),
-                        source="local", path=here)
+    config = DataConfig(
+        vocab_size=40, sequence_length=8, validation_size=30, cache_dir=str(tmp_path / "c"), source="local", path=here
+    )
     monkeypatch.setenv("TEXTATTN_DATA", str(tmp_path / "nope"))
     assert pipeline.prepare(config, 1, verbose=False).source == here
     with pytest.raises(ValueError, match="not settled"):
@@ -127,8 +148,9 @@ def test_bad_paths_give_one_line_errors(tiny_aclimdb, tmp_path):
     with pytest.raises(UserError, match="neither a directory nor a tar archive"):
         aclimdb.read_reviews(str(tmp_path / "notes.txt"))
     with pytest.raises(UserError, match="validation_size=200 leaves nothing"):
-        pipeline.prepare(DataConfig(validation_size=200, cache_dir=str(tmp_path / "c"), source="local",
-                                    path=tiny_aclimdb), 1)
+        pipeline.prepare(
+            DataConfig(validation_size=200, cache_dir=str(tmp_path / "c"), source="local", path=tiny_aclimdb), 1
+        )
 
 
 def test_no_network_and_no_local_copy(tmp_path, monkeypatch):

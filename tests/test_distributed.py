@@ -19,7 +19,6 @@ import time
 
 import numpy as np
 import pytest
-
 from distributed_support import Workers, env_for, free_ports, history, jax_env, run_single, tf_config
 from helpers import REPO, make_aclimdb, tiny_config
 
@@ -27,8 +26,9 @@ from textattn import distributed
 from textattn.config import apply_overrides
 from textattn.errors import UserError
 
-needs_jax = pytest.mark.skipif(importlib.util.find_spec("jax") is None,
-                               reason="jax is not installed (pip install -e '.[jax]')")
+needs_jax = pytest.mark.skipif(
+    importlib.util.find_spec("jax") is None, reason="jax is not installed (pip install -e '.[jax]')"
+)
 
 WORKERS = ["127.0.0.1:1111", "127.0.0.1:2222"]
 
@@ -41,22 +41,25 @@ def config_text(cluster=None, task=None) -> str:
     return json.dumps({"cluster": cluster or {"worker": WORKERS}, "task": task or {"type": "worker", "index": 0}})
 
 
-@pytest.mark.parametrize("text, message", [
-    (None, "TF_CONFIG, which is not set"),
-    ("", "TF_CONFIG, which is not set"),
-    ('{"cluster": {"worker": ["127.0.0.1:1"]}, "task": ', "not valid JSON"),
-    ('["worker"]', 'needs a "cluster" and a "task" object'),
-    (config_text(task={"type": "worker", "index": 2}), "task index 2 is out of range"),
-    (config_text(task={"type": "worker", "index": -1}), "task index -1 is out of range"),
-    (config_text(task={"type": "worker", "index": "0"}), "task index '0' is out of range"),
-    (config_text(task={"type": "chief", "index": 0}), "task type 'chief' is not in the cluster"),
-    (config_text(task={"type": "evaluator", "index": 0}), "task type 'evaluator' is not in the cluster"),
-    (config_text(cluster={"worker": WORKERS, "ps": ["127.0.0.1:3"]}), "no parameter servers"),
-    (config_text(cluster={"worker": ["127.0.0.1"]}), "not HOST:PORT"),
-    (config_text(cluster={"worker": ["127.0.0.1:99999"]}), "not HOST:PORT"),
-    (config_text(cluster={"worker": []}), "non-empty list"),
-    (config_text(cluster={"chief": WORKERS, "worker": WORKERS}), "one chief"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        (None, "TF_CONFIG, which is not set"),
+        ("", "TF_CONFIG, which is not set"),
+        ('{"cluster": {"worker": ["127.0.0.1:1"]}, "task": ', "not valid JSON"),
+        ('["worker"]', 'needs a "cluster" and a "task" object'),
+        (config_text(task={"type": "worker", "index": 2}), "task index 2 is out of range"),
+        (config_text(task={"type": "worker", "index": -1}), "task index -1 is out of range"),
+        (config_text(task={"type": "worker", "index": "0"}), "task index '0' is out of range"),
+        (config_text(task={"type": "chief", "index": 0}), "task type 'chief' is not in the cluster"),
+        (config_text(task={"type": "evaluator", "index": 0}), "task type 'evaluator' is not in the cluster"),
+        (config_text(cluster={"worker": WORKERS, "ps": ["127.0.0.1:3"]}), "no parameter servers"),
+        (config_text(cluster={"worker": ["127.0.0.1"]}), "not HOST:PORT"),
+        (config_text(cluster={"worker": ["127.0.0.1:99999"]}), "not HOST:PORT"),
+        (config_text(cluster={"worker": []}), "non-empty list"),
+        (config_text(cluster={"chief": WORKERS, "worker": WORKERS}), "one chief"),
+    ],
+)
 def test_a_wrong_tf_config_is_one_line_saying_what_is_wrong(text, message):
     with pytest.raises(UserError, match=re.escape(message)) as info:
         distributed.parse_tf_config(text)
@@ -82,17 +85,20 @@ def jax_vars(addresses="127.0.0.1:1234", num="2", pid="0") -> dict:
     return {k: v for k, v in zip(names, (addresses, num, pid)) if v is not None}
 
 
-@pytest.mark.parametrize("env, message", [
-    (jax_vars(addresses=None), "needs KERAS_DISTRIBUTION_JOB_ADDRESSES"),
-    (jax_vars(addresses="localhost"), "'localhost' is not HOST:PORT"),
-    (jax_vars(num=None), "KERAS_DISTRIBUTION_NUM_PROCESSES is not set"),
-    (jax_vars(num="two"), "'two' is not a whole number"),
-    (jax_vars(num="0"), "must be at least 1"),
-    (jax_vars(pid=None), "KERAS_DISTRIBUTION_PROCESS_ID is not set"),
-    (jax_vars(pid="2"), "KERAS_DISTRIBUTION_PROCESS_ID=2 is out of range for KERAS_DISTRIBUTION_NUM_PROCESSES=2"),
-    (jax_vars(pid="-1"), "out of range"),
-    (jax_vars(addresses="127.0.0.1:1,127.0.0.1:2,127.0.0.1:3"), "names 3 processes but"),
-])
+@pytest.mark.parametrize(
+    "env, message",
+    [
+        (jax_vars(addresses=None), "needs KERAS_DISTRIBUTION_JOB_ADDRESSES"),
+        (jax_vars(addresses="localhost"), "'localhost' is not HOST:PORT"),
+        (jax_vars(num=None), "KERAS_DISTRIBUTION_NUM_PROCESSES is not set"),
+        (jax_vars(num="two"), "'two' is not a whole number"),
+        (jax_vars(num="0"), "must be at least 1"),
+        (jax_vars(pid=None), "KERAS_DISTRIBUTION_PROCESS_ID is not set"),
+        (jax_vars(pid="2"), "KERAS_DISTRIBUTION_PROCESS_ID=2 is out of range for KERAS_DISTRIBUTION_NUM_PROCESSES=2"),
+        (jax_vars(pid="-1"), "out of range"),
+        (jax_vars(addresses="127.0.0.1:1,127.0.0.1:2,127.0.0.1:3"), "names 3 processes but"),
+    ],
+)
 def test_inconsistent_jax_variables_are_one_line(env, message):
     with pytest.raises(UserError, match=re.escape(message)) as info:
         distributed.parse_jax_env(env)
@@ -121,12 +127,15 @@ def test_distribution_keys_are_type_checked(tmp_path):
         apply_overrides(config, ["train.distribution_timeout=0"])
 
 
-@pytest.mark.parametrize("overrides, message", [
-    (["model.variant=ngram"], "reads sparse n-gram bags"),
-    (["model.variant=hybrid"], "reads sparse n-gram bags"),
-    (["train.final_fit=true"], "does not run train.final_fit yet"),
-    (["train.bucket_by_length=true"], "set train.bucket_by_length=false"),
-])
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        (["model.variant=ngram"], "reads sparse n-gram bags"),
+        (["model.variant=hybrid"], "reads sparse n-gram bags"),
+        (["train.final_fit=true"], "does not run train.final_fit yet"),
+        (["train.bucket_by_length=true"], "set train.bucket_by_length=false"),
+    ],
+)
 def test_what_distribution_cannot_run_is_refused_when_the_config_is_read(tmp_path, overrides, message):
     config = tiny_config(tmp_path)
     apply_overrides(config, overrides)  # fine without distribution
@@ -187,8 +196,13 @@ def test_a_worker_restores_from_the_chiefs_backup_and_writes_only_its_own(tmp_pa
     worker = model()
     backup = AtomicBackupAndRestore(str(tmp_path / "worker"), restore_dir=str(tmp_path / "chief"))
     seen = []
-    worker.fit(x, y, epochs=3, verbose=0, callbacks=[backup, keras.callbacks.LambdaCallback(
-        on_epoch_begin=lambda epoch, logs: seen.append(epoch))])
+    worker.fit(
+        x,
+        y,
+        epochs=3,
+        verbose=0,
+        callbacks=[backup, keras.callbacks.LambdaCallback(on_epoch_begin=lambda epoch, logs: seen.append(epoch))],
+    )
     assert seen == [2], "the worker continues after the chief's last finished epoch"
     assert sorted(os.listdir(tmp_path / "chief")) == before
     assert not os.path.exists(tmp_path / "worker"), "its own backup is deleted when its fit ends"
@@ -199,9 +213,25 @@ def test_a_worker_restores_from_the_chiefs_backup_and_writes_only_its_own(tmp_pa
 
 
 def train_args(data, run_dir, *extra) -> list[str]:
-    return ["--config", "configs/fast.yaml", "--data", str(data), "--run-dir", str(run_dir),
-            "--set", "data.vocab_size=200", "--set", "data.sequence_length=64", "--set", "data.validation_size=100",
-            "--set", "train.batch_size=30", "--set", "train.early_stopping=false", *extra]
+    return [
+        "--config",
+        "configs/fast.yaml",
+        "--data",
+        str(data),
+        "--run-dir",
+        str(run_dir),
+        "--set",
+        "data.vocab_size=200",
+        "--set",
+        "data.sequence_length=64",
+        "--set",
+        "data.validation_size=100",
+        "--set",
+        "train.batch_size=30",
+        "--set",
+        "train.early_stopping=false",
+        *extra,
+    ]
 
 
 def assert_one_error_line(result, *fragments) -> str:
@@ -220,18 +250,24 @@ def small_aclimdb(tmp_path_factory) -> str:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("backend, env, message", [
-    ("tensorflow", {}, "TF_CONFIG, which is not set"),
-    ("tensorflow", {"TF_CONFIG": "{cluster"}, "TF_CONFIG is not valid JSON"),
-    ("tensorflow", {"TF_CONFIG": config_text(task={"type": "worker", "index": 5})}, "task index 5 is out of range"),
-    ("tensorflow", {"TF_CONFIG": config_text(task={"type": "master", "index": 0})}, "task type 'master'"),
-    pytest.param("jax", jax_vars(pid="3"), "KERAS_DISTRIBUTION_PROCESS_ID=3 is out of range", marks=needs_jax),
-    pytest.param("jax", jax_vars(addresses=None), "needs KERAS_DISTRIBUTION_JOB_ADDRESSES", marks=needs_jax),
-])
+@pytest.mark.parametrize(
+    "backend, env, message",
+    [
+        ("tensorflow", {}, "TF_CONFIG, which is not set"),
+        ("tensorflow", {"TF_CONFIG": "{cluster"}, "TF_CONFIG is not valid JSON"),
+        ("tensorflow", {"TF_CONFIG": config_text(task={"type": "worker", "index": 5})}, "task index 5 is out of range"),
+        ("tensorflow", {"TF_CONFIG": config_text(task={"type": "master", "index": 0})}, "task type 'master'"),
+        pytest.param("jax", jax_vars(pid="3"), "KERAS_DISTRIBUTION_PROCESS_ID=3 is out of range", marks=needs_jax),
+        pytest.param("jax", jax_vars(addresses=None), "needs KERAS_DISTRIBUTION_JOB_ADDRESSES", marks=needs_jax),
+    ],
+)
 def test_a_wrong_cluster_description_is_one_line_and_writes_nothing(small_aclimdb, tmp_path, backend, env, message):
     run_dir = tmp_path / "runs" / "run"
-    result = run_single(train_args(small_aclimdb, run_dir, "--set", "train.distribution=multi_worker"),
-                        env_for(tmp_path, backend, **env), timeout=120)
+    result = run_single(
+        train_args(small_aclimdb, run_dir, "--set", "train.distribution=multi_worker"),
+        env_for(tmp_path, backend, **env),
+        timeout=120,
+    )
     assert_one_error_line(result, message)
     assert not os.path.exists(tmp_path / "runs")
 
@@ -239,7 +275,7 @@ def test_a_wrong_cluster_description_is_one_line_and_writes_nothing(small_aclimd
 @pytest.mark.slow
 def test_multi_worker_without_run_dir_is_one_line(small_aclimdb, tmp_path):
     args = train_args(small_aclimdb, "x", "--set", "train.distribution=multi_worker")
-    args = args[:args.index("--run-dir")] + args[args.index("--run-dir") + 2:] + ["--output-dir", str(tmp_path / "o")]
+    args = args[: args.index("--run-dir")] + args[args.index("--run-dir") + 2 :] + ["--output-dir", str(tmp_path / "o")]
     result = run_single(args, env_for(tmp_path, "tensorflow", TF_CONFIG=config_text()), timeout=120)
     assert_one_error_line(result, "needs --run-dir PATH")
     assert not os.path.exists(tmp_path / "o")
@@ -252,9 +288,13 @@ def test_an_unreachable_peer_is_one_line_after_the_timeout(small_aclimdb, tmp_pa
     ports = free_ports(2)
     env = {"TF_CONFIG": tf_config(ports, 0)} if backend == "tensorflow" else jax_env(ports[0], 2, 0)
     run_dir = tmp_path / "run"
-    result = run_single(train_args(small_aclimdb, run_dir, "--set", "train.distribution=multi_worker",
-                                   "--set", "train.distribution_timeout=8"), env_for(tmp_path, backend, **env),
-                        timeout=150)
+    result = run_single(
+        train_args(
+            small_aclimdb, run_dir, "--set", "train.distribution=multi_worker", "--set", "train.distribution_timeout=8"
+        ),
+        env_for(tmp_path, backend, **env),
+        timeout=150,
+    )
     assert_one_error_line(result, "within 8s (train.distribution_timeout)")
     assert not os.path.exists(run_dir)
 
@@ -306,8 +346,9 @@ def two_worker_run(small_aclimdb, tmp_path, backend: str, single_kind: str):
     assert metrics["distribution"] == {"kind": "multi_worker", "replicas": 2}
 
     single_dir = tmp_path / "single"
-    single_args = train_args(small_aclimdb, single_dir, "--epochs", str(EPOCHS),
-                             "--set", f"train.distribution={single_kind}")
+    single_args = train_args(
+        small_aclimdb, single_dir, "--epochs", str(EPOCHS), "--set", f"train.distribution={single_kind}"
+    )
     result = run_single(single_args, env_for(tmp_path, backend))
     assert result.returncode == 0, result.stderr[-3000:]
     return history(run_dir), history(single_dir)
@@ -346,8 +387,18 @@ def kill_and_resume(data, tmp_path, backend: str):
     """Kill worker 1 mid-epoch (SIGKILL); the chief must stop by itself; both restarted finish the run."""
     run_dir = tmp_path / "shared" / "run"
     epochs = 6
-    args = train_args(data, run_dir, "--epochs", str(epochs), "--set", "train.distribution=multi_worker",
-                      "--set", "train.distribution_timeout=20", "--set", "train.batch_size=16")
+    args = train_args(
+        data,
+        run_dir,
+        "--epochs",
+        str(epochs),
+        "--set",
+        "train.distribution=multi_worker",
+        "--set",
+        "train.distribution_timeout=20",
+        "--set",
+        "train.batch_size=16",
+    )
     workers = Workers(tmp_path / "logs")
     try:
         ports = free_ports(2)
@@ -419,19 +470,30 @@ print("fit finished")
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("patched, message", [
-    ("none", "with an unsupported type (<class 'tensorflow.python.distribute.values.PerReplica'>)"),
-    ("build-only", "Invalid reduction dimension 0 for input with 0 dimensions"),  # keras-team/keras#20585
-])
+@pytest.mark.parametrize(
+    "patched, message",
+    [
+        ("none", "with an unsupported type (<class 'tensorflow.python.distribute.values.PerReplica'>)"),
+        ("build-only", "Invalid reduction dimension 0 for input with 0 dimensions"),  # keras-team/keras#20585
+    ],
+)
 def test_keras_fit_under_multi_worker_still_fails_without_the_workaround(tmp_path, patched, message):
     """When this fails, Keras fixed it: drop that half of textattn/compat/keras_distribute.py."""
     import subprocess
     import sys
 
     ports = free_ports(2)
-    procs = [subprocess.Popen([sys.executable, "-c", UNPATCHED_FIT, patched], cwd=tmp_path,
-                              env=env_for(tmp_path, "tensorflow", TF_CONFIG=tf_config(ports, i)),
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for i in (0, 1)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", UNPATCHED_FIT, patched],
+            cwd=tmp_path,
+            env=env_for(tmp_path, "tensorflow", TF_CONFIG=tf_config(ports, i)),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for i in (0, 1)
+    ]
     try:
         outputs = [proc.communicate(timeout=150)[0] for proc in procs]
     finally:
@@ -548,8 +610,14 @@ def test_a_wait_stuck_in_c_holding_the_gil_ends_with_one_line_and_status_2(tmp_p
     import time
 
     start = time.monotonic()
-    result = subprocess.run([sys.executable, "-c", STUCK, "2"], cwd=tmp_path, env=env_for(tmp_path, "tensorflow"),
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-c", STUCK, "2"],
+        cwd=tmp_path,
+        env=env_for(tmp_path, "tensorflow"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert time.monotonic() - start < 30
     assert result.returncode == 2 and "waiting" in result.stdout and "never" not in result.stdout
     assert result.stderr.strip().splitlines() == ["error: the peers did not join"]
@@ -570,20 +638,52 @@ def test_tf_two_workers_stream_a_prepared_directory_with_its_vocabulary(small_ac
     `textattn prepare --config` wrote, and train as one mirrored process on the same directory does, to 1e-4."""
     prepared = tmp_path / "shared" / "prepared"
     sizes = ["--set", "data.vocab_size=200", "--set", "data.sequence_length=64"]
-    done = subprocess.run([sys.executable, "-m", "textattn", "prepare", "--data", str(small_aclimdb), "--out",
-                           str(prepared), "--config", "configs/fast.yaml", "--set", "data.validation_size=100",
-                           *sizes], cwd=REPO, env=env_for(tmp_path, "tensorflow"), capture_output=True, text=True,
-                          timeout=170)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "textattn",
+            "prepare",
+            "--data",
+            str(small_aclimdb),
+            "--out",
+            str(prepared),
+            "--config",
+            "configs/fast.yaml",
+            "--set",
+            "data.validation_size=100",
+            *sizes,
+        ],
+        cwd=REPO,
+        env=env_for(tmp_path, "tensorflow"),
+        capture_output=True,
+        text=True,
+        timeout=170,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     run_dir = tmp_path / "shared" / "run"
-    args = ["--config", "configs/fast.yaml", "--data", str(prepared), *sizes, "--set", "train.batch_size=30",
-            "--set", "train.early_stopping=false", "--epochs", str(EPOCHS)]
+    args = [
+        "--config",
+        "configs/fast.yaml",
+        "--data",
+        str(prepared),
+        *sizes,
+        "--set",
+        "train.batch_size=30",
+        "--set",
+        "train.early_stopping=false",
+        "--epochs",
+        str(EPOCHS),
+    ]
     ports = free_ports(2)
     workers = Workers(tmp_path / "logs")
     try:
         for index in (0, 1):
-            workers.start(f"w{index}", [*args, "--run-dir", str(run_dir), "--set", "train.distribution=multi_worker"],
-                          cluster_env(tmp_path, "tensorflow", ports, index))
+            workers.start(
+                f"w{index}",
+                [*args, "--run-dir", str(run_dir), "--set", "train.distribution=multi_worker"],
+                cluster_env(tmp_path, "tensorflow", ports, index),
+            )
         codes = workers.wait(["w0", "w1"], 150)
     finally:
         workers.close()
@@ -595,7 +695,8 @@ def test_tf_two_workers_stream_a_prepared_directory_with_its_vocabulary(small_ac
         assert f.read() == g.read()
     assert not os.path.exists(tmp_path / "cache" / "streamed-vocabularies"), "no worker fitted its own"
     single_dir = tmp_path / "single"
-    result = run_single([*args, "--run-dir", str(single_dir), "--set", "train.distribution=mirrored"],
-                        env_for(tmp_path, "tensorflow"))
+    result = run_single(
+        [*args, "--run-dir", str(single_dir), "--set", "train.distribution=mirrored"], env_for(tmp_path, "tensorflow")
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert_same_training(history(run_dir), history(single_dir), 1e-4)

@@ -77,8 +77,9 @@ def test_a_second_sigterm_terminates_at_once():
     from helpers import REPO
 
     env = {**os.environ, "PYTHONPATH": REPO}
-    result = subprocess.run([sys.executable, "-c", SECOND_SIGTERM], cwd=REPO, env=env, capture_output=True,
-                            text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-c", SECOND_SIGTERM], cwd=REPO, env=env, capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == -signal.SIGTERM, result
     assert "not reached" not in result.stdout and result.stderr == ""
 
@@ -90,7 +91,9 @@ def test_a_swallowed_interrupt_is_raised_again(monkeypatch, capsys, sigint):
     import time
 
     monkeypatch.setattr(SigtermAsInterrupt, "retry_seconds", 0.2)
-    previous_sigint = signal.signal(signal.SIGINT, signal.SIG_IGN if sigint == "ignored" else signal.default_int_handler)
+    previous_sigint = signal.signal(
+        signal.SIGINT, signal.SIG_IGN if sigint == "ignored" else signal.default_int_handler
+    )
     swallowed = []
 
     def command(args):
@@ -247,7 +250,10 @@ def test_quota_and_read_only_filesystem_are_one_line(capsys, code):
         raise OSError(number, os.strerror(number))
 
     assert run_cli(command, None) == EXIT_USAGE
-    assert capsys.readouterr().err == f"error: {os.strerror(number)}; free some space or choose another directory, then rerun\n"
+    assert (
+        capsys.readouterr().err
+        == f"error: {os.strerror(number)}; free some space or choose another directory, then rerun\n"
+    )
 
 
 def test_other_os_errors_are_not_hidden():
@@ -307,7 +313,10 @@ def test_a_multi_line_disk_error_is_still_one_line(capsys):
         raise OSError(errno.ENOSPC, "Unable to synchronously create file (file write failed: time = Mon\n, ...)")
 
     assert run_cli(command, None) == EXIT_USAGE
-    assert capsys.readouterr().err == "error: No space left on device; free some space or choose another directory, then rerun\n"
+    assert (
+        capsys.readouterr().err
+        == "error: No space left on device; free some space or choose another directory, then rerun\n"
+    )
 
 
 def test_tensorflow_savers_full_disk_is_one_line(capsys):
@@ -318,7 +327,10 @@ def test_tensorflow_savers_full_disk_is_one_line(capsys):
         raise tf.errors.InternalError(None, None, "/x/variables_temp/part-00000; No space left on device [Op:SaveV2]")
 
     assert run_cli(command, None) == EXIT_USAGE
-    assert capsys.readouterr().err == "error: No space left on device; free some space or choose another directory, then rerun\n"
+    assert (
+        capsys.readouterr().err
+        == "error: No space left on device; free some space or choose another directory, then rerun\n"
+    )
 
 
 def test_other_errors_that_mention_a_full_disk_are_not_hidden():

@@ -10,8 +10,8 @@ import sys
 
 import matplotlib.image
 import pytest
-
 from helpers import REPO, load_script, tiny_config
+
 from textattn import runs
 from textattn.evaluation import metrics as metrics_module
 from textattn.evaluation.run import EVALUATION
@@ -71,8 +71,9 @@ def run_cli(capsys, *args):
 
 def test_report_files_cache_and_plots(fresh_runs, tiny_aclimdb, tmp_path, capsys, count_evaluations):
     md, csv_path, js, plots = tmp_path / "r.md", tmp_path / "r.csv", tmp_path / "r.json", tmp_path / "plots"
-    code, out, err = run_cli(capsys, *fresh_runs, "--data", tiny_aclimdb, "--markdown", md, "--csv", csv_path,
-                             "--json", js, "--plots", plots)
+    code, out, err = run_cli(
+        capsys, *fresh_runs, "--data", tiny_aclimdb, "--markdown", md, "--csv", csv_path, "--json", js, "--plots", plots
+    )
     assert code == 0, err
     assert "error:" not in err
     assert len(count_evaluations) == 2
@@ -95,7 +96,7 @@ def test_report_files_cache_and_plots(fresh_runs, tiny_aclimdb, tmp_path, capsys
     by_variant = {r["variant"]: r for r in rows}
     assert by_variant["baseline"]["layers"] == "0" and by_variant["attention"]["layers"] == "2"
 
-    table = out[out.index("Test split"):].splitlines()
+    table = out[out.index("Test split") :].splitlines()
     assert table[1].split()[0] == "run" and len(table) >= 4
     assert [line.split()[0] for line in table[3:5]] == [r["run"] for r in rows]
 
@@ -162,8 +163,19 @@ def test_bad_runs_are_reported_and_the_rest_still_evaluated(fresh_runs, tiny_acl
         f.write(text.replace("test_limit: null", "test_limit: 0"))
 
     json_path = tmp_path / "r.json"
-    code, out, err = run_cli(capsys, not_a_run, good, bad_vocab, bad_model, no_split, tmp_path / "missing",
-                             "--data", tiny_aclimdb, "--json", json_path)
+    code, out, err = run_cli(
+        capsys,
+        not_a_run,
+        good,
+        bad_vocab,
+        bad_model,
+        no_split,
+        tmp_path / "missing",
+        "--data",
+        tiny_aclimdb,
+        "--json",
+        json_path,
+    )
     assert code == 1
     lines = err.strip().splitlines()
     expected = {
@@ -177,19 +189,22 @@ def test_bad_runs_are_reported_and_the_rest_still_evaluated(fresh_runs, tiny_acl
     for run, what in expected.items():
         [line] = [line for line in lines if line.startswith(f"error: {run}: ")]
         assert what in line
-    title, header, rule, *rest = out[out.index("Test split"):].splitlines()
+    title, header, rule, *rest = out[out.index("Test split") :].splitlines()
     assert rest[0].startswith(os.path.basename(good)) and not rest[1].strip()  # one row, then the next section
     report = json.loads(json_path.read_text())
     assert len(report["rows"]) == 1 and len(report["errors"]) == 5
 
 
-@pytest.mark.parametrize("args, message", [
-    ([], "give at least one RUN_DIR"),
-    (["--bogus"], "unrecognized arguments: --bogus"),
-    (["--params-only"], "--params-only needs --configs"),
-    (["--configs", "configs/seed_mha.yaml"], "--configs is only used with --params-only"),
-    (["runs/x", "--latency-calls", "0"], "--latency-calls must be at least 1"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        ([], "give at least one RUN_DIR"),
+        (["--bogus"], "unrecognized arguments: --bogus"),
+        (["--params-only"], "--params-only needs --configs"),
+        (["--configs", "configs/seed_mha.yaml"], "--configs is only used with --params-only"),
+        (["runs/x", "--latency-calls", "0"], "--latency-calls must be at least 1"),
+    ],
+)
 def test_cli_misuse_exits_2(args, message, capsys):
     try:
         code = evaluate_cli.main(args)
@@ -202,14 +217,25 @@ def test_cli_misuse_exits_2(args, message, capsys):
 
 @pytest.mark.slow
 def test_params_only_on_the_reference_configs():
-    configs = [f"configs/{name}.yaml" for name in ("seed_attention", "seed_mha", "seed_transformer", "seed_transformer_pos")]
-    proc = subprocess.run([sys.executable, "evaluate.py", "--params-only", "--configs", *configs],
-                          cwd=REPO, capture_output=True, text=True, timeout=300)
+    configs = [
+        f"configs/{name}.yaml" for name in ("seed_attention", "seed_mha", "seed_transformer", "seed_transformer_pos")
+    ]
+    proc = subprocess.run(
+        [sys.executable, "evaluate.py", "--params-only", "--configs", *configs],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.strip().splitlines()[2:]
     totals = {line.split()[0]: line.split()[2] for line in lines}
-    assert totals == {"seed_attention": "160,036", "seed_mha": "160,630",
-                      "seed_transformer": "164,386", "seed_transformer_pos": "168,482"}
+    assert totals == {
+        "seed_attention": "160,036",
+        "seed_mha": "160,630",
+        "seed_transformer": "164,386",
+        "seed_transformer_pos": "168,482",
+    }
     assert all(line.split()[2] == line.split()[3] for line in lines)  # all trainable
     assert lines[0].split()[1] == "attention" and lines[0].split()[4] == "36"
 

@@ -5,13 +5,13 @@ import math
 import numpy as np
 import pytest
 import tensorflow as tf
-
 from helpers import fake_time
+
 from textattn.config import config_from_dict
+from textattn.evaluation import speed as speed_module
 from textattn.evaluation.architecture import architecture_columns
 from textattn.evaluation.metrics import classification_metrics, positive_probability
 from textattn.evaluation.report import format_markdown, format_terminal, sort_rows
-from textattn.evaluation import speed as speed_module
 from textattn.evaluation.speed import measure_serving
 
 # Eight reviews; P(positive) > 0.5 predicts positive.
@@ -78,17 +78,26 @@ def config(variant, **model):
     return config_from_dict({"model": {"variant": variant, **model}})
 
 
-@pytest.mark.parametrize("variant, model, layers, heads", [
-    ("baseline", {}, 0, None),
-    ("attention", {"attention": {"num_layers": 3}}, 3, 1),
-    ("mha", {"mha": {"num_layers": 1, "num_heads": 4}}, 1, 4),
-    ("transformer", {"transformer": {"num_layers": 2, "num_heads": 8}}, 2, 8),
-    ("additive", {"additive": {"num_layers": 2}}, 2, 1),
-])
+@pytest.mark.parametrize(
+    "variant, model, layers, heads",
+    [
+        ("baseline", {}, 0, None),
+        ("attention", {"attention": {"num_layers": 3}}, 3, 1),
+        ("mha", {"mha": {"num_layers": 1, "num_heads": 4}}, 1, 4),
+        ("transformer", {"transformer": {"num_layers": 2, "num_heads": 8}}, 2, 8),
+        ("additive", {"additive": {"num_layers": 2}}, 2, 1),
+    ],
+)
 def test_architecture_columns(variant, model, layers, heads):
     cols = architecture_columns(config(variant, positional="sinusoidal", mask_padding=True, **model))
-    assert cols == {"variant": variant, "positional": "sinusoidal", "pooling": "average",
-                    "mask_padding": True, "layers": layers, "heads": heads}
+    assert cols == {
+        "variant": variant,
+        "positional": "sinusoidal",
+        "pooling": "average",
+        "mask_padding": True,
+        "layers": layers,
+        "heads": heads,
+    }
 
 
 def test_measure_serving_reports_latency_and_throughput(monkeypatch):
@@ -115,11 +124,32 @@ def test_measure_serving_reports_latency_and_throughput(monkeypatch):
 
 
 def row(run, accuracy):
-    return {"run": run, "variant": "baseline", "positional": "none", "pooling": "average", "mask_padding": False,
-            "layers": 0, "heads": None, "accuracy": accuracy, "loss": 0.3, "precision": 0.9, "recall": 0.8,
-            "f1": 0.85, "auc": 0.95, "tn": 10, "fp": 2, "fn": 3, "tp": 12345, "params": 160036,
-            "trainable": 160036, "non_embedding": 36, "model_bytes": 1_950_000, "reviews_per_s": 2500.4,
-            "latency_ms": 3.14159, "fit_s_per_epoch": None}
+    return {
+        "run": run,
+        "variant": "baseline",
+        "positional": "none",
+        "pooling": "average",
+        "mask_padding": False,
+        "layers": 0,
+        "heads": None,
+        "accuracy": accuracy,
+        "loss": 0.3,
+        "precision": 0.9,
+        "recall": 0.8,
+        "f1": 0.85,
+        "auc": 0.95,
+        "tn": 10,
+        "fp": 2,
+        "fn": 3,
+        "tp": 12345,
+        "params": 160036,
+        "trainable": 160036,
+        "non_embedding": 36,
+        "model_bytes": 1_950_000,
+        "reviews_per_s": 2500.4,
+        "latency_ms": 3.14159,
+        "fit_s_per_epoch": None,
+    }
 
 
 def test_table_sorted_by_accuracy_and_formatted():

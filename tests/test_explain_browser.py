@@ -17,11 +17,18 @@ def chromium() -> str:
     found = shutil.which("chromium") or shutil.which("chromium-browser")
     if found:
         return found
-    for command in (["apt-get", "install", "-y", "-q", "chromium"],
-                    ["sh", "-c", "apt-get update -q && apt-get install -y -q chromium"]):
+    for command in (
+        ["apt-get", "install", "-y", "-q", "chromium"],
+        ["sh", "-c", "apt-get update -q && apt-get install -y -q chromium"],
+    ):
         try:
-            subprocess.run(command, capture_output=True, timeout=900, check=False,
-                           env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+            subprocess.run(
+                command,
+                capture_output=True,
+                timeout=900,
+                check=False,
+                env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
+            )
         except (OSError, subprocess.TimeoutExpired):
             continue
         if shutil.which("chromium"):
@@ -30,8 +37,12 @@ def chromium() -> str:
 
 
 def headless(browser: str, profile, *args) -> subprocess.CompletedProcess:
-    return subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                           f"--user-data-dir={profile}", *args], capture_output=True, text=True, timeout=180)
+    return subprocess.run(
+        [browser, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", f"--user-data-dir={profile}", *args],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
 
 
 @pytest.mark.slow
@@ -49,8 +60,9 @@ def test_page_renders_in_headless_chromium(tiny_run, tmp_path):
     assert dom.stdout.count("p(pos) = ") + dom.stdout.count("p(neg) = ") == 2  # the predicted class's probability
 
     shot = tmp_path / "view.png"
-    result = headless(browser, tmp_path / "profile", "--hide-scrollbars", "--window-size=900,700",
-                      f"--screenshot={shot}", url)
+    result = headless(
+        browser, tmp_path / "profile", "--hide-scrollbars", "--window-size=900,700", f"--screenshot={shot}", url
+    )
     assert result.returncode == 0 and shot.is_file(), result.stderr[-2000:]
     import matplotlib.image
 

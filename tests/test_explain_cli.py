@@ -6,8 +6,8 @@ import os
 import sys
 
 import pytest
-
 from explain_support import explainable, save_run
+
 from textattn import export, serving
 from textattn.__main__ import main
 from textattn.commands.explain import run_explain
@@ -107,13 +107,16 @@ def test_html_page_is_self_contained(tiny_run, tmp_path, capsys):
     assert html.count('class="t"') == len(REVIEW.split()) + 32  # the long review: its kept window
 
 
-@pytest.mark.parametrize("argv,message", [
-    (["explain", "{run}"], "no reviews given"),
-    (["explain", "{run}", "x", "--top", "-1"], "--top must be 0 or more"),
-    (["explain", "{old}", "x"], "has no 'explain' endpoint"),
-    (["explain", "{run}", "x", "--html", "/nonexistent/dir/view.html"], "does not exist"),
-    (["explain", "/nonexistent/model", "x"], "does not exist"),
-])
+@pytest.mark.parametrize(
+    "argv,message",
+    [
+        (["explain", "{run}"], "no reviews given"),
+        (["explain", "{run}", "x", "--top", "-1"], "--top must be 0 or more"),
+        (["explain", "{old}", "x"], "has no 'explain' endpoint"),
+        (["explain", "{run}", "x", "--html", "/nonexistent/dir/view.html"], "does not exist"),
+        (["explain", "/nonexistent/model", "x"], "does not exist"),
+    ],
+)
 def test_explain_errors_are_one_line_exit_2(argv, message, tiny_run, old_export, capsys):
     argv = [a.format(run=tiny_run, old=old_export) for a in argv]
     assert main(argv) == 2

@@ -9,9 +9,9 @@ import string
 import numpy as np
 import pytest
 import tensorflow as tf
-
 from explain_support import explainable, reload_parts, save_run
 from helpers import BAD_TEXTS, run_tf_only
+
 from textattn import export, runs, serving
 from textattn.data.text import OOV
 from textattn.explain.endpoint import explain_function, make_explain
@@ -27,8 +27,11 @@ def expected_tokens(text: str, vocabulary: list[str], length: int, keep: str) ->
     return [w if w in known else OOV for w in words]
 
 
-REVIEWS = ["A WONDERFUL film... with a <br />dull ending!", "zzqx great qqqz, the plot!!",
-           "the film " * 30 + "and an awful, boring ending"]
+REVIEWS = [
+    "A WONDERFUL film... with a <br />dull ending!",
+    "zzqx great qqqz, the plot!!",
+    "the film " * 30 + "and an awful, boring ending",
+]
 
 
 @pytest.mark.parametrize("keep", ["start", "end"])
@@ -55,8 +58,12 @@ def test_ngram_tokens_cover_the_whole_review(tmp_path):
         assert tokens == expected_tokens(text, vocabulary, 10**6, "start")
 
 
-BAD = {"empty": b"", "invalid_utf8": BAD_TEXTS["invalid_utf8"], "one_megabyte": BAD_TEXTS["one_megabyte"],
-       "punctuation_only": BAD_TEXTS["punctuation_only"]}
+BAD = {
+    "empty": b"",
+    "invalid_utf8": BAD_TEXTS["invalid_utf8"],
+    "one_megabyte": BAD_TEXTS["one_megabyte"],
+    "punctuation_only": BAD_TEXTS["punctuation_only"],
+}
 
 
 def check_valid_answer(out, row: int, name: str):
@@ -101,8 +108,7 @@ EXPORT_TEXTS = ["a great film with a dull ending", "awful boring terrible waste"
 def explained_exports(tiny_run, tmp_path_factory):
     """{name: (run_dir, export_dir)}: the trained tiny run (gradient x input) and a hybrid with a transformer branch."""
     tmp = tmp_path_factory.mktemp("explain_export")
-    config, model, parts = explainable(tmp, "hybrid", temperature=1.0, hybrid={"branch": "transformer"},
-                                       pooling="max")
+    config, model, parts = explainable(tmp, "hybrid", temperature=1.0, hybrid={"branch": "transformer"}, pooling="max")
     hybrid_run = save_run(str(tmp / "hybrid_run"), config, model, reload_parts(parts))
     out = {}
     for name, run_dir in (("baseline", tiny_run), ("hybrid", hybrid_run)):
@@ -139,26 +145,35 @@ def test_export_explain_runs_with_tensorflow_alone_and_agrees_with_the_python_pa
         assert got["ngrams"] == python["ngrams"].astype(str).tolist()
         np.testing.assert_allclose(got["ngram_contributions"], python["ngram_contributions"], atol=1e-5, rtol=0)
     for row in range(len(texts)):
-        check_valid_answer({k: np.asarray(v) for k, v in got.items() if k != "serve"}
-                           | {"tokens": np.asarray(got["tokens"], dtype=object).astype(bytes)}, row, str(row))
+        check_valid_answer(
+            {k: np.asarray(v) for k, v in got.items() if k != "serve"}
+            | {"tokens": np.asarray(got["tokens"], dtype=object).astype(bytes)},
+            row,
+            str(row),
+        )
 
 
 def test_metadata_lists_the_explain_endpoint(explained_exports):
-    for name, (run_dir, export_dir) in explained_exports.items():
+    for name, (_run_dir, export_dir) in explained_exports.items():
         meta = runs.read_json(os.path.join(export_dir, serving.METADATA))
         assert meta["endpoints"] == ["serve", "explain"]
         assert meta["signature"]["endpoint"] == "serve"  # serve's description is unchanged
         explain = meta["explain"]
         assert explain["endpoint"] == "explain" and explain["inputs"] == {"texts": {"dtype": "string", "shape": [None]}}
-        outputs = {"tokens": {"dtype": "string", "shape": [None, 32]},
-                   "weights": {"dtype": "float32", "shape": [None, 32]},
-                   "probability": {"dtype": "float32", "shape": [None]},
-                   "probabilities": {"dtype": "float32", "shape": [None, 2]},
-                   "label": {"dtype": "string", "shape": [None]}, "label_id": {"dtype": "int32", "shape": [None]},
-                   "known_tokens": {"dtype": "int32", "shape": [None]}}
+        outputs = {
+            "tokens": {"dtype": "string", "shape": [None, 32]},
+            "weights": {"dtype": "float32", "shape": [None, 32]},
+            "probability": {"dtype": "float32", "shape": [None]},
+            "probabilities": {"dtype": "float32", "shape": [None, 2]},
+            "label": {"dtype": "string", "shape": [None]},
+            "label_id": {"dtype": "int32", "shape": [None]},
+            "known_tokens": {"dtype": "int32", "shape": [None]},
+        }
         if name == "hybrid":
-            outputs |= {"ngrams": {"dtype": "string", "shape": [None, None]},
-                        "ngram_contributions": {"dtype": "float32", "shape": [None, None]}}
+            outputs |= {
+                "ngrams": {"dtype": "string", "shape": [None, None]},
+                "ngram_contributions": {"dtype": "float32", "shape": [None, None]},
+            }
             assert "transformer word branch" in explain["weights"] and "rollout" in explain["weights"]
         else:
             assert "gradient x input" in explain["weights"]

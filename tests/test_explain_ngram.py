@@ -5,15 +5,21 @@ import math
 import numpy as np
 import pytest
 import tensorflow as tf
-
 from explain_support import MAX_NGRAM, corpus, explainable
+
 from textattn import serving
 from textattn.explain.endpoint import make_explain
 from textattn.explain.ngram_evidence import NgramEvidence
 from textattn.models import bag_models
 
-TEXTS = [b"a great film with a dull ending", b"GREAT film! <br /><br />great, great film.", b"",
-         b"\xff\xfe great \xc3\x28 film", b"zzqx qqqz", *(t.encode() for t in corpus(4, seed=2))]
+TEXTS = [
+    b"a great film with a dull ending",
+    b"GREAT film! <br /><br />great, great film.",
+    b"",
+    b"\xff\xfe great \xc3\x28 film",
+    b"zzqx qqqz",
+    *(t.encode() for t in corpus(4, seed=2)),
+]
 
 
 def evidence_of(model, parts, blend=None):
@@ -91,10 +97,12 @@ def test_ngram_token_shading_spreads_each_ngrams_size_over_its_words(tmp_path):
     mass = evidence.token_mass(occurrences, 1, 3).numpy()[0]
     c = {g.decode(): abs(float(v)) for g, v in zip(occurrences["gram"].numpy(), occurrences["contribution"].numpy())}
     # "great" occurs twice: half its size to each; bigrams split over two words; the trigram over three.
-    expected = np.array([
-        c["great"] / 2 + c["great film"] / 2 + c["great film great"] / 3,
-        c["film"] + c["great film"] / 2 + c["film great"] / 2 + c["great film great"] / 3,
-        c["great"] / 2 + c["film great"] / 2 + c["great film great"] / 3,
-    ])
+    expected = np.array(
+        [
+            c["great"] / 2 + c["great film"] / 2 + c["great film great"] / 3,
+            c["film"] + c["great film"] / 2 + c["film great"] / 2 + c["great film great"] / 3,
+            c["great"] / 2 + c["film great"] / 2 + c["great film great"] / 3,
+        ]
+    )
     np.testing.assert_allclose(mass, expected, rtol=1e-5)
     assert mass.sum() == pytest.approx(sum(c.values()), rel=1e-5)

@@ -4,8 +4,8 @@ import shutil
 
 import numpy as np
 import pytest
-
 from helpers import load_script
+
 from textattn.evaluation.explain_pages import pick_reviews, split_texts
 from textattn.predict import Predictor
 
@@ -34,17 +34,24 @@ def test_pick_reviews_for_three_classes_skips_reviews_without_a_verdict():
     confidence = np.array([0.9, 0.5, 0.8, 1 / 3, 0.7, 0.6])
     picked = pick_reviews(labels, confidence, predicted, 1, ["a", "b", "c"])
     assert [c for _, c in picked] == [
-        "true a, most confident correct #1 (review 0)", "true b, most confident correct #1 (review 1)",
-        "true b, most confident wrong #1 (review 5)", "true c, most confident correct #1 (review 2)",
-        "true c, most confident wrong #1 (review 4)"]
+        "true a, most confident correct #1 (review 0)",
+        "true b, most confident correct #1 (review 1)",
+        "true b, most confident wrong #1 (review 5)",
+        "true c, most confident correct #1 (review 2)",
+        "true c, most confident wrong #1 (review 4)",
+    ]
 
 
 def test_evaluate_writes_one_explain_page_per_run(tiny_run, tiny_aclimdb, tmp_path, capsys):
     run_dir = str(tmp_path / "run")
     shutil.copytree(tiny_run, run_dir)  # evaluate writes evaluation.json into the run
     out_dir = tmp_path / "pages"
-    assert evaluate_cli.main([run_dir, "--data", tiny_aclimdb, "--explain", "2", "--html", str(out_dir),
-                              "--latency-calls", "5"]) == 0
+    assert (
+        evaluate_cli.main(
+            [run_dir, "--data", tiny_aclimdb, "--explain", "2", "--html", str(out_dir), "--latency-calls", "5"]
+        )
+        == 0
+    )
     page = out_dir / "run.html"
     assert f"Wrote {page}" in capsys.readouterr().out
     html = page.read_text(encoding="utf-8")
@@ -58,9 +65,14 @@ def test_evaluate_writes_one_explain_page_per_run(tiny_run, tiny_aclimdb, tmp_pa
     assert "most confident correct #2" in html and "true pos" in html
 
 
-@pytest.mark.parametrize("argv,message", [(["--explain", "2"], "--explain N and --html DIR go together"),
-                                          (["--html", "x"], "--explain N and --html DIR go together"),
-                                          (["--explain", "0", "--html", "x"], "--explain must be at least 1")])
+@pytest.mark.parametrize(
+    "argv,message",
+    [
+        (["--explain", "2"], "--explain N and --html DIR go together"),
+        (["--html", "x"], "--explain N and --html DIR go together"),
+        (["--explain", "0", "--html", "x"], "--explain must be at least 1"),
+    ],
+)
 def test_explain_options_are_checked(argv, message, capsys):
     assert evaluate_cli.main(["runs/x", *argv]) == 2
     assert message in capsys.readouterr().err

@@ -3,9 +3,9 @@
 import keras
 import numpy as np
 import pytest
-
-from helpers import tiny_config
 from explain_support import explainable
+from helpers import tiny_config
+
 from textattn.explain import pool_query, rollout
 from textattn.explain.endpoint import make_explain
 from textattn.explain.token_weights import TokenWeigher, weight_kind
@@ -33,13 +33,22 @@ def assert_distribution(weights, ids):
 
 
 WORD_MODELS = [
-    ("baseline", "attention", {}), ("baseline", "average", {}), ("baseline", "max", {}),
-    ("attention", "average", {}), ("attention", "max", {}), ("attention", "attention", {}),
-    ("additive", "average", {}), ("additive", "attention", {"additive": {"implementation": "keras"}}),
-    ("mha", "average", {}), ("mha", "max", {}), ("mha", "attention", {"positional": "learned"}),
-    ("transformer", "average", {}), ("transformer", "max", {"positional": "sinusoidal"}),
+    ("baseline", "attention", {}),
+    ("baseline", "average", {}),
+    ("baseline", "max", {}),
+    ("attention", "average", {}),
+    ("attention", "max", {}),
+    ("attention", "attention", {}),
+    ("additive", "average", {}),
+    ("additive", "attention", {"additive": {"implementation": "keras"}}),
+    ("mha", "average", {}),
+    ("mha", "max", {}),
+    ("mha", "attention", {"positional": "learned"}),
+    ("transformer", "average", {}),
+    ("transformer", "max", {"positional": "sinusoidal"}),
     ("transformer", "attention", {}),
-    ("rnn_attention", "average", {}), ("rnn_attention", "average", {"rnn": {"cell": "lstm", "bidirectional": False}}),
+    ("rnn_attention", "average", {}),
+    ("rnn_attention", "average", {"rnn": {"cell": "lstm", "bidirectional": False}}),
 ]
 
 
@@ -55,8 +64,15 @@ def test_word_model_weights_are_a_distribution_over_real_tokens(variant, pooling
     assert weights[1].std() > 0  # not the uniform fallback: the model's own weights
 
 
-@pytest.mark.parametrize("variant,extra", [("ngram", {}), ("hybrid", {"hybrid": {"branch": "transformer"}}),
-                                           ("hybrid", {"hybrid": {"branch": "baseline"}}), ("mha", {})])
+@pytest.mark.parametrize(
+    "variant,extra",
+    [
+        ("ngram", {}),
+        ("hybrid", {"hybrid": {"branch": "transformer"}}),
+        ("hybrid", {"hybrid": {"branch": "baseline"}}),
+        ("mha", {}),
+    ],
+)
 def test_explain_weights_are_a_distribution_for_bag_variants_too(variant, extra, tmp_path):
     import tensorflow as tf
 
@@ -70,12 +86,21 @@ def test_explain_weights_are_a_distribution_for_bag_variants_too(variant, extra,
 
 
 def test_weight_kinds_follow_the_variant(tmp_path):
-    kinds = {(v, p): weight_kind(tiny_config(tmp_path, v, pooling=p).model)
-             for v in ("baseline", "attention", "transformer", "rnn_attention") for p in ("average", "attention")}
-    assert kinds == {("baseline", "average"): "gradient_x_input", ("baseline", "attention"): "attention_pooling",
-                     ("attention", "average"): "rollout", ("attention", "attention"): "rollout",
-                     ("transformer", "average"): "rollout", ("transformer", "attention"): "rollout",
-                     ("rnn_attention", "average"): "rnn_attention", ("rnn_attention", "attention"): "rnn_attention"}
+    kinds = {
+        (v, p): weight_kind(tiny_config(tmp_path, v, pooling=p).model)
+        for v in ("baseline", "attention", "transformer", "rnn_attention")
+        for p in ("average", "attention")
+    }
+    assert kinds == {
+        ("baseline", "average"): "gradient_x_input",
+        ("baseline", "attention"): "attention_pooling",
+        ("attention", "average"): "rollout",
+        ("attention", "attention"): "rollout",
+        ("transformer", "average"): "rollout",
+        ("transformer", "attention"): "rollout",
+        ("rnn_attention", "average"): "rnn_attention",
+        ("rnn_attention", "attention"): "rnn_attention",
+    }
 
 
 # --------------------------------------------------------------------------- #
@@ -93,8 +118,13 @@ def hand_built(body, pooling_layer, config, vocab=12, dim=4, seed=0):
     """token_ids -> embedding (normal table, std 1) -> body -> pooling -> classifier, named as build_model names them."""
     keras.utils.set_random_seed(seed)
     inputs = keras.Input(shape=(6,), dtype="int32", name="token_ids")
-    embedding = keras.layers.Embedding(vocab, dim, mask_zero=True, name="token_embedding",
-                                       embeddings_initializer=keras.initializers.RandomNormal(stddev=1.0, seed=seed))
+    embedding = keras.layers.Embedding(
+        vocab,
+        dim,
+        mask_zero=True,
+        name="token_embedding",
+        embeddings_initializer=keras.initializers.RandomNormal(stddev=1.0, seed=seed),
+    )
     x = body(embedding(inputs))
     outputs = keras.layers.Dense(2, activation="softmax", name="classifier")(pooling_layer(x))
     return keras.Model(inputs, outputs), embedding
@@ -163,8 +193,9 @@ def test_rollout_helpers_on_small_matrices():
     np.testing.assert_allclose(rollout.with_residual(a), expected, atol=1e-6)
     b = np.array([[[0.0, 1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0]]], "float32")
     np.testing.assert_allclose(rollout.rollout([a, b]), b @ a, atol=1e-6)  # later layers on the left
-    np.testing.assert_allclose(rollout.carry_into_pool(np.array([[0.5, 0.5, 0.0]], "float32"), a),
-                               [[0.35, 0.65, 0.0]], atol=1e-6)
+    np.testing.assert_allclose(
+        rollout.carry_into_pool(np.array([[0.5, 0.5, 0.0]], "float32"), a), [[0.35, 0.65, 0.0]], atol=1e-6
+    )
     heads = np.stack([a, b], axis=1)  # (batch, heads, T, T)
     np.testing.assert_allclose(rollout.average_heads(heads), (a + b) / 2, atol=1e-6)
 
@@ -183,8 +214,10 @@ def test_max_pooling_query_is_each_positions_share_of_the_winning_channels():
 
 def test_attention_pooling_and_rnn_weights_rebuild_the_models_pooled_vector(tmp_path):
     ids = token_ids(seed=2)[:3]
-    for variant, pool_name, out_name in (("baseline", "attention_pool", "attention_pool"),
-                                         ("rnn_attention", "bahdanau_pool", "context")):
+    for variant, pool_name, out_name in (
+        ("baseline", "attention_pool", "attention_pool"),
+        ("rnn_attention", "bahdanau_pool", "context"),
+    ):
         keras.utils.set_random_seed(9)
         config = tiny_config(tmp_path, variant, pooling="attention", mask_padding=True)
         model = build_model(config)

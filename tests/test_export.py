@@ -8,8 +8,8 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-
 from helpers import BAD_TEXTS, run_tf_only, write_review
+
 from textattn import export, runs, serving
 from textattn.__main__ import main
 from textattn.config import config_from_dict, config_to_dict, save_config
@@ -108,8 +108,13 @@ def test_mixed_bad_batch_gives_one_output_per_input(served):
     assert len(mixed["probability"]) == len(mixed["label"]) == len(BAD_TEXTS) + 1
     alone = [served["bad_one_by_one"][name]["probability"][0] for name in BAD_TEXTS] + [served["all"]["probability"][0]]
     np.testing.assert_allclose(mixed["probability"], alone, atol=1e-6, rtol=0)
-    assert served["empty_batch"] == {"known_tokens": [], "label": [], "label_id": [], "probabilities": [],
-                                     "probability": []}
+    assert served["empty_batch"] == {
+        "known_tokens": [],
+        "label": [],
+        "label_id": [],
+        "probabilities": [],
+        "probability": [],
+    }
 
 
 def test_valid_utf8_leaves_valid_text_byte_identical():
@@ -134,11 +139,13 @@ def test_metadata_describes_export(exported, tiny_run):
         "endpoint": "serve",
         "aliases": ["serving_default"],
         "inputs": {"texts": {"dtype": "string", "shape": [None]}},
-        "outputs": {"known_tokens": {"dtype": "int32", "shape": [None]},
-                    "label": {"dtype": "string", "shape": [None]},
-                    "label_id": {"dtype": "int32", "shape": [None]},
-                    "probabilities": {"dtype": "float32", "shape": [None, 2]},
-                    "probability": {"dtype": "float32", "shape": [None]}},
+        "outputs": {
+            "known_tokens": {"dtype": "int32", "shape": [None]},
+            "label": {"dtype": "string", "shape": [None]},
+            "label_id": {"dtype": "int32", "shape": [None]},
+            "probabilities": {"dtype": "float32", "shape": [None, 2]},
+            "probability": {"dtype": "float32", "shape": [None]},
+        },
     }
     assert meta["class_names"] == ["neg", "pos"] == runs.load_class_names(tiny_run)
     assert meta["labels"] == {"0": "neg", "1": "pos"}

@@ -12,8 +12,8 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-
 from layer_contract import DIM, check_layer_contract, token_batch
+
 from textattn.layers import FoldedAttention, FoldedMultiHeadAttention
 
 LENGTHS = np.array([9, 5, 1, 0])  # the last row has no real step at all
@@ -49,8 +49,9 @@ def _twin_mha(**kwargs):
 
 
 def test_folded_attention_meets_the_layer_contract(tmp_path):
-    check_layer_contract(tmp_path, lambda: FoldedAttention(use_scale=True), n_inputs=2,
-                         expected_shape=(3, 7, DIM), output_masked=True)
+    check_layer_contract(
+        tmp_path, lambda: FoldedAttention(use_scale=True), n_inputs=2, expected_shape=(3, 7, DIM), output_masked=True
+    )
 
 
 @pytest.mark.parametrize("masked", [False, True])
@@ -80,8 +81,9 @@ def test_folded_attention_with_a_separate_key_and_the_parents_own_paths():
     parent, folded = _twin_attention(use_scale=True)
     x, mask = _inputs()
     key = _inputs(seed=1)[0]
-    np.testing.assert_allclose(folded([x, x, key], mask=[mask, mask]), parent([x, x, key], mask=[mask, mask]),
-                               atol=1e-5)
+    np.testing.assert_allclose(
+        folded([x, x, key], mask=[mask, mask]), parent([x, x, key], mask=[mask, mask]), atol=1e-5
+    )
     # Attention scores and causal masks take keras.layers.Attention's own code.
     out_f, scores_f = folded([x, x], mask=[mask, mask], return_attention_scores=True)
     out_p, scores_p = parent([x, x], mask=[mask, mask], return_attention_scores=True)
@@ -128,8 +130,9 @@ def test_folded_mha_ignores_padded_keys_and_passes_the_query_mask_on():
     x, mask = _inputs()
     noisy = np.where(mask[..., None], x, 100.0).astype("float32")
     clean = np.asarray(layer(x, x, query_mask=mask, value_mask=mask))
-    np.testing.assert_allclose(np.asarray(layer(noisy, noisy, query_mask=mask, value_mask=mask))[mask], clean[mask],
-                               atol=1e-5)
+    np.testing.assert_allclose(
+        np.asarray(layer(noisy, noisy, query_mask=mask, value_mask=mask))[mask], clean[mask], atol=1e-5
+    )
     # The query mask reaches the pooling after it: more padding changes nothing.
     ids = keras.Input((None,), dtype="int32")
     embedded = keras.layers.Embedding(20, 6, mask_zero=True)(ids)

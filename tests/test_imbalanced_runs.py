@@ -10,8 +10,8 @@ import sys
 
 import numpy as np
 import pytest
-
 from helpers import REPO, load_script, run_tf_only, write_review
+
 from textattn import export, runs, serving, thresholds
 from textattn.atomic_write import write_json
 from textattn.config import config_from_dict
@@ -37,14 +37,29 @@ def write_imbalanced_jsonl(path, n_neg: int, n_pos: int, seed: int = 0) -> str:
 def imbalanced_run(tmp_path_factory) -> str:
     tmp = tmp_path_factory.mktemp("imbalanced")
     data = write_imbalanced_jsonl(tmp / "reviews.jsonl", 180, 36)
-    config = config_from_dict({
-        "name": "tiny_imbalanced", "seed": 7,
-        "data": {"source": "jsonl", "path": data, "vocab_size": 64, "sequence_length": 32,
-                 "validation_fraction": 0.25, "cache_dir": str(tmp / "cache")},
-        "model": {"embedding_dim": 8, "mask_padding": True},
-        "train": {"epochs": 2, "batch_size": 16, "learning_rate": 0.01, "class_weight": "balanced",
-                  "threshold": "macro_f1", "abstain": 0.7},
-    })
+    config = config_from_dict(
+        {
+            "name": "tiny_imbalanced",
+            "seed": 7,
+            "data": {
+                "source": "jsonl",
+                "path": data,
+                "vocab_size": 64,
+                "sequence_length": 32,
+                "validation_fraction": 0.25,
+                "cache_dir": str(tmp / "cache"),
+            },
+            "model": {"embedding_dim": 8, "mask_padding": True},
+            "train": {
+                "epochs": 2,
+                "batch_size": 16,
+                "learning_rate": 0.01,
+                "class_weight": "balanced",
+                "threshold": "macro_f1",
+                "abstain": 0.7,
+            },
+        }
+    )
     return train(config, output_dir=str(tmp / "runs"), verbose=0).run_dir
 
 
@@ -53,8 +68,9 @@ def test_metrics_record_weights_and_the_decision(imbalanced_run):
     counts = metrics["class_weight"]["train_counts"]
     assert counts["neg"] == 5 * counts["pos"]
     n = counts["neg"] + counts["pos"]
-    assert metrics["class_weight"]["weights"] == pytest.approx({"neg": n / (2 * counts["neg"]),
-                                                                "pos": n / (2 * counts["pos"])}, rel=1e-5)
+    assert metrics["class_weight"]["weights"] == pytest.approx(
+        {"neg": n / (2 * counts["neg"]), "pos": n / (2 * counts["pos"])}, rel=1e-5
+    )
     decision = metrics["decision"]
     assert decision["rule"] == "macro_f1" and decision["class"] == "pos" and decision["abstain"] == 0.7
     assert decision["offsets"] == pytest.approx([0.0, 2 * decision["threshold"] - 1.0])
@@ -91,8 +107,10 @@ def test_export_serves_cut_and_abstain_with_tensorflow_alone(imbalanced_run, tmp
     write_json(os.path.join(run, runs.METRICS), metrics)
     rng = random.Random(11)
     # Halves of a positive and a negative review: probabilities spread over [0, 1].
-    texts = [write_review(rng, "pos", rng.randint(2, 20)) + " " + write_review(rng, "neg", rng.randint(2, 20))
-             for _ in range(300)] + ["", "zzz qqq"]  # the last two: no evidence
+    texts = [
+        write_review(rng, "pos", rng.randint(2, 20)) + " " + write_review(rng, "neg", rng.randint(2, 20))
+        for _ in range(300)
+    ] + ["", "zzz qqq"]  # the last two: no evidence
     out_dir = export.export_run(str(run), str(tmp_path / "export"))
     script = """
     model = tf.saved_model.load(data["export"])
@@ -119,18 +137,41 @@ def test_export_serves_cut_and_abstain_with_tensorflow_alone(imbalanced_run, tmp
 
 
 @pytest.mark.slow  # starts `textattn train` in new processes
-@pytest.mark.parametrize("override, message", [
-    ("train.threshold=f1", "train.threshold must be argmax, macro_f1 or precision=P"),
-    ("train.class_weight={spam: 2}", "train.class_weight names class 'spam', which the data does not have"),
-    ("train.abstain=1.5", "train.abstain must be in (0, 1]"),
-])
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("train.threshold=f1", "train.threshold must be argmax, macro_f1 or precision=P"),
+        ("train.class_weight={spam: 2}", "train.class_weight names class 'spam', which the data does not have"),
+        ("train.abstain=1.5", "train.abstain must be in (0, 1]"),
+    ],
+)
 def test_bad_settings_are_one_line_and_exit_2_with_nothing_written(override, message, tiny_aclimdb, tmp_path):
     out = tmp_path / "runs"
     out.mkdir()
     env = {**os.environ, "TEXTATTN_CACHE": str(tmp_path / "cache")}
-    result = subprocess.run([sys.executable, "-m", "textattn", "train", "--config", "configs/fast.yaml", "--data",
-                             tiny_aclimdb, "--set", "data.validation_size=40", "--set", override,
-                             "--output-dir", str(out)], capture_output=True, text=True, cwd=REPO, env=env, timeout=300)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "textattn",
+            "train",
+            "--config",
+            "configs/fast.yaml",
+            "--data",
+            tiny_aclimdb,
+            "--set",
+            "data.validation_size=40",
+            "--set",
+            override,
+            "--output-dir",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env=env,
+        timeout=300,
+    )
     assert result.returncode == 2
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and message in errors[0] and "Traceback" not in result.stderr

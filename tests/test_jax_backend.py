@@ -11,11 +11,24 @@ import numpy as np
 import pytest
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TINY = ["--set", "data.vocab_size=64", "--set", "data.sequence_length=32", "--set", "data.validation_size=40",
-        "--set", "model.embedding_dim=8", "--set", "train.batch_size=16", "--epochs", "2"]
+TINY = [
+    "--set",
+    "data.vocab_size=64",
+    "--set",
+    "data.sequence_length=32",
+    "--set",
+    "data.validation_size=40",
+    "--set",
+    "model.embedding_dim=8",
+    "--set",
+    "train.batch_size=16",
+    "--epochs",
+    "2",
+]
 
-needs_jax = pytest.mark.skipif(importlib.util.find_spec("jax") is None,
-                               reason="jax is not installed (pip install -e '.[jax]')")
+needs_jax = pytest.mark.skipif(
+    importlib.util.find_spec("jax") is None, reason="jax is not installed (pip install -e '.[jax]')"
+)
 
 # Run under JAX: the run's own model predictions (its temperature applied) for the given reviews,
 # and the test accuracy that evaluate_run computes under this backend.
@@ -59,9 +72,23 @@ def test_truncate_and_pad_takes_zero_padded_ids():
 @needs_jax
 def test_ngram_under_jax_is_one_error_line_naming_the_backend(tiny_aclimdb, tmp_path):
     env = {**os.environ, "KERAS_BACKEND": "jax", "TEXTATTN_CACHE": str(tmp_path / "cache")}
-    result = subprocess.run([sys.executable, "train.py", "--config", "configs/ngram.yaml", "--data", tiny_aclimdb,
-                             "--output-dir", str(tmp_path / "runs")], cwd=REPO, env=env, capture_output=True,
-                            text=True, timeout=300)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "train.py",
+            "--config",
+            "configs/ngram.yaml",
+            "--data",
+            tiny_aclimdb,
+            "--output-dir",
+            str(tmp_path / "runs"),
+        ],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 2
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and "KERAS_BACKEND=jax" in errors[0] and "'ngram'" in errors[0], result.stderr[-2000:]
@@ -73,8 +100,20 @@ def test_ngram_under_jax_is_one_error_line_naming_the_backend(tiny_aclimdb, tmp_
 @needs_jax
 def test_jax_trained_run_evaluates_and_its_export_serves_the_same_probabilities(tiny_aclimdb, tmp_path):
     out = tmp_path / "runs"
-    run(["train.py", "--config", "configs/seed_attention.yaml", "--data", tiny_aclimdb, "--output-dir", str(out),
-         *TINY], "jax", tmp_path)
+    run(
+        [
+            "train.py",
+            "--config",
+            "configs/seed_attention.yaml",
+            "--data",
+            tiny_aclimdb,
+            "--output-dir",
+            str(out),
+            *TINY,
+        ],
+        "jax",
+        tmp_path,
+    )
     (run_dir,) = glob.glob(str(out / "*"))
     metrics = json.load(open(os.path.join(run_dir, "metrics.json")))
     assert metrics["versions"]["keras_backend"] == "jax"
@@ -83,8 +122,9 @@ def test_jax_trained_run_evaluates_and_its_export_serves_the_same_probabilities(
     for path in sorted(glob.glob(os.path.join(tiny_aclimdb, "test", "*", "*.txt")))[::6]:
         with open(path, encoding="utf-8") as f:
             texts.append(f.read())
-    jax_side = json.loads(run(["-c", JAX_SIDE, run_dir, tiny_aclimdb, json.dumps(texts)], "jax",
-                              tmp_path).strip().splitlines()[-1])
+    jax_side = json.loads(
+        run(["-c", JAX_SIDE, run_dir, tiny_aclimdb, json.dumps(texts)], "jax", tmp_path).strip().splitlines()[-1]
+    )
     assert jax_side["backend"] == "jax"
     # evaluate_run under JAX scores the same test split that training did, with the same model.
     assert jax_side["test_accuracy"] == pytest.approx(metrics["test_accuracy"], abs=1e-6)

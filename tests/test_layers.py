@@ -3,8 +3,8 @@
 import keras
 import numpy as np
 import pytest
-
 from layer_contract import DIM, check_layer_contract
+
 from textattn.layers import (
     AttentionPooling,
     BahdanauAttention,
@@ -16,12 +16,24 @@ from textattn.layers import (
 )
 
 CONTRACTS = {
-    "positional_embedding": dict(make_layer=lambda: PositionalEmbedding(7), expected_shape=(3, 7, DIM), output_masked=True),
+    "positional_embedding": dict(
+        make_layer=lambda: PositionalEmbedding(7), expected_shape=(3, 7, DIM), output_masked=True
+    ),
     "sinusoidal": dict(make_layer=lambda: SinusoidalPositionEncoding(), expected_shape=(3, 7, DIM), output_masked=True),
-    "transformer_block": dict(make_layer=lambda: TransformerBlock(num_heads=2, ff_dim=12, key_dim=4), expected_shape=(3, 7, DIM), output_masked=True),
-    "bahdanau": dict(make_layer=lambda: BahdanauAttention(units=5), n_inputs=2, expected_shape=(3, 7, DIM), output_masked=True),
-    "attention_pooling": dict(make_layer=lambda: AttentionPooling(units=4), expected_shape=(3, DIM), output_masked=False),
-    "masked_max_pooling": dict(make_layer=lambda: MaskedGlobalMaxPooling1D(), expected_shape=(3, DIM), output_masked=False),
+    "transformer_block": dict(
+        make_layer=lambda: TransformerBlock(num_heads=2, ff_dim=12, key_dim=4),
+        expected_shape=(3, 7, DIM),
+        output_masked=True,
+    ),
+    "bahdanau": dict(
+        make_layer=lambda: BahdanauAttention(units=5), n_inputs=2, expected_shape=(3, 7, DIM), output_masked=True
+    ),
+    "attention_pooling": dict(
+        make_layer=lambda: AttentionPooling(units=4), expected_shape=(3, DIM), output_masked=False
+    ),
+    "masked_max_pooling": dict(
+        make_layer=lambda: MaskedGlobalMaxPooling1D(), expected_shape=(3, DIM), output_masked=False
+    ),
 }
 
 

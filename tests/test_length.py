@@ -12,8 +12,8 @@ TEXTS = [
     "Hello, world!<br /><br />It's GREAT.",  # hello world its great
     "",
     "   ",
-    "a - b",                                 # the lone dash is stripped: a b
-    "one<br/>two<br>three",                  # one two three
+    "a - b",  # the lone dash is stripped: a b
+    "one<br/>two<br>three",  # one two three
     "tabs\tand\nnewlines  count once",
 ]
 EXPECTED_COUNTS = [4, 0, 0, 2, 3, 5]

@@ -3,12 +3,12 @@
 import keras
 import numpy as np
 import pytest
-
 from helpers import tiny_config
+
 from textattn.config import apply_overrides, validate
 from textattn.data import pipeline
-from textattn.errors import UserError
 from textattn.data.run_data import load_data
+from textattn.errors import UserError
 from textattn.models.build import build_model
 from textattn.training import train
 
@@ -40,7 +40,7 @@ def test_every_review_comes_once_whole_in_a_batch_cut_to_its_longest(multiple):
     for x, y in batches:
         longest = lengths[y].max()
         assert x.shape[1] == min(LENGTH, -(-longest // multiple) * multiple)
-        np.testing.assert_array_equal(x, ids[y, :x.shape[1]])  # nothing but padding was cut
+        np.testing.assert_array_equal(x, ids[y, : x.shape[1]])  # nothing but padding was cut
     # Batches hold reviews of similar length: far less padding than random batches of the whole length.
     kept = sum(x.size for x, _ in batches)
     assert kept < 0.75 * ids.size
@@ -96,16 +96,21 @@ def test_a_masked_model_gives_the_same_outputs_on_cut_batches(tmp_path):
 
 def test_bucketing_needs_the_padding_mask(tmp_path):
     with pytest.raises(UserError, match="train.bucket_by_length needs model.mask_padding: true"):
-        validate(apply_overrides(tiny_config(tmp_path, "attention"),
-                                 ["train.bucket_by_length=true", "model.mask_padding=false"]))
+        validate(
+            apply_overrides(
+                tiny_config(tmp_path, "attention"), ["train.bucket_by_length=true", "model.mask_padding=false"]
+            )
+        )
     # Models without token ids have no padding to cut.
-    validate(apply_overrides(tiny_config(tmp_path, "ngram"), ["train.bucket_by_length=true",
-                                                              "model.mask_padding=false"]))
+    validate(
+        apply_overrides(tiny_config(tmp_path, "ngram"), ["train.bucket_by_length=true", "model.mask_padding=false"])
+    )
 
 
 def test_a_bucketed_run_trains_and_its_saved_model_reads_full_length_reviews(tiny_aclimdb, tmp_path):
-    config = apply_overrides(tiny_config(tmp_path, "attention", data=tiny_aclimdb),
-                             ["train.bucket_by_length=true", "train.epochs=2"])
+    config = apply_overrides(
+        tiny_config(tmp_path, "attention", data=tiny_aclimdb), ["train.bucket_by_length=true", "train.epochs=2"]
+    )
     run_dir = train(config, output_dir=str(tmp_path / "runs"), verbose=0).run_dir
     model = keras.saving.load_model(f"{run_dir}/model.keras", safe_mode=True)
     data = load_data(config, verbose=False)

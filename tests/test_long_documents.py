@@ -9,11 +9,11 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-
 from helpers import run_tf_only, tiny_config, write_review
+
 from textattn import export, long_text, runs, serving
-from textattn.atomic_write import write_json
 from textattn.__main__ import main
+from textattn.atomic_write import write_json
 from textattn.config import apply_overrides, config_from_dict, config_to_dict, save_config
 from textattn.data import chunks
 from textattn.data.text import make_vectorizer, texts_to_ids
@@ -29,7 +29,7 @@ def windows_of(rows, width=10):
     """split_windows on int rows (tokens, then padding to ``width``) -> (windows as lists, owner as list)."""
     ids = np.zeros((len(rows), width), np.int32)
     for i, row in enumerate(rows):
-        ids[i, :len(row)] = row
+        ids[i, : len(row)] = row
     windows, owner = chunks.split_windows(tf.constant(ids), S, OVERLAP, K)
     return windows.numpy().tolist(), owner.numpy().tolist()
 
@@ -128,12 +128,15 @@ def test_cut_is_the_default():
     assert (config.data.long_text, config.data.chunk_overlap, config.data.max_chunks) == ("cut", 64, 8)
 
 
-@pytest.mark.parametrize("data, message", [
-    ({"chunk_overlap": 32}, "data.chunk_overlap must be at least 0 and below data.sequence_length (32)"),
-    ({"chunk_overlap": -1}, "data.chunk_overlap must be at least 0"),
-    ({"max_chunks": 0}, "data.max_chunks must be at least 1"),
-    ({"long_text": "windows"}, "data.long_text: expected one of 'cut' | 'chunks'"),
-])
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        ({"chunk_overlap": 32}, "data.chunk_overlap must be at least 0 and below data.sequence_length (32)"),
+        ({"chunk_overlap": -1}, "data.chunk_overlap must be at least 0"),
+        ({"max_chunks": 0}, "data.max_chunks must be at least 1"),
+        ({"long_text": "windows"}, "data.long_text: expected one of 'cut' | 'chunks'"),
+    ],
+)
 def test_bad_chunk_settings_are_user_errors(tmp_path, data, message):
     with pytest.raises(UserError, match=re.escape(message)):
         config_from_dict(chunked_dict(tmp_path, **data))
@@ -153,8 +156,17 @@ def test_the_ngram_model_cannot_be_chunked(tmp_path):
 
 def test_overlap_at_least_the_sequence_length_exits_2_writing_nothing(tmp_path, capsys):
     out = tmp_path / "runs"
-    argv = ["train", "--config", "configs/fast.yaml", "--output-dir", str(out),
-            "--set", "data.long_text=chunks", "--set", "data.chunk_overlap=256"]
+    argv = [
+        "train",
+        "--config",
+        "configs/fast.yaml",
+        "--output-dir",
+        str(out),
+        "--set",
+        "data.long_text=chunks",
+        "--set",
+        "data.chunk_overlap=256",
+    ]
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and err.count("\n") == 1
@@ -177,8 +189,10 @@ def chunked_run(run_dir: str, tmp_path, **data) -> str:
     os.makedirs(tmp_path, exist_ok=True)
     copy = str(tmp_path / "chunked_run")
     shutil.copytree(run_dir, copy)
-    settings = [f"data.{key}={value}" for key, value in {"long_text": "chunks", "chunk_overlap": 8,
-                                                         "max_chunks": 4, **data}.items()]
+    settings = [
+        f"data.{key}={value}"
+        for key, value in {"long_text": "chunks", "chunk_overlap": 8, "max_chunks": 4, **data}.items()
+    ]
     save_config(apply_overrides(runs.load_config(run_dir), settings), os.path.join(copy, runs.CONFIG))
     return copy
 
@@ -192,9 +206,12 @@ def keras_chunked_probabilities(run_dir: str, texts: list[str]) -> np.ndarray:
     out = []
     for row in ids:
         n = int((row != 0).sum())
-        starts = [min(k * step, max(n - data.sequence_length, 0)) for k in range(data.max_chunks)
-                  if k == 0 or (k - 1) * step + data.sequence_length < n]
-        windows = [row[start:start + data.sequence_length] for start in starts]
+        starts = [
+            min(k * step, max(n - data.sequence_length, 0))
+            for k in range(data.max_chunks)
+            if k == 0 or (k - 1) * step + data.sequence_length < n
+        ]
+        windows = [row[start : start + data.sequence_length] for start in starts]
         log_p = np.log(np.clip(model.predict(np.stack(windows), verbose=0), 1e-7, 1.0))
         mean = log_p.mean(axis=0)
         out.append(np.exp(mean - mean.max()) / np.exp(mean - mean.max()).sum())
@@ -249,8 +266,12 @@ def test_ids_padded_to_any_width_score_the_same(chunked):
 
 def test_the_hybrid_chunks_its_word_branch_only(tmp_path):
     keras.utils.set_random_seed(5)
-    config = config_from_dict({**chunked_dict(tmp_path, max_chunks=4), "model": {
-        "variant": "hybrid", "embedding_dim": 8, "mask_padding": True, "hybrid": {"branch": "baseline"}}})
+    config = config_from_dict(
+        {
+            **chunked_dict(tmp_path, max_chunks=4),
+            "model": {"variant": "hybrid", "embedding_dim": 8, "mask_padding": True, "hybrid": {"branch": "baseline"}},
+        }
+    )
     model = build_model(config, ngram_vocab_size=50)
     model.get_layer("blend").set_blend([0.7, 1.3], [0.1, -0.1])
     width = long_text.input_length(config)
@@ -305,12 +326,13 @@ def test_evaluate_scores_a_chunked_run_as_it_is_served(tiny_run, tiny_aclimdb, t
     from textattn.evaluation.run import evaluate_run
 
     def brier_of(run_dir):
-        return evaluate_run(run_dir, "test", data_path=tiny_aclimdb, latency_calls=3, verbose=False)[0]["metrics"]["brier"]
+        return evaluate_run(run_dir, "test", data_path=tiny_aclimdb, latency_calls=3, verbose=False)[0]["metrics"][
+            "brier"
+        ]
 
     chunked_copy = softened_copy(tiny_run, tmp_path, "chunked", long_text="chunks")
     config = runs.load_config(chunked_copy)
-    texts, labels = pipeline.split_texts(
-        apply_overrides(config, [f"data.path={tiny_aclimdb}"]).data, config.seed).test
+    texts, labels = pipeline.split_texts(apply_overrides(config, [f"data.path={tiny_aclimdb}"]).data, config.seed).test
     served = long_text.served_probabilities(serving.serving_function(chunked_copy), texts)
     assert brier_of(chunked_copy) == pytest.approx(brier_score(labels, served), abs=1e-6)
     assert abs(brier_of(softened_copy(tiny_run, tmp_path, "cut")) - brier_score(labels, served)) > 1e-5

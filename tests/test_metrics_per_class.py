@@ -67,7 +67,8 @@ def test_multiclass_agrees_with_scikit_learn_on_random_data():
     result = classification_metrics(y, probs)
     predicted = probs.argmax(axis=1)
     precision, recall, f1, support = metrics.precision_recall_fscore_support(
-        y, predicted, labels=range(5), zero_division=0)
+        y, predicted, labels=range(5), zero_division=0
+    )
     assert [r["precision"] for r in result["per_class"]] == pytest.approx(precision, abs=1e-5)
     assert [r["recall"] for r in result["per_class"]] == pytest.approx(recall, abs=1e-5)
     assert [r["f1"] for r in result["per_class"]] == pytest.approx(f1, abs=1e-5)
@@ -83,15 +84,21 @@ P = np.array([0.9, 0.8, 0.3, 0.6, 0.2, 0.55, 0.7, 0.4], dtype="float32")
 BINARY_KEYS = {"accuracy", "loss", "precision", "recall", "f1", "auc", "confusion_matrix", "examples"}
 
 
-@pytest.mark.parametrize("probs", [P, P.reshape(-1, 1), np.stack([1 - P, P], axis=1)],
-                         ids=["sigmoid-N", "sigmoid-N1", "softmax"])
+@pytest.mark.parametrize(
+    "probs", [P, P.reshape(-1, 1), np.stack([1 - P, P], axis=1)], ids=["sigmoid-N", "sigmoid-N1", "softmax"]
+)
 def test_binary_gains_per_class_and_macro_f1(probs):
     result = classification_metrics(Y, probs)
     assert set(result) == BINARY_KEYS | {"per_class", "macro_f1"}
     negative, positive = result["per_class"]
     # Negative class: 2 right of 3 predicted negative, 2 of 4 negatives found.
-    assert negative == {"class": "negative", "precision": pytest.approx(2 / 3), "recall": pytest.approx(1 / 2),
-                        "f1": pytest.approx(4 / 7, abs=1e-6), "support": 4}
+    assert negative == {
+        "class": "negative",
+        "precision": pytest.approx(2 / 3),
+        "recall": pytest.approx(1 / 2),
+        "f1": pytest.approx(4 / 7, abs=1e-6),
+        "support": 4,
+    }
     # Positive class: the binary precision, recall and F1.
     assert positive["class"] == "positive" and positive["support"] == 4
     for key in ("precision", "recall", "f1"):

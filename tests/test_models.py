@@ -5,8 +5,8 @@ import os
 import keras
 import numpy as np
 import pytest
-
 from helpers import tiny_config
+
 from textattn import runs
 from textattn.config import apply_overrides, load_config
 from textattn.models import build_model, count_params
@@ -53,11 +53,19 @@ POSITIONS_AND_POOLING = [("none", "average"), ("learned", "max"), ("sinusoidal",
 def small_config(variant, extra, length, positional="none", pooling="average", mask=True):
     from textattn.config import Config
 
-    return apply_overrides(Config(), [
-        f"model.variant={variant}", "data.vocab_size=50", f"data.sequence_length={length}",
-        "model.embedding_dim=8", f"model.mask_padding={str(mask).lower()}",
-        f"model.positional={positional}", f"model.pooling={pooling}", *extra,
-    ])
+    return apply_overrides(
+        Config(),
+        [
+            f"model.variant={variant}",
+            "data.vocab_size=50",
+            f"data.sequence_length={length}",
+            "model.embedding_dim=8",
+            f"model.mask_padding={str(mask).lower()}",
+            f"model.positional={positional}",
+            f"model.pooling={pooling}",
+            *extra,
+        ],
+    )
 
 
 def copy_weights(source, target):

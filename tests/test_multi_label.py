@@ -9,8 +9,8 @@ import random
 
 import numpy as np
 import pytest
-
 from helpers import REPO, write_tune_yaml
+
 from textattn.config import Config, apply_overrides
 from textattn.data import multi_labels
 from textattn.data.source import resolve_data
@@ -82,8 +82,16 @@ def write_tree(root, files: dict) -> str:
 
 
 def test_one_file_name_under_several_class_folders_is_one_example_with_those_labels(tmp_path):
-    root = write_tree(tmp_path / "tree", {"apple/1.txt": "pear jam", "berry/1.txt": "pear jam",
-                                          "berry/2.txt": "currant", "citrus/3.txt": "lime", "apple/4.txt": "pear"})
+    root = write_tree(
+        tmp_path / "tree",
+        {
+            "apple/1.txt": "pear jam",
+            "berry/1.txt": "pear jam",
+            "berry/2.txt": "currant",
+            "citrus/3.txt": "lime",
+            "apple/4.txt": "pear",
+        },
+    )
     data = multi(tmp_path, root)
     assert data.class_names == ["apple", "berry", "citrus"]
     rows = dict(zip(data.texts, data.labels.tolist()))
@@ -104,19 +112,27 @@ def test_carving_keeps_every_label_set_in_training_and_is_seeded(tmp_path):
 # Bad input: one line each, before anything is written.
 
 
-@pytest.mark.parametrize("case, expected", [
-    ("empty_list", "line 2: the label set [] is empty; give every row at least one label"),
-    ("only_in_test", "line 3: label 'citrus' is in the test rows only; every label needs training rows"),
-    ("separator_never_occurs", "data.label_separator ';' occurs in no row's 'label' column"),
-    ("csv_without_separator", "needs data.label_separator"),
-    ("single_label_config_on_lists", "is a list (multi-label data); set data.multi_label=true"),
-    ("single_label_config_on_labels_key", "a 'labels' key and no 'label' (multi-label data); set data.multi_label=true"),
-    ("single_label_config_on_shared_files", "is in class folders 'apple' and 'berry' (multi-label data); "
-                                            "set data.multi_label=true"),
-    ("separator_without_multi_label", "set data.multi_label=true too"),
-    ("ngram_variant", "model.variant 'ngram'"),
-    ("aclimdb", "not local data"),
-])
+@pytest.mark.parametrize(
+    "case, expected",
+    [
+        ("empty_list", "line 2: the label set [] is empty; give every row at least one label"),
+        ("only_in_test", "line 3: label 'citrus' is in the test rows only; every label needs training rows"),
+        ("separator_never_occurs", "data.label_separator ';' occurs in no row's 'label' column"),
+        ("csv_without_separator", "needs data.label_separator"),
+        ("single_label_config_on_lists", "is a list (multi-label data); set data.multi_label=true"),
+        (
+            "single_label_config_on_labels_key",
+            "a 'labels' key and no 'label' (multi-label data); set data.multi_label=true",
+        ),
+        (
+            "single_label_config_on_shared_files",
+            "is in class folders 'apple' and 'berry' (multi-label data); set data.multi_label=true",
+        ),
+        ("separator_without_multi_label", "set data.multi_label=true too"),
+        ("ngram_variant", "model.variant 'ngram'"),
+        ("aclimdb", "not local data"),
+    ],
+)
 def test_bad_multi_label_input_is_one_line_exit_2_and_writes_nothing(case, expected, tmp_path, tiny_aclimdb, capsys):
     from textattn.__main__ import main
 
@@ -129,9 +145,11 @@ def test_bad_multi_label_input_is_one_line_exit_2_and_writes_nothing(case, expec
         data = str(tmp_path / "data.csv")
         with open(data, "w", encoding="utf-8") as f:
             f.write("text,label\npear jam,apple|berry\nlime,citrus\n")
-        extra += {"separator_never_occurs": ["--set", "data.label_separator=;"], "csv_without_separator": [],
-                  "separator_without_multi_label": ["--set", "data.multi_label=false",
-                                                    "--set", "data.label_separator=|"]}[case]
+        extra += {
+            "separator_never_occurs": ["--set", "data.label_separator=;"],
+            "csv_without_separator": [],
+            "separator_without_multi_label": ["--set", "data.multi_label=false", "--set", "data.label_separator=|"],
+        }[case]
     elif case == "single_label_config_on_lists":
         write_jsonl(data, label_sets(20, 0), key="label")
         extra = []
@@ -139,8 +157,10 @@ def test_bad_multi_label_input_is_one_line_exit_2_and_writes_nothing(case, expec
         write_jsonl(data, label_sets(20, 0))
         extra = []
     elif case == "single_label_config_on_shared_files":
-        data = write_tree(tmp_path / "tree", {"apple/1.txt": "pear jam", "berry/1.txt": "pear jam",
-                                              "apple/2.txt": "pear", "berry/3.txt": "currant"})
+        data = write_tree(
+            tmp_path / "tree",
+            {"apple/1.txt": "pear jam", "berry/1.txt": "pear jam", "apple/2.txt": "pear", "berry/3.txt": "currant"},
+        )
         extra = []
     elif case == "ngram_variant":
         write_jsonl(data, label_sets(20, 0))
@@ -148,21 +168,37 @@ def test_bad_multi_label_input_is_one_line_exit_2_and_writes_nothing(case, expec
     else:
         data = tiny_aclimdb
     out = tmp_path / "out"
-    code = main(["train", "--config", os.path.join(REPO, "configs", "fast.yaml"), "--data", data,
-                 "--output-dir", str(out), "--export", str(tmp_path / "export"),
-                 "--set", f"data.cache_dir={tmp_path / 'cache'}", *extra])
+    code = main(
+        [
+            "train",
+            "--config",
+            os.path.join(REPO, "configs", "fast.yaml"),
+            "--data",
+            data,
+            "--output-dir",
+            str(out),
+            "--export",
+            str(tmp_path / "export"),
+            "--set",
+            f"data.cache_dir={tmp_path / 'cache'}",
+            *extra,
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 2, err
     assert err.count("\n") == 1 and err.startswith("error: ") and expected in err, err
     assert not out.exists() and not (tmp_path / "export").exists()
 
 
-@pytest.mark.parametrize("overrides, expected", [
-    (["data.label_separator=|"], "set data.multi_label=true too"),
-    (["data.multi_label=true", "model.variant=hybrid"], "model.variant 'hybrid'"),
-    (["data.multi_label=true", "train.final_fit=true"], "train.final_fit=false"),
-    (["data.multi_label=true", "data.label_separator= "], "is blank"),
-])
+@pytest.mark.parametrize(
+    "overrides, expected",
+    [
+        (["data.label_separator=|"], "set data.multi_label=true too"),
+        (["data.multi_label=true", "model.variant=hybrid"], "model.variant 'hybrid'"),
+        (["data.multi_label=true", "train.final_fit=true"], "train.final_fit=false"),
+        (["data.multi_label=true", "data.label_separator= "], "is blank"),
+    ],
+)
 def test_settings_multi_label_does_not_go_with_are_refused(overrides, expected):
     with pytest.raises(UserError, match=expected.replace("|", r"\|")):
         apply_overrides(Config(), overrides)
@@ -235,8 +271,17 @@ def test_the_head_is_one_sigmoid_per_label_and_trains_on_binary_cross_entropy(tm
     from textattn.models import build_model
     from textattn.training.multi_label import compile_multi_label
 
-    config = apply_overrides(Config(), ["data.multi_label=true", "data.vocab_size=40", "data.sequence_length=8",
-                                        "model.embedding_dim=4", "model.pooling=attention", "model.mask_padding=true"])
+    config = apply_overrides(
+        Config(),
+        [
+            "data.multi_label=true",
+            "data.vocab_size=40",
+            "data.sequence_length=8",
+            "model.embedding_dim=4",
+            "model.pooling=attention",
+            "model.mask_padding=true",
+        ],
+    )
     keras.utils.set_random_seed(3)
     model = compile_multi_label(build_model(config, num_classes=3), config)
     classifier = model.get_layer("classifier")
@@ -266,9 +311,19 @@ def test_a_multi_label_jsonl_trains_exports_predicts_and_explains(tmp_path, caps
     from textattn.training import train
 
     path = write_jsonl(tmp_path / "fruit.jsonl", label_sets(300, 2), seed=2)
-    config = settled(tmp_path, path, "data.multi_label=true", "data.vocab_size=40", "data.sequence_length=16",
-                     "model.embedding_dim=8", "model.pooling=attention", "model.mask_padding=true",
-                     "train.epochs=12", "train.batch_size=16", "train.learning_rate=0.02")
+    config = settled(
+        tmp_path,
+        path,
+        "data.multi_label=true",
+        "data.vocab_size=40",
+        "data.sequence_length=16",
+        "model.embedding_dim=8",
+        "model.pooling=attention",
+        "model.mask_padding=true",
+        "train.epochs=12",
+        "train.batch_size=16",
+        "train.learning_rate=0.02",
+    )
     run_dir = train(config, output_dir=str(tmp_path / "runs"), verbose=0).run_dir
     metrics = json.load(open(os.path.join(run_dir, "metrics.json")))
     thresholds = json.load(open(os.path.join(run_dir, "thresholds.json")))
@@ -284,8 +339,9 @@ def test_a_multi_label_jsonl_trains_exports_predicts_and_explains(tmp_path, caps
     loaded = tf.saved_model.load(out)  # plain TensorFlow, no textattn code
     answer = loaded.serve(tf.constant(["pear lemon the", "currant", ""]))
     labels = [[n.decode() for n in row if n] for row in answer["labels"].numpy()]
-    assert labels[0] == sorted(labels[0], key=lambda n: -answer["probabilities"].numpy()[0][["apple", "berry",
-                                                                                            "citrus"].index(n)])
+    assert labels[0] == sorted(
+        labels[0], key=lambda n: -answer["probabilities"].numpy()[0][["apple", "berry", "citrus"].index(n)]
+    )
     assert set(labels[0]) == {"apple", "citrus"} and labels[1] == ["berry"] and labels[2] == []
     assert answer["predicted"].dtype == tf.bool and answer["probabilities"].shape == (3, 3)
     np.testing.assert_array_equal(answer["label_count"].numpy(), [2, 1, 0])

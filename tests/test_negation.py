@@ -7,13 +7,18 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-
 from helpers import tiny_config
+
 from textattn import export, runs, serving
 from textattn.config import DataConfig, apply_overrides
 from textattn.data import counterfactual, ngrams, pipeline
-from textattn.data.text import (make_vectorizer, standardize_review, standardize_review_marking_negation,
-                                standardizer, texts_to_ids)
+from textattn.data.text import (
+    make_vectorizer,
+    standardize_review,
+    standardize_review_marking_negation,
+    standardizer,
+    texts_to_ids,
+)
 from textattn.errors import UserError
 
 
@@ -128,8 +133,12 @@ def polar_reviews():
 def test_polar_sentences_are_added_with_negated_flipped_copies():
     texts, labels = counterfactual.counterfactual_examples(*polar_reviews())
     pairs = list(zip(texts, labels.tolist()))
-    assert pairs[:4] == [("The acting was terrific.", 1), ("The acting was not terrific.", 0),
-                         ("The acting was terrific.", 1), ("The acting wasn't terrific.", 0)]
+    assert pairs[:4] == [
+        ("The acting was terrific.", 1),
+        ("The acting was not terrific.", 0),
+        ("The acting was terrific.", 1),
+        ("The acting wasn't terrific.", 0),
+    ]
     assert ("The jokes are awful!", 0) in pairs and ("The jokes aren't awful!", 1) in pairs
     # A sentence whose adjective points against its review's label is left out.
     assert "The plot was terrific." not in texts
@@ -138,7 +147,8 @@ def test_polar_sentences_are_added_with_negated_flipped_copies():
 
 def test_hedged_sentences_are_kept_but_not_negated():
     texts, labels = counterfactual.counterfactual_examples(
-        ["This movie is so awful.", "awful", "awful", "fine", "fine", "fine"], [0, 0, 0, 1, 1, 1])
+        ["This movie is so awful.", "awful", "awful", "fine", "fine", "fine"], [0, 0, 0, 1, 1, 1]
+    )
     assert texts == ["This movie is so awful."] and labels.tolist() == [0]
 
 
@@ -149,11 +159,15 @@ def test_counterfactuals_need_two_classes():
 
 def test_augmented_splits_change_only_the_fit_part():
     texts, labels = polar_reviews()
-    splits = pipeline.TextSplits(fit=(texts, np.asarray(labels, np.int32)), validation=(["v"], np.array([1])),
-                                 test=(["t"], np.array([0])), class_names=["neg", "pos"])
+    splits = pipeline.TextSplits(
+        fit=(texts, np.asarray(labels, np.int32)),
+        validation=(["v"], np.array([1])),
+        test=(["t"], np.array([0])),
+        class_names=["neg", "pos"],
+    )
     assert counterfactual.augmented(splits, False) is splits
     more = counterfactual.augmented(splits, True)
-    assert more.fit[0][:len(texts)] == texts and len(more.fit[0]) == len(more.fit[1]) > len(texts)
+    assert more.fit[0][: len(texts)] == texts and len(more.fit[0]) == len(more.fit[1]) > len(texts)
     assert more.validation == splits.validation and more.test == splits.test
 
 
@@ -185,9 +199,16 @@ def make_negation_aclimdb(root, n_train=120, n_test=40, seed=3) -> str:
 def marked_hybrid_run(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("negation_run")
     data = make_negation_aclimdb(tmp / "data")
-    config = apply_overrides(tiny_config(tmp, "hybrid", data=data), [
-        "data.negation=mark", "model.ngram.vocab_size=400", "model.hybrid.branch=baseline",
-        "model.hybrid.ngram_epochs=2", "model.hybrid.ngram_learning_rate=0.01"])
+    config = apply_overrides(
+        tiny_config(tmp, "hybrid", data=data),
+        [
+            "data.negation=mark",
+            "model.ngram.vocab_size=400",
+            "model.hybrid.branch=baseline",
+            "model.hybrid.ngram_epochs=2",
+            "model.hybrid.ngram_learning_rate=0.01",
+        ],
+    )
     from textattn.training import train
 
     return train(config, output_dir=str(tmp / "runs"), verbose=0).run_dir
@@ -206,12 +227,17 @@ def test_export_answers_what_the_training_pipeline_gives_the_model(marked_hybrid
 
     texts = ["It was not bad at all.", "It was not good.", "great fun, never boring", "not great, but fun"]
     # The Keras path: the training pipeline's own functions, then the model.
-    ids = texts_to_ids(make_vectorizer(config.data.vocab_size, words, "mark"), texts,
-                       config.data.sequence_length, config.data.keep)
-    bags = NgramBags(*ngrams.texts_to_bags(
-        ngrams.make_ngram_vectorizer(len(grams), config.model.ngram.max_ngram, grams, "mark"), texts))
-    dataset = make_dataset({"token_ids": ids, "ngrams": bags}, np.zeros(len(texts), np.int32), 8,
-                           ngram_vocab_size=len(grams))
+    ids = texts_to_ids(
+        make_vectorizer(config.data.vocab_size, words, "mark"), texts, config.data.sequence_length, config.data.keep
+    )
+    bags = NgramBags(
+        *ngrams.texts_to_bags(
+            ngrams.make_ngram_vectorizer(len(grams), config.model.ngram.max_ngram, grams, "mark"), texts
+        )
+    )
+    dataset = make_dataset(
+        {"token_ids": ids, "ngrams": bags}, np.zeros(len(texts), np.int32), 8, ngram_vocab_size=len(grams)
+    )
     model = runs.load_model(run_dir)
     expected = apply_temperature(model.predict(dataset, verbose=0), runs.temperature(run_dir))[:, 1]
 

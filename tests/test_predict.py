@@ -79,21 +79,30 @@ def test_no_evidence_gets_exactly_one_half(exported):
 def test_file_dash_reads_stdin(exported):
     stdin = POSITIVE.encode() + b"\n\xff\xfe broken bytes\n\n" + NEGATIVE.encode()  # no final newline
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    proc = subprocess.run([sys.executable, "-m", "textattn", "predict", exported, "--file", "-", "--jsonl"],
-                          input=stdin, capture_output=True, cwd=REPO, env=env, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-m", "textattn", "predict", exported, "--file", "-", "--jsonl"],
+        input=stdin,
+        capture_output=True,
+        cwd=REPO,
+        env=env,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr.decode()[-2000:]
     rows = [json.loads(line) for line in proc.stdout.decode().splitlines()]
     assert [r["text"] for r in rows] == [POSITIVE, "\ufffd\ufffd broken bytes", "", NEGATIVE]
     assert rows[0]["probabilities"]["pos"] > rows[3]["probabilities"]["pos"]
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["predict", "{tmp}/missing", "text"], "does not exist"),
-    (["predict", "{tmp}", "text"], "neither a run directory"),
-    (["predict", "{export}", "--file", "{tmp}/missing.txt"], "cannot read"),
-    (["predict", "{export}", "--file", "{tmp}"], "cannot read"),
-    (["predict", "{export}"], "no reviews given"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["predict", "{tmp}/missing", "text"], "does not exist"),
+        (["predict", "{tmp}", "text"], "neither a run directory"),
+        (["predict", "{export}", "--file", "{tmp}/missing.txt"], "cannot read"),
+        (["predict", "{export}", "--file", "{tmp}"], "cannot read"),
+        (["predict", "{export}"], "no reviews given"),
+    ],
+)
 def test_predict_errors_are_one_line_exit_2(argv, message, exported, tmp_path, capsys):
     argv = [a.format(tmp=tmp_path, export=exported) for a in argv]
     assert main(argv) == 2

@@ -12,8 +12,8 @@ import time
 
 import numpy as np
 import pytest
-
 from helpers import REPO, write_review
+
 from textattn import export, predict, review_stream
 from textattn.__main__ import main
 from textattn.predict import OutputStyle, Predictor, score_stream
@@ -49,8 +49,10 @@ def only_error_line(captured) -> str:
 
 def test_jsonl_in_jsonl_out_carries_fields_in_input_order(exported, tmp_path, capsys):
     pairs = labelled_reviews(40)
-    records = [{"id": f"r{i}", "text": text, "label": gold, "meta": {"stars": i % 10, "tags": ["a", "é"]}}
-               for i, (gold, text) in enumerate(pairs)]
+    records = [
+        {"id": f"r{i}", "text": text, "label": gold, "meta": {"stars": i % 10, "tags": ["a", "é"]}}
+        for i, (gold, text) in enumerate(pairs)
+    ]
     source, out = write_jsonl(tmp_path / "in.jsonl", records), tmp_path / "scores.jsonl"
     # 7 reviews a chunk: five full chunks and a part one.
     assert main(["predict", exported, "--file", source, "--output", str(out), "--batch-size", "7"]) == 0
@@ -61,8 +63,9 @@ def test_jsonl_in_jsonl_out_carries_fields_in_input_order(exported, tmp_path, ca
     assert [r["input_label"] for r in rows] == [gold for gold, _ in pairs]  # a labelled file's own label, kept
     # The same numbers as one call of the Predictor on the whole list.
     whole = Predictor(exported)([text for _, text in pairs])
-    np.testing.assert_allclose([[r["probabilities"]["neg"], r["probabilities"]["pos"]] for r in rows],
-                               whole.probabilities, atol=1e-6, rtol=0)
+    np.testing.assert_allclose(
+        [[r["probabilities"]["neg"], r["probabilities"]["pos"]] for r in rows], whole.probabilities, atol=1e-6, rtol=0
+    )
     assert [r["label"] for r in rows] == whole.labels
     assert sum(r["label"] == label for r, (label, _) in zip(rows, pairs)) >= 36  # the tiny run learned its cues
     captured = capsys.readouterr()
@@ -75,8 +78,10 @@ def test_jsonl_in_jsonl_out_carries_fields_in_input_order(exported, tmp_path, ca
 def test_include_text_and_text_field(exported, tmp_path):
     records = [{"review": "great wonderful film", "id": 1}, {"review": "awful boring film", "id": 2}]
     source, out = write_jsonl(tmp_path / "in.ndjson", records), tmp_path / "scores.jsonl"
-    assert main(["predict", exported, "--file", source, "--text-field", "review", "--output", str(out),
-                 "--include-text"]) == 0
+    assert (
+        main(["predict", exported, "--file", source, "--text-field", "review", "--output", str(out), "--include-text"])
+        == 0
+    )
     rows = read_jsonl(out)
     assert [(r["review"], r["id"]) for r in rows] == [(r["review"], r["id"]) for r in records]
     assert [r["label"] for r in rows] == ["pos", "neg"]
@@ -91,14 +96,18 @@ def test_run_directory_streams_like_its_export(tiny_run, exported, tmp_path):
         assert main(["predict", model, "--file", source, "--output", str(out), "--batch-size", "4"]) == 0
         rows[name] = read_jsonl(out)
     assert [r["id"] for r in rows["run"]] == [r["id"] for r in rows["export"]] == list(range(10))
-    np.testing.assert_allclose([r["probability"] for r in rows["run"]], [r["probability"] for r in rows["export"]],
-                               atol=1e-6, rtol=0)
+    np.testing.assert_allclose(
+        [r["probability"] for r in rows["run"]], [r["probability"] for r in rows["export"]], atol=1e-6, rtol=0
+    )
 
 
 def test_empty_lines_and_empty_text_get_unknown(exported, tmp_path):
     source = tmp_path / "in.jsonl"
-    source.write_text('{"id": 1, "text": ""}\n\n{"id": 3, "text": null}\n   \n{"id": 5, "text": "  \\t "}\n'
-                      '{"id": 6, "text": "great wonderful superb"}\n', encoding="utf-8")
+    source.write_text(
+        '{"id": 1, "text": ""}\n\n{"id": 3, "text": null}\n   \n{"id": 5, "text": "  \\t "}\n'
+        '{"id": 6, "text": "great wonderful superb"}\n',
+        encoding="utf-8",
+    )
     out = tmp_path / "scores.jsonl"
     assert main(["predict", exported, "--file", str(source), "--output", str(out)]) == 0
     rows = read_jsonl(out)
@@ -111,11 +120,15 @@ def test_empty_lines_and_empty_text_get_unknown(exported, tmp_path):
 def test_text_file_to_output_keeps_one_record_per_line(exported, tmp_path):
     source, out = tmp_path / "reviews.txt", tmp_path / "scores.jsonl"
     source.write_bytes(b"great wonderful superb\r\n\n\xff broken awful boring\nno final newline")
-    assert main(["predict", exported, "first arg", "--file", str(source), "--output", str(out),
-                 "--include-text"]) == 0
+    assert main(["predict", exported, "first arg", "--file", str(source), "--output", str(out), "--include-text"]) == 0
     rows = read_jsonl(out)
-    assert [r["text"] for r in rows] == ["first arg", "great wonderful superb", "", "\ufffd broken awful boring",
-                                         "no final newline"]
+    assert [r["text"] for r in rows] == [
+        "first arg",
+        "great wonderful superb",
+        "",
+        "\ufffd broken awful boring",
+        "no final newline",
+    ]
     assert [r["label"] for r in rows][:4] == ["unknown", "pos", "unknown", "neg"]
     assert main(["predict", exported, "--file", str(source), "--output", str(out)]) == 0
     assert [set(r) for r in read_jsonl(out)] == [PREDICTION_KEYS] * 4  # the text is left out by default
@@ -127,8 +140,10 @@ def test_jsonl_from_stdin_prints_records_with_text(exported, monkeypatch, capsys
     assert main(["predict", exported, "--file", "-", "--input-format", "jsonl", "--jsonl"]) == 0
     captured = capsys.readouterr()
     rows = [json.loads(line) for line in captured.out.splitlines()]
-    assert [(r["id"], r["text"], r["label"]) for r in rows] == [(7, "great wonderful", "pos"),
-                                                               (8, "awful \ud800 boring", "neg")]
+    assert [(r["id"], r["text"], r["label"]) for r in rows] == [
+        (7, "great wonderful", "pos"),
+        (8, "awful \ud800 boring", "neg"),
+    ]
     assert "\\ud800" in captured.out  # a lone surrogate is written escaped, so the line is valid UTF-8
     assert captured.err.startswith(THROUGHPUT_LINE.format(n=2))
 
@@ -141,11 +156,21 @@ def test_each_chunk_is_written_before_the_next_is_read(exported):
             events.append(f"read {i}")
             yield b"great film", {"text": "great film"}
 
-    count = score_stream(Predictor(exported), reviews(), lambda text: events.append(f"wrote {text.count(chr(10))}"),
-                         OutputStyle(to_file=True), chunk_lines=4)
+    count = score_stream(
+        Predictor(exported),
+        reviews(),
+        lambda text: events.append(f"wrote {text.count(chr(10))}"),
+        OutputStyle(to_file=True),
+        chunk_lines=4,
+    )
     assert count == 10
-    assert events == ([f"read {i}" for i in range(4)] + ["wrote 4"] + [f"read {i}" for i in range(4, 8)]
-                      + ["wrote 4"] + ["read 8", "read 9", "wrote 2"])
+    assert events == (
+        [f"read {i}" for i in range(4)]
+        + ["wrote 4"]
+        + [f"read {i}" for i in range(4, 8)]
+        + ["wrote 4"]
+        + ["read 8", "read 9", "wrote 2"]
+    )
 
 
 BAD_LINES = [
@@ -173,12 +198,15 @@ def test_bad_jsonl_line_is_one_error_and_leaves_no_output(bad, message, exported
     assert sorted(os.listdir(tmp_path)) == ["in.jsonl", "scores.jsonl"]  # and no temporary file is left
 
 
-@pytest.mark.parametrize("output, message", [
-    ("{tmp}/missing/scores.jsonl", "cannot write"),
-    ("{tmp}/in.jsonl/scores.jsonl", "cannot write"),  # the "directory" is a file
-    ("{tmp}", "is a directory"),
-    ("-", "--output - is not supported"),
-])
+@pytest.mark.parametrize(
+    "output, message",
+    [
+        ("{tmp}/missing/scores.jsonl", "cannot write"),
+        ("{tmp}/in.jsonl/scores.jsonl", "cannot write"),  # the "directory" is a file
+        ("{tmp}", "is a directory"),
+        ("-", "--output - is not supported"),
+    ],
+)
 def test_unusable_output_is_one_error(output, message, exported, tmp_path, capsys):
     source = write_jsonl(tmp_path / "in.jsonl", [{"text": "great film"}])
     assert main(["predict", exported, "--file", source, "--output", output.format(tmp=tmp_path)]) == 2
@@ -201,11 +229,14 @@ def test_unwritable_output_directory_is_one_error(exported, tmp_path, monkeypatc
     assert os.listdir(tmp_path) == ["in.jsonl"]
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["--file", "{tmp}/in.txt", "--text-field", "body"], "--text-field names the review's field in JSONL"),
-    (["--file", "{tmp}/in.jsonl", "--text-field", "label"], "--text-field 'label' is a field predict writes"),
-    (["--file", "{tmp}/in.txt", "--batch-size", "0"], "--batch-size must be 1 or more"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--file", "{tmp}/in.txt", "--text-field", "body"], "--text-field names the review's field in JSONL"),
+        (["--file", "{tmp}/in.jsonl", "--text-field", "label"], "--text-field 'label' is a field predict writes"),
+        (["--file", "{tmp}/in.txt", "--batch-size", "0"], "--batch-size must be 1 or more"),
+    ],
+)
 def test_options_that_do_not_fit_are_one_error(argv, message, exported, tmp_path, capsys):
     (tmp_path / "in.txt").write_text("great film\n")
     write_jsonl(tmp_path / "in.jsonl", [{"text": "great film"}])
@@ -275,17 +306,32 @@ def test_sharded_outputs_concatenate_into_the_whole_output(exported, tmp_path, c
     source = write_jsonl(tmp_path / "in.jsonl", records)
     assert main(["predict", exported, "--file", source, "--output", str(tmp_path / "whole.jsonl")]) == 0
     for index in range(3):
-        assert main(["predict", exported, "--file", source, "--output", str(tmp_path / f"part{index}.jsonl"),
-                     "--shard", f"{index}/3", "--batch-size", "4"]) == 0
+        assert (
+            main(
+                [
+                    "predict",
+                    exported,
+                    "--file",
+                    source,
+                    "--output",
+                    str(tmp_path / f"part{index}.jsonl"),
+                    "--shard",
+                    f"{index}/3",
+                    "--batch-size",
+                    "4",
+                ]
+            )
+            == 0
+        )
     parts = [(tmp_path / f"part{index}.jsonl").read_bytes() for index in range(3)]
     assert all(part.count(b"\n") >= 5 for part in parts)  # each shard did a share of the work
     joined = [json.loads(line) for line in b"".join(parts).splitlines()]
     whole = read_jsonl(tmp_path / "whole.jsonl")
     # The same records; probabilities to float32 rounding (TensorFlow's sums depend on the batch's size).
     assert [(r["id"], r["label"], r["known_tokens"]) for r in joined] == [
-        (r["id"], r["label"], r["known_tokens"]) for r in whole]
-    np.testing.assert_allclose([r["probability"] for r in joined], [r["probability"] for r in whole],
-                               atol=1e-6, rtol=0)
+        (r["id"], r["label"], r["known_tokens"]) for r in whole
+    ]
+    np.testing.assert_allclose([r["probability"] for r in joined], [r["probability"] for r in whole], atol=1e-6, rtol=0)
     counts = [int(line.split()[1]) for line in capsys.readouterr().err.splitlines()]
     assert sum(counts[1:]) == counts[0] == 30
 
@@ -301,12 +347,15 @@ def test_bad_line_in_a_shard_is_named_by_its_line_in_the_file(exported, tmp_path
     assert not out.exists()
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["--file", "{tmp}/in.txt", "--shard", "2/2"], "--shard takes I/N with 0 <= I < N"),
-    (["--file", "{tmp}/in.txt", "--shard", "one/two"], "--shard takes I/N"),
-    (["--file", "-", "--shard", "0/2"], "--shard needs a regular file"),
-    (["some text", "--file", "{tmp}/in.txt", "--shard", "0/2"], "pass no TEXT arguments"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--file", "{tmp}/in.txt", "--shard", "2/2"], "--shard takes I/N with 0 <= I < N"),
+        (["--file", "{tmp}/in.txt", "--shard", "one/two"], "--shard takes I/N"),
+        (["--file", "-", "--shard", "0/2"], "--shard needs a regular file"),
+        (["some text", "--file", "{tmp}/in.txt", "--shard", "0/2"], "pass no TEXT arguments"),
+    ],
+)
 def test_shard_errors_are_one_line(argv, message, exported, tmp_path, capsys):
     (tmp_path / "in.txt").write_text("great film\n")
     assert main(["predict", exported] + [a.format(tmp=tmp_path) for a in argv]) == 2
@@ -326,9 +375,13 @@ def predict_command(exported, *args) -> list[str]:
 @pytest.mark.slow
 def test_sigterm_mid_stream_leaves_no_output(exported, tmp_path):
     out = tmp_path / "scores.jsonl"
-    proc = subprocess.Popen(predict_command(exported, "--file", "-", "--input-format", "jsonl", "--output",
-                                            str(out), "--batch-size", "10"),
-                            stdin=subprocess.PIPE, stderr=subprocess.PIPE, cwd=REPO, env=ENV)
+    proc = subprocess.Popen(
+        predict_command(exported, "--file", "-", "--input-format", "jsonl", "--output", str(out), "--batch-size", "10"),
+        stdin=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=REPO,
+        env=ENV,
+    )
     try:
         lines = "".join(json.dumps({"id": i, "text": "great film"}) + "\n" for i in range(25))
         proc.stdin.write(lines.encode())
@@ -356,8 +409,13 @@ def test_sigterm_mid_stream_leaves_no_output(exported, tmp_path):
 def test_reader_that_goes_away_stops_predict_quietly(exported, tmp_path):
     """``predict --file big | head``: exit 141, as when killed by SIGPIPE, and no traceback."""
     source = write_jsonl(tmp_path / "in.jsonl", [{"id": i, "text": "great film"} for i in range(5000)])
-    proc = subprocess.Popen(predict_command(exported, "--file", source, "--jsonl", "--batch-size", "10"),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=REPO, env=ENV)
+    proc = subprocess.Popen(
+        predict_command(exported, "--file", source, "--jsonl", "--batch-size", "10"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=REPO,
+        env=ENV,
+    )
     try:
         assert json.loads(proc.stdout.readline())["id"] == 0
         proc.stdout.close()  # as head does after its lines
@@ -389,8 +447,9 @@ def test_peak_memory_does_not_grow_with_the_file(exported, tmp_path):
             for i in range(n):
                 f.write(json.dumps({"id": i, "text": review}) + "\n")
         out = tmp_path / f"scores_{n}.jsonl"
-        peaks[n] = peak_rss_mb(predict_command(exported, "--file", str(source), "--output", str(out)),
-                               tmp_path / f"stderr_{n}.txt")
+        peaks[n] = peak_rss_mb(
+            predict_command(exported, "--file", str(source), "--output", str(out)), tmp_path / f"stderr_{n}.txt"
+        )
         assert sum(1 for _ in open(out, "rb")) == n
         source.unlink()
     assert peaks[20_000] - peaks[2_000] < 25, peaks  # MB; here equal in 3 runs, 105 apart unstreamed

@@ -5,8 +5,8 @@ import subprocess
 import sys
 
 import pytest
-
 from helpers import REPO
+
 from textattn import quiet
 
 START_UP_NOISE = [
@@ -88,17 +88,19 @@ def run_command(*args, env_extra=None, timeout=180):
     env.update(env_extra or {})
     env = {k: v for k, v in env.items() if v is not None}
     env["PYTHONPATH"] = REPO  # this checkout's textattn, whatever is installed
-    return subprocess.run([sys.executable, *args], cwd=REPO, env=env, capture_output=True, text=True,
-                          timeout=timeout)
+    return subprocess.run([sys.executable, *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("args", [
-    ["train.py", "--data", "/nonexistent"],
-    ["-m", "textattn", "predict", "/nonexistent", "a fine film"],  # imports TensorFlow before failing
-    ["-m", "textattn", "explain", "/nonexistent", "a fine film"],
-    ["evaluate.py", "/nonexistent"],
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["train.py", "--data", "/nonexistent"],
+        ["-m", "textattn", "predict", "/nonexistent", "a fine film"],  # imports TensorFlow before failing
+        ["-m", "textattn", "explain", "/nonexistent", "a fine film"],
+        ["evaluate.py", "/nonexistent"],
+    ],
+)
 def test_a_failing_command_prints_only_its_error_line(args):
     result = run_command(*args)
     assert result.returncode in (1, 2)
@@ -115,29 +117,36 @@ def test_tensorflow_import_and_first_operation_are_quiet():
     assert result.stderr == ""
 
 
-PROBE = ("import os, sys, textattn; {before}"
-         "print(os.environ.get('TF_CPP_MIN_LOG_LEVEL'), os.environ.get('TEXTATTN_VERBOSE'), "
-         "any(type(f).__name__ == 'QuietImportFinder' for f in sys.meta_path))")
+PROBE = (
+    "import os, sys, textattn; {before}"
+    "print(os.environ.get('TF_CPP_MIN_LOG_LEVEL'), os.environ.get('TEXTATTN_VERBOSE'), "
+    "any(type(f).__name__ == 'QuietImportFinder' for f in sys.meta_path))"
+)
 
 
 @pytest.mark.slow
 def test_importing_textattn_changes_nothing():
     """No logging level, no import hook, no allocator setting: those are the command line's (textattn.startup)."""
-    code = ("import os, sys, textattn, textattn.__main__, textattn.quiet, textattn.startup; "
-            "print(os.environ.get('TF_CPP_MIN_LOG_LEVEL'), os.environ.get('TEXTATTN_VERBOSE'), "
-            "os.environ.get('TF_CPU_ALLOCATOR_USE_BFC'), any(type(f).__name__ == 'QuietImportFinder' "
-            "for f in sys.meta_path), 'tensorflow' in sys.modules)")
+    code = (
+        "import os, sys, textattn, textattn.__main__, textattn.quiet, textattn.startup; "
+        "print(os.environ.get('TF_CPP_MIN_LOG_LEVEL'), os.environ.get('TEXTATTN_VERBOSE'), "
+        "os.environ.get('TF_CPU_ALLOCATOR_USE_BFC'), any(type(f).__name__ == 'QuietImportFinder' "
+        "for f in sys.meta_path), 'tensorflow' in sys.modules)"
+    )
     result = run_command("-c", code, env_extra={"TF_CPU_ALLOCATOR_USE_BFC": None})
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["None", "None", "None", "False", "False"]
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("before,env_extra", [
-    (f"{CONFIGURE}; ", {quiet.VERBOSE_ENV: "1"}),
-    ("from textattn.__main__ import main; main(['predict', '/nonexistent', 'x', '--verbose']); ", None),
-    ("from textattn.__main__ import main; main(['train', '--data', '/nonexistent', '--verbose']); ", None),
-])
+@pytest.mark.parametrize(
+    "before,env_extra",
+    [
+        (f"{CONFIGURE}; ", {quiet.VERBOSE_ENV: "1"}),
+        ("from textattn.__main__ import main; main(['predict', '/nonexistent', 'x', '--verbose']); ", None),
+        ("from textattn.__main__ import main; main(['train', '--data', '/nonexistent', '--verbose']); ", None),
+    ],
+)
 def test_verbose_switch_leaves_tensorflow_logging_alone(before, env_extra):
     result = run_command("-c", PROBE.format(before=before), env_extra=env_extra)
     assert result.returncode == 0, result.stderr
@@ -153,11 +162,14 @@ def test_without_verbose_the_log_level_is_set_and_the_finder_waits():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("args", [
-    ["-m", "textattn", "predict", "/nonexistent", "x"],
-    ["-m", "textattn", "explain", "/nonexistent", "x"],
-    ["evaluate.py", "/nonexistent"],
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["-m", "textattn", "predict", "/nonexistent", "x"],
+        ["-m", "textattn", "explain", "/nonexistent", "x"],
+        ["evaluate.py", "/nonexistent"],
+    ],
+)
 def test_verbose_flag_brings_tensorflow_lines_back(args):
     """--verbose acts before TensorFlow is imported (building the parser may import it)."""
     with_env = run_command(*args, env_extra={quiet.VERBOSE_ENV: "1"})

@@ -5,8 +5,8 @@ import os
 
 import numpy as np
 import pytest
-
 from helpers import load_script
+
 from textattn import runs
 from textattn.config import load_config
 from textattn.data import pipeline
@@ -20,8 +20,9 @@ CLASSES = ["awful", "good", "great", "poor"]  # sorted: the documented class ord
 @pytest.fixture(scope="module")
 def ratings_csv(real_archive, tmp_path_factory):
     out = tmp_path_factory.mktemp("ratings") / "ratings.csv"
-    assert load_script(os.path.join("examples", "imdb_ratings.py")).main(
-        ["--data", real_archive, "--out", str(out)]) == 0
+    assert (
+        load_script(os.path.join("examples", "imdb_ratings.py")).main(["--data", real_archive, "--out", str(out)]) == 0
+    )
     return str(out)
 
 

@@ -26,10 +26,19 @@ def test_short_training_on_a_slice_is_clearly_above_chance(real_archive, tmp_pat
     """Baseline on 4,000 real reviews for 3 epochs; validation on the full 10,000."""
     from textattn.training import train
 
-    config = apply_overrides(load_config("configs/seed_attention.yaml"), [
-        "name=real_slice", "model.variant=baseline", "model.mask_padding=true", "train.learning_rate=0.01",
-        "train.epochs=3", "train.jit_compile=false", "data.train_limit=4000", "data.test_limit=5000",
-    ])
+    config = apply_overrides(
+        load_config("configs/seed_attention.yaml"),
+        [
+            "name=real_slice",
+            "model.variant=baseline",
+            "model.mask_padding=true",
+            "train.learning_rate=0.01",
+            "train.epochs=3",
+            "train.jit_compile=false",
+            "data.train_limit=4000",
+            "data.test_limit=5000",
+        ],
+    )
     run_dir = train(resolve_data(config, real_archive), output_dir=str(tmp_path), verbose=0).run_dir
     metrics = json.load(open(os.path.join(run_dir, runs.METRICS)))
     assert metrics["train_examples"] == 4000 and metrics["validation_examples"] == 10_000
@@ -43,8 +52,9 @@ def test_ngram_baseline_on_real_reviews_beats_the_attention_models(real_archive,
     from textattn.predict import Predictor
     from textattn.training import train
 
-    config = apply_overrides(load_config("configs/ngram.yaml"), [
-        "train.final_fit=false", "train.epochs=2", "data.test_limit=5000"])
+    config = apply_overrides(
+        load_config("configs/ngram.yaml"), ["train.final_fit=false", "train.epochs=2", "data.test_limit=5000"]
+    )
     run_dir = train(resolve_data(config, real_archive), output_dir=str(tmp_path), verbose=0).run_dir
     metrics = json.load(open(os.path.join(run_dir, runs.METRICS)))
     assert metrics["best_val_accuracy"] > 0.905 and metrics["test_accuracy"] > 0.90

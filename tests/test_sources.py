@@ -9,12 +9,12 @@ import tarfile
 
 import numpy as np
 import pytest
-
 from helpers import REPO, load_script, make_aclimdb
+
 from textattn.config import Config, DataConfig
 from textattn.data import aclimdb, carving, labelled, pipeline, tfds_source
-from textattn.data.split_codes import TEST, TRAIN, VALIDATION
 from textattn.data.source import resolve_data, source_of
+from textattn.data.split_codes import TEST, TRAIN, VALIDATION
 from textattn.errors import UserError
 
 SOURCES = os.path.join(REPO, "tests", "data", "sources")
@@ -62,8 +62,11 @@ def test_tsv_with_renamed_fields_honours_the_split_column(tmp_path):
     final = pipeline.split_texts(DataConfig(**{**config.__dict__, "validation_size": 0}), 5)
     assert len(final.fit[0]) == 39 and len(final.validation[0]) == 0 and set(final.test[0]) == given_test
     # Not naming the renamed columns is a one-line error naming the file and its header line.
-    with pytest.raises(UserError, match=r"split_column.tsv, line 1 \(the header\): no text column 'text'.*"
-                                        r"data.text_field"):
+    with pytest.raises(
+        UserError,
+        match=r"split_column.tsv, line 1 \(the header\): no text column 'text'.*"
+        r"data.text_field",
+    ):
         read(path, tmp_path)
 
 
@@ -298,8 +301,13 @@ def test_a_prepared_tfds_dataset_gives_its_features_splits_and_class_order(tmp_p
         VERSION = tfds.core.Version("1.0.0")
 
         def _info(self):
-            features = tfds.features.FeaturesDict({"title": tfds.features.Text(), "body": tfds.features.Text(),
-                                                   "topic": tfds.features.ClassLabel(names=["zeta", "alpha"])})
+            features = tfds.features.FeaturesDict(
+                {
+                    "title": tfds.features.Text(),
+                    "body": tfds.features.Text(),
+                    "topic": tfds.features.ClassLabel(names=["zeta", "alpha"]),
+                }
+            )
             return tfds.core.DatasetInfo(builder=self, features=features, supervised_keys=("body", "topic"))
 
         def _split_generators(self, dl_manager):
@@ -348,6 +356,7 @@ def test_ratings_script_writes_four_classes_from_the_file_names(tmp_path, capsys
 def test_a_two_class_csv_trains_and_the_hybrid_skips_self_training(tmp_path, capsys):
     """Self-training needs unlabelled texts, which only IMDB has: one line says it is skipped."""
     from helpers import tiny_config
+
     from textattn import runs
     from textattn.config import apply_overrides
     from textattn.training import train
@@ -359,9 +368,18 @@ def test_a_two_class_csv_trains_and_the_hybrid_skips_self_training(tmp_path, cap
         writer = csv.DictWriter(f, ["text", "label"])
         writer.writeheader()
         writer.writerows(rows)
-    config = apply_overrides(tiny_config(tmp_path, "hybrid"), [
-        "data.validation_size=null", "model.ngram.vocab_size=200", "model.hybrid.branch=baseline",
-        "model.hybrid.ngram_epochs=1", "model.hybrid.self_training=true", "train.epochs=1", "train.final_fit=false"])
+    config = apply_overrides(
+        tiny_config(tmp_path, "hybrid"),
+        [
+            "data.validation_size=null",
+            "model.ngram.vocab_size=200",
+            "model.hybrid.branch=baseline",
+            "model.hybrid.ngram_epochs=1",
+            "model.hybrid.self_training=true",
+            "train.epochs=1",
+            "train.final_fit=false",
+        ],
+    )
     run_dir = train(resolve_data(config, str(path)), output_dir=str(tmp_path / "runs"), verbose=0).run_dir
     out = capsys.readouterr().out
     assert f"Self-training skipped: {path} has no unlabelled texts" in out
@@ -375,9 +393,24 @@ def test_cli_exits_2_on_bad_data_and_writes_nothing(tmp_path):
     env = {**os.environ, "PYTHONPATH": REPO, "TEXTATTN_CACHE": str(tmp_path / "cache")}
     runs_dir = tmp_path / "runs"
     result = subprocess.run(
-        [sys.executable, "-m", "textattn", "train", "--config", os.path.join(REPO, "configs", "fast.yaml"),
-         "--data", os.path.join(BAD, "ragged_row.csv"), "--output-dir", str(runs_dir)],
-        capture_output=True, text=True, env=env, cwd=str(tmp_path), timeout=300)
+        [
+            sys.executable,
+            "-m",
+            "textattn",
+            "train",
+            "--config",
+            os.path.join(REPO, "configs", "fast.yaml"),
+            "--data",
+            os.path.join(BAD, "ragged_row.csv"),
+            "--output-dir",
+            str(runs_dir),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=str(tmp_path),
+        timeout=300,
+    )
     assert result.returncode == 2, result.stderr
     lines = [ln for ln in result.stderr.splitlines() if ln.strip()]
     assert lines[-1].startswith("error: ") and "ragged_row.csv, line 7: 3 fields" in lines[-1]
@@ -395,9 +428,21 @@ def test_a_run_without_validation_rows_stops_before_anything_is_written(tmp_path
     validation wanted) is one line and exit 2, and no run directory."""
     from textattn.__main__ import main
 
-    code = main(["train", "--config", os.path.join(REPO, "configs", "fast.yaml"), "--data",
-                 os.path.join(SOURCES, "three_class.csv"), "--output-dir", str(tmp_path / "runs"),
-                 "--set", "data.validation_size=0", "--set", f"data.cache_dir={tmp_path / 'cache'}"])
+    code = main(
+        [
+            "train",
+            "--config",
+            os.path.join(REPO, "configs", "fast.yaml"),
+            "--data",
+            os.path.join(SOURCES, "three_class.csv"),
+            "--output-dir",
+            str(tmp_path / "runs"),
+            "--set",
+            "data.validation_size=0",
+            "--set",
+            f"data.cache_dir={tmp_path / 'cache'}",
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 2
     assert err.count("\n") == 1 and err.startswith("error: the validation part of ") and "is empty" in err

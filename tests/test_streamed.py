@@ -9,8 +9,8 @@ import sys
 
 import numpy as np
 import pytest
-
 from helpers import REPO, tiny_config, write_review
+
 from textattn import runs
 from textattn.config import Config, DataConfig, apply_overrides
 from textattn.data import corpus, pipeline, source_splits, streamed
@@ -31,7 +31,7 @@ def write_shards(directory, n_shards=3, per_shard=60, seed=0, split=None, labels
                 label = labels[(i + k) % len(labels)]
                 text = write_review(rng, "pos" if label == labels[-1] else "neg")
                 if kind == "csv":
-                    f.write(f"\"{text}\",{label}\n")
+                    f.write(f'"{text}",{label}\n')
                 else:
                     record = {"id": f"{k}-{i}", "text": text, "label": label}
                     if split:
@@ -101,7 +101,9 @@ def test_unshuffled_batches_are_the_in_memory_inputs_in_label_order(variant, tmp
     from textattn.data.text import make_vectorizer, texts_to_ids
 
     pattern = write_shards(tmp_path / "in")
-    config = apply_overrides(tiny_config(tmp_path, variant), ["data.validation_size=null", "model.ngram.vocab_size=150"])
+    config = apply_overrides(
+        tiny_config(tmp_path, variant), ["data.validation_size=null", "model.ngram.vocab_size=150"]
+    )
     config = resolve_data(config, pattern)
     data = streamed.load(config, verbose=False)
     texts = data.texts("val")
@@ -116,7 +118,7 @@ def test_unshuffled_batches_are_the_in_memory_inputs_in_label_order(variant, tmp
     dense = np.concatenate([b["ngrams"] for b in x])  # as_numpy_iterator makes the SparseTensor dense
     expected = np.zeros_like(dense)
     for row in range(len(texts)):
-        expected[row, bags[0][bags[1][row]:bags[1][row + 1]]] = 1.0
+        expected[row, bags[0][bags[1][row] : bags[1][row + 1]]] = 1.0
     np.testing.assert_array_equal(dense, expected)
 
 
@@ -153,10 +155,14 @@ def test_a_streamed_run_trains_reads_its_vocabulary_from_the_prepared_directory_
     assert not os.path.exists(tmp_path / "cache" / "streamed-vocabularies")  # read from the prepared directory
     metrics = runs.read_json(os.path.join(run_dir, runs.METRICS))
     assert (metrics["train_examples"], metrics["validation_examples"], metrics["test_examples"]) == (
-        manifest.counts["train"], manifest.counts["validation"], manifest.counts["test"])
+        manifest.counts["train"],
+        manifest.counts["validation"],
+        manifest.counts["test"],
+    )
     assert metrics["test_accuracy"] > 0.5
     assert runs.load_vocabulary(os.path.join(run_dir, runs.VOCAB)) == runs.load_vocabulary(
-        os.path.join(manifest.vocabulary_dir(), streamed.words_file(64)))
+        os.path.join(manifest.vocabulary_dir(), streamed.words_file(64))
+    )
     exported = export_run(run_dir, str(tmp_path / "export"))
     answers = Predictor(exported)([b"a wonderful film", b""])
     assert answers.labels[1] == "unknown" and answers.probabilities.shape == (2, 2)
@@ -189,8 +195,10 @@ def test_bad_shards_are_one_line_and_leave_nothing(case, tmp_path):
     pattern = write_shards(tmp_path / "in", kind="csv" if case == "columns" else "jsonl")
     if case == "columns":
         with open(tmp_path / "in" / "part-9.csv", "w") as f:
-            f.write("text,label,stars\n\"a fine film\",pos,4\n")
-        message = r"part-9.csv' has columns \['text', 'label', 'stars'\] but .*part-0.csv' has columns \['text', 'label'\]"
+            f.write('text,label,stars\n"a fine film",pos,4\n')
+        message = (
+            r"part-9.csv' has columns \['text', 'label', 'stars'\] but .*part-0.csv' has columns \['text', 'label'\]"
+        )
     elif case == "empty":
         open(tmp_path / "in" / "part-5.jsonl", "w").close()
         message = "part-5.jsonl' has no rows with text; remove it"
@@ -228,21 +236,25 @@ def test_a_damaged_manifest_or_a_missing_shard_is_one_line(tmp_path):
 
 def run_cli(args, tmp_path):
     env = {**os.environ, "TEXTATTN_CACHE": str(tmp_path / "cache")}
-    return subprocess.run([sys.executable, "-m", "textattn", *args], cwd=REPO, env=env, capture_output=True,
-                          text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "textattn", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=300
+    )
 
 
 @pytest.mark.slow
 def test_prepare_command_writes_vocabularies_and_refuses_bad_input(tmp_path):
     pattern = write_shards(tmp_path / "in")
     out = tmp_path / "prepared"
-    done = run_cli(["prepare", "--data", pattern, "--out", str(out), "--config", "configs/fast.yaml",
-                    "--shard-examples", "40"], tmp_path)
+    done = run_cli(
+        ["prepare", "--data", pattern, "--out", str(out), "--config", "configs/fast.yaml", "--shard-examples", "40"],
+        tmp_path,
+    )
     assert done.returncode == 0, done.stderr
     assert "Prepared" in done.stdout and os.listdir(out / corpus.VOCABULARIES) == [streamed.words_file(10000)]
     again = run_cli(["prepare", "--data", pattern, "--out", str(out)], tmp_path)
     assert again.returncode == 2 and again.stderr.strip().splitlines() == [
-        f"error: {str(out)!r} exists; pass --overwrite to replace it"]
+        f"error: {str(out)!r} exists; pass --overwrite to replace it"
+    ]
     open(tmp_path / "in" / "part-4.jsonl", "w").close()
     bad = run_cli(["prepare", "--data", pattern, "--out", str(tmp_path / "other")], tmp_path)
     assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1 and "no rows with text" in bad.stderr

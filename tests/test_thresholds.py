@@ -15,12 +15,15 @@ PROBS = np.stack([1.0 - P_POS, P_POS], axis=1)
 NAMES = ["neg", "pos"]
 
 
-@pytest.mark.parametrize("text, spec", [
-    ("argmax", thresholds.ThresholdSpec("argmax")),
-    ("macro_f1", thresholds.ThresholdSpec("macro_f1")),
-    ("precision=0.95", thresholds.ThresholdSpec("precision", 0.95)),
-    ("precision=1", thresholds.ThresholdSpec("precision", 1.0)),
-])
+@pytest.mark.parametrize(
+    "text, spec",
+    [
+        ("argmax", thresholds.ThresholdSpec("argmax")),
+        ("macro_f1", thresholds.ThresholdSpec("macro_f1")),
+        ("precision=0.95", thresholds.ThresholdSpec("precision", 0.95)),
+        ("precision=1", thresholds.ThresholdSpec("precision", 1.0)),
+    ],
+)
 def test_parse_spec(text, spec):
     assert thresholds.parse_spec(text) == spec
 
@@ -48,7 +51,9 @@ def test_precision_cut_is_the_lowest_reaching_the_target():
 
 def test_precision_out_of_reach_keeps_the_most_precise_cut():
     scores = np.array([0.9, 0.8, 0.3])
-    cut, reached = thresholds.fit_binary_cut(scores, np.array([False, True, True]), thresholds.parse_spec("precision=1"))
+    cut, reached = thresholds.fit_binary_cut(
+        scores, np.array([False, True, True]), thresholds.parse_spec("precision=1")
+    )
     # Top 1: 0/1; top 2: 1/2; top 3: 2/3, the most precise: the cut below every score.
     assert (cut, reached) == (pytest.approx(0.15), False)
 
@@ -89,8 +94,9 @@ def test_abstain_answers_unknown_below_the_floor():
 
 def test_multiclass_macro_f1_offsets_fix_an_under_predicted_class():
     # Class 2 is always second to class 0 by 0.05; the offsets must give it its rows back.
-    probs = np.array([[0.7, 0.2, 0.1], [0.1, 0.8, 0.1], [0.45, 0.15, 0.4], [0.46, 0.1, 0.44], [0.6, 0.3, 0.1]],
-                     dtype=np.float32)
+    probs = np.array(
+        [[0.7, 0.2, 0.1], [0.1, 0.8, 0.1], [0.45, 0.15, 0.4], [0.46, 0.1, 0.44], [0.6, 0.3, 0.1]], dtype=np.float32
+    )
     labels = np.array([0, 1, 2, 2, 0])
     assert thresholds.macro_f1(labels, probs.argmax(axis=1), 3) < 1.0
     decision = thresholds.fit_decision("macro_f1", None, probs, labels, ["a", "b", "c"])
@@ -123,5 +129,6 @@ def test_tensorflow_decision_matches_numpy():
 def test_describe():
     assert thresholds.describe(None) == "arg-max class"
     decision = thresholds.fit_decision("precision=0.95", 0.6, PROBS, LABELS, NAMES)
-    assert thresholds.describe(decision) == ("pos when p(pos) > 0.75 (precision); "
-                                             "unknown when the top probability < 0.6")
+    assert thresholds.describe(decision) == (
+        "pos when p(pos) > 0.75 (precision); unknown when the top probability < 0.6"
+    )

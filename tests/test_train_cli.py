@@ -8,21 +8,38 @@ import sys
 import time
 
 import pytest
-
 from helpers import REPO
+
 from textattn import runs
 from textattn.callbacks import read_history
 
 pytestmark = pytest.mark.slow  # every test here starts train.py in a new process
 
-TINY = ["--set", "data.vocab_size=64", "--set", "data.sequence_length=32", "--set", "data.validation_size=40",
-        "--set", "model.embedding_dim=8", "--set", "train.batch_size=16"]
+TINY = [
+    "--set",
+    "data.vocab_size=64",
+    "--set",
+    "data.sequence_length=32",
+    "--set",
+    "data.validation_size=40",
+    "--set",
+    "model.embedding_dim=8",
+    "--set",
+    "train.batch_size=16",
+]
 
 
 def train_py(*args, cache=None, timeout=300, **kwargs):
     env = {**os.environ, "TEXTATTN_CACHE": str(cache or "/tmp/textattn-test-cache")}
-    return subprocess.run([sys.executable, os.path.join(REPO, "train.py"), *args], capture_output=True, text=True,
-                          cwd=REPO, env=env, timeout=timeout, **kwargs)
+    return subprocess.run(
+        [sys.executable, os.path.join(REPO, "train.py"), *args],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env=env,
+        timeout=timeout,
+        **kwargs,
+    )
 
 
 def test_dry_run_prints_parameter_counts_without_data():
@@ -31,13 +48,19 @@ def test_dry_run_prints_parameter_counts_without_data():
     assert "Total params: 168,482  trainable: 168,482  non-embedding: 8,482" in result.stdout
 
 
-@pytest.mark.parametrize("args,message", [
-    (["--config", "configs/nope.yaml"], "config file 'configs/nope.yaml' does not exist"),
-    (["--config", "configs/seed_mha.yaml", "--set", "train.epochs=many"], "train.epochs: expected int"),
-    (["--config", "configs/seed_mha.yaml", "--set", "model.mha.heads=4"], "unknown config key 'model.mha.heads'"),
-    (["--config", "configs/seed_mha.yaml", "--data", "/no/such/aclImdb.tar.gz"], "data path '/no/such/aclImdb.tar.gz' does not exist"),
-    (["--resume", "/no/such/run"], "is not a run directory"),
-])
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["--config", "configs/nope.yaml"], "config file 'configs/nope.yaml' does not exist"),
+        (["--config", "configs/seed_mha.yaml", "--set", "train.epochs=many"], "train.epochs: expected int"),
+        (["--config", "configs/seed_mha.yaml", "--set", "model.mha.heads=4"], "unknown config key 'model.mha.heads'"),
+        (
+            ["--config", "configs/seed_mha.yaml", "--data", "/no/such/aclImdb.tar.gz"],
+            "data path '/no/such/aclImdb.tar.gz' does not exist",
+        ),
+        (["--resume", "/no/such/run"], "is not a run directory"),
+    ],
+)
 def test_bad_input_is_one_line_and_exit_code_2(args, message, tmp_path):
     result = train_py(*args, "--output-dir", str(tmp_path))
     assert result.returncode == 2
@@ -51,12 +74,27 @@ def test_bad_input_is_one_line_and_exit_code_2(args, message, tmp_path):
 def test_resume_after_kill_mid_run(tiny_aclimdb, tmp_path):
     """Kill a run after its first finished epoch; --resume finishes it with every file in place."""
     out = tmp_path / "runs"
-    args = ["--config", "configs/baseline.yaml", "--data", tiny_aclimdb, "--output-dir", str(out), *TINY,
-            "--set", "train.batch_size=2", "--set", "train.epochs=4", "--set", "train.early_stopping=false",
-            "--set", "train.jit_compile=false"]
+    args = [
+        "--config",
+        "configs/baseline.yaml",
+        "--data",
+        tiny_aclimdb,
+        "--output-dir",
+        str(out),
+        *TINY,
+        "--set",
+        "train.batch_size=2",
+        "--set",
+        "train.epochs=4",
+        "--set",
+        "train.early_stopping=false",
+        "--set",
+        "train.jit_compile=false",
+    ]
     env = {**os.environ, "TEXTATTN_CACHE": str(tmp_path / "cache")}
-    proc = subprocess.Popen([sys.executable, "train.py", *args], cwd=REPO, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "train.py", *args], cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     try:
         deadline = time.time() + 240
         run_dir = None

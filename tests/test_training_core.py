@@ -8,8 +8,8 @@ import os
 import pathlib
 
 import pytest
-
 from helpers import tiny_tune_dict
+
 from textattn import runs
 from textattn.training import train
 from textattn.tuning.hypermodel import OBJECTIVE, TextattnHyperModel
@@ -48,8 +48,9 @@ def test_the_package_has_no_import_cycle_and_evaluation_imports_nothing_of_train
 
 def test_import_graph_finds_an_upward_import_when_there_is_one(tmp_path):
     tool = import_graph_tool()
-    write_package(tmp_path, {"training/fit.py": "",
-                             "evaluation/run.py": "def f():\n    from textattn.training import fit\n"})
+    write_package(
+        tmp_path, {"training/fit.py": "", "evaluation/run.py": "def f():\n    from textattn.training import fit\n"}
+    )
     graph = tool.import_graph(tmp_path)
     assert graph["textattn.evaluation.run"] == {"textattn.training.fit"}
     lines, passed = tool.check(graph)
@@ -58,10 +59,15 @@ def test_import_graph_finds_an_upward_import_when_there_is_one(tmp_path):
 
 def test_import_graph_fails_on_any_cycle_an_import_inside_a_function_included(tmp_path):
     tool = import_graph_tool()
-    write_package(tmp_path, {"config.py": "from textattn import variants\n",
-                             "variants.py": "def body():\n    from textattn.models import bodies\n",
-                             "models/bodies.py": "from textattn.config import Config\n",
-                             "serving.py": "import textattn.config\n"})
+    write_package(
+        tmp_path,
+        {
+            "config.py": "from textattn import variants\n",
+            "variants.py": "def body():\n    from textattn.models import bodies\n",
+            "models/bodies.py": "from textattn.config import Config\n",
+            "serving.py": "import textattn.config\n",
+        },
+    )
     graph = tool.import_graph(tmp_path)
     assert tool.cycles(graph) == [["textattn.config", "textattn.models.bodies", "textattn.variants"]]
     lines, passed = tool.check(graph)
@@ -70,11 +76,11 @@ def test_import_graph_fails_on_any_cycle_an_import_inside_a_function_included(tm
 
 
 @pytest.mark.parametrize("variant", ["hybrid", "ngram"])
-def test_a_run_and_a_trial_of_the_same_bag_config_reach_the_same_validation_accuracy(tmp_path, tiny_aclimdb,
-                                                                                      variant):
+def test_a_run_and_a_trial_of_the_same_bag_config_reach_the_same_validation_accuracy(tmp_path, tiny_aclimdb, variant):
     spec = spec_from_dict(tiny_tune_dict(tmp_path, data=tiny_aclimdb, epochs=2, patience=None))
-    config = config_with(spec.base, {"model.variant": variant, "train.epochs": 2, "train.final_fit": False,
-                                     "train.calibrate": False})
+    config = config_with(
+        spec.base, {"model.variant": variant, "train.epochs": 2, "train.final_fit": False, "train.calibrate": False}
+    )
     trial = TextattnHyperModel(spec, verbose=0).fit_bag_variant(config, verbose=0)
 
     result = train(config, output_dir=str(tmp_path / "runs"), verbose=0)

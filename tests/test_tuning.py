@@ -15,17 +15,16 @@ import keras
 import keras_tuner
 import numpy as np
 import pytest
-
 from helpers import REPO, tiny_tune_dict, write_tune_yaml
-from textattn.config import config_to_dict, load_config, apply_overrides
+
+from textattn.config import apply_overrides, config_to_dict, load_config
 from textattn.errors import UserError
 from textattn.models import count_params
-from textattn.variants import NAMES
 from textattn.tuning.hypermodel import OBJECTIVE, TextattnHyperModel
 from textattn.tuning.report import BEST_CONFIG, RESULTS_CSV, RESULTS_MD
 from textattn.tuning.search import run_search
 from textattn.tuning.space import load_tune_spec, spec_from_dict
-
+from textattn.variants import NAMES
 
 # --------------------------------------------------------------------------- #
 # The space file
@@ -33,8 +32,16 @@ from textattn.tuning.space import load_tune_spec, spec_from_dict
 
 def test_repo_tune_yaml_searches_the_eight_variants():
     spec = load_tune_spec(os.path.join(REPO, "configs", "tune.yaml"))
-    assert sorted(spec.variants) == ["additive", "attention", "baseline", "hybrid", "mha", "ngram", "rnn_attention",
-                                     "transformer"]
+    assert sorted(spec.variants) == [
+        "additive",
+        "attention",
+        "baseline",
+        "hybrid",
+        "mha",
+        "ngram",
+        "rnn_attention",
+        "transformer",
+    ]
     assert spec.tuner.max_trials >= 12
 
 
@@ -46,34 +53,53 @@ def test_repo_tune_files_have_base_as_default(name):
     assert config_to_dict(config) == config_to_dict(spec.base)
 
 
-@pytest.mark.parametrize("change, message", [
-    (lambda d: d.update(extra=1), "unknown key 'extra'"),
-    (lambda d: d["tuner"].update(kind="grid"), "tuner.kind"),
-    (lambda d: d["tuner"].update(max_trials=0), "tuner.max_trials must be at least 1"),
-    (lambda d: d["tuner"].update(worker_timeout=0), "tuner.worker_timeout must be a positive number"),
-    (lambda d: d["tuner"].update(worker_timeout="soon"), "tuner.worker_timeout: expected float or null"),
-    (lambda d: d["tuner"].update(chief_timeout=-1), "tuner.chief_timeout must be a positive number"),
-    (lambda d: d["search"]["shared"].update({"model.embeding_dim": [8]}), "unknown config key 'model.embeding_dim'"),
-    (lambda d: d["search"]["shared"].update({"model.embedding_dim": [16, 32]}), "base config's value 8"),
-    (lambda d: d["search"]["shared"].update({"train.learning_rate": {"min": 0.02, "max": 0.03}}), "outside"),
-    (lambda d: d["search"]["shared"].update({"train.learning_rate": {"min": 0.001}}), "a range is"),
-    # Ranges KerasTuner refuses, in its words.
-    (lambda d: d["search"]["shared"].update({"train.learning_rate": {"min": 0.03, "max": 0.001}}),
-     "min_value 0.03 is greater than the max_value 0.001"),
-    (lambda d: d["search"]["shared"].update({"train.learning_rate": {"min": 0.001, "max": 0.03, "sampling": "cubic"}}),
-     "sampling must be one of"),
-    (lambda d: d["search"]["shared"].update({"model.dropout": {"min": 0.0, "max": 0.3, "sampling": "log"}}),
-     "sampling='log' does not support negative values"),
-    (lambda d: d["search"]["shared"].update({"model.dropout": {"min": 0.0, "max": 0.3, "step": 0}}),
-     "step must be positive"),
-    (lambda d: d["search"]["shared"].update({"model.positional": ["none", "rotary"]}), "'rotary' is not valid"),
-    (lambda d: d["search"]["shared"].update({"model.embedding_dim": 8}), "a fixed value belongs in base"),
-    (lambda d: d["search"]["shared"].update({"data.validation_size": [40, 50]}), "same validation reviews"),
-    (lambda d: d["search"]["shared"].update({"model.mha.num_heads": [2, 4]}), "search.variants.mha"),
-    (lambda d: d["search"]["variants"]["attention"].update({"model.mha.key_dim": [2]}), "not a hyperparameter of attention"),
-    (lambda d: d["search"]["variants"].update(lstm={}), "unknown variant"),
-    (lambda d: d["search"]["variants"].pop("baseline"), "base.model.variant"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda d: d.update(extra=1), "unknown key 'extra'"),
+        (lambda d: d["tuner"].update(kind="grid"), "tuner.kind"),
+        (lambda d: d["tuner"].update(max_trials=0), "tuner.max_trials must be at least 1"),
+        (lambda d: d["tuner"].update(worker_timeout=0), "tuner.worker_timeout must be a positive number"),
+        (lambda d: d["tuner"].update(worker_timeout="soon"), "tuner.worker_timeout: expected float or null"),
+        (lambda d: d["tuner"].update(chief_timeout=-1), "tuner.chief_timeout must be a positive number"),
+        (
+            lambda d: d["search"]["shared"].update({"model.embeding_dim": [8]}),
+            "unknown config key 'model.embeding_dim'",
+        ),
+        (lambda d: d["search"]["shared"].update({"model.embedding_dim": [16, 32]}), "base config's value 8"),
+        (lambda d: d["search"]["shared"].update({"train.learning_rate": {"min": 0.02, "max": 0.03}}), "outside"),
+        (lambda d: d["search"]["shared"].update({"train.learning_rate": {"min": 0.001}}), "a range is"),
+        # Ranges KerasTuner refuses, in its words.
+        (
+            lambda d: d["search"]["shared"].update({"train.learning_rate": {"min": 0.03, "max": 0.001}}),
+            "min_value 0.03 is greater than the max_value 0.001",
+        ),
+        (
+            lambda d: d["search"]["shared"].update(
+                {"train.learning_rate": {"min": 0.001, "max": 0.03, "sampling": "cubic"}}
+            ),
+            "sampling must be one of",
+        ),
+        (
+            lambda d: d["search"]["shared"].update({"model.dropout": {"min": 0.0, "max": 0.3, "sampling": "log"}}),
+            "sampling='log' does not support negative values",
+        ),
+        (
+            lambda d: d["search"]["shared"].update({"model.dropout": {"min": 0.0, "max": 0.3, "step": 0}}),
+            "step must be positive",
+        ),
+        (lambda d: d["search"]["shared"].update({"model.positional": ["none", "rotary"]}), "'rotary' is not valid"),
+        (lambda d: d["search"]["shared"].update({"model.embedding_dim": 8}), "a fixed value belongs in base"),
+        (lambda d: d["search"]["shared"].update({"data.validation_size": [40, 50]}), "same validation reviews"),
+        (lambda d: d["search"]["shared"].update({"model.mha.num_heads": [2, 4]}), "search.variants.mha"),
+        (
+            lambda d: d["search"]["variants"]["attention"].update({"model.mha.key_dim": [2]}),
+            "not a hyperparameter of attention",
+        ),
+        (lambda d: d["search"]["variants"].update(lstm={}), "unknown variant"),
+        (lambda d: d["search"]["variants"].pop("baseline"), "base.model.variant"),
+    ],
+)
 def test_bad_tune_config_is_a_clear_user_error(tmp_path, change, message):
     data = tiny_tune_dict(tmp_path)
     change(data)

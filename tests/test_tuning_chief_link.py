@@ -8,9 +8,9 @@ from concurrent import futures
 import grpc
 import keras_tuner
 import pytest
+from helpers import FakeClock
 from keras_tuner.src.distribute import oracle_chief, oracle_client
 
-from helpers import FakeClock
 from textattn.tuning import chief_link
 from textattn.tuning.oracles import RandomSearchOracle
 
@@ -80,15 +80,19 @@ def free_port() -> int:
 @pytest.fixture
 def worker_env(monkeypatch):
     port = str(free_port())
-    for name, value in (("KERASTUNER_ORACLE_IP", "127.0.0.1"), ("KERASTUNER_ORACLE_PORT", port),
-                        ("KERASTUNER_TUNER_ID", "worker0")):
+    for name, value in (
+        ("KERASTUNER_ORACLE_IP", "127.0.0.1"),
+        ("KERASTUNER_ORACLE_PORT", port),
+        ("KERASTUNER_TUNER_ID", "worker0"),
+    ):
         monkeypatch.setenv(name, value)
     return port
 
 
 def make_oracle(tmp_path):
-    oracle = RandomSearchOracle(objective=keras_tuner.Objective("score", "max"), max_trials=2, seed=1,
-                                worker_timeout=30, serving=True)
+    oracle = RandomSearchOracle(
+        objective=keras_tuner.Objective("score", "max"), max_trials=2, seed=1, worker_timeout=30, serving=True
+    )
     oracle._set_project_dir(str(tmp_path), "search")
     hp = keras_tuner.HyperParameters()
     hp.Int("x", 0, 10)
@@ -115,7 +119,8 @@ def test_a_worker_waits_for_a_chief_that_starts_late_and_gives_up_on_none(worker
     chief_link.make_patient(client, 30)
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=1))
     oracle_chief.protos.get_service_grpc().add_OracleServicer_to_server(
-        oracle_chief.OracleServicer(make_oracle(tmp_path / "chief")), server)
+        oracle_chief.OracleServicer(make_oracle(tmp_path / "chief")), server
+    )
     server.add_insecure_port(f"127.0.0.1:{worker_env}")
     starter = threading.Timer(1.5, server.start)  # the chief comes up while the worker waits
     starter.start()

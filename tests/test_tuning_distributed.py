@@ -10,8 +10,8 @@ import sys
 import time
 
 import pytest
-
 from helpers import REPO, write_tune_yaml
+
 from textattn.tuning.report import BEST_CONFIG, RESULTS_CSV
 
 pytestmark = pytest.mark.slow  # three processes: a chief and two workers
@@ -34,11 +34,17 @@ def test_chief_and_two_workers_complete_a_search(tmp_path, tiny_aclimdb):
     procs, logs = {}, {}
     try:
         for tuner_id in ("chief", "worker0", "worker1"):
-            env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "KERASTUNER_TUNER_ID": tuner_id,
-                   "KERASTUNER_ORACLE_IP": "127.0.0.1", "KERASTUNER_ORACLE_PORT": port}
+            env = {
+                **os.environ,
+                "TF_CPP_MIN_LOG_LEVEL": "3",
+                "KERASTUNER_TUNER_ID": tuner_id,
+                "KERASTUNER_ORACLE_IP": "127.0.0.1",
+                "KERASTUNER_ORACLE_PORT": port,
+            }
             logs[tuner_id] = open(os.path.join(str(tmp_path), f"{tuner_id}.log"), "w+")
-            procs[tuner_id] = subprocess.Popen(command, cwd=REPO, env=env, stdout=logs[tuner_id],
-                                               stderr=subprocess.STDOUT, text=True)
+            procs[tuner_id] = subprocess.Popen(
+                command, cwd=REPO, env=env, stdout=logs[tuner_id], stderr=subprocess.STDOUT, text=True
+            )
         deadline = time.monotonic() + TIMEOUT_S
         while any(p.poll() is None for p in procs.values()) and time.monotonic() < deadline:
             time.sleep(0.5)

@@ -2,9 +2,9 @@
 
 import keras_tuner
 import pytest
+from helpers import FakeClock
 from keras_tuner.engine.trial import TrialStatus
 
-from helpers import FakeClock
 from textattn.tuning import oracles
 
 TIMEOUT = 10.0

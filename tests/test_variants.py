@@ -14,9 +14,17 @@ from textattn.variants import NAMES, TOKEN_IDS, VARIANTS, variant
 
 
 def small(name: str) -> Config:
-    return apply_overrides(Config(), [f"model.variant={name}", "data.vocab_size=50", "data.sequence_length=12",
-                                      "model.embedding_dim=8", "model.mask_padding=true",
-                                      "model.hybrid.branch=attention"])
+    return apply_overrides(
+        Config(),
+        [
+            f"model.variant={name}",
+            "data.vocab_size=50",
+            "data.sequence_length=12",
+            "model.embedding_dim=8",
+            "model.mask_padding=true",
+            "model.hybrid.branch=attention",
+        ],
+    )
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -40,8 +48,9 @@ def test_each_section_is_in_the_config_and_its_keys_are_settable(entry):
     settings = getattr(Config().model, entry.section)
     assert isinstance(settings, entry.settings)
     fields = [f.name for f in dataclasses.fields(entry.settings)]
-    assert [k for k in all_keys() if k.startswith(entry.config_prefix + ".")] == \
-        [f"{entry.config_prefix}.{f}" for f in fields]
+    assert [k for k in all_keys() if k.startswith(entry.config_prefix + ".")] == [
+        f"{entry.config_prefix}.{f}" for f in fields
+    ]
 
 
 @pytest.mark.parametrize("name", NAMES)

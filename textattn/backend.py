@@ -37,8 +37,9 @@ def require_tensorflow(what: str) -> None:
     """Raise UserError unless the backend is TensorFlow; ``what`` names the thing that needs it."""
     backend = name()
     if backend != TENSORFLOW:
-        raise UserError(f"{what} needs the TensorFlow backend, not KERAS_BACKEND={backend}; "
-                        f"run it with KERAS_BACKEND={TENSORFLOW}")
+        raise UserError(
+            f"{what} needs the TensorFlow backend, not KERAS_BACKEND={backend}; run it with KERAS_BACKEND={TENSORFLOW}"
+        )
 
 
 def check_variant(variant: str) -> None:

@@ -47,8 +47,10 @@ def resolve(spec, labels, class_names: list[str]) -> np.ndarray | None:
         raise UserError(f"train.class_weight must be none, balanced or a mapping of class name to weight, got {spec!r}")
     unknown = [name for name in spec if str(name) not in class_names]
     if unknown:
-        raise UserError(f"train.class_weight names class {unknown[0]!r}, which the data does not have; "
-                        f"its classes are {', '.join(class_names)}")
+        raise UserError(
+            f"train.class_weight names class {unknown[0]!r}, which the data does not have; "
+            f"its classes are {', '.join(class_names)}"
+        )
     weights = np.ones(len(class_names), dtype=np.float64)
     for name, weight in spec.items():
         if not weight > 0:
@@ -91,6 +93,8 @@ def describe(config, labels, class_names: list[str]) -> dict:
     """What metrics.json records: the setting, the weights used and the training counts per class."""
     weights = resolve(config.train.class_weight, labels, class_names)
     counts = np.bincount(np.asarray(labels, dtype=np.int64), minlength=len(class_names))
-    return {"setting": config.train.class_weight,
-            "weights": None if weights is None else {n: round(float(w), 6) for n, w in zip(class_names, weights)},
-            "train_counts": {n: int(c) for n, c in zip(class_names, counts)}}
+    return {
+        "setting": config.train.class_weight,
+        "weights": None if weights is None else {n: round(float(w), 6) for n, w in zip(class_names, weights)},
+        "train_counts": {n: int(c) for n, c in zip(class_names, counts)},
+    }

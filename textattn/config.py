@@ -222,8 +222,12 @@ def _coerce(value, tp, where: str):
             raise UserError(f"{where}: expected {_type_name(tp)}, got {value!r}")
         key_tp, value_tp = typing.get_args(tp)
         # YAML reads a class named 1 as an int key; class names are strings.
-        return {_coerce(str(k) if isinstance(k, int) and key_tp is str else k, key_tp, where):
-                _coerce(v, value_tp, f"{where}.{k}") for k, v in value.items()}
+        return {
+            _coerce(str(k) if isinstance(k, int) and key_tp is str else k, key_tp, where): _coerce(
+                v, value_tp, f"{where}.{k}"
+            )
+            for k, v in value.items()
+        }
     if origin is list:
         if not isinstance(value, list):
             raise UserError(f"{where}: expected {_type_name(tp)}, got {value!r}")
@@ -351,30 +355,38 @@ def check_distributable(config: Config) -> None:
     """What ``train.distribution`` other than none cannot run yet: UserError naming the key to change."""
     what = f"train.distribution={config.train.distribution}"
     if variants.NGRAMS in variants.variant(config.model.variant).inputs:
-        raise UserError(f"{what} trains the word-sequence variants only; model.variant {config.model.variant!r} "
-                        "reads sparse n-gram bags, which the distributed input pipelines cannot split; "
-                        "train it with train.distribution=none")
+        raise UserError(
+            f"{what} trains the word-sequence variants only; model.variant {config.model.variant!r} "
+            "reads sparse n-gram bags, which the distributed input pipelines cannot split; "
+            "train it with train.distribution=none"
+        )
     if config.train.final_fit:
         raise UserError(f"{what} does not run train.final_fit yet; set train.final_fit=false")
     if config.train.class_weight != "none":
         raise UserError(f"{what} does not weight classes yet; set train.class_weight=none")
     if config.train.bucket_by_length:
-        raise UserError(f"{what} needs batches of one shape, which train.bucket_by_length does not give; "
-                        "set train.bucket_by_length=false")
+        raise UserError(
+            f"{what} needs batches of one shape, which train.bucket_by_length does not give; "
+            "set train.bucket_by_length=false"
+        )
 
 
 def check_chunks(config: Config) -> None:
     """What ``data.long_text: chunks`` needs: UserError naming the key to change."""
     data = config.data
     if not 0 <= data.chunk_overlap < data.sequence_length:
-        raise UserError(f"data.chunk_overlap must be at least 0 and below data.sequence_length ({data.sequence_length}) "
-                        f"so that windows advance, got {data.chunk_overlap}; lower it, e.g. "
-                        f"--set data.chunk_overlap={data.sequence_length // 4}")
+        raise UserError(
+            f"data.chunk_overlap must be at least 0 and below data.sequence_length ({data.sequence_length}) "
+            f"so that windows advance, got {data.chunk_overlap}; lower it, e.g. "
+            f"--set data.chunk_overlap={data.sequence_length // 4}"
+        )
     if data.max_chunks < 1:
         raise UserError(f"data.max_chunks must be at least 1, got {data.max_chunks}")
     if variants.TOKEN_IDS not in variants.variant(config.model.variant).inputs:
-        raise UserError(f"data.long_text=chunks splits the word sequence, which model.variant "
-                        f"{config.model.variant!r} does not read (it sees the whole text); set data.long_text=cut")
+        raise UserError(
+            f"data.long_text=chunks splits the word sequence, which model.variant "
+            f"{config.model.variant!r} does not read (it sees the whole text); set data.long_text=cut"
+        )
 
 
 def validate(config: Config) -> None:
@@ -408,10 +420,15 @@ def validate(config: Config) -> None:
         raise UserError("train.final_fit chooses the epochs on validation; set data.validation_size above 0")
     if config.train.learning_rate <= 0:
         raise UserError(f"train.learning_rate must be positive, got {config.train.learning_rate}")
-    if (config.train.bucket_by_length and variants.TOKEN_IDS in variants.variant(config.model.variant).inputs
-            and not config.model.mask_padding):
-        raise UserError("train.bucket_by_length needs model.mask_padding: true (without a mask the padding it cuts "
-                        "would change what the model computes); set both, or --set train.bucket_by_length=false")
+    if (
+        config.train.bucket_by_length
+        and variants.TOKEN_IDS in variants.variant(config.model.variant).inputs
+        and not config.model.mask_padding
+    ):
+        raise UserError(
+            "train.bucket_by_length needs model.mask_padding: true (without a mask the padding it cuts "
+            "would change what the model computes); set both, or --set train.bucket_by_length=false"
+        )
     if config.data.long_text == "chunks":
         check_chunks(config)
     if config.train.distribution_timeout <= 0:
@@ -420,8 +437,10 @@ def validate(config: Config) -> None:
         check_distributable(config)
     threshold_spec.parse_spec(config.train.threshold)
     if config.train.abstain is not None and not 0.0 < config.train.abstain <= 1.0:
-        raise UserError(f"train.abstain must be in (0, 1] (a floor on the top class probability) or null, "
-                        f"got {config.train.abstain}")
+        raise UserError(
+            f"train.abstain must be in (0, 1] (a floor on the top class probability) or null, "
+            f"got {config.train.abstain}"
+        )
     check_multi_label(config)
     variants.dropout_rate("model", config.model.dropout)
     for entry in variants.VARIANTS:

@@ -40,8 +40,7 @@ TF_CONFIG = "TF_CONFIG"
 JAX_ADDRESSES = "KERAS_DISTRIBUTION_JOB_ADDRESSES"
 JAX_NUM_PROCESSES = "KERAS_DISTRIBUTION_NUM_PROCESSES"
 JAX_PROCESS_ID = "KERAS_DISTRIBUTION_PROCESS_ID"
-TF_CONFIG_EXAMPLE = ('{"cluster": {"worker": ["host0:12345", "host1:12345"]}, '
-                     '"task": {"type": "worker", "index": 0}}')
+TF_CONFIG_EXAMPLE = '{"cluster": {"worker": ["host0:12345", "host1:12345"]}, "task": {"type": "worker", "index": 0}}'
 TF_TASK_TYPES = ("chief", "worker")
 
 
@@ -82,20 +81,29 @@ def _check_address(address, where: str) -> None:
 def parse_tf_config(text: str | None) -> TfTask:
     """The task a TF_CONFIG value names; UserError saying what is wrong with it otherwise."""
     if not text or not text.strip():
-        raise UserError(f"train.distribution=multi_worker on TensorFlow reads the cluster from {TF_CONFIG}, which "
-                        f"is not set; set it on every worker, e.g. {TF_CONFIG}='{TF_CONFIG_EXAMPLE}' (index 0, 1, ...)")
+        raise UserError(
+            f"train.distribution=multi_worker on TensorFlow reads the cluster from {TF_CONFIG}, which "
+            f"is not set; set it on every worker, e.g. {TF_CONFIG}='{TF_CONFIG_EXAMPLE}' (index 0, 1, ...)"
+        )
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise UserError(f"{TF_CONFIG} is not valid JSON ({exc.msg} at character {exc.pos}); "
-                        f"e.g. {TF_CONFIG_EXAMPLE}") from None
-    if not isinstance(data, dict) or not isinstance(data.get("cluster"), dict) or not isinstance(data.get("task"), dict):
-        raise UserError(f"{TF_CONFIG} needs a \"cluster\" and a \"task\" object; e.g. {TF_CONFIG_EXAMPLE}")
+        raise UserError(
+            f"{TF_CONFIG} is not valid JSON ({exc.msg} at character {exc.pos}); e.g. {TF_CONFIG_EXAMPLE}"
+        ) from None
+    if (
+        not isinstance(data, dict)
+        or not isinstance(data.get("cluster"), dict)
+        or not isinstance(data.get("task"), dict)
+    ):
+        raise UserError(f'{TF_CONFIG} needs a "cluster" and a "task" object; e.g. {TF_CONFIG_EXAMPLE}')
     cluster = data["cluster"]
     for task_type, addresses in cluster.items():
         if task_type not in TF_TASK_TYPES:
-            raise UserError(f"{TF_CONFIG}: cluster has {task_type!r} tasks; textattn's data-parallel training "
-                            f"uses only {' and '.join(TF_TASK_TYPES)} tasks (no parameter servers or evaluators)")
+            raise UserError(
+                f"{TF_CONFIG}: cluster has {task_type!r} tasks; textattn's data-parallel training "
+                f"uses only {' and '.join(TF_TASK_TYPES)} tasks (no parameter servers or evaluators)"
+            )
         if not isinstance(addresses, list) or not addresses:
             raise UserError(f"{TF_CONFIG}: cluster.{task_type} must be a non-empty list of HOST:PORT addresses")
         for i, address in enumerate(addresses):
@@ -106,11 +114,15 @@ def parse_tf_config(text: str | None) -> TfTask:
         raise UserError(f"{TF_CONFIG}: cluster names no chief or worker tasks; e.g. {TF_CONFIG_EXAMPLE}")
     task_type, index = data["task"].get("type"), data["task"].get("index", 0)
     if task_type not in cluster:
-        raise UserError(f"{TF_CONFIG}: task type {task_type!r} is not in the cluster "
-                        f"({', '.join(sorted(cluster))}); set task.type to one of them")
+        raise UserError(
+            f"{TF_CONFIG}: task type {task_type!r} is not in the cluster "
+            f"({', '.join(sorted(cluster))}); set task.type to one of them"
+        )
     if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < len(cluster[task_type]):
-        raise UserError(f"{TF_CONFIG}: task index {index!r} is out of range: cluster.{task_type} has "
-                        f"{len(cluster[task_type])} address(es), so the index is 0 to {len(cluster[task_type]) - 1}")
+        raise UserError(
+            f"{TF_CONFIG}: task index {index!r} is out of range: cluster.{task_type} has "
+            f"{len(cluster[task_type])} address(es), so the index is 0 to {len(cluster[task_type]) - 1}"
+        )
     return TfTask({t: list(a) for t, a in cluster.items()}, task_type, index)
 
 
@@ -144,12 +156,15 @@ def _env_int(env, key: str) -> int | None:
 def parse_jax_env(env=None) -> JaxProcess:
     """The JAX process the KERAS_DISTRIBUTION_* variables name (the rules of ``keras.distribution.initialize``)."""
     env = os.environ if env is None else env
-    example = (f"e.g. {JAX_ADDRESSES}=host0:1234,host1:1234 {JAX_NUM_PROCESSES}=2 {JAX_PROCESS_ID}=0 "
-               "(1 on the second machine)")
+    example = (
+        f"e.g. {JAX_ADDRESSES}=host0:1234,host1:1234 {JAX_NUM_PROCESSES}=2 {JAX_PROCESS_ID}=0 (1 on the second machine)"
+    )
     raw = (env.get(JAX_ADDRESSES) or "").strip()
     if not raw:
-        raise UserError(f"train.distribution=multi_worker on JAX needs {JAX_ADDRESSES} (the coordinator's HOST:PORT, "
-                        f"or every process's, process 0 first); {example}")
+        raise UserError(
+            f"train.distribution=multi_worker on JAX needs {JAX_ADDRESSES} (the coordinator's HOST:PORT, "
+            f"or every process's, process 0 first); {example}"
+        )
     addresses = [a.strip() for a in raw.split(",")]
     for address in addresses:
         host, sep, port = address.rpartition(":")
@@ -163,8 +178,10 @@ def parse_jax_env(env=None) -> JaxProcess:
     if num < 1:
         raise UserError(f"{JAX_NUM_PROCESSES} must be at least 1, got {num}")
     if len(addresses) > 1 and len(addresses) != num:
-        raise UserError(f"{JAX_ADDRESSES} names {len(addresses)} processes but {JAX_NUM_PROCESSES}={num}; "
-                        "give one address per process, or only the coordinator's")
+        raise UserError(
+            f"{JAX_ADDRESSES} names {len(addresses)} processes but {JAX_NUM_PROCESSES}={num}; "
+            "give one address per process, or only the coordinator's"
+        )
     pid = _env_int(env, JAX_PROCESS_ID)
     if pid is None:
         raise UserError(f"{JAX_PROCESS_ID} is not set; {example}")
@@ -222,8 +239,11 @@ def bounded_wait(seconds: float, message: str):
     import subprocess
 
     read, write = os.pipe()
-    watchdog = subprocess.Popen([sys.executable, "-c", _WATCHDOG, str(read), str(seconds), str(os.getpid()), message],
-                                pass_fds=(read,), start_new_session=True)
+    watchdog = subprocess.Popen(
+        [sys.executable, "-c", _WATCHDOG, str(read), str(seconds), str(os.getpid()), message],
+        pass_fds=(read,),
+        start_new_session=True,
+    )
     os.close(read)
     main = threading.current_thread() is threading.main_thread()  # only there can handlers be set
     previous = signal.getsignal(signal.SIGINT)
@@ -240,8 +260,10 @@ def bounded_wait(seconds: float, message: str):
 
 def lost_peer(what: str, exc: BaseException) -> UserError:
     first = (str(exc).strip().splitlines() or [""])[0][:300]
-    return UserError(f"{what} ({type(exc).__name__}: {first}); restart every worker with the same command: "
-                     "training continues from the last finished epoch")
+    return UserError(
+        f"{what} ({type(exc).__name__}: {first}); restart every worker with the same command: "
+        "training continues from the last finished epoch"
+    )
 
 
 # --------------------------------------------------------------------------- #
@@ -318,8 +340,12 @@ class TfSession(Session):
     def guard(self):
         import tensorflow as tf
 
-        lost = (tf.errors.UnavailableError, tf.errors.DeadlineExceededError, tf.errors.CancelledError,
-                tf.errors.AbortedError)
+        lost = (
+            tf.errors.UnavailableError,
+            tf.errors.DeadlineExceededError,
+            tf.errors.CancelledError,
+            tf.errors.AbortedError,
+        )
         try:
             yield
         except tf.errors.OpError as exc:
@@ -329,8 +355,10 @@ class TfSession(Session):
 
     def describe(self) -> str:
         if self.task:
-            return (f"MultiWorkerMirroredStrategy, {self.name} of {self.task.num_workers} workers"
-                    f"{' (chief)' if self.is_chief else ''}, {self.replicas} replicas")
+            return (
+                f"MultiWorkerMirroredStrategy, {self.name} of {self.task.num_workers} workers"
+                f"{' (chief)' if self.is_chief else ''}, {self.replicas} replicas"
+            )
         return f"MirroredStrategy, {self.replicas} replica(s)"
 
 
@@ -392,15 +420,18 @@ class JaxSession(Session):
                 # process and then abort from C++ (SIGABRT and a stack dump). The run's files are
                 # written atomically, so nothing is left half-written.
                 print(flush=True)  # ends the progress bar's line
-                print(f"error: {lost_peer(f'{self.name} lost a peer during training', exc)}", file=sys.stderr,
-                      flush=True)
+                print(
+                    f"error: {lost_peer(f'{self.name} lost a peer during training', exc)}", file=sys.stderr, flush=True
+                )
                 os._exit(EXIT_USAGE)
             raise
 
     def describe(self) -> str:
         if self.process:
-            return (f"DataParallel, {self.name} of {self.process.num_processes} processes"
-                    f"{' (chief)' if self.is_chief else ''}, {self.replicas} devices")
+            return (
+                f"DataParallel, {self.name} of {self.process.num_processes} processes"
+                f"{' (chief)' if self.is_chief else ''}, {self.replicas} devices"
+            )
         return f"DataParallel over {self.replicas} local device(s)"
 
 
@@ -439,8 +470,9 @@ def start(config) -> Session:
     if backend.name() == "jax":
         return _start_jax(kind, timeout, config.train.batch_size)
     if backend.name() != backend.TENSORFLOW:
-        raise UserError(f"train.distribution={kind} runs on the TensorFlow or JAX backend, "
-                        f"not KERAS_BACKEND={backend.name()}")
+        raise UserError(
+            f"train.distribution={kind} runs on the TensorFlow or JAX backend, not KERAS_BACKEND={backend.name()}"
+        )
     return _start_tf(kind, timeout)
 
 
@@ -456,9 +488,12 @@ def _start_tf(kind: str, timeout: float) -> TfSession:
     import tensorflow as tf
 
     peers = ", ".join(a for t in TF_TASK_TYPES for a in task.cluster.get(t, ()))
-    with bounded_wait(timeout, f"{task.name}: not every worker of the cluster ({peers}) joined within "
-                               f"{timeout:g}s (train.distribution_timeout); start all of them with the same "
-                               "command and check TF_CONFIG's addresses and the network between them"):
+    with bounded_wait(
+        timeout,
+        f"{task.name}: not every worker of the cluster ({peers}) joined within "
+        f"{timeout:g}s (train.distribution_timeout); start all of them with the same "
+        "command and check TF_CONFIG's addresses and the network between them",
+    ):
         options = tf.distribute.experimental.CommunicationOptions(timeout_seconds=timeout)
         strategy = tf.distribute.MultiWorkerMirroredStrategy(communication_options=options)
         # A first collective: returns once every worker is up and answering.
@@ -477,18 +512,28 @@ def _start_jax(kind: str, timeout: float, batch_size: int) -> JaxSession:
         return JaxSession(keras.distribution.DataParallel(devices=jax.local_devices()))
     process = parse_jax_env()
     if batch_size % process.num_processes:
-        raise UserError(f"train.batch_size={batch_size} must be a multiple of {JAX_NUM_PROCESSES}="
-                        f"{process.num_processes} (every process takes an equal share of each batch)")
+        raise UserError(
+            f"train.batch_size={batch_size} must be a multiple of {JAX_NUM_PROCESSES}="
+            f"{process.num_processes} (every process takes an equal share of each batch)"
+        )
     import jax
 
     seconds = max(1, int(round(timeout)))
-    with bounded_wait(timeout, f"{process.name}: not every one of the {process.num_processes} JAX processes joined "
-                               f"the coordinator {process.coordinator} within {timeout:g}s "
-                               "(train.distribution_timeout); start all of them and check the addresses"):
+    with bounded_wait(
+        timeout,
+        f"{process.name}: not every one of the {process.num_processes} JAX processes joined "
+        f"the coordinator {process.coordinator} within {timeout:g}s "
+        "(train.distribution_timeout); start all of them and check the addresses",
+    ):
         # jax.distributed.initialize itself, not keras.distribution.initialize (which calls it with the same
         # three values): only here are JAX's own waits set. Its start-up timeout aborts the process from C++
         # (SIGABRT), so it is left 30 s later than the watchdog's, which ends it with one line.
-        jax.distributed.initialize(process.coordinator, process.num_processes, process.process_id,
-                                   initialization_timeout=seconds + 30, heartbeat_timeout_seconds=seconds,
-                                   shutdown_timeout_seconds=seconds)
+        jax.distributed.initialize(
+            process.coordinator,
+            process.num_processes,
+            process.process_id,
+            initialization_timeout=seconds + 30,
+            heartbeat_timeout_seconds=seconds,
+            shutdown_timeout_seconds=seconds,
+        )
     return JaxSession(keras.distribution.DataParallel(devices=jax.devices()), process)

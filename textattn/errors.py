@@ -199,8 +199,10 @@ def run_cli(command, args, interrupted: str = "interrupted") -> int:
         where = f" writing {exc.filename!r}" if isinstance(exc, OSError) and exc.filename else ""
         # os.strerror, not the exception's text: h5py's (model.keras weights) spans lines and names a
         # timestamp, TensorFlow's names a temporary file.
-        print(f"error: {os.strerror(code)}{where}; free some space or choose another directory, then rerun",
-              file=sys.stderr)
+        print(
+            f"error: {os.strerror(code)}{where}; free some space or choose another directory, then rerun",
+            file=sys.stderr,
+        )
         return EXIT_USAGE
     except KeyboardInterrupt:
         if received["signal"]:

@@ -46,9 +46,21 @@ from textattn import backend, runs
 from textattn.atomic_write import exchange, write_json
 from textattn.errors import UserError
 from textattn.explain.meaning import describe
+from textattn.serving import (
+    EXPLAIN,
+    INPUT,
+    METADATA,
+    NO_LABEL,
+    NO_LABEL_ID,
+    SAVED_MODEL,
+    SERVE,
+    ServingParts,
+    input_signature,
+    is_export_dir,
+    load_serving_parts,
+    make_serve,
+)
 from textattn.thresholds import describe as describe_decision
-from textattn.serving import (EXPLAIN, INPUT, METADATA, NO_LABEL, NO_LABEL_ID, SAVED_MODEL, SERVE, ServingParts,
-                              input_signature, is_export_dir, load_serving_parts, make_serve)
 from textattn.versions import versions
 
 FORMAT_VERSION = 2  # 1: label was the int class id, no label_id / probabilities
@@ -69,10 +81,14 @@ def check_export_target(out_dir: str, overwrite: bool = False) -> None:
     if not os.path.isdir(out_dir) or os.path.islink(out_dir):
         raise UserError(f"export target {out_dir!r} exists and is not a directory; choose another OUT_DIR")
     if not overwrite:
-        raise UserError(f"export directory {out_dir!r} already exists; pass --overwrite to replace it, or choose another OUT_DIR")
+        raise UserError(
+            f"export directory {out_dir!r} already exists; pass --overwrite to replace it, or choose another OUT_DIR"
+        )
     if os.listdir(out_dir) and not is_export_dir(out_dir):
-        raise UserError(f"{out_dir!r} is not an exported model (no {SAVED_MODEL}); refusing to replace it "
-                        "even with --overwrite; choose another OUT_DIR")
+        raise UserError(
+            f"{out_dir!r} is not an exported model (no {SAVED_MODEL}); refusing to replace it "
+            "even with --overwrite; choose another OUT_DIR"
+        )
 
 
 def export_run(run_dir: str, out_dir: str, overwrite: bool = False) -> str:
@@ -111,7 +127,7 @@ def _export_under_tensorflow(run_dir: str, out_dir: str, overwrite: bool) -> str
     result = subprocess.run(cmd + (["--overwrite"] if overwrite else []), env=env, capture_output=True, text=True)
     if result.returncode != 0:
         errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
-        detail = errors[-1][len("error: "):] if errors else (result.stderr.strip().splitlines() or ["no output"])[-1]
+        detail = errors[-1][len("error: ") :] if errors else (result.stderr.strip().splitlines() or ["no output"])[-1]
         raise UserError(f"export under KERAS_BACKEND={backend.TENSORFLOW} failed: {detail}")
     return out_dir
 
@@ -155,9 +171,10 @@ def build_metadata(run_dir: str, parts: ServingParts, serve, explain=None) -> di
         "vocab_size": int(parts.vectorizer.vocabulary_size()),
         "ngram_vocab_size": int(parts.ngram_vectorizer.vocabulary_size()) if parts.ngram_vectorizer else None,
         "temperature": parts.temperature,
-        "known_tokens": ("distinct in-vocabulary n-grams" if parts.ngram_vectorizer
-                         else "in-vocabulary words in the kept window")
-                        + f"; 0 means no evidence: uniform probabilities, label_id {NO_LABEL_ID}, label {NO_LABEL!r}",
+        "known_tokens": (
+            "distinct in-vocabulary n-grams" if parts.ngram_vectorizer else "in-vocabulary words in the kept window"
+        )
+        + f"; 0 means no evidence: uniform probabilities, label_id {NO_LABEL_ID}, label {NO_LABEL!r}",
         "sequence_length": config.data.sequence_length,
         "keep": config.data.keep,
         "long_text": long_text_metadata(config.data),
@@ -196,8 +213,12 @@ def long_text_metadata(data) -> dict:
     """How a review longer than sequence_length is read (docs/long_documents.md)."""
     if data.long_text == "cut":
         return {"mode": "cut"}
-    return {"mode": "chunks", "chunk_overlap": data.chunk_overlap, "max_chunks": data.max_chunks,
-            "pooling": "mean of the windows' log-probabilities"}
+    return {
+        "mode": "chunks",
+        "chunk_overlap": data.chunk_overlap,
+        "max_chunks": data.max_chunks,
+        "pooling": "mean of the windows' log-probabilities",
+    }
 
 
 def _describe(tensor) -> dict:

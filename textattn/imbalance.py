@@ -21,13 +21,15 @@ def check(config, data) -> None:
 
 def fit_decision(config, probabilities: np.ndarray, labels: np.ndarray, class_names: list[str]) -> dict:
     """The run's decision rule fitted on validation's calibrated ``probabilities`` (N, C); printed in one line."""
-    decision = thresholds.fit_decision(config.train.threshold, config.train.abstain, probabilities, labels,
-                                       class_names)
+    decision = thresholds.fit_decision(config.train.threshold, config.train.abstain, probabilities, labels, class_names)
     if decision["rule"] != thresholds.ARGMAX or decision["abstain"] is not None:
         v = decision["validation"]
         reached = "" if v["target_reached"] else f" (precision {config.train.threshold} not reached on validation)"
-        print(f"Decision: {thresholds.describe(decision)}; validation macro-F1 {v['macro_f1']:.4f}, "
-              f"coverage {v['coverage']:.3f}{reached}", flush=True)
+        print(
+            f"Decision: {thresholds.describe(decision)}; validation macro-F1 {v['macro_f1']:.4f}, "
+            f"coverage {v['coverage']:.3f}{reached}",
+            flush=True,
+        )
     return decision
 
 

@@ -39,8 +39,12 @@ def served_probabilities(serve, texts, batch_size: int = 512):
     """A serving function's calibrated class probabilities for ``texts`` (list of str): float32 (N, C)."""
     import numpy as np
 
-    return np.concatenate([serve(tf.constant(texts[i:i + batch_size]))["probabilities"].numpy()
-                           for i in range(0, len(texts), batch_size)])
+    return np.concatenate(
+        [
+            serve(tf.constant(texts[i : i + batch_size]))["probabilities"].numpy()
+            for i in range(0, len(texts), batch_size)
+        ]
+    )
 
 
 def mean_log_probabilities(probabilities, owner, num_reviews):

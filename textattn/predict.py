@@ -55,8 +55,11 @@ class Predictions:
     def confidence(self) -> np.ndarray:
         """float32 (n,): the probability of each predicted class (1/C where there is none)."""
         rows = np.arange(len(self.label_ids))
-        return np.where(self.label_ids >= 0, self.probabilities[rows, np.maximum(self.label_ids, 0)],
-                        np.float32(1.0 / len(self.class_names))).astype(np.float32)
+        return np.where(
+            self.label_ids >= 0,
+            self.probabilities[rows, np.maximum(self.label_ids, 0)],
+            np.float32(1.0 / len(self.class_names)),
+        ).astype(np.float32)
 
 
 class Predictor:
@@ -68,14 +71,18 @@ class Predictor:
     def __init__(self, path: str):
         kind, self._loaded = serving.open_model_path(path)
         if kind == "export":
-            self._serve = serving.export_endpoint(self._loaded, path, serving.SERVE,
-                                                  "; export it with `python -m textattn export`")
+            self._serve = serving.export_endpoint(
+                self._loaded, path, serving.SERVE, "; export it with `python -m textattn export`"
+            )
         else:
             self._serve = serving.serving_function(path)
         self.class_names = class_names_of(kind, path)
         # The decision rule the model serves (textattn/thresholds.py); None or arg-max for most models.
-        self.decision = (runs.read_json(os.path.join(path, serving.METADATA)).get("decision") if kind == "export"
-                         else thresholds.load_decision(path))
+        self.decision = (
+            runs.read_json(os.path.join(path, serving.METADATA)).get("decision")
+            if kind == "export"
+            else thresholds.load_decision(path)
+        )
         self.multi_label = multi_label.is_multi_label(kind, path)
 
     def __call__(self, texts, batch_size: int = BATCH_SIZE) -> Predictions:
@@ -86,13 +93,14 @@ class Predictor:
 
         parts = {key: [] for key in ("probabilities", "label_ids", "known_tokens")}
         for start in range(0, len(texts), batch_size):
-            batch = texts[start:start + batch_size]
+            batch = texts[start : start + batch_size]
             out = self._serve(tf.constant(batch, dtype=tf.string))
             probabilities, label_ids = answer_arrays(out)
             parts["probabilities"].append(probabilities)
             parts["label_ids"].append(label_ids)
-            parts["known_tokens"].append(out[serving.KNOWN_TOKENS].numpy() if serving.KNOWN_TOKENS in out
-                                         else np.full(len(batch), -1, np.int32))
+            parts["known_tokens"].append(
+                out[serving.KNOWN_TOKENS].numpy() if serving.KNOWN_TOKENS in out else np.full(len(batch), -1, np.int32)
+            )
         c = len(self.class_names)
         probabilities = np.concatenate(parts["probabilities"]) if texts else np.zeros((0, c), np.float32)
         label_ids = np.concatenate(parts["label_ids"]) if texts else np.zeros(0, np.int32)
@@ -157,12 +165,21 @@ def prediction_fields(predictions: Predictions) -> list[dict]:
     """Per review: {"label", "label_id", "probability" (the predicted class's), "probabilities" (by class
     name), "known_tokens" (left out for an export made before it existed)}."""
     names = predictions.class_names
-    rows = zip(predictions.labels, predictions.label_ids.tolist(), predictions.confidence.tolist(),
-               predictions.probabilities.tolist(), predictions.known_tokens.tolist())
+    rows = zip(
+        predictions.labels,
+        predictions.label_ids.tolist(),
+        predictions.confidence.tolist(),
+        predictions.probabilities.tolist(),
+        predictions.known_tokens.tolist(),
+    )
     fields = []
     for label, label_id, confidence, probabilities, known in rows:
-        row = {"label": label, "label_id": label_id, "probability": confidence,
-               "probabilities": dict(zip(names, probabilities))}
+        row = {
+            "label": label,
+            "label_id": label_id,
+            "probability": confidence,
+            "probabilities": dict(zip(names, probabilities)),
+        }
         if known >= 0:
             row["known_tokens"] = known
         fields.append(row)
@@ -183,15 +200,24 @@ class OutputStyle:
         if isinstance(predictions, multi_label.MultiLabelPredictions):
             return multi_label.output_lines(self, records, predictions)
         if not (self.to_file or self.jsonl):
-            return [format_plain(record.get(self.text_field, ""), p["label"], p["probability"])
-                    for record, p in zip(records, prediction_fields(predictions))]
+            return [
+                format_plain(record.get(self.text_field, ""), p["label"], p["probability"])
+                for record, p in zip(records, prediction_fields(predictions))
+            ]
         include_text = self.include_text or not self.to_file
-        return [review_stream.dumps_line(review_stream.output_record(record, p, self.text_field, include_text))
-                for record, p in zip(records, prediction_fields(predictions))]
+        return [
+            review_stream.dumps_line(review_stream.output_record(record, p, self.text_field, include_text))
+            for record, p in zip(records, prediction_fields(predictions))
+        ]
 
 
-def score_stream(predictor: Predictor, reviews: Iterator[tuple[bytes, dict]], write, style: OutputStyle,
-                 chunk_lines: int = CHUNK_LINES) -> int:
+def score_stream(
+    predictor: Predictor,
+    reviews: Iterator[tuple[bytes, dict]],
+    write,
+    style: OutputStyle,
+    chunk_lines: int = CHUNK_LINES,
+) -> int:
     """Score ``reviews`` ((bytes, record) pairs) ``chunk_lines`` at a time and ``write(text)`` each chunk's
     lines before reading the next; return how many were scored.
 
@@ -224,16 +250,18 @@ def predict_between_safe_points(predictor: Predictor, texts: list) -> Prediction
     return predictions
 
 
-def check_options(input_format: str, text_field: str | None, output: str | None,
-                  chunk_lines: int) -> str:
+def check_options(input_format: str, text_field: str | None, output: str | None, chunk_lines: int) -> str:
     """Raise UserError for options that do not fit together; return the text field to read."""
     if text_field is not None and input_format != review_stream.JSONL:
-        raise UserError("--text-field names the review's field in JSONL input; pass a .jsonl file "
-                        "or --input-format jsonl")
+        raise UserError(
+            "--text-field names the review's field in JSONL input; pass a .jsonl file or --input-format jsonl"
+        )
     text_field = review_stream.DEFAULT_TEXT_FIELD if text_field is None else text_field
     if text_field in review_stream.PREDICTION_FIELDS:
-        raise UserError(f"--text-field {text_field!r} is a field predict writes itself; "
-                        f"these are taken: {', '.join(review_stream.PREDICTION_FIELDS)}")
+        raise UserError(
+            f"--text-field {text_field!r} is a field predict writes itself; "
+            f"these are taken: {', '.join(review_stream.PREDICTION_FIELDS)}"
+        )
     if output == "-":
         raise UserError("--output - is not supported; leave --output out (and add --jsonl) to print to stdout")
     if output is not None and os.path.isdir(output):
@@ -250,8 +278,10 @@ def open_output(stack: contextlib.ExitStack, path: str):
         return stack.enter_context(open_atomic(path))
     except OSError as exc:
         parent = os.path.dirname(os.path.abspath(path))
-        raise UserError(f"cannot write {path!r} ({exc.strerror}); choose an --output in a writable directory "
-                        f"({parent!r} is not one)") from None
+        raise UserError(
+            f"cannot write {path!r} ({exc.strerror}); choose an --output in a writable directory "
+            f"({parent!r} is not one)"
+        ) from None
 
 
 def file_writer(sink):
@@ -274,9 +304,19 @@ def stdout_writer(out):
     return write
 
 
-def run_predict(model: str, texts: list[str], file: str | None = None, jsonl: bool = False, out=None,
-                output: str | None = None, input_format: str | None = None, text_field: str | None = None,
-                include_text: bool = False, chunk_lines: int = CHUNK_LINES, shard: str | None = None) -> int:
+def run_predict(
+    model: str,
+    texts: list[str],
+    file: str | None = None,
+    jsonl: bool = False,
+    out=None,
+    output: str | None = None,
+    input_format: str | None = None,
+    text_field: str | None = None,
+    include_text: bool = False,
+    chunk_lines: int = CHUNK_LINES,
+    shard: str | None = None,
+) -> int:
     """Classify the TEXT arguments, then each line of ``file``, streaming: a chunk is written before the next is read.
 
     Without ``output`` each review prints its class name, its probability and the

@@ -165,8 +165,9 @@ def install(target: str = TARGET, after=None) -> QuietImportFinder | None:
 
 def uninstall(finder: QuietImportFinder | None = None) -> None:
     """Remove ``finder`` (default: every QuietImportFinder) from ``sys.meta_path``."""
-    sys.meta_path[:] = [f for f in sys.meta_path
-                        if not (f is finder or (finder is None and isinstance(f, QuietImportFinder)))]
+    sys.meta_path[:] = [
+        f for f in sys.meta_path if not (f is finder or (finder is None and isinstance(f, QuietImportFinder)))
+    ]
 
 
 def quiet_start() -> None:
@@ -196,5 +197,8 @@ def enable_verbose() -> None:
 def add_verbose_flag(parser) -> None:
     """Add ``--verbose`` to an argparse parser (``textattn.__main__.main`` acts on it before parsing, in
     case building the parser imports TensorFlow)."""
-    parser.add_argument("--verbose", action="store_true",
-                        help=f"also show TensorFlow's own start-up and log lines (same as {VERBOSE_ENV}=1)")
+    parser.add_argument(
+        "--verbose",
+        action="store_true",
+        help=f"also show TensorFlow's own start-up and log lines (same as {VERBOSE_ENV}=1)",
+    )

@@ -86,8 +86,9 @@ class ReviewFile:
         try:
             return open(path, "rb")
         except OSError as exc:
-            raise UserError(f"cannot read {path!r} ({exc.strerror}); pass a file with one review per line, "
-                            "or - for stdin") from None
+            raise UserError(
+                f"cannot read {path!r} ({exc.strerror}); pass a file with one review per line, or - for stdin"
+            ) from None
 
     def close(self) -> None:
         if self.stream is not sys.stdin.buffer:
@@ -106,8 +107,9 @@ class ReviewFile:
                     line = line[:-1]
                 yield index, line[:-1] if line.endswith(b"\r") else line
         except OSError as exc:
-            raise UserError(f"cannot read {describe_path(self.path)!r} after line {self.line_number(index)} "
-                            f"({exc.strerror})") from None
+            raise UserError(
+                f"cannot read {describe_path(self.path)!r} after line {self.line_number(index)} ({exc.strerror})"
+            ) from None
 
     def _raw_lines(self) -> Iterator[bytes]:
         """The lines (newline kept) that begin at a byte offset in [start, end)."""
@@ -149,8 +151,9 @@ class BadLine(ValueError):
     """What is wrong with one input line; ``iter_reviews`` says which line."""
 
 
-def iter_reviews(source: ReviewFile, input_format: str = TEXT,
-                 text_field: str = DEFAULT_TEXT_FIELD) -> Iterator[tuple[bytes, dict]]:
+def iter_reviews(
+    source: ReviewFile, input_format: str = TEXT, text_field: str = DEFAULT_TEXT_FIELD
+) -> Iterator[tuple[bytes, dict]]:
     """(review bytes, its record) for each line of ``source``; the record holds the review, as str, in
     ``text_field`` (``text`` for text input) and, for JSONL, the line's other fields."""
     for index, line in source.lines():
@@ -178,11 +181,19 @@ def parse_jsonl_line(line: bytes, text_field: str) -> tuple[bytes, dict]:
         raise BadLine(f"is a JSON {json_type(record)}, not an object; each line must be one JSON object")
     if text_field not in record:
         raise BadLine(f"has no {text_field!r} field; name the review's field with --text-field")
-    clash = next((name for name in PREDICTION_FIELDS if name in record and name != text_field
-                  and CARRIED_PREFIX + name in record), None)
+    clash = next(
+        (
+            name
+            for name in PREDICTION_FIELDS
+            if name in record and name != text_field and CARRIED_PREFIX + name in record
+        ),
+        None,
+    )
     if clash is not None:
-        raise BadLine(f"has fields {clash!r} and {CARRIED_PREFIX + clash!r}; predict writes {clash!r} itself and "
-                      f"carries the input's as {CARRIED_PREFIX + clash!r}: rename one of them")
+        raise BadLine(
+            f"has fields {clash!r} and {CARRIED_PREFIX + clash!r}; predict writes {clash!r} itself and "
+            f"carries the input's as {CARRIED_PREFIX + clash!r}: rename one of them"
+        )
     text = record[text_field]
     if text is None:
         text = record[text_field] = ""
@@ -202,8 +213,11 @@ def json_type(value) -> str:
 def output_record(record: dict, prediction: dict, text_field: str, include_text: bool) -> dict:
     """The input ``record``'s fields (its text only with ``include_text``; one named like a prediction
     field as ``input_<name>``), then the ``prediction``'s."""
-    carried = {(CARRIED_PREFIX + k if k in prediction and k != text_field else k): v for k, v in record.items()
-               if include_text or k != text_field}
+    carried = {
+        (CARRIED_PREFIX + k if k in prediction and k != text_field else k): v
+        for k, v in record.items()
+        if include_text or k != text_field
+    }
     return {**carried, **prediction}
 
 

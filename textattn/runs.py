@@ -1,15 +1,15 @@
 """The run directory: what a training run writes, and reading it back.
 
-    RUN_DIR/
-      config.yaml     resolved config (every key, after --set overrides)
-      vocab.txt       one token per line; line i is token id i (0 padding, 1 OOV)
-      ngram_vocab.txt ngram and hybrid: one n-gram per line; line i is feature i (0 OOV)
-      classes.txt     one class name per line; line i is label id i (the model's output column i)
-      model.keras     best epoch's model (loads with safe_mode=True)
-      history.csv     one row per epoch (Keras CSVLogger, plus epoch_seconds)
-      metrics.json    summary (params, accuracies, timings, versions)
-      logs/           TensorBoard event files
-      backup/         BackupAndRestore state while a run is unfinished
+RUN_DIR/
+  config.yaml     resolved config (every key, after --set overrides)
+  vocab.txt       one token per line; line i is token id i (0 padding, 1 OOV)
+  ngram_vocab.txt ngram and hybrid: one n-gram per line; line i is feature i (0 OOV)
+  classes.txt     one class name per line; line i is label id i (the model's output column i)
+  model.keras     best epoch's model (loads with safe_mode=True)
+  history.csv     one row per epoch (Keras CSVLogger, plus epoch_seconds)
+  metrics.json    summary (params, accuracies, timings, versions)
+  logs/           TensorBoard event files
+  backup/         BackupAndRestore state while a run is unfinished
 """
 
 from __future__ import annotations
@@ -42,10 +42,14 @@ def is_run_dir(path: str) -> bool:
 def check_run_dir(path: str) -> None:
     """Raise UserError unless ``path`` is a finished run (config, model and vocabulary written)."""
     if not os.path.isdir(path):
-        raise UserError(f"run directory {path!r} does not exist; pass a directory written by train.py (runs/NAME-TIMESTAMP)")
+        raise UserError(
+            f"run directory {path!r} does not exist; pass a directory written by train.py (runs/NAME-TIMESTAMP)"
+        )
     missing = [name for name in (CONFIG, MODEL, VOCAB) if not os.path.isfile(os.path.join(path, name))]
     if missing:
-        raise UserError(f"{path!r} is not a finished textattn run (missing {', '.join(missing)}); train one with train.py")
+        raise UserError(
+            f"{path!r} is not a finished textattn run (missing {', '.join(missing)}); train one with train.py"
+        )
 
 
 def check_writable_dir(path: str, what: str = "--output-dir") -> None:
@@ -115,11 +119,13 @@ def load_model(run_dir: str):
     """The run's best model, loaded with ``safe_mode=True``."""
     import keras
 
-    import textattn.layers  # noqa: F401  (registers the custom layers)
     import textattn.data.text  # noqa: F401  (registers the standardizer)
+    import textattn.layers  # noqa: F401  (registers the custom layers)
 
     path = os.path.join(run_dir, MODEL)
     try:
         return keras.saving.load_model(path, safe_mode=True)
     except Exception as exc:
-        raise UserError(f"could not load {path!r} ({type(exc).__name__}: {str(exc).splitlines()[0][:200]}); retrain the run") from None
+        raise UserError(
+            f"could not load {path!r} ({type(exc).__name__}: {str(exc).splitlines()[0][:200]}); retrain the run"
+        ) from None

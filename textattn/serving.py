@@ -24,8 +24,16 @@ from textattn.errors import UserError
 from textattn.multilabel.serve import make_multi_label_serve
 
 # Shared with textattn/multilabel/serve.py (textattn/serving_parts.py); callers name them serving.X too.
-from textattn.serving_parts import (INPUT, KNOWN_TOKENS, OOV_ID, PROBABILITIES, ServingParts, empty_review_ids,
-                                    model_token_ids, valid_utf8)
+from textattn.serving_parts import (
+    INPUT,
+    KNOWN_TOKENS,
+    OOV_ID,
+    PROBABILITIES,
+    ServingParts,
+    empty_review_ids,
+    model_token_ids,
+    valid_utf8,
+)
 
 SERVE = "serve"
 EXPLAIN = "explain"  # texts -> tokens, weights and serve's outputs (see textattn.explain.endpoint)
@@ -54,18 +62,21 @@ def open_model_path(path: str):
 
     if not os.path.isdir(path):
         problem = "is not a directory" if os.path.exists(path) else "does not exist"
-        raise UserError(f"model {path!r} {problem}; pass a run directory (runs/NAME-TIMESTAMP) "
-                        "or a directory written by `python -m textattn export`")
+        raise UserError(
+            f"model {path!r} {problem}; pass a run directory (runs/NAME-TIMESTAMP) "
+            "or a directory written by `python -m textattn export`"
+        )
     if is_export_dir(path):
         try:
             return "export", tf.saved_model.load(path)
         except Exception as exc:
-            raise UserError(f"could not load the SavedModel in {path!r} ({type(exc).__name__}); "
-                            "re-export it") from None
+            raise UserError(f"could not load the SavedModel in {path!r} ({type(exc).__name__}); re-export it") from None
     if runs.is_run_dir(path):
         return "run", None
-    raise UserError(f"{path!r} is neither a run directory (config.yaml, model.keras) nor an exported "
-                    f"SavedModel ({SAVED_MODEL}); pass one of those")
+    raise UserError(
+        f"{path!r} is neither a run directory (config.yaml, model.keras) nor an exported "
+        f"SavedModel ({SAVED_MODEL}); pass one of those"
+    )
 
 
 def export_endpoint(loaded, path: str, name: str, hint: str):
@@ -138,8 +149,9 @@ def make_serve(model, parts: ServingParts, call_model=None):
         if reads_ngrams:
             bags = parts.ngram_vectorizer(texts)
             in_vocabulary = tf.cast(bags.indices[:, 1] > 0, tf.int32)  # column 0 is the OOV bucket
-            known = tf.math.unsorted_segment_sum(in_vocabulary, tf.cast(bags.indices[:, 0], tf.int32),
-                                                 tf.shape(texts)[0])
+            known = tf.math.unsorted_segment_sum(
+                in_vocabulary, tf.cast(bags.indices[:, 0], tf.int32), tf.shape(texts)[0]
+            )
             inputs = bags if variant == "ngram" else {"token_ids": ids, "ngrams": bags}
         else:
             known, inputs = known_words, ids
@@ -150,8 +162,9 @@ def make_serve(model, parts: ServingParts, call_model=None):
             log_p = tf.math.log(tf.clip_by_value(probabilities, 1e-7, 1.0))
             probabilities = tf.nn.softmax(log_p * inverse_temperature, axis=1)
         no_evidence = tf.equal(known, 0)
-        probabilities = tf.where(no_evidence[:, None], tf.fill(tf.shape(probabilities), 1.0 / num_classes),
-                                 probabilities)
+        probabilities = tf.where(
+            no_evidence[:, None], tf.fill(tf.shape(probabilities), 1.0 / num_classes), probabilities
+        )
         # The run's decision rule (textattn/thresholds.py): arg-max, a cut or offsets, -1 below the abstain floor.
         label_id = tf.where(no_evidence, NO_LABEL_ID, thresholds.decide_tf(probabilities, parts.decision))
         label = tf.gather(names, tf.where(label_id == NO_LABEL_ID, num_classes, label_id))
@@ -186,21 +199,30 @@ def load_serving_parts(run_dir: str):
         if not os.path.isfile(path):
             raise UserError(f"{run_dir!r} has no {runs.NGRAM_VOCAB}; retrain the run")
         ngrams = runs.load_vocabulary(path)
-        ngram_vectorizer = make_ngram_vectorizer(len(ngrams), config.model.ngram.max_ngram, ngrams,
-                                                 negation=config.data.negation)
+        ngram_vectorizer = make_ngram_vectorizer(
+            len(ngrams), config.model.ngram.max_ngram, ngrams, negation=config.data.negation
+        )
     class_names = runs.load_class_names(run_dir)
     width = int(model.output_shape[-1])
     if max(width, 2) != len(class_names):
-        raise UserError(f"{run_dir!r}: the model has {width} outputs but {runs.CLASSES} names "
-                        f"{len(class_names)} classes; retrain the run")
+        raise UserError(
+            f"{run_dir!r}: the model has {width} outputs but {runs.CLASSES} names "
+            f"{len(class_names)} classes; retrain the run"
+        )
     label_thresholds = None
     if config.data.multi_label:
         from textattn.multilabel import thresholds as multi_label_thresholds
 
         label_thresholds = multi_label_thresholds.load(run_dir, class_names)
-    parts = ServingParts(config, make_vectorizer(config.data.vocab_size, vocabulary, config.data.negation),
-                         ngram_vectorizer, runs.temperature(run_dir), class_names,
-                         thresholds.load_decision(run_dir), label_thresholds)
+    parts = ServingParts(
+        config,
+        make_vectorizer(config.data.vocab_size, vocabulary, config.data.negation),
+        ngram_vectorizer,
+        runs.temperature(run_dir),
+        class_names,
+        thresholds.load_decision(run_dir),
+        label_thresholds,
+    )
     return parts, model
 
 

@@ -36,5 +36,6 @@ def parse_spec(text: str) -> ThresholdSpec:
             target = None
         if target is not None and 0.0 < target <= 1.0:
             return ThresholdSpec(PRECISION, target)
-    raise UserError(f"train.threshold must be argmax, macro_f1 or precision=P with 0 < P <= 1 "
-                    f"(e.g. precision=0.95), got {text!r}")
+    raise UserError(
+        f"train.threshold must be argmax, macro_f1 or precision=P with 0 < P <= 1 (e.g. precision=0.95), got {text!r}"
+    )

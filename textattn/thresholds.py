@@ -33,8 +33,10 @@ SEARCH_PASSES = 3
 def check_classes(spec_text: str, num_classes: int) -> None:
     """UserError, before any training, for a rule the data's number of classes cannot have."""
     if parse_spec(spec_text).rule == PRECISION and num_classes != 2:
-        raise UserError(f"train.threshold={spec_text} cuts one class's probability and needs 2 classes; the data has "
-                        f"{num_classes}: use train.threshold=macro_f1 (per-class offsets) or argmax")
+        raise UserError(
+            f"train.threshold={spec_text} cuts one class's probability and needs 2 classes; the data has "
+            f"{num_classes}: use train.threshold=macro_f1 (per-class offsets) or argmax"
+        )
 
 
 def macro_f1(labels: np.ndarray, predicted: np.ndarray, num_classes: int) -> float:
@@ -144,8 +146,9 @@ def minority_class(labels: np.ndarray, num_classes: int) -> int:
     return int(num_classes - 1 - np.argmin(counts[::-1]))
 
 
-def fit_decision(spec_text: str, abstain: float | None, probabilities: np.ndarray, labels: np.ndarray,
-                 class_names: list[str]) -> dict:
+def fit_decision(
+    spec_text: str, abstain: float | None, probabilities: np.ndarray, labels: np.ndarray, class_names: list[str]
+) -> dict:
     """The decision dict (module docstring) of ``train.threshold``/``train.abstain`` fitted on validation
     ``probabilities`` (N, C, calibrated) and ``labels`` (N,)."""
     spec = parse_spec(spec_text)
@@ -153,8 +156,14 @@ def fit_decision(spec_text: str, abstain: float | None, probabilities: np.ndarra
     labels = np.asarray(labels)
     num_classes = probabilities.shape[1]
     check_classes(spec_text, num_classes)
-    decision = {"rule": spec.rule, "offsets": [0.0] * num_classes, "class": None, "threshold": None,
-                "target_precision": spec.precision, "abstain": abstain}
+    decision = {
+        "rule": spec.rule,
+        "offsets": [0.0] * num_classes,
+        "class": None,
+        "threshold": None,
+        "target_precision": spec.precision,
+        "abstain": abstain,
+    }
     reached = True
     if spec.rule != ARGMAX and num_classes == 2:
         k = minority_class(labels, 2)
@@ -163,8 +172,7 @@ def fit_decision(spec_text: str, abstain: float | None, probabilities: np.ndarra
         decision["offsets"][k] = 2.0 * t - 1.0
     elif spec.rule == MACRO_F1:
         decision["offsets"] = [float(o) for o in fit_offsets(probabilities, labels)]
-    decision["validation"] = {**score_decision(labels, probabilities, decision, class_names),
-                              "target_reached": reached}
+    decision["validation"] = {**score_decision(labels, probabilities, decision, class_names), "target_reached": reached}
     return decision
 
 
@@ -180,8 +188,14 @@ def score_decision(labels: np.ndarray, probabilities: np.ndarray, decision: dict
     for c, name in enumerate(class_names):
         tp = int(np.sum((rule_labels == c) & (labels == c)))
         predicted_c, support = int(np.sum(rule_labels == c)), int(np.sum(labels == c))
-        per_class.append({"class": name, "precision": tp / predicted_c if predicted_c else 0.0,
-                          "recall": tp / support if support else 0.0, "support": support})
+        per_class.append(
+            {
+                "class": name,
+                "precision": tp / predicted_c if predicted_c else 0.0,
+                "recall": tp / support if support else 0.0,
+                "support": support,
+            }
+        )
     return {
         "accuracy": float(np.mean(rule_labels == labels)) if len(labels) else 0.0,
         "macro_f1": macro_f1(labels, rule_labels, num_classes),

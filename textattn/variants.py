@@ -185,8 +185,9 @@ class HybridConfig:
     def check(self, where: str) -> None:
         words = [v.name for v in VARIANTS if v.word_sequence]
         if self.branch not in words:
-            raise UserError(f"{where}.branch must be a word-sequence variant, one of {', '.join(words)}; "
-                            f"got {self.branch!r}")
+            raise UserError(
+                f"{where}.branch must be a word-sequence variant, one of {', '.join(words)}; got {self.branch!r}"
+            )
         at_least_one(where, ngram_epochs=self.ngram_epochs, ngram_batch_size=self.ngram_batch_size)
         if self.ngram_learning_rate <= 0:
             raise UserError(f"{where}.ngram_learning_rate must be positive, got {self.ngram_learning_rate}")

@@ -12,5 +12,10 @@ def versions() -> dict[str, str]:
     import keras
     import tensorflow as tf
 
-    return {"python": platform.python_version(), "keras": keras.__version__, "tensorflow": tf.__version__,
-            "keras_backend": keras.backend.backend(), "textattn": textattn.__version__}
+    return {
+        "python": platform.python_version(),
+        "keras": keras.__version__,
+        "tensorflow": tf.__version__,
+        "keras_backend": keras.backend.backend(),
+        "textattn": textattn.__version__,
+    }

@@ -88,21 +88,30 @@ def import_graph(root: pathlib.Path) -> dict[str, set[str]]:
     names = module_names(root)
     graph = {name: imported(name, path, set(names)) for name, path in names.items()}
     # A package's __init__ is imported with each of its modules; its own imports of those are not a cycle.
-    return {name: {t for t in targets if not t.startswith(name + ".")} if names[name].name == "__init__.py"
-            else targets for name, targets in graph.items()}
+    return {
+        name: {t for t in targets if not t.startswith(name + ".")} if names[name].name == "__init__.py" else targets
+        for name, targets in graph.items()
+    }
 
 
 def upward_imports(graph: dict[str, set[str]]) -> list[str]:
     """Each import of textattn.training from under textattn.evaluation, as "module -> target", sorted."""
-    return sorted(f"{name} -> {target}" for name, targets in graph.items() if name.startswith(f"{PACKAGE}.evaluation")
-                  for target in targets if target == f"{PACKAGE}.training" or target.startswith(f"{PACKAGE}.training."))
+    return sorted(
+        f"{name} -> {target}"
+        for name, targets in graph.items()
+        if name.startswith(f"{PACKAGE}.evaluation")
+        for target in targets
+        if target == f"{PACKAGE}.training" or target.startswith(f"{PACKAGE}.training.")
+    )
 
 
 def check(graph: dict[str, set[str]]) -> tuple[list[str], bool]:
     """The check's report lines, and whether it passes: no cycle and no evaluation -> training import."""
     found, upward = cycles(graph), upward_imports(graph)
-    lines = [f"cycles: {'; '.join(' <-> '.join(c) for c in found) or 'none'}",
-             f"evaluation -> training imports: {'; '.join(upward) or 'none'}"]
+    lines = [
+        f"cycles: {'; '.join(' <-> '.join(c) for c in found) or 'none'}",
+        f"evaluation -> training imports: {'; '.join(upward) or 'none'}",
+    ]
     return lines, not found and not upward
 
 

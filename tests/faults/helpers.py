@@ -98,8 +98,12 @@ class Cluster:
         self._event(f"start {tuner_id}")
         paths = self.paths.setdefault(tuner_id, [])
         paths.append(os.path.join(self.directory, f"{tuner_id}.{len(paths)}.log"))
-        env = child_env(TF_CPP_MIN_LOG_LEVEL=3, KERASTUNER_TUNER_ID=tuner_id, KERASTUNER_ORACLE_IP="127.0.0.1",
-                        KERASTUNER_ORACLE_PORT=self.port)
+        env = child_env(
+            TF_CPP_MIN_LOG_LEVEL=3,
+            KERASTUNER_TUNER_ID=tuner_id,
+            KERASTUNER_ORACLE_IP="127.0.0.1",
+            KERASTUNER_ORACLE_PORT=self.port,
+        )
         with open(paths[-1], "w") as log:
             command = [python(), "-m", "textattn", "tune", "--config", self.config_path, "--data", self.data]
             self.procs[tuner_id] = subprocess.Popen(command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -131,8 +135,7 @@ class Cluster:
                 return match
             if exited or time.monotonic() > deadline:
                 why = f"exited with {self.procs[tuner_id].returncode}" if exited else f"not within {timeout}s"
-                raise AssertionError(f"{tuner_id}: no {pattern!r} ({why}); its log ends:\n"
-                                     f"{self.log(tuner_id)[-3000:]}")
+                raise AssertionError(f"{tuner_id}: no {pattern!r} ({why}); its log ends:\n{self.log(tuner_id)[-3000:]}")
             time.sleep(0.1)
 
     def wait_exit(self, tuner_ids, timeout: float) -> dict:
@@ -141,8 +144,10 @@ class Cluster:
         while any(self.procs[t].poll() is None for t in tuner_ids):
             if time.monotonic() > deadline:
                 running = [t for t in tuner_ids if self.procs[t].poll() is None]
-                raise AssertionError(f"still running after {timeout}s: {running}; logs:\n" + "\n".join(
-                    f"--- {t}\n{self.log(t)[-2000:]}" for t in running))
+                raise AssertionError(
+                    f"still running after {timeout}s: {running}; logs:\n"
+                    + "\n".join(f"--- {t}\n{self.log(t)[-2000:]}" for t in running)
+                )
             time.sleep(0.2)
         self._event(f"exited: {', '.join(tuner_ids)}")
         return {t: self.procs[t].returncode for t in tuner_ids}

@@ -116,11 +116,32 @@ def test_train_on_a_corrupt_cache_warns_once_and_trains(tiny_aclimdb, tmp_path):
     cache_dir = tmp_path / "cache"
     prepare(tiny_aclimdb, cache_dir)
     flip(random.Random(11), entry_dirs(cache_dir, "tokens")[0])
-    args = ["train.py", "--config", "configs/baseline.yaml", "--data", tiny_aclimdb, "--output-dir",
-            str(tmp_path / "runs"), "--epochs", "1", "--set", "train.batch_size=16", "--set", "model.embedding_dim=8",
-            *[f"--set=data.{k}={v}" for k, v in TINY_DATA.items()], "--set", f"seed={SEED}"]
-    result = subprocess.run([python(), *args], cwd=REPO, env=child_env(TEXTATTN_CACHE=cache_dir),
-                            capture_output=True, text=True, timeout=300)
+    args = [
+        "train.py",
+        "--config",
+        "configs/baseline.yaml",
+        "--data",
+        tiny_aclimdb,
+        "--output-dir",
+        str(tmp_path / "runs"),
+        "--epochs",
+        "1",
+        "--set",
+        "train.batch_size=16",
+        "--set",
+        "model.embedding_dim=8",
+        *[f"--set=data.{k}={v}" for k, v in TINY_DATA.items()],
+        "--set",
+        f"seed={SEED}",
+    ]
+    result = subprocess.run(
+        [python(), *args],
+        cwd=REPO,
+        env=child_env(TEXTATTN_CACHE=cache_dir),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr
     lines = result.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("warning: cache entry") and "corrupt" in lines[0], result.stderr

@@ -15,7 +15,6 @@ import re
 import time
 
 import pytest
-
 from helpers import make_aclimdb, write_tune_yaml
 
 from .helpers import Cluster, search_results
@@ -32,8 +31,9 @@ START_S = 120  # a process's start (TensorFlow import, first data preparation) o
 def test_a_killed_workers_trial_is_run_again_and_the_search_completes(tmp_path):
     rng = random.Random(SEED)
     data = make_aclimdb(tmp_path / "data")
-    config = write_tune_yaml(tmp_path, max_trials=MAX_TRIALS, epochs=3, patience=None,
-                             worker_timeout=WORKER_TIMEOUT_S, chief_timeout=120)
+    config = write_tune_yaml(
+        tmp_path, max_trials=MAX_TRIALS, epochs=3, patience=None, worker_timeout=WORKER_TIMEOUT_S, chief_timeout=120
+    )
     cluster = Cluster(tmp_path, config, data)
     killed = []
     reclaims = 0  # where to look for the chief's next "goes to the next worker" line
@@ -47,12 +47,14 @@ def test_a_killed_workers_trial_is_run_again_and_the_search_completes(tmp_path):
             cluster.wait_for("worker1", r"Epoch 1/", START_S, begun.end())  # past preparing the trial's data
             delay = rng.uniform(0.0, 0.3)  # a cheap trial (a tiny hybrid) ends about 1 s after its first epoch starts
             time.sleep(delay)
-            assert "[worker1] trial finished" not in cluster.log("worker1")[begun.end():], \
+            assert "[worker1] trial finished" not in cluster.log("worker1")[begun.end() :], (
                 f"trial {trial_id} ended within {delay:.2f}s; the kill was not mid-trial"
+            )
             cluster.kill("worker1")
             killed.append(trial_id)
-            reclaims = cluster.wait_for("chief", rf"trial {trial_id} goes to the next worker that asks", START_S,
-                                        reclaims).end()
+            reclaims = cluster.wait_for(
+                "chief", rf"trial {trial_id} goes to the next worker that asks", START_S, reclaims
+            ).end()
             if kill < KILLS - 1:
                 cluster.start("worker1")  # the same tuner id rejoins
         # The last worker1 stays dead: worker0 runs the rest, its trial included, and the chief exits.

@@ -23,10 +23,15 @@ DISK_KIB = 1024
 TINY = ["--set", "data.validation_size=40", "--set", "data.vocab_size=64", "--set", "data.sequence_length=32"]
 
 
-
 def run(args, tmp_path):
-    return subprocess.run([python(), *args], cwd=REPO, env=child_env(TEXTATTN_CACHE=tmp_path / "cache"),
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [python(), *args],
+        cwd=REPO,
+        env=child_env(TEXTATTN_CACHE=tmp_path / "cache"),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def assert_one_disk_error_line(result):
@@ -41,8 +46,21 @@ def assert_one_disk_error_line(result):
 def earlier(tiny_aclimdb, tmp_path_factory):
     """A complete earlier run and its export, made on an ordinary disk."""
     tmp = tmp_path_factory.mktemp("earlier")
-    result = run(["train.py", "--config", "configs/baseline.yaml", "--data", tiny_aclimdb,
-                  "--output-dir", str(tmp / "runs"), "--epochs", "2", *TINY], tmp)
+    result = run(
+        [
+            "train.py",
+            "--config",
+            "configs/baseline.yaml",
+            "--data",
+            tiny_aclimdb,
+            "--output-dir",
+            str(tmp / "runs"),
+            "--epochs",
+            "2",
+            *TINY,
+        ],
+        tmp,
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     (run_dir,) = (tmp / "runs").iterdir()
     result = run(["-m", "textattn", "export", str(run_dir), str(tmp / "export")], tmp)
@@ -58,8 +76,7 @@ def small_disk(tmp_path, earlier):
     path.mkdir()
     if os.geteuid() != 0:
         pytest.skip("a full filesystem needs a tmpfs, and mounting one needs root")
-    mount = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={DISK_KIB}k", "tmpfs", str(path)],
-                           capture_output=True)
+    mount = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={DISK_KIB}k", "tmpfs", str(path)], capture_output=True)
     if mount.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here: {mount.stderr.decode().strip()}")
     try:
@@ -84,8 +101,21 @@ def test_a_run_on_a_full_disk_is_one_line_and_leaves_no_complete_run(tiny_aclimd
     disk, fill = small_disk
     fill(free_kib)
     before = snapshot(disk / "runs"), snapshot(disk / "export")
-    result = run(["train.py", "--config", "configs/baseline.yaml", "--data", tiny_aclimdb,
-                  "--output-dir", str(disk / "runs"), "--epochs", "2", *TINY], tmp_path)
+    result = run(
+        [
+            "train.py",
+            "--config",
+            "configs/baseline.yaml",
+            "--data",
+            tiny_aclimdb,
+            "--output-dir",
+            str(disk / "runs"),
+            "--epochs",
+            "2",
+            *TINY,
+        ],
+        tmp_path,
+    )
     assert_one_disk_error_line(result)
     earlier_name = next(iter(before[0])).split(os.sep)[0]
     for entry in (disk / "runs").iterdir():

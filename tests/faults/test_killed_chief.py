@@ -18,7 +18,6 @@ import time
 
 import pytest
 import yaml
-
 from helpers import make_aclimdb, write_tune_yaml
 
 from .helpers import Cluster, search_results
@@ -58,8 +57,9 @@ def kill_chief_inside_a_trial(cluster, rng, after_an_end: bool) -> float:
 def test_a_killed_chief_leaves_workers_that_give_up_or_reconnect(tmp_path):
     rng = random.Random(SEED)
     data = make_aclimdb(tmp_path / "data")
-    config = write_tune_yaml(tmp_path, max_trials=MAX_TRIALS, epochs=3, patience=None, worker_timeout=5,
-                             chief_timeout=CHIEF_TIMEOUT_S)
+    config = write_tune_yaml(
+        tmp_path, max_trials=MAX_TRIALS, epochs=3, patience=None, worker_timeout=5, chief_timeout=CHIEF_TIMEOUT_S
+    )
     project = os.path.join(str(tmp_path), "tuner", "tiny")
     cluster = Cluster(tmp_path, config, data)
     try:

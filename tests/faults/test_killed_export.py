@@ -37,7 +37,6 @@ MOMENTS = (("", 0.0, 0.3), ("variables", 0.0, 0.3), ("variables", 0.3, 1.5))
 START_S = 240  # six exports starting at once on 2 loaded cores
 
 
-
 def is_complete_export(path: str, reference: dict) -> bool:
     """``path`` holds the same files as the reference export, and its metadata reads."""
     files = snapshot(path)
@@ -82,11 +81,26 @@ def test_sigkill_during_export_leaves_no_half_export(tiny_run, reference, tmp_pa
             if earlier:
                 shutil.copytree(ref_path, target)
             cmd = [python(), "-m", "textattn", "export", tiny_run, target] + (["--overwrite"] if earlier else [])
-            proc = subprocess.Popen(cmd, cwd=REPO, env=child_env(TF_CPP_MIN_LOG_LEVEL=3),
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-            cases.append({"earlier": earlier, "moment": moment, "last": i == len(MOMENTS) - 1,
-                          "target": target, "proc": proc,
-                          "delay": rng.uniform(low, high), "seen": None, "inode": inode(target)})
+            proc = subprocess.Popen(
+                cmd,
+                cwd=REPO,
+                env=child_env(TF_CPP_MIN_LOG_LEVEL=3),
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            cases.append(
+                {
+                    "earlier": earlier,
+                    "moment": moment,
+                    "last": i == len(MOMENTS) - 1,
+                    "target": target,
+                    "proc": proc,
+                    "delay": rng.uniform(low, high),
+                    "seen": None,
+                    "inode": inode(target),
+                }
+            )
 
     deadline = time.monotonic() + START_S
     while any(case["proc"].returncode is None for case in cases) and time.monotonic() < deadline:
@@ -109,15 +123,19 @@ def test_sigkill_during_export_leaves_no_half_export(tiny_run, reference, tmp_pa
     outcomes = []
     for case in cases:
         proc, target = case["proc"], case["target"]
-        where = (f"{'earlier export' if case['earlier'] else 'no export'}, "
-                 f"kill {case['delay']:.2f}s after {case['moment'] or 'staging'}")
-        assert case["seen"] is not None, \
+        where = (
+            f"{'earlier export' if case['earlier'] else 'no export'}, "
+            f"kill {case['delay']:.2f}s after {case['moment'] or 'staging'}"
+        )
+        assert case["seen"] is not None, (
             f"{where}: the moment never came (exit {proc.returncode}); stderr:\n{proc.stderr.read()[-2000:]}"
+        )
         # On a quiet machine the last window (around the swap) can outlast the export: then it must
         # have finished cleanly, with the new export in place; every earlier window is a real kill.
         finished_first = case["last"] and proc.returncode == 0
-        assert finished_first or proc.returncode == -signal.SIGKILL, \
+        assert finished_first or proc.returncode == -signal.SIGKILL, (
             f"{where}: ended with {proc.returncode} before the kill"
+        )
         if not os.path.lexists(target):
             assert not case["earlier"], f"{where}: the earlier export is gone"
             outcome = "absent"
@@ -128,15 +146,20 @@ def test_sigkill_during_export_leaves_no_half_export(tiny_run, reference, tmp_pa
             outcome = "new"
         assert not finished_first or outcome in ("new", "earlier"), f"{where}: finished, yet {outcome}"
         # Nothing but hidden staging left beside it.
-        assert [n for n in os.listdir(os.path.dirname(target)) if not n.startswith(".")] == \
-            (["model"] if outcome != "absent" else []), where
+        assert [n for n in os.listdir(os.path.dirname(target)) if not n.startswith(".")] == (
+            ["model"] if outcome != "absent" else []
+        ), where
         outcomes.append(outcome)
     # Rerunning the export, as a user would, works in both situations.
     for case in (cases[0], cases[-1]):
         export.export_run(tiny_run, case["target"], overwrite=True)
         assert is_complete_export(case["target"], ref_files)
-    print("outcomes:", outcomes, "finished before the kill:",
-          [case["target"] for case in cases if case["proc"].returncode == 0])
+    print(
+        "outcomes:",
+        outcomes,
+        "finished before the kill:",
+        [case["target"] for case in cases if case["proc"].returncode == 0],
+    )
 
 
 class Killed(BaseException):
@@ -144,8 +167,7 @@ class Killed(BaseException):
 
 
 @pytest.mark.parametrize("after_steps", [0, 1, 2, 3])
-def test_a_kill_between_the_steps_of_the_swap_keeps_an_export_in_place(reference, tmp_path, monkeypatch,
-                                                                       after_steps):
+def test_a_kill_between_the_steps_of_the_swap_keeps_an_export_in_place(reference, tmp_path, monkeypatch, after_steps):
     ref_path, ref_files = reference
     target = str(tmp_path / "model")
     shutil.copytree(ref_path, target)
@@ -164,6 +186,7 @@ def test_a_kill_between_the_steps_of_the_swap_keeps_an_export_in_place(reference
             if steps["n"] == after_steps:
                 raise Killed()
             return result
+
         return run
 
     monkeypatch.setattr(export.os, "rename", step(os.rename))
@@ -174,5 +197,6 @@ def test_a_kill_between_the_steps_of_the_swap_keeps_an_export_in_place(reference
     except Killed:
         pass
     monkeypatch.undo()
-    assert os.path.isdir(target) and snapshot(target) in (ref_files, new_files), \
+    assert os.path.isdir(target) and snapshot(target) in (ref_files, new_files), (
         f"killed after step {after_steps}: neither the earlier nor the new export is in place"
+    )

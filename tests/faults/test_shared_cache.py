@@ -77,9 +77,16 @@ def test_two_runs_prepare_one_empty_cache_at_once(tiny_aclimdb, fresh_digest, tm
         procs, ready = [], []
         for i, delay in enumerate(delays):
             ready.append(tmp_path / f"ready{round_}-{i}")
-            procs.append(subprocess.Popen(
-                [python(), "-c", PREPARE_WORKER, tiny_aclimdb, str(cache_dir), str(ready[-1]), str(go), str(delay)],
-                cwd=REPO, env=child_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+            procs.append(
+                subprocess.Popen(
+                    [python(), "-c", PREPARE_WORKER, tiny_aclimdb, str(cache_dir), str(ready[-1]), str(go), str(delay)],
+                    cwd=REPO,
+                    env=child_env(),
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    text=True,
+                )
+            )
         try:
             wait_for(ready, procs)
             go.touch()
@@ -128,9 +135,17 @@ HAMMER_WORKER = textwrap.dedent("""
 
 def test_many_processes_replace_and_read_one_entry(tmp_path, capsys):
     root, go = tmp_path / "cache", tmp_path / "go"
-    procs = [subprocess.Popen([python(), "-c", HAMMER_WORKER, str(root), str(go), str(seed), "300"],
-                              cwd=REPO, env=child_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for seed in range(3)]
+    procs = [
+        subprocess.Popen(
+            [python(), "-c", HAMMER_WORKER, str(root), str(go), str(seed), "300"],
+            cwd=REPO,
+            env=child_env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for seed in range(3)
+    ]
     try:
         time.sleep(1.0)  # let them import (no TensorFlow: a fraction of a second)
         go.touch()
@@ -143,8 +158,9 @@ def test_many_processes_replace_and_read_one_entry(tmp_path, capsys):
         assert proc.returncode == 0 and err == "", err
         assert int(out) > 0, "each process also read the entry"
     if cache.load_entry(str(root), "k") is None:  # the last action may have been a stale meta.json
-        cache.save_entry(str(root), "k", {"ids": np.arange(20000, dtype=np.int32).reshape(200, 100),
-                                          "labels": np.arange(200) % 2})
+        cache.save_entry(
+            str(root), "k", {"ids": np.arange(20000, dtype=np.int32).reshape(200, 100), "labels": np.arange(200) % 2}
+        )
     assert cache.load_entry(str(root), "k") is not None
     assert sorted(os.listdir(root)) == ["k"], "no temporary or discarded directory is left"
     assert capsys.readouterr().err == ""

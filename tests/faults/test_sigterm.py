@@ -14,8 +14,8 @@ import subprocess
 import time
 
 import pytest
-
 from helpers import make_aclimdb
+
 from textattn import runs
 from textattn.callbacks import read_history
 
@@ -35,10 +35,31 @@ def slower_aclimdb(tmp_path_factory):
 
 
 def train_args(data, out):
-    return ["train.py", "--config", "configs/baseline.yaml", "--data", data, "--output-dir", str(out),
-            "--set", "data.vocab_size=64", "--set", "data.sequence_length=32", "--set", "data.validation_size=40",
-            "--set", "model.embedding_dim=8", "--set", "train.batch_size=2", "--set", f"train.epochs={EPOCHS}",
-            "--set", "train.early_stopping=false", "--set", "train.jit_compile=false"]
+    return [
+        "train.py",
+        "--config",
+        "configs/baseline.yaml",
+        "--data",
+        data,
+        "--output-dir",
+        str(out),
+        "--set",
+        "data.vocab_size=64",
+        "--set",
+        "data.sequence_length=32",
+        "--set",
+        "data.validation_size=40",
+        "--set",
+        "model.embedding_dim=8",
+        "--set",
+        "train.batch_size=2",
+        "--set",
+        f"train.epochs={EPOCHS}",
+        "--set",
+        "train.early_stopping=false",
+        "--set",
+        "train.jit_compile=false",
+    ]
 
 
 def wait_for_first_epoch(proc, out, timeout=240):
@@ -63,8 +84,14 @@ def test_sigterm_stops_training_cleanly_and_resume_finishes(slower_aclimdb, tmp_
     env = child_env(TEXTATTN_CACHE=tmp_path / "cache")
     for repetition in range(REPETITIONS):
         out = tmp_path / f"runs{repetition}"
-        proc = subprocess.Popen([python(), *train_args(slower_aclimdb, out)], cwd=REPO, env=env,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(
+            [python(), *train_args(slower_aclimdb, out)],
+            cwd=REPO,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         try:
             run_dir = wait_for_first_epoch(proc, out)
             time.sleep(rng.uniform(0, 0.8))  # epochs take about 0.35 s here
@@ -92,8 +119,9 @@ def test_sigterm_stops_training_cleanly_and_resume_finishes(slower_aclimdb, tmp_
         assert 0 <= saved_epoch < len(finished) + 1, f"{moment}: backup says epoch {saved_epoch}"
         assert os.path.getsize(os.path.join(backup, "latest.weights.h5")) > 0
 
-        resumed = subprocess.run([python(), "train.py", "--resume", run_dir], cwd=REPO, env=env,
-                                 capture_output=True, text=True, timeout=300)
+        resumed = subprocess.run(
+            [python(), "train.py", "--resume", run_dir], cwd=REPO, env=env, capture_output=True, text=True, timeout=300
+        )
         assert resumed.returncode == 0, f"{moment}: {resumed.stderr}"
         assert resumed.stderr == "", resumed.stderr
         history = read_history(os.path.join(run_dir, runs.HISTORY))

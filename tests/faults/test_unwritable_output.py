@@ -16,12 +16,14 @@ from .helpers import REPO, child_env, python, snapshot
 pytestmark = pytest.mark.slow
 
 
-
 def write_earlier_run(root):
     run = os.path.join(root, "baseline-20260101-000000")
     os.makedirs(run)
-    for name, data in (("config.yaml", b"name: baseline\n"), ("model.keras", os.urandom(2048)),
-                       ("metrics.json", b"{}\n")):
+    for name, data in (
+        ("config.yaml", b"name: baseline\n"),
+        ("model.keras", os.urandom(2048)),
+        ("metrics.json", b"{}\n"),
+    ):
         with open(os.path.join(run, name), "wb") as f:
             f.write(data)
 
@@ -53,7 +55,12 @@ def test_read_only_output_dir_is_one_line_and_exit_2(tiny_aclimdb, readonly_dir,
     output_dir = os.path.join(readonly_dir, below) if below else readonly_dir
     result = subprocess.run(
         [python(), "train.py", "--config", "configs/baseline.yaml", "--data", tiny_aclimdb, "--output-dir", output_dir],
-        cwd=REPO, env=child_env(TEXTATTN_CACHE=tmp_path / "cache"), capture_output=True, text=True, timeout=120)
+        cwd=REPO,
+        env=child_env(TEXTATTN_CACHE=tmp_path / "cache"),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 2, result.stderr
     lines = result.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"error: cannot write to --output-dir {output_dir!r} ("), lines

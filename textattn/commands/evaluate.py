@@ -27,32 +27,60 @@ INTERRUPTED = "interrupted; finished runs are cached in their evaluation.json"
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("run_dirs", nargs="*", metavar="RUN_DIR", help="run directories written by textattn train")
-    parser.add_argument("--data", metavar="PATH",
-                        help="labelled data: CSV, TSV, JSONL, a folder of class folders, aclImdb (directory "
-                             "or .tar.gz) or tfds:NAME (default: the run's data source)")
-    parser.add_argument("--split", choices=("test", "validation"), default="test",
-                        help="test: the run's test split (default); validation: its validation split")
+    parser.add_argument(
+        "--data",
+        metavar="PATH",
+        help="labelled data: CSV, TSV, JSONL, a folder of class folders, aclImdb (directory "
+        "or .tar.gz) or tfds:NAME (default: the run's data source)",
+    )
+    parser.add_argument(
+        "--split",
+        choices=("test", "validation"),
+        default="test",
+        help="test: the run's test split (default); validation: its validation split",
+    )
     parser.add_argument("--markdown", metavar="FILE", help="also write the table as Markdown")
     parser.add_argument("--csv", metavar="FILE", help="also write the table as CSV")
     parser.add_argument("--json", metavar="FILE", help="also write the table (and errors) as JSON")
-    parser.add_argument("--plots", metavar="DIR", help="write PNG plots (validation curves, accuracy vs parameters, "
-                                                        "one confusion matrix per run)")
-    parser.add_argument("--force", action="store_true", help="re-evaluate even where RUN_DIR/evaluation.json has results")
-    parser.add_argument("--latency-calls", type=int, default=LATENCY_CALLS, metavar="N",
-                        help=f"batch-1 calls whose median is the latency (default: {LATENCY_CALLS})")
-    parser.add_argument("--explain", type=int, metavar="N",
-                        help="with --html DIR: write DIR/RUN_NAME.html explaining, per class, the N most confident "
-                             "correct and the N most confident wrong reviews of the split")
+    parser.add_argument(
+        "--plots",
+        metavar="DIR",
+        help="write PNG plots (validation curves, accuracy vs parameters, one confusion matrix per run)",
+    )
+    parser.add_argument(
+        "--force", action="store_true", help="re-evaluate even where RUN_DIR/evaluation.json has results"
+    )
+    parser.add_argument(
+        "--latency-calls",
+        type=int,
+        default=LATENCY_CALLS,
+        metavar="N",
+        help=f"batch-1 calls whose median is the latency (default: {LATENCY_CALLS})",
+    )
+    parser.add_argument(
+        "--explain",
+        type=int,
+        metavar="N",
+        help="with --html DIR: write DIR/RUN_NAME.html explaining, per class, the N most confident "
+        "correct and the N most confident wrong reviews of the split",
+    )
     parser.add_argument("--html", metavar="DIR", help="directory for the --explain pages (created if missing)")
-    parser.add_argument("--params-only", action="store_true",
-                        help="print parameter counts of --configs (builds the models; no data, no runs)")
+    parser.add_argument(
+        "--params-only",
+        action="store_true",
+        help="print parameter counts of --configs (builds the models; no data, no runs)",
+    )
     parser.add_argument("--configs", nargs="+", metavar="CONFIG", help="YAML configs for --params-only")
 
 
 def add_parser(commands) -> argparse.ArgumentParser:
     """Register ``evaluate`` on ``commands`` (the parser's subparsers)."""
-    parser = commands.add_parser("evaluate", help="score runs on the test split and compare them in one table",
-                                 description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = commands.add_parser(
+        "evaluate",
+        help="score runs on the test split and compare them in one table",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     add_arguments(parser)
     parser.set_defaults(handler=handle, interrupted=INTERRUPTED)
     return parser
@@ -81,9 +109,19 @@ def handle(args: argparse.Namespace) -> int:
     check_arguments(args)
     if args.params_only:
         return params_only(args.configs)
-    return run_evaluate(args.run_dirs, split=args.split, data=args.data, force=args.force,
-                        latency_calls=args.latency_calls, markdown=args.markdown, csv=args.csv, json=args.json,
-                        plots=args.plots, explain=args.explain, html=args.html)
+    return run_evaluate(
+        args.run_dirs,
+        split=args.split,
+        data=args.data,
+        force=args.force,
+        latency_calls=args.latency_calls,
+        markdown=args.markdown,
+        csv=args.csv,
+        json=args.json,
+        plots=args.plots,
+        explain=args.explain,
+        html=args.html,
+    )
 
 
 def params_only(config_paths: list[str]) -> int:
@@ -94,10 +132,20 @@ def params_only(config_paths: list[str]) -> int:
     return 0
 
 
-def run_evaluate(run_dirs: list[str], *, split: str = "test", data: str | None = None, force: bool = False,
-                 latency_calls: int = LATENCY_CALLS, markdown: str | None = None, csv: str | None = None,
-                 json: str | None = None, plots: str | None = None, explain: int | None = None,
-                 html: str | None = None) -> int:
+def run_evaluate(
+    run_dirs: list[str],
+    *,
+    split: str = "test",
+    data: str | None = None,
+    force: bool = False,
+    latency_calls: int = LATENCY_CALLS,
+    markdown: str | None = None,
+    csv: str | None = None,
+    json: str | None = None,
+    plots: str | None = None,
+    explain: int | None = None,
+    html: str | None = None,
+) -> int:
     """Evaluate ``run_dirs`` on ``split``, print one table and write the files asked for; return the exit status.
 
     With ``explain`` N and ``html`` DIR, each run that could be evaluated also gets an explanation page.
@@ -112,8 +160,11 @@ def run_evaluate(run_dirs: list[str], *, split: str = "test", data: str | None =
     for run_dir in run_dirs:
         try:
             if is_multi_label_run(run_dir):  # its own table: per-label F1, not one accuracy
-                print(f"\n{run_dir} ({split} split, multi-label):\n"
-                      + format_table(evaluate_multi_label(run_dir, split, data)), flush=True)
+                print(
+                    f"\n{run_dir} ({split} split, multi-label):\n"
+                    + format_table(evaluate_multi_label(run_dir, split, data)),
+                    flush=True,
+                )
                 continue
             result, cached = evaluate_run(run_dir, split, data, force, latency_calls)
         except UserError as exc:
@@ -137,11 +188,22 @@ def run_evaluate(run_dirs: list[str], *, split: str = "test", data: str | None =
         if many_classes:
             print(f"\nPer class ({split} split):\n" + report.format_per_class(many_classes), end="", flush=True)
         if format_curves(rows):
-            print(f"\nDecision rule and coverage ({split} split; accuracy on the surest share):\n"
-                  + format_curves(rows), end="", flush=True)
-    outputs = [(markdown, lambda: report.format_markdown(rows) + (
-                    "\n" + report.format_per_class(many_classes, markdown=True) if many_classes else "")), (csv, lambda: report.format_csv(rows)),
-               (json, lambda: report.format_json(rows, split, errors))]
+            print(
+                f"\nDecision rule and coverage ({split} split; accuracy on the surest share):\n" + format_curves(rows),
+                end="",
+                flush=True,
+            )
+    outputs = [
+        (
+            markdown,
+            lambda: (
+                report.format_markdown(rows)
+                + ("\n" + report.format_per_class(many_classes, markdown=True) if many_classes else "")
+            ),
+        ),
+        (csv, lambda: report.format_csv(rows)),
+        (json, lambda: report.format_json(rows, split, errors)),
+    ]
     write_outputs(outputs)
     if plots and rows:
         from textattn.evaluation.coverage_plot import plot_coverage
@@ -151,8 +213,9 @@ def run_evaluate(run_dirs: list[str], *, split: str = "test", data: str | None =
             print(f"Wrote {path}")
     if explain:
         failed = {e["run_dir"] for e in errors}
-        errors += write_explain_pages([run_dir for run_dir in run_dirs if run_dir not in failed], html, explain,
-                                      split, data)
+        errors += write_explain_pages(
+            [run_dir for run_dir in run_dirs if run_dir not in failed], html, explain, split, data
+        )
     return EXIT_RUN_FAILED if errors else 0
 
 
@@ -165,13 +228,17 @@ def write_explain_pages(run_dirs: list[str], html: str, n: int, split: str, data
     for run_dir in run_dirs:
         try:
             if is_multi_label_run(run_dir):
-                raise UserError("--explain pages pick right and wrong answers per class, which a multi-label run "
-                                "does not give; explain its reviews with textattn explain RUN_DIR TEXT...")
+                raise UserError(
+                    "--explain pages pick right and wrong answers per class, which a multi-label run "
+                    "does not give; explain its reviews with textattn explain RUN_DIR TEXT..."
+                )
             print(f"Wrote {write_explain_page(run_dir, html, n, split, data)}", flush=True)
         except UserError as exc:
             message = str(exc)
         except Exception as exc:  # one run's failure must not hide the other pages
-            message = f"explain page failed ({type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''})"
+            message = (
+                f"explain page failed ({type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''})"
+            )
         else:
             continue
         errors.append({"run_dir": run_dir, "error": message})

@@ -20,21 +20,31 @@ DEFAULT_TOP = 5
 def add_parser(commands) -> argparse.ArgumentParser:
     """Register ``explain`` on ``commands`` (the parser's subparsers)."""
     parser = commands.add_parser(
-        "explain", help="show which tokens a model's answer rests on (terminal and HTML)",
-        formatter_class=argparse.RawDescriptionHelpFormatter, epilog=help_text(),
+        "explain",
+        help="show which tokens a model's answer rests on (terminal and HTML)",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=help_text(),
         description="For each review print the label, its probability and known_tokens, the\n"
-                    "review with each token shaded by its weight (ANSI colour on a terminal; plain text with\n"
-                    "the weights when not a terminal or NO_COLOR is set), and the top-K tokens.")
+        "review with each token shaded by its weight (ANSI colour on a terminal; plain text with\n"
+        "the weights when not a terminal or NO_COLOR is set), and the top-K tokens.",
+    )
     parser.add_argument("model", metavar="MODEL", help="a run directory or an exported SavedModel directory")
     parser.add_argument("texts", metavar="TEXT", nargs="*", help="review text (quote it)")
     parser.add_argument("--file", metavar="PATH", help="read one review per line from PATH (- for stdin)")
-    parser.add_argument("--html", metavar="OUT.html",
-                        help="also write one self-contained HTML page (inline CSS, no scripts) with a block per review")
-    parser.add_argument("--top", metavar="K", type=int, default=DEFAULT_TOP,
-                        help=f"list the K heaviest tokens (default {DEFAULT_TOP})")
-    parser.add_argument("--jsonl", action="store_true",
-                        help='print one JSON object per review: {"text", "label", "label_id", "probability", '
-                             '"known_tokens", "tokens", "weights", "top", "weights_meaning"[, "ngrams"]}')
+    parser.add_argument(
+        "--html",
+        metavar="OUT.html",
+        help="also write one self-contained HTML page (inline CSS, no scripts) with a block per review",
+    )
+    parser.add_argument(
+        "--top", metavar="K", type=int, default=DEFAULT_TOP, help=f"list the K heaviest tokens (default {DEFAULT_TOP})"
+    )
+    parser.add_argument(
+        "--jsonl",
+        action="store_true",
+        help='print one JSON object per review: {"text", "label", "label_id", "probability", '
+        '"known_tokens", "tokens", "weights", "top", "weights_meaning"[, "ngrams"]}',
+    )
     parser.set_defaults(handler=handle)
     return parser
 
@@ -43,8 +53,15 @@ def handle(args: argparse.Namespace) -> int:
     return run_explain(args.model, args.texts, file=args.file, html=args.html, top=args.top, jsonl=args.jsonl)
 
 
-def run_explain(model: str, texts: list[str], file: str | None = None, html: str | None = None,
-                top: int = DEFAULT_TOP, jsonl: bool = False, out=None) -> int:
+def run_explain(
+    model: str,
+    texts: list[str],
+    file: str | None = None,
+    html: str | None = None,
+    top: int = DEFAULT_TOP,
+    jsonl: bool = False,
+    out=None,
+) -> int:
     """Print each review's label, probability, shaded tokens and top tokens; optionally write an HTML page."""
     # Here, not at the top: they load TensorFlow, which --help and a wrong argument do without.
     from textattn.explain.explainer import Explainer

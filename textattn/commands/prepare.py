@@ -25,30 +25,61 @@ from textattn.errors import UserError
 
 def add_parser(commands) -> argparse.ArgumentParser:
     """Register ``prepare`` on ``commands`` (the parser's subparsers)."""
-    parser = commands.add_parser("prepare", help="write labelled data as TFRecord shards for streamed training",
-                                 description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", metavar="PATH", required=True,
-                        help="CSV, TSV or JSONL file, a quoted glob of them ('part-*.jsonl'), class folders, "
-                             "aclImdb (directory or .tar.gz) or tfds:NAME")
+    parser = commands.add_parser(
+        "prepare",
+        help="write labelled data as TFRecord shards for streamed training",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--data",
+        metavar="PATH",
+        required=True,
+        help="CSV, TSV or JSONL file, a quoted glob of them ('part-*.jsonl'), class folders, "
+        "aclImdb (directory or .tar.gz) or tfds:NAME",
+    )
     parser.add_argument("--out", metavar="DIR", required=True, help="directory to create")
-    parser.add_argument("--config", help="also fit this config's vocabularies on the training split "
-                                         "(its data.* settings and seed decide the splits too)")
-    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                        help="override a config key, e.g. --set data.validation_fraction=0.05 (repeatable)")
-    parser.add_argument("--shard-examples", type=int, default=None, metavar="N",
-                        help="examples per shard file (default 100,000)")
+    parser.add_argument(
+        "--config",
+        help="also fit this config's vocabularies on the training split "
+        "(its data.* settings and seed decide the splits too)",
+    )
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config key, e.g. --set data.validation_fraction=0.05 (repeatable)",
+    )
+    parser.add_argument(
+        "--shard-examples", type=int, default=None, metavar="N", help="examples per shard file (default 100,000)"
+    )
     parser.add_argument("--overwrite", action="store_true", help="replace DIR if it holds an earlier prepare")
     parser.set_defaults(handler=handle, interrupted="interrupted; nothing was written")
     return parser
 
 
 def handle(args: argparse.Namespace) -> int:
-    return run_prepare(args.data, args.out, config_path=args.config, overrides=args.overrides,
-                       shard_examples=args.shard_examples, overwrite=args.overwrite)
+    return run_prepare(
+        args.data,
+        args.out,
+        config_path=args.config,
+        overrides=args.overrides,
+        shard_examples=args.shard_examples,
+        overwrite=args.overwrite,
+    )
 
 
-def run_prepare(data: str, out: str, *, config_path: str | None = None, overrides=(),
-                shard_examples: int | None = None, overwrite: bool = False) -> int:
+def run_prepare(
+    data: str,
+    out: str,
+    *,
+    config_path: str | None = None,
+    overrides=(),
+    shard_examples: int | None = None,
+    overwrite: bool = False,
+) -> int:
     """Write ``data`` as a prepared directory ``out``; return the exit status."""
     from textattn.config import Config, apply_overrides, load_config
     from textattn.data import corpus
@@ -58,8 +89,10 @@ def run_prepare(data: str, out: str, *, config_path: str | None = None, override
         raise UserError(f"--shard-examples must be at least 1, got {shard_examples}")
     config = apply_overrides(load_config(config_path) if config_path else Config(), list(overrides))
     if config.data.multi_label:
-        raise UserError("textattn prepare writes single-label shards; train on the multi-label file itself "
-                        "(--data FILE --set data.multi_label=true)")
+        raise UserError(
+            "textattn prepare writes single-label shards; train on the multi-label file itself "
+            "(--data FILE --set data.multi_label=true)"
+        )
     if os.path.exists(out) and not (overwrite and corpus.is_prepared(out)):
         hint = "pass --overwrite to replace it" if corpus.is_prepared(out) else "choose a new --out"
         raise UserError(f"{out!r} exists; {hint}")
@@ -71,15 +104,18 @@ def run_prepare(data: str, out: str, *, config_path: str | None = None, override
 
     finalize = None
     if config_path:
+
         def finalize(tmp, manifest):
-            print(f"Fitting {config.name}'s vocabularies on {manifest.counts['train']:,} training examples...",
-                  flush=True)
+            print(
+                f"Fitting {config.name}'s vocabularies on {manifest.counts['train']:,} training examples...", flush=True
+            )
             streamed.write_vocabularies(os.path.join(tmp, corpus.VOCABULARIES), manifest, config)
 
     start = time.perf_counter()
     target = out if not os.path.exists(out) else f"{out.rstrip(os.sep)}.new-{os.getpid()}"
-    manifest = streamed.prepare_source(config.data, config.seed, target,
-                                       shard_examples or corpus.DEFAULT_SHARD_EXAMPLES, finalize)
+    manifest = streamed.prepare_source(
+        config.data, config.seed, target, shard_examples or corpus.DEFAULT_SHARD_EXAMPLES, finalize
+    )
     if target != out:  # --overwrite: the old directory goes only once the new one is complete
         aside = f"{out.rstrip(os.sep)}.old-{os.getpid()}"
         os.rename(out, aside)
@@ -90,6 +126,9 @@ def run_prepare(data: str, out: str, *, config_path: str | None = None, override
         print(f"warning: {note}", flush=True)
     counts = ", ".join(f"{manifest.counts[s]:,} {s}" for s in corpus.SPLITS)
     files = sum(len(manifest.files[s]) for s in corpus.SPLITS)
-    print(f"Prepared {out}: {counts} examples of {len(manifest.class_names)} classes in {files} shard(s), "
-          f"{time.perf_counter() - start:.1f}s", flush=True)
+    print(
+        f"Prepared {out}: {counts} examples of {len(manifest.class_names)} classes in {files} shard(s), "
+        f"{time.perf_counter() - start:.1f}s",
+        flush=True,
+    )
     return 0

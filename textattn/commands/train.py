@@ -33,35 +33,60 @@ INTERRUPTED = "interrupted; continue with --resume RUN_DIR"
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_config_options(parser, DEFAULT_CONFIG, "YAML config", epochs="shorthand for --set train.epochs=N")
     parser.add_argument("--output-dir", help="parent of the run directory (default: runs/)")
-    parser.add_argument("--dry-run", action="store_true",
-                        help="build the model, print its summary and parameter counts, exit")
+    parser.add_argument(
+        "--dry-run", action="store_true", help="build the model, print its summary and parameter counts, exit"
+    )
     parser.add_argument("--resume", metavar="RUN_DIR", help="continue a killed run from its last finished epoch")
-    parser.add_argument("--run-dir", metavar="PATH",
-                        help="write the run to PATH itself instead of a new timestamped directory under "
-                             "--output-dir; a PATH holding an unfinished run of the same config is continued. "
-                             "Required with train.distribution=multi_worker: every worker passes the same PATH "
-                             "(storage they all see); only the chief writes there")
+    parser.add_argument(
+        "--run-dir",
+        metavar="PATH",
+        help="write the run to PATH itself instead of a new timestamped directory under "
+        "--output-dir; a PATH holding an unfinished run of the same config is continued. "
+        "Required with train.distribution=multi_worker: every worker passes the same PATH "
+        "(storage they all see); only the chief writes there",
+    )
     parser.add_argument("--export", metavar="OUT_DIR", help="export the trained model as a SavedModel to OUT_DIR")
 
 
 def add_parser(commands) -> argparse.ArgumentParser:
     """Register ``train`` on ``commands`` (the parser's subparsers)."""
-    parser = commands.add_parser("train", help="train a model from a YAML config and write a run directory",
-                                 description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = commands.add_parser(
+        "train",
+        help="train a model from a YAML config and write a run directory",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     add_arguments(parser)
     parser.set_defaults(handler=handle, interrupted=INTERRUPTED)
     return parser
 
 
 def handle(args: argparse.Namespace) -> int:
-    return run_train(args.config, data=args.data, overrides=args.overrides, epochs=args.epochs,
-                     output_dir=args.output_dir, dry_run=args.dry_run, resume=args.resume, export=args.export,
-                     run_dir=args.run_dir)
+    return run_train(
+        args.config,
+        data=args.data,
+        overrides=args.overrides,
+        epochs=args.epochs,
+        output_dir=args.output_dir,
+        dry_run=args.dry_run,
+        resume=args.resume,
+        export=args.export,
+        run_dir=args.run_dir,
+    )
 
 
-def run_train(config_path: str = DEFAULT_CONFIG, *, data: str | None = None, overrides=(), epochs: int | None = None,
-              output_dir: str | None = None, dry_run: bool = False, resume: str | None = None,
-              export: str | None = None, run_dir: str | None = None) -> int:
+def run_train(
+    config_path: str = DEFAULT_CONFIG,
+    *,
+    data: str | None = None,
+    overrides=(),
+    epochs: int | None = None,
+    output_dir: str | None = None,
+    dry_run: bool = False,
+    resume: str | None = None,
+    export: str | None = None,
+    run_dir: str | None = None,
+) -> int:
     """Train ``config_path`` (with ``overrides``, KEY=VALUE strings) or continue the run ``resume``; return the exit status.
 
     ``dry_run`` only builds the model and prints its parameter counts;
@@ -74,16 +99,19 @@ def run_train(config_path: str = DEFAULT_CONFIG, *, data: str | None = None, ove
 
     overrides = list(overrides)
     if run_dir and (resume or output_dir):
-        raise UserError("--run-dir names the run's directory itself; drop --resume/--output-dir "
-                        "(a --run-dir holding an unfinished run is continued)")
+        raise UserError(
+            "--run-dir names the run's directory itself; drop --resume/--output-dir "
+            "(a --run-dir holding an unfinished run is continued)"
+        )
     if epochs is not None:
         overrides.append(f"train.epochs={epochs}")
     if resume:
         if overrides:
             raise UserError("--resume continues a run with its saved config; drop --set/--epochs")
         if not os.path.isfile(os.path.join(resume, runs.CONFIG)):
-            raise UserError(f"--resume {resume!r} is not a run directory (no {runs.CONFIG}); "
-                            "pass the RUN_DIR of the killed run")
+            raise UserError(
+                f"--resume {resume!r} is not a run directory (no {runs.CONFIG}); pass the RUN_DIR of the killed run"
+            )
         config = runs.load_config(resume)
     else:
         config = apply_overrides(load_config(config_path), overrides)
@@ -100,11 +128,15 @@ def run_train(config_path: str = DEFAULT_CONFIG, *, data: str | None = None, ove
 
     check_variant(config.model.variant)  # before anything is written
     if config.train.distribution == "multi_worker" and not (run_dir or resume):
-        raise UserError("train.distribution=multi_worker needs --run-dir PATH, the same on every worker "
-                        "(storage they all see): the chief writes the run there")
+        raise UserError(
+            "train.distribution=multi_worker needs --run-dir PATH, the same on every worker "
+            "(storage they all see): the chief writes the run there"
+        )
     if config.train.distribution != "none" and export:
-        raise UserError("--export with train.distribution: export the finished run afterwards, "
-                        "with `textattn export RUN_DIR OUT_DIR`")
+        raise UserError(
+            "--export with train.distribution: export the finished run afterwards, "
+            "with `textattn export RUN_DIR OUT_DIR`"
+        )
     if not resume and not run_dir:
         runs.check_writable_dir(output_dir or "runs")
 
@@ -129,6 +161,8 @@ def print_model(config) -> int:
     model = build_model(config)
     model.summary()
     params = count_params(model)
-    print(f"Total params: {params['total']:,}  trainable: {params['trainable']:,}  "
-          f"non-embedding: {params['non_embedding']:,}")
+    print(
+        f"Total params: {params['total']:,}  trainable: {params['trainable']:,}  "
+        f"non-embedding: {params['non_embedding']:,}"
+    )
     return 0

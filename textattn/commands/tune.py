@@ -20,12 +20,21 @@ DEFAULT_CONFIG = "configs/tune.yaml"
 
 def add_parser(commands) -> argparse.ArgumentParser:
     """Register ``tune`` on ``commands`` (the parser's subparsers)."""
-    parser = commands.add_parser("tune", help="search hyperparameters and variants with KerasTuner",
-                                 description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_config_options(parser, DEFAULT_CONFIG, "search-space file (base config, search, tuner)",
-                       epochs="epochs per trial (default: the file's tuner.epochs)")
-    parser.add_argument("--tuner", choices=("hyperband", "bayesian", "random"),
-                        help="search algorithm (default: the file's tuner.kind)")
+    parser = commands.add_parser(
+        "tune",
+        help="search hyperparameters and variants with KerasTuner",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_config_options(
+        parser,
+        DEFAULT_CONFIG,
+        "search-space file (base config, search, tuner)",
+        epochs="epochs per trial (default: the file's tuner.epochs)",
+    )
+    parser.add_argument(
+        "--tuner", choices=("hyperband", "bayesian", "random"), help="search algorithm (default: the file's tuner.kind)"
+    )
     parser.add_argument("--max-trials", type=int, help="number of trials (default: the file's tuner.max_trials)")
     parser.add_argument("--directory", help="where the search is kept (default: the file's tuner.directory)")
     parser.set_defaults(handler=handle)
@@ -35,5 +44,12 @@ def add_parser(commands) -> argparse.ArgumentParser:
 def handle(args: argparse.Namespace) -> int:
     from textattn.tuning.search import run_search
 
-    return run_search(args.config, data=args.data, overrides=args.overrides, tuner=args.tuner,
-                      max_trials=args.max_trials, epochs=args.epochs, directory=args.directory)
+    return run_search(
+        args.config,
+        data=args.data,
+        overrides=args.overrides,
+        tuner=args.tuner,
+        max_trials=args.max_trials,
+        epochs=args.epochs,
+        directory=args.directory,
+    )

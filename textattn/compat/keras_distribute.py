@@ -50,15 +50,19 @@ def applicable() -> bool:
         trainer = _trainer_module()
     except ImportError:
         return False
-    return (hasattr(trainer, "reduce_per_replica") and hasattr(trainer, "_collective_all_reduce_multi_worker")
-            and hasattr(getattr(trainer, "TensorFlowTrainer", None), "_maybe_symbolic_build"))
+    return (
+        hasattr(trainer, "reduce_per_replica")
+        and hasattr(trainer, "_collective_all_reduce_multi_worker")
+        and hasattr(getattr(trainer, "TensorFlowTrainer", None), "_maybe_symbolic_build")
+    )
 
 
 def upstream_sources() -> tuple[str, str]:
     """The source of the two functions as Keras ships them (for the test that says when this can go)."""
     trainer = _trainer_module()
-    build = getattr(trainer.TensorFlowTrainer._maybe_symbolic_build, "__wrapped__",
-                    trainer.TensorFlowTrainer._maybe_symbolic_build)
+    build = getattr(
+        trainer.TensorFlowTrainer._maybe_symbolic_build, "__wrapped__", trainer.TensorFlowTrainer._maybe_symbolic_build
+    )
     reduce = getattr(trainer.reduce_per_replica, "__wrapped__", trainer.reduce_per_replica)
     return inspect.getsource(build), inspect.getsource(reduce)
 
@@ -69,9 +73,12 @@ def apply() -> bool:
     if _applied:
         return True
     if not applicable():
-        print(f"warning: textattn's MultiWorkerMirroredStrategy fixes (textattn/compat/keras_distribute.py) "
-              f"were tested on Keras {'/'.join(v + 'x' for v in TESTED_KERAS)}, not {keras.__version__}; "
-              "not applied", file=sys.stderr)
+        print(
+            f"warning: textattn's MultiWorkerMirroredStrategy fixes (textattn/compat/keras_distribute.py) "
+            f"were tested on Keras {'/'.join(v + 'x' for v in TESTED_KERAS)}, not {keras.__version__}; "
+            "not applied",
+            file=sys.stderr,
+        )
         return False
     import tensorflow as tf
 

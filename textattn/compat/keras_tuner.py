@@ -41,8 +41,11 @@ def _module(name: str):
 def _missing(what: str, consequence: str) -> None:
     import keras_tuner
 
-    warnings.warn(f"keras-tuner {keras_tuner.__version__} has no {what} (textattn is tested with "
-                  f"{TESTED_WITH}); {consequence}", RuntimeWarning, stacklevel=3)
+    warnings.warn(
+        f"keras-tuner {keras_tuner.__version__} has no {what} (textattn is tested with {TESTED_WITH}); {consequence}",
+        RuntimeWarning,
+        stacklevel=3,
+    )
 
 
 def keras_tuners_save_json():
@@ -54,8 +57,10 @@ def replace_save_json(save_json) -> bool:
     """Make ``save_json(path, obj)`` the writer of KerasTuner's state files; False (nothing changed, a warning)
     where this KerasTuner does not write them through ``keras_tuner.src.utils.save_json``."""
     if keras_tuners_save_json() is None:
-        _missing(f"{UTILS_MODULE}.save_json", "its state files are written in place, and a search killed in "
-                                              "the middle of a write may not resume")
+        _missing(
+            f"{UTILS_MODULE}.save_json",
+            "its state files are written in place, and a search killed in the middle of a write may not resume",
+        )
         return False
     _module(UTILS_MODULE).save_json = save_json
     return True
@@ -85,6 +90,8 @@ def retry_queue(oracle) -> list:
     if not isinstance(queue, list):
         import keras_tuner
 
-        raise RuntimeError(f"keras-tuner {keras_tuner.__version__}'s Oracle has no _retry_queue list; "
-                           f"textattn's distributed search needs keras-tuner {TESTED_WITH}")
+        raise RuntimeError(
+            f"keras-tuner {keras_tuner.__version__}'s Oracle has no _retry_queue list; "
+            f"textattn's distributed search needs keras-tuner {TESTED_WITH}"
+        )
     return queue

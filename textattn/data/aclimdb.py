@@ -52,7 +52,9 @@ def check_path(path: str) -> None:
         )
 
 
-def read_reviews(path: str, splits=("train", "test"), order: str = "canonical") -> dict[str, tuple[list[str], list[int]]]:
+def read_reviews(
+    path: str, splits=("train", "test"), order: str = "canonical"
+) -> dict[str, tuple[list[str], list[int]]]:
     """Read ``splits`` from ``path``: {split: (texts, labels)}.
 
     Within each split the order is canonical (sorted by label, then text), so
@@ -111,8 +113,10 @@ def read_rated(path: str) -> list[tuple[str, int, int, str]]:
                     if m and member.isfile() and m.group(2) != "unsup":
                         add(m.group(1), m.group(3), tar.extractfile(member).read())
         except (EOFError, tarfile.ReadError, zlib.error, OSError) as exc:
-            raise UserError(f"archive {path!r} is truncated or corrupt ({type(exc).__name__}: {exc}); "
-                            "download or copy aclImdb.tar.gz again") from None
+            raise UserError(
+                f"archive {path!r} is truncated or corrupt ({type(exc).__name__}: {exc}); "
+                "download or copy aclImdb.tar.gz again"
+            ) from None
     return sorted(found, key=lambda r: (r[0] != "train", r[1], r[2]))
 
 

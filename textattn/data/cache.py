@@ -102,7 +102,7 @@ def _parse_npy(raw: np.ndarray) -> np.ndarray:
     if dtype.hasobject:
         raise ValueError("object arrays are not cached")
     count = int(np.prod(shape, dtype=np.int64))
-    data = raw[header.tell():]
+    data = raw[header.tell() :]
     if data.nbytes != count * dtype.itemsize:
         raise ValueError(f"{data.nbytes} data bytes for shape {shape} of {dtype}")
     return data.view(dtype).reshape(shape, order="F" if fortran_order else "C")

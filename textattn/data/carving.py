@@ -18,8 +18,14 @@ from textattn.data.split_codes import TEST, TRAIN, VALIDATION
 from textattn.errors import UserError
 
 
-def carve(labels: np.ndarray, splits: np.ndarray, seed: int, test_fraction: float, validation_fraction: float,
-          validation_size: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def carve(
+    labels: np.ndarray,
+    splits: np.ndarray,
+    seed: int,
+    test_fraction: float,
+    validation_fraction: float,
+    validation_size: int | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Indices (int64) of the fit, validation and test parts, each shuffled with ``seed``.
 
     Args:
@@ -34,8 +40,9 @@ def carve(labels: np.ndarray, splits: np.ndarray, seed: int, test_fraction: floa
     test = np.flatnonzero(splits == TEST)
     given_val = np.flatnonzero(splits == VALIDATION)
     if test.size == 0:
-        test, pool = _take(pool, labels, _by_fraction(pool, labels, test_fraction, keep=2),
-                           np.random.default_rng([seed, 1]))
+        test, pool = _take(
+            pool, labels, _by_fraction(pool, labels, test_fraction, keep=2), np.random.default_rng([seed, 1])
+        )
     if validation_size == 0:
         fit, val = np.concatenate([pool, given_val]), given_val[:0]
     elif given_val.size:
@@ -45,8 +52,10 @@ def carve(labels: np.ndarray, splits: np.ndarray, seed: int, test_fraction: floa
             quota = _by_fraction(pool, labels, validation_fraction, keep=1)
         else:
             if validation_size >= len(pool):
-                raise UserError(f"data.validation_size={validation_size} leaves nothing to train on "
-                                f"({len(pool)} training examples); lower it with --set data.validation_size=N")
+                raise UserError(
+                    f"data.validation_size={validation_size} leaves nothing to train on "
+                    f"({len(pool)} training examples); lower it with --set data.validation_size=N"
+                )
             quota = _by_total(pool, labels, validation_size)
         val, fit = _take(pool, labels, quota, np.random.default_rng([seed, 2]))
     order = np.random.default_rng([seed, 3])

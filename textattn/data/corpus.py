@@ -77,14 +77,20 @@ def read_manifest(path: str) -> Manifest:
         with open(file, encoding="utf-8") as f:
             raw = json.load(f)
         if raw.get("format") != FORMAT:
-            raise UserError(f"{file} is of format {raw.get('format')!r}, this textattn reads {FORMAT}; "
-                            "prepare the data again with textattn prepare")
+            raise UserError(
+                f"{file} is of format {raw.get('format')!r}, this textattn reads {FORMAT}; "
+                "prepare the data again with textattn prepare"
+            )
         splits = raw["splits"]
-        manifest = Manifest(path=os.path.abspath(path), class_names=list(raw["class_names"]),
-                            files={s: list(splits[s]["files"]) for s in SPLITS},
-                            counts={s: int(splits[s]["count"]) for s in SPLITS},
-                            class_counts={s: list(splits[s]["class_counts"]) for s in SPLITS},
-                            source=str(raw.get("source", "")), notes=list(raw.get("notes", [])))
+        manifest = Manifest(
+            path=os.path.abspath(path),
+            class_names=list(raw["class_names"]),
+            files={s: list(splits[s]["files"]) for s in SPLITS},
+            counts={s: int(splits[s]["count"]) for s in SPLITS},
+            class_counts={s: list(splits[s]["class_counts"]) for s in SPLITS},
+            source=str(raw.get("source", "")),
+            notes=list(raw.get("notes", [])),
+        )
     except OSError as exc:
         raise UserError(f"cannot read {file} ({exc.strerror}); pass a directory written by textattn prepare") from None
     except (ValueError, KeyError, TypeError, AttributeError):
@@ -92,8 +98,10 @@ def read_manifest(path: str) -> Manifest:
     for split in SPLITS:
         for shard in manifest.paths(split):
             if not os.path.isfile(shard):
-                raise UserError(f"shard {shard} named in {file} is missing; copy the whole prepared directory "
-                                "or prepare the data again")
+                raise UserError(
+                    f"shard {shard} named in {file} is missing; copy the whole prepared directory "
+                    "or prepare the data again"
+                )
     return manifest
 
 
@@ -107,7 +115,7 @@ def fingerprint(path: str) -> str:
 
 
 def hashed_part(text: str, seed: int, test_fraction: float, validation_fraction: float) -> str:
-    """"test", "validation" or "train" for a row without a given split, from a hash of seed and text."""
+    """ "test", "validation" or "train" for a row without a given split, from a hash of seed and text."""
     u = zlib.crc32(f"{seed}\x00{text}".encode("utf-8", errors="surrogatepass")) / 2**32
     if u < test_fraction:
         return "test"
@@ -133,10 +141,14 @@ class _ShardWriter:
             name = f"{self.prefix}-{len(self.files):05d}.tfrecord"
             self.files.append(name)
             self._writer = tf.io.TFRecordWriter(os.path.join(self.directory, name))
-        example = tf.train.Example(features=tf.train.Features(feature={
-            "text": tf.train.Feature(bytes_list=tf.train.BytesList(value=[text])),
-            "label": tf.train.Feature(bytes_list=tf.train.BytesList(value=[label])),
-        }))
+        example = tf.train.Example(
+            features=tf.train.Features(
+                feature={
+                    "text": tf.train.Feature(bytes_list=tf.train.BytesList(value=[text])),
+                    "label": tf.train.Feature(bytes_list=tf.train.BytesList(value=[label])),
+                }
+            )
+        )
         self._writer.write(example.SerializeToString())
         self.count += 1
 
@@ -156,8 +168,15 @@ class CorpusWriter:
     rows of no split or of train are hashed (see the module docstring).
     """
 
-    def __init__(self, directory: str, seed: int, test_fraction: float, validation_fraction: float,
-                 shard_examples: int = DEFAULT_SHARD_EXAMPLES, class_names: list[str] | None = None):
+    def __init__(
+        self,
+        directory: str,
+        seed: int,
+        test_fraction: float,
+        validation_fraction: float,
+        shard_examples: int = DEFAULT_SHARD_EXAMPLES,
+        class_names: list[str] | None = None,
+    ):
         self.directory = directory
         self.seed, self.test_fraction, self.validation_fraction = seed, test_fraction, validation_fraction
         self.shard_examples = shard_examples
@@ -198,9 +217,11 @@ class CorpusWriter:
         if self._kind is None:
             self._kind, self._kind_where, self._kind_label = kind, where, label
         elif kind != self._kind:
-            raise UserError(f"{where}: label {label!r} is {'an' if kind == 'integer' else 'a'} {kind}, but "
-                            f"{self._kind_where} has {'an' if self._kind == 'integer' else 'a'} {self._kind} "
-                            f"({self._kind_label!r}); labels must be all integers or all words")
+            raise UserError(
+                f"{where}: label {label!r} is {'an' if kind == 'integer' else 'a'} {kind}, but "
+                f"{self._kind_where} has {'an' if self._kind == 'integer' else 'a'} {self._kind} "
+                f"({self._kind_label!r}); labels must be all integers or all words"
+            )
         return str(int(label)) if kind == "integer" else label
 
     def finish(self, source: str, notes: list[str]) -> dict:
@@ -220,15 +241,25 @@ class CorpusWriter:
         splits = {}
         for split in SPLITS:
             files = [f for stream in parts[split] if stream in self.streams for f in self.streams[stream].files]
-            class_counts = [sum(self.label_counts.get(stream, {}).get(name, 0) for stream in parts[split])
-                            for name in class_names]
+            class_counts = [
+                sum(self.label_counts.get(stream, {}).get(name, 0) for stream in parts[split]) for name in class_names
+            ]
             splits[split] = {"files": files, "count": int(sum(class_counts)), "class_counts": class_counts}
         self._check(class_names, splits)
         if self.skipped_empty:
             notes = [*notes, f"{source}: skipped {self.skipped_empty} example(s) whose text is empty"]
-        return {"format": FORMAT, "class_names": class_names, "splits": splits, "source": source, "notes": notes,
-                "settings": {"seed": self.seed, "test_fraction": self.test_fraction,
-                             "validation_fraction": self.validation_fraction}}
+        return {
+            "format": FORMAT,
+            "class_names": class_names,
+            "splits": splits,
+            "source": source,
+            "notes": notes,
+            "settings": {
+                "seed": self.seed,
+                "test_fraction": self.test_fraction,
+                "validation_fraction": self.validation_fraction,
+            },
+        }
 
     def _check(self, class_names: list[str], splits: dict) -> None:
         if not class_names:
@@ -240,15 +271,27 @@ class CorpusWriter:
             where = self.first_where.get(name, "the data")
             if train[c] == 0:
                 where_split = "test" if splits["test"]["class_counts"][c] else "validation"
-                raise UserError(f"{where}: label {name!r} is in the {where_split} rows only; every class needs "
-                                "training rows (fix the label or the split column)")
-            raise UserError(f"{where}: class {name!r} has only 1 training example; each class needs at least 2 "
-                            "(add examples or drop the class)")
+                raise UserError(
+                    f"{where}: label {name!r} is in the {where_split} rows only; every class needs "
+                    "training rows (fix the label or the split column)"
+                )
+            raise UserError(
+                f"{where}: class {name!r} has only 1 training example; each class needs at least 2 "
+                "(add examples or drop the class)"
+            )
 
 
-def write_corpus(out_dir: str, fill, seed: int, test_fraction: float, validation_fraction: float, source: str,
-                 shard_examples: int = DEFAULT_SHARD_EXAMPLES, class_names: list[str] | None = None,
-                 finalize=None) -> Manifest:
+def write_corpus(
+    out_dir: str,
+    fill,
+    seed: int,
+    test_fraction: float,
+    validation_fraction: float,
+    source: str,
+    shard_examples: int = DEFAULT_SHARD_EXAMPLES,
+    class_names: list[str] | None = None,
+    finalize=None,
+) -> Manifest:
     """Write a prepared directory at ``out_dir`` from ``fill(writer)`` (which adds the rows and returns notes).
 
     Written under a temporary name beside ``out_dir`` and renamed when complete; on any error
@@ -277,13 +320,22 @@ def label_ids(manifest: Manifest):
     import tensorflow as tf
 
     return tf.lookup.StaticHashTable(
-        tf.lookup.KeyValueTensorInitializer(tf.constant(manifest.class_names),
-                                            tf.range(len(manifest.class_names), dtype=tf.int32)),
-        default_value=-1)
+        tf.lookup.KeyValueTensorInitializer(
+            tf.constant(manifest.class_names), tf.range(len(manifest.class_names), dtype=tf.int32)
+        ),
+        default_value=-1,
+    )
 
 
-def examples(manifest: Manifest, split: str, shuffle_seed: int | None = None, shuffle_buffer: int = 10_000,
-             num_shards: int = 1, shard_index: int = 0, with_text: bool = True):
+def examples(
+    manifest: Manifest,
+    split: str,
+    shuffle_seed: int | None = None,
+    shuffle_buffer: int = 10_000,
+    num_shards: int = 1,
+    shard_index: int = 0,
+    with_text: bool = True,
+):
     """tf.data.Dataset of (text string (), label int32 ()) of ``split``, read a shard at a time.
 
     Without ``shuffle_seed`` the order is the files' order, the same every time
@@ -300,8 +352,13 @@ def examples(manifest: Manifest, split: str, shuffle_seed: int | None = None, sh
         ds = ds.shard(num_shards, shard_index)
     if shuffle_seed is not None and files:
         ds = ds.shuffle(len(files), seed=shuffle_seed, reshuffle_each_iteration=True)
-    ds = ds.interleave(tf.data.TFRecordDataset, cycle_length=max(1, min(4, len(files))), block_length=16,
-                       num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    ds = ds.interleave(
+        tf.data.TFRecordDataset,
+        cycle_length=max(1, min(4, len(files))),
+        block_length=16,
+        num_parallel_calls=tf.data.AUTOTUNE,
+        deterministic=True,
+    )
     if shuffle_seed is not None:
         ds = ds.shuffle(shuffle_buffer, seed=shuffle_seed + 1, reshuffle_each_iteration=True)
     table = label_ids(manifest)

@@ -27,8 +27,11 @@ VERSION = 1  # bump when the examples made change (cache keys carry it)
 MIN_LOG_RATIO = 1.0  # e**1 ~ 2.7 times as frequent in one class's reviews as in the other's
 SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+|<br\s*/?>", re.IGNORECASE)
 _ADVERB = r"(?:very|really|so|quite|pretty|just|simply|truly|extremely|absolutely|totally|utterly)"
-COPULAR = re.compile(r"^(?P<subject>(?:the|this|that|it|everything)(?: [a-z']+){0,3}) (?P<verb>is|was|are|were) "
-                     r"(?P<rest>(?P<adverb>" + _ADVERB + r" )?(?P<adjective>[a-z]+))(?P<end>[.!])$", re.IGNORECASE)
+COPULAR = re.compile(
+    r"^(?P<subject>(?:the|this|that|it|everything)(?: [a-z']+){0,3}) (?P<verb>is|was|are|were) "
+    r"(?P<rest>(?P<adverb>" + _ADVERB + r" )?(?P<adjective>[a-z]+))(?P<end>[.!])$",
+    re.IGNORECASE,
+)
 CONTRACTED = {"is": "isn't", "was": "wasn't", "are": "aren't", "were": "weren't"}
 NEGATORS = {"not", "no", "never", "nothing", "neither", "nor", "hardly", "without"}
 WORD = re.compile(r"[a-z]+")
@@ -53,8 +56,10 @@ def log_ratios(texts, labels, words) -> dict[str, float]:
     for text, label in zip(texts, labels):
         holding[int(label)].update(words & set(WORD.findall(text.lower())))
     totals = np.bincount(np.asarray(labels, np.int64), minlength=2)
-    return {w: math.log((holding[1][w] + 1) / (totals[1] + 1)) - math.log((holding[0][w] + 1) / (totals[0] + 1))
-            for w in words}
+    return {
+        w: math.log((holding[1][w] + 1) / (totals[1] + 1)) - math.log((holding[0][w] + 1) / (totals[0] + 1))
+        for w in words
+    }
 
 
 def negate(match: re.Match, contracted: bool) -> str:
@@ -69,8 +74,10 @@ def counterfactual_examples(texts, labels) -> tuple[list[str], np.ndarray]:
     adverb, its negated copy (the other label), alternately with "not" and "n't". Returns (texts, int32 labels)."""
     labels = np.asarray(labels)
     if labels.size and (labels.min() < 0 or labels.max() > 1):
-        raise UserError("data.counterfactual flips labels, so it needs two-class data (labels 0 and 1); "
-                        "set data.counterfactual=false")
+        raise UserError(
+            "data.counterfactual flips labels, so it needs two-class data (labels 0 and 1); "
+            "set data.counterfactual=false"
+        )
     found = copular_sentences(texts, labels)
     ratios = log_ratios(texts, labels, {m.group("adjective").lower() for _, _, m in found})
     added, added_labels = [], []

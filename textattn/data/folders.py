@@ -31,8 +31,9 @@ def read_tree(path: str) -> Rows:
     if "train" in top:
         others = [name for name in top if name.lower() not in SPLIT_NAMES]
         if others:
-            raise UserError(f"{os.path.join(path, others[0])}: not a split folder, but {path!r} has train/; "
-                            f"{LAYOUT_HINT}")
+            raise UserError(
+                f"{os.path.join(path, others[0])}: not a split folder, but {path!r} has train/; {LAYOUT_HINT}"
+            )
         for name in top:
             _read_classes(os.path.join(path, name), SPLIT_NAMES[name.lower()], rows)
     else:
@@ -55,8 +56,9 @@ def fingerprint(path: str) -> str:
 
 
 def _subfolders(path: str) -> list[str]:
-    return sorted(name for name in os.listdir(path)
-                  if not name.startswith(".") and os.path.isdir(os.path.join(path, name)))
+    return sorted(
+        name for name in os.listdir(path) if not name.startswith(".") and os.path.isdir(os.path.join(path, name))
+    )
 
 
 def _read_classes(folder: str, split: str | None, rows: Rows) -> None:
@@ -76,6 +78,7 @@ def _text_files(folder: str) -> list[str]:
     found = []
     for parent, dirs, files in os.walk(folder):
         dirs.sort()
-        found.extend(os.path.join(parent, name) for name in sorted(files)
-                     if name.endswith(".txt") and not name.startswith("."))
+        found.extend(
+            os.path.join(parent, name) for name in sorted(files) if name.endswith(".txt") and not name.startswith(".")
+        )
     return found

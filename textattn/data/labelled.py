@@ -57,8 +57,10 @@ def from_rows(rows: Rows, class_names: list[str] | None = None) -> Labelled:
 
 def _kind(label, where: str) -> str:
     if isinstance(label, list):
-        raise UserError(f"{where}: label {label!r} is a list (multi-label data); set data.multi_label=true "
-                        "to train one sigmoid per label")
+        raise UserError(
+            f"{where}: label {label!r} is a list (multi-label data); set data.multi_label=true "
+            "to train one sigmoid per label"
+        )
     if isinstance(label, bool) or not isinstance(label, (int, str)):
         raise UserError(f"{where}: label {label!r} is a {type(label).__name__}; labels are words or integers")
     return "integer" if isinstance(label, int) or _INTEGER.match(label) else "word"
@@ -69,9 +71,11 @@ def _class_ids(rows: Rows) -> tuple[list[str], np.ndarray]:
     for label, where in zip(rows.labels, rows.where):
         kind = _kind(label, where)
         if kind != first_kind:
-            raise UserError(f"{where}: label {label!r} is {'an' if kind == 'integer' else 'a'} {kind}, but "
-                            f"{rows.where[0]} has {'an' if first_kind == 'integer' else 'a'} {first_kind} "
-                            f"({rows.labels[0]!r}); labels must be all integers or all words")
+            raise UserError(
+                f"{where}: label {label!r} is {'an' if kind == 'integer' else 'a'} {kind}, but "
+                f"{rows.where[0]} has {'an' if first_kind == 'integer' else 'a'} {first_kind} "
+                f"({rows.labels[0]!r}); labels must be all integers or all words"
+            )
     if first_kind == "integer":
         values = [int(v) for v in rows.labels]
         names = [str(v) for v in sorted(set(values))]
@@ -92,21 +96,33 @@ def _check_training_examples(rows: Rows, labels: np.ndarray, splits: np.ndarray,
         where = rows.where[at[0]]
         if counts[c] == 0:
             split = "test" if splits[at[0]] == TEST else "validation"
-            raise UserError(f"{where}: label {name!r} is in the {split} rows only; every class needs training "
-                            "rows (fix the label or the split column)")
-        raise UserError(f"{where}: class {name!r} has only 1 training example; each class needs at least 2 "
-                        "(add examples or drop the class)")
+            raise UserError(
+                f"{where}: label {name!r} is in the {split} rows only; every class needs training "
+                "rows (fix the label or the split column)"
+            )
+        raise UserError(
+            f"{where}: class {name!r} has only 1 training example; each class needs at least 2 "
+            "(add examples or drop the class)"
+        )
 
 
 def read(source) -> Labelled:
     """Read and check ``source`` (a ``textattn.data.source.Source`` of a labelled-file or TFDS kind)."""
-    if source.kind == "jsonl" and source.label_field is None and multi_labels.first_record_has(
-            source.path, multi_labels.JSONL_LIST_KEY, "label"):
-        raise UserError(f"{source.path}: the rows have a {multi_labels.JSONL_LIST_KEY!r} key and no 'label' "
-                        "(multi-label data); set data.multi_label=true, or data.label_field for single labels")
+    if (
+        source.kind == "jsonl"
+        and source.label_field is None
+        and multi_labels.first_record_has(source.path, multi_labels.JSONL_LIST_KEY, "label")
+    ):
+        raise UserError(
+            f"{source.path}: the rows have a {multi_labels.JSONL_LIST_KEY!r} key and no 'label' "
+            "(multi-label data); set data.multi_label=true, or data.label_field for single labels"
+        )
     if source.kind in tables.DELIMITERS or source.kind == "jsonl":
-        return from_rows(tables.read_file(source.path, source.kind, source.text_field or "text",
-                                          source.label_field or "label", source.split_field))
+        return from_rows(
+            tables.read_file(
+                source.path, source.kind, source.text_field or "text", source.label_field or "label", source.split_field
+            )
+        )
     if source.kind == "folders":
         rows = folders.read_tree(source.path)
         examples = from_rows(rows)  # its own errors first, as before multi-label data existed
@@ -125,8 +141,11 @@ def load(source, cache_dir: str | None = None) -> Labelled:
     entry = cache.load_entry(root, key)
     if entry is not None:
         return Labelled(
-            texts=cache.unpacked(entry, "texts_"), labels=entry["labels"], splits=entry["splits"],
-            class_names=cache.unpacked(entry, "classes_"), notes=cache.unpacked(entry, "notes_"),
+            texts=cache.unpacked(entry, "texts_"),
+            labels=entry["labels"],
+            splits=entry["splits"],
+            class_names=cache.unpacked(entry, "classes_"),
+            notes=cache.unpacked(entry, "notes_"),
         )
     data = read(source)
     arrays = {"labels": data.labels, "splits": data.splits}

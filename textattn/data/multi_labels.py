@@ -31,8 +31,8 @@ import os
 import numpy as np
 
 from textattn.data import carving, folders, tables
-from textattn.data.split_codes import SPLIT_CODES, TEST, TRAIN
 from textattn.data.rows import Rows
+from textattn.data.split_codes import SPLIT_CODES, TEST, TRAIN
 from textattn.errors import UserError
 
 JSONL_LIST_KEY = "labels"
@@ -54,8 +54,10 @@ def check_source(data) -> None:
     """UserError unless the settled ``data`` config's source can hold label sets."""
     if data.source not in MULTI_LABEL_KINDS:
         where = data.path or f"tfds:{data.tfds_name}"
-        raise UserError(f"data.multi_label reads label sets from a JSONL, CSV or TSV file or class folders, "
-                        f"not {data.source} data ({where}); pass such a file with --data, or set data.multi_label=false")
+        raise UserError(
+            f"data.multi_label reads label sets from a JSONL, CSV or TSV file or class folders, "
+            f"not {data.source} data ({where}); pass such a file with --data, or set data.multi_label=false"
+        )
 
 
 def read(data) -> MultiLabelled:
@@ -72,8 +74,10 @@ def read(data) -> MultiLabelled:
         texts, splits, where = rows.texts, rows.splits, rows.where
     names = sorted({name for labels in sets for name in labels})
     if len(names) < 2:
-        raise UserError(f"{data.path}: the rows name {len(names)} label(s) ({', '.join(names)}); multi-label "
-                        "data needs at least 2 (with one, train a single-label model)")
+        raise UserError(
+            f"{data.path}: the rows name {len(names)} label(s) ({', '.join(names)}); multi-label "
+            "data needs at least 2 (with one, train a single-label model)"
+        )
     index = {name: i for i, name in enumerate(names)}
     matrix = np.zeros((len(sets), len(names)), np.float32)
     for row, labels in enumerate(sets):
@@ -88,8 +92,14 @@ def carve(data, seed: int):
     ``carving.carve`` does with each distinct label set as one class."""
     examples = read(data)
     _, set_ids = np.unique(examples.labels, axis=0, return_inverse=True)
-    parts = carving.carve(set_ids.reshape(-1).astype(np.int64), examples.splits, seed, data.test_fraction,
-                          data.validation_fraction, data.validation_size)
+    parts = carving.carve(
+        set_ids.reshape(-1).astype(np.int64),
+        examples.splits,
+        seed,
+        data.test_fraction,
+        data.validation_fraction,
+        data.validation_size,
+    )
     return (*[([examples.texts[i] for i in p], examples.labels[p]) for p in parts], examples.class_names)
 
 
@@ -100,8 +110,10 @@ def _read_table(data) -> Rows:
         if data.source == "jsonl" and first_record_has(data.path, JSONL_LIST_KEY, "label"):
             label_field = JSONL_LIST_KEY
     if data.source != "jsonl" and data.label_separator is None:
-        raise UserError(f"data.multi_label with a {data.source.upper()} file needs data.label_separator, what "
-                        "separates a row's labels in its label column, e.g. --set data.label_separator='|'")
+        raise UserError(
+            f"data.multi_label with a {data.source.upper()} file needs data.label_separator, what "
+            "separates a row's labels in its label column, e.g. --set data.label_separator='|'"
+        )
     return tables.read_file(data.path, data.source, data.text_field or "text", label_field, data.split_field)
 
 
@@ -140,8 +152,10 @@ def _label_set(label, where: str, data) -> list[str]:
 
 def _check_separator_used(rows: Rows, data) -> None:
     if not any(data.label_separator in label for label in rows.labels):
-        raise UserError(f"{rows.origin}: data.label_separator {data.label_separator!r} occurs in no row's "
-                        f"{data.label_field or 'label'!r} column; set the separator the column uses")
+        raise UserError(
+            f"{rows.origin}: data.label_separator {data.label_separator!r} occurs in no row's "
+            f"{data.label_field or 'label'!r} column; set the separator the column uses"
+        )
 
 
 def _check_training_rows(matrix: np.ndarray, codes: np.ndarray, names: list[str], where: list[str]) -> None:
@@ -150,8 +164,10 @@ def _check_training_rows(matrix: np.ndarray, codes: np.ndarray, names: list[str]
         if in_training[i] == 0:
             first = int(np.flatnonzero(matrix[:, i])[0])
             split = "test" if codes[first] == TEST else "validation"
-            raise UserError(f"{where[first]}: label {name!r} is in the {split} rows only; every label needs "
-                            "training rows (fix the label or the split column)")
+            raise UserError(
+                f"{where[first]}: label {name!r} is in the {split} rows only; every label needs "
+                "training rows (fix the label or the split column)"
+            )
 
 
 def file_key(path: str, root: str) -> tuple[str | None, str, str]:
@@ -175,8 +191,10 @@ def _grouped_by_file_name(rows: Rows, root: str):
             continue
         first = groups[key]
         if texts[first] != text:
-            raise UserError(f"{path}: same file name as {where[first]} but another text; with data.multi_label "
-                            "one file name under several class folders is one example, so its copies must match")
+            raise UserError(
+                f"{path}: same file name as {where[first]} but another text; with data.multi_label "
+                "one file name under several class folders is one example, so its copies must match"
+            )
         if label not in sets[first]:
             sets[first].append(label)
     return texts, sets, splits, where
@@ -189,5 +207,7 @@ def single_label_folders(rows: Rows, root: str) -> None:
         split_folder, _, name = file_key(path, root)
         first = seen.setdefault((split_folder, name), (label, text, path))
         if first[0] != label and first[1] == text:
-            raise UserError(f"{path}: the same file is in class folders {first[0]!r} and {label!r} "
-                            "(multi-label data); set data.multi_label=true to train one sigmoid per label")
+            raise UserError(
+                f"{path}: the same file is in class folders {first[0]!r} and {label!r} "
+                "(multi-label data); set data.multi_label=true to train one sigmoid per label"
+            )

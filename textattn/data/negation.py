@@ -22,8 +22,10 @@ import tensorflow as tf
 
 PREFIX = "not_"  # added after punctuation is stripped: no other token holds "_", so a marked token is new
 _VERB_NT = "don|didn|doesn|isn|wasn|weren|aren|can|couldn|wouldn|shouldn|won|haven|hasn|hadn|ain|mustn|needn"
-NEGATOR = (r"[^a-z0-9]*(?:not|no|never|nothing|nobody|none|nowhere|neither|nor|hardly|barely|scarcely|without|"
-           r"cannot|[a-z]+n['’]t|(?:" + _VERB_NT + r")t)[^a-z0-9]*")
+NEGATOR = (
+    r"[^a-z0-9]*(?:not|no|never|nothing|nobody|none|nowhere|neither|nor|hardly|barely|scarcely|without|"
+    r"cannot|[a-z]+n['’]t|(?:" + _VERB_NT + r")t)[^a-z0-9]*"
+)
 CONTRAST = r"[^a-z0-9]*(?:but|however|although|though|yet)[^a-z0-9]*"
 CLAUSE_END = r".*[.,:;!?()\[\]{}\"].*"
 

@@ -19,8 +19,9 @@ from textattn.data.text import standardizer
 OOV_ID = 0  # in multi-hot mode the vocabulary has no padding entry: index 0 is "[UNK]"
 
 
-def make_ngram_vectorizer(vocab_size: int, max_ngram: int, vocabulary=None,
-                          negation: str = "none") -> keras.layers.TextVectorization:
+def make_ngram_vectorizer(
+    vocab_size: int, max_ngram: int, vocabulary=None, negation: str = "none"
+) -> keras.layers.TextVectorization:
     """Raw text (batch,) -> multi-hot n-gram features, a SparseTensor (batch, vocab_size).
 
     ``negation`` (``data.negation``) picks the standardizer, as for the word vectorizer.

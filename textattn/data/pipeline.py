@@ -128,8 +128,9 @@ def _carved_texts(data: DataConfig, source: Source, seed: int) -> TextSplits:
         *parts, class_names = multi_labels.carve(data, seed)
         return TextSplits(*parts, class_names=class_names)
     examples = labelled.load(source, data.cache_dir)
-    fit, val, test = carving.carve(examples.labels, examples.splits, seed, data.test_fraction,
-                                   data.validation_fraction, data.validation_size)
+    fit, val, test = carving.carve(
+        examples.labels, examples.splits, seed, data.test_fraction, data.validation_fraction, data.validation_size
+    )
 
     def part(indices):
         return [examples.texts[i] for i in indices], examples.labels[indices].astype(np.int32)
@@ -139,8 +140,13 @@ def _carved_texts(data: DataConfig, source: Source, seed: int) -> TextSplits:
 
 def split_settings(data: DataConfig) -> dict:
     """The data settings that decide which examples go to which split (for cache keys)."""
-    settings = {"validation_size": data.validation_size, "order": data.order, "test_fraction": data.test_fraction,
-                "validation_fraction": data.validation_fraction, "reader": labelled.VERSION}
+    settings = {
+        "validation_size": data.validation_size,
+        "order": data.order,
+        "test_fraction": data.test_fraction,
+        "validation_fraction": data.validation_fraction,
+        "reader": labelled.VERSION,
+    }
     if data.multi_label:  # only then, so that single-label cache keys stay as they were
         settings["multi_label"] = data.label_separator or True
     return settings
@@ -161,8 +167,14 @@ def prepare(data: DataConfig, seed: int, verbose: bool = True) -> PreparedData:
     source = source_of(data)
     root = os.path.join(data.cache_dir or cache.default_cache_dir(), "tokens")
     key = cache.cache_key(
-        source=source.fingerprint(), vocab_size=data.vocab_size, sequence_length=data.sequence_length,
-        keep=data.keep, seed=seed, version=PIPELINE_VERSION, **split_settings(data), **text_settings(data),
+        source=source.fingerprint(),
+        vocab_size=data.vocab_size,
+        sequence_length=data.sequence_length,
+        keep=data.keep,
+        seed=seed,
+        version=PIPELINE_VERSION,
+        **split_settings(data),
+        **text_settings(data),
     )
     entry = cache.load_entry(root, key)
     cache_hit = entry is not None
@@ -171,8 +183,7 @@ def prepare(data: DataConfig, seed: int, verbose: bool = True) -> PreparedData:
             print(f"Preparing data from {source.describe()} (cached for later runs)...", flush=True)
         splits = counterfactual.augmented(split_texts(data, seed), data.counterfactual)
         vectorizer = text.adapt_vectorizer(splits.fit[0], data.vocab_size, negation=data.negation)
-        entry = {**cache.packed("vocab_", vectorizer.get_vocabulary()),
-                 **cache.packed("classes_", splits.class_names)}
+        entry = {**cache.packed("vocab_", vectorizer.get_vocabulary()), **cache.packed("classes_", splits.class_names)}
         for name, (texts, labels) in (("train", splits.fit), ("val", splits.validation), ("test", splits.test)):
             entry["x_" + name] = text.texts_to_ids(vectorizer, texts, data.sequence_length, data.keep)
             entry["y_" + name] = labels
@@ -184,10 +195,16 @@ def prepare(data: DataConfig, seed: int, verbose: bool = True) -> PreparedData:
     if data.test_limit is not None:
         x_test, y_test = x_test[: data.test_limit], y_test[: data.test_limit]
     return PreparedData(
-        x_train=x_train, y_train=y_train, x_val=entry["x_val"], y_val=entry["y_val"],
-        x_test=x_test, y_test=y_test,
+        x_train=x_train,
+        y_train=y_train,
+        x_val=entry["x_val"],
+        y_val=entry["y_val"],
+        x_test=x_test,
+        y_test=y_test,
         vocabulary=cache.unpacked(entry, "vocab_"),
-        prep_seconds=time.perf_counter() - start, cache_hit=cache_hit, source=source.describe(),
+        prep_seconds=time.perf_counter() - start,
+        cache_hit=cache_hit,
+        source=source.describe(),
         class_names=cache.unpacked(entry, "classes_"),
     )
 
@@ -213,7 +230,7 @@ class NgramBags(typing.NamedTuple):
 
     def rows(self, start: int, stop: int) -> "NgramBags":
         lo, hi = self.row_splits[start], self.row_splits[stop]
-        return NgramBags(self.values[lo:hi], self.row_splits[start:stop + 1] - lo)
+        return NgramBags(self.values[lo:hi], self.row_splits[start : stop + 1] - lo)
 
 
 @dataclasses.dataclass
@@ -232,8 +249,9 @@ class NgramData:
     """The unlabelled reviews (aclImdb train/unsup), with ``unlabeled=True``; None for sources without any."""
 
 
-def prepare_ngrams(data: DataConfig, max_ngram: int, vocab_size: int, seed: int, verbose: bool = True,
-                   unlabeled: bool = False) -> NgramData:
+def prepare_ngrams(
+    data: DataConfig, max_ngram: int, vocab_size: int, seed: int, verbose: bool = True, unlabeled: bool = False
+) -> NgramData:
     """N-gram bags for fit / validation / test (same reviews, same order as ``prepare``), cached.
 
     With ``unlabeled`` the 50,000 unlabelled reviews are bagged too, with the
@@ -246,8 +264,13 @@ def prepare_ngrams(data: DataConfig, max_ngram: int, vocab_size: int, seed: int,
     source = source_of(data)
     root = os.path.join(data.cache_dir or cache.default_cache_dir(), "ngrams")
     key = cache.cache_key(
-        source=source.fingerprint(), max_ngram=max_ngram, vocab_size=vocab_size, seed=seed,
-        version=PIPELINE_VERSION, unlabeled=unlabeled and source.is_imdb, **split_settings(data),
+        source=source.fingerprint(),
+        max_ngram=max_ngram,
+        vocab_size=vocab_size,
+        seed=seed,
+        version=PIPELINE_VERSION,
+        unlabeled=unlabeled and source.is_imdb,
+        **split_settings(data),
         **text_settings(data),
     )
     entry = cache.load_entry(root, key)
@@ -257,8 +280,10 @@ def prepare_ngrams(data: DataConfig, max_ngram: int, vocab_size: int, seed: int,
             print(f"Preparing {max_ngram}-gram bags from {source.describe()} (cached for later runs)...", flush=True)
         splits = counterfactual.augmented(split_texts(data, seed), data.counterfactual)
         vectorizer = ngrams.adapt_ngram_vectorizer(splits.fit[0], vocab_size, max_ngram, negation=data.negation)
-        entry = {**cache.packed("vocab_", [str(t) for t in vectorizer.get_vocabulary()]),
-                 **cache.packed("classes_", splits.class_names)}
+        entry = {
+            **cache.packed("vocab_", [str(t) for t in vectorizer.get_vocabulary()]),
+            **cache.packed("classes_", splits.class_names),
+        }
         for name, (texts, _) in (("train", splits.fit), ("val", splits.validation), ("test", splits.test)):
             entry[name + "_values"], entry[name + "_row_splits"] = ngrams.texts_to_bags(vectorizer, texts)
         if unlabeled and source.is_imdb:
@@ -271,9 +296,12 @@ def prepare_ngrams(data: DataConfig, max_ngram: int, vocab_size: int, seed: int,
         return b.rows(0, min(limit, len(b))) if limit is not None else b
 
     return NgramData(
-        train=bags("train", data.train_limit), val=bags("val"), test=bags("test", data.test_limit),
+        train=bags("train", data.train_limit),
+        val=bags("val"),
+        test=bags("test", data.test_limit),
         vocabulary=cache.unpacked(entry, "vocab_"),
-        prep_seconds=time.perf_counter() - start, cache_hit=cache_hit,
+        prep_seconds=time.perf_counter() - start,
+        cache_hit=cache_hit,
         class_names=cache.unpacked(entry, "classes_"),
         unsup=bags("unsup") if unlabeled and "unsup_values" in entry else None,
     )
@@ -299,7 +327,7 @@ class Crop:
         n = tf.reduce_sum(tf.cast(ids != 0, tf.int32))
         size = tf.minimum(n, tf.random.uniform([], self.min_tokens, self.max_tokens + 1, tf.int32, seed=self.seed))
         start = tf.random.uniform([], 0, n - size + 1, tf.int32, seed=self.seed + 1)
-        window = tf.pad(ids[start:start + size], [[0, length - size]])
+        window = tf.pad(ids[start : start + size], [[0, length - size]])
         window = tf.reshape(window, tf.shape(ids))
         return tf.where(tf.random.uniform([], seed=self.seed + 2) < self.probability, window, ids)
 
@@ -315,8 +343,15 @@ def bucket_length_multiple(config: Config) -> int:
 BUCKET_WINDOW_BATCHES = 8
 
 
-def make_dataset(x, y: np.ndarray, batch_size: int, shuffle_seed: int | None = None,
-                 ngram_vocab_size: int | None = None, crop: "Crop | None" = None, trim_multiple: int | None = None):
+def make_dataset(
+    x,
+    y: np.ndarray,
+    batch_size: int,
+    shuffle_seed: int | None = None,
+    ngram_vocab_size: int | None = None,
+    crop: "Crop | None" = None,
+    trim_multiple: int | None = None,
+):
     """A batched, prefetched tf.data.Dataset of (model input, label).
 
     ``x`` is token ids (N, length), NgramBags (each batch becomes a multi-hot
@@ -339,12 +374,19 @@ def make_dataset(x, y: np.ndarray, batch_size: int, shuffle_seed: int | None = N
     ds = tf.data.Dataset.from_tensor_slices((parts, y))
     if shuffle_seed is not None:
         ds = ds.shuffle(len(y), seed=shuffle_seed, reshuffle_each_iteration=True)
-    return batched(ds, len(y), batch_size, not isinstance(x, dict), shuffle_seed, ngram_vocab_size, crop,
-                   trim_multiple)
+    return batched(ds, len(y), batch_size, not isinstance(x, dict), shuffle_seed, ngram_vocab_size, crop, trim_multiple)
 
 
-def batched(ds, size: int, batch_size: int, single: bool, shuffle_seed: int | None = None,
-            ngram_vocab_size: int | None = None, crop: "Crop | None" = None, trim_multiple: int | None = None):
+def batched(
+    ds,
+    size: int,
+    batch_size: int,
+    single: bool,
+    shuffle_seed: int | None = None,
+    ngram_vocab_size: int | None = None,
+    crop: "Crop | None" = None,
+    trim_multiple: int | None = None,
+):
     """Examples ({token_ids: (length,), ngrams: ragged (None,)}, label), already shuffled when they
     should be, -> the batched, prefetched dataset ``make_dataset`` describes. ``size``: how many
     examples ``ds`` holds; ``single``: the model takes the one input itself, not a dict."""
@@ -377,8 +419,9 @@ def token_counts(ids):
     return tf.reduce_sum(tf.cast(ids != 0, tf.int32), axis=1)
 
 
-def length_bucketed(ds, batch_size: int, window_batches: int, trim_multiple: int, size: int,
-                    shuffle_seed: int | None = None):
+def length_bucketed(
+    ds, batch_size: int, window_batches: int, trim_multiple: int, size: int, shuffle_seed: int | None = None
+):
     """Unbatched examples ({token_ids: (length,), ...}, label) -> batches of reviews of similar length.
 
     Each window of ``window_batches`` batches is sorted by token count and cut

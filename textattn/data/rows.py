@@ -13,8 +13,7 @@ import dataclasses
 
 from textattn.errors import UserError
 
-SPLIT_NAMES = {"train": "train", "validation": "validation", "val": "validation", "dev": "validation",
-               "test": "test"}
+SPLIT_NAMES = {"train": "train", "validation": "validation", "val": "validation", "dev": "validation", "test": "test"}
 """Accepted values of a split column (case-insensitive) and the split each one means."""
 
 
@@ -46,11 +45,15 @@ class Rows:
         """One line per thing the reader let pass but the user should know about."""
         out = []
         if self.skipped_empty:
-            out.append(f"{self.origin}: skipped {len(self.skipped_empty)} example(s) whose text is empty "
-                       f"(first: {self.skipped_empty[0]})")
+            out.append(
+                f"{self.origin}: skipped {len(self.skipped_empty)} example(s) whose text is empty "
+                f"(first: {self.skipped_empty[0]})"
+            )
         if self.not_utf8:
-            out.append(f"{self.origin}: {len(self.not_utf8)} line(s) or file(s) had bytes that are not UTF-8, "
-                       f"read as U+FFFD (first: {self.not_utf8[0]})")
+            out.append(
+                f"{self.origin}: {len(self.not_utf8)} line(s) or file(s) had bytes that are not UTF-8, "
+                f"read as U+FFFD (first: {self.not_utf8[0]})"
+            )
         return out
 
 
@@ -81,6 +84,8 @@ def split_of(value, where: str, field: str) -> str:
     """The split a split-column value names; anything else raises UserError."""
     name = SPLIT_NAMES.get(str(value).strip().lower()) if isinstance(value, str) else None
     if name is None:
-        raise UserError(f"{where}: {field} is {value!r}; use train, validation (or val, dev) or test, "
-                        f"or leave the {field!r} column out to carve the splits from the data")
+        raise UserError(
+            f"{where}: {field} is {value!r}; use train, validation (or val, dev) or test, "
+            f"or leave the {field!r} column out to carve the splits from the data"
+        )
     return name

@@ -86,8 +86,15 @@ class RunData:
         labels = getattr(self.tokens, "y_" + split)
         return (inputs if len(inputs) > 1 else next(iter(inputs.values()))), labels
 
-    def dataset(self, config: Config, split: str, variant: str | None = None, batch_size: int | None = None,
-                shuffle: bool | None = None, for_fit: bool = False):
+    def dataset(
+        self,
+        config: Config,
+        split: str,
+        variant: str | None = None,
+        batch_size: int | None = None,
+        shuffle: bool | None = None,
+        for_fit: bool = False,
+    ):
         """Batches of (input, label) of ``split`` for ``variant`` (default: the config's).
 
         The training split is shuffled with the config's seed (``shuffle`` overrides) and
@@ -98,7 +105,11 @@ class RunData:
         x, y = self.inputs(variant or config.model.variant, split)
         seed = config.seed if (split == "train" if shuffle is None else shuffle) else None
         t = config.train
-        crop = pipeline.Crop(t.crop_probability, t.crop_min_tokens, t.crop_max_tokens, config.seed) if split == "train" else None
+        crop = (
+            pipeline.Crop(t.crop_probability, t.crop_min_tokens, t.crop_max_tokens, config.seed)
+            if split == "train"
+            else None
+        )
         trim = pipeline.bucket_length_multiple(config) if for_fit and t.bucket_by_length else None
         return pipeline.make_dataset(x, y, batch_size or t.batch_size, seed, self.ngram_vocab_size, crop, trim)
 
@@ -113,6 +124,7 @@ def load_data(config: Config, verbose: bool = True):
     if variants.variant(config.model.variant).reads_ngrams:
         n = config.model.ngram
         unlabeled = config.model.variant == "hybrid" and config.model.hybrid.self_training
-        ngrams = pipeline.prepare_ngrams(config.data, n.max_ngram, n.vocab_size, config.seed, verbose,
-                                         unlabeled=unlabeled)
+        ngrams = pipeline.prepare_ngrams(
+            config.data, n.max_ngram, n.vocab_size, config.seed, verbose, unlabeled=unlabeled
+        )
     return RunData(tokens, ngrams)

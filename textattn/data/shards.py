@@ -29,16 +29,20 @@ def expand(pattern: str) -> list[str]:
     """The files ``pattern`` matches, sorted; UserError when none, or when they are of different kinds."""
     paths = sorted(p for p in glob.glob(pattern) if os.path.isfile(p))
     if not paths:
-        raise UserError(f"--data {pattern!r} matches no files; check the pattern (quote it so the shell "
-                        "does not expand it), e.g. --data 'shards/part-*.jsonl'")
+        raise UserError(
+            f"--data {pattern!r} matches no files; check the pattern (quote it so the shell "
+            "does not expand it), e.g. --data 'shards/part-*.jsonl'"
+        )
     kinds = {p: tables.kind_of(p) for p in paths}
     first = paths[0]
     for path, kind in kinds.items():
         if kind is None:
             raise UserError(f"cannot tell what kind of data {path!r} holds; name the shards .csv, .tsv or .jsonl")
         if kind != kinds[first]:
-            raise UserError(f"shard {path!r} is {kind.upper()} but {first!r} is {kinds[first].upper()}; "
-                            "every shard of --data must be of one kind")
+            raise UserError(
+                f"shard {path!r} is {kind.upper()} but {first!r} is {kinds[first].upper()}; "
+                "every shard of --data must be of one kind"
+            )
     return paths
 
 
@@ -101,14 +105,17 @@ def stream(paths: list[str], kind: str, text_field: str, label_field: str, split
             columns = tables.read_jsonl(lines, path, text_field, label_field, split_field, counting)
             described = "a split field" if columns else "no split field"
         else:
-            columns = tables.read_delimited(lines, path, tables.DELIMITERS[kind], text_field, label_field,
-                                            split_field, counting)
+            columns = tables.read_delimited(
+                lines, path, tables.DELIMITERS[kind], text_field, label_field, split_field, counting
+            )
             described = f"columns {columns}"
         if counting.count == 0:
             raise UserError(f"shard {path!r} has no rows with text; remove it from --data or fill it")
         if first_columns is None:
             first_columns, first_path, first_described = columns, path, described
         elif columns != first_columns:
-            raise UserError(f"shard {path!r} has {described} but {first_path!r} has {first_described}; "
-                            "every shard needs the same columns")
+            raise UserError(
+                f"shard {path!r} has {described} but {first_path!r} has {first_described}; "
+                "every shard needs the same columns"
+            )
     return notes

@@ -91,7 +91,7 @@ def resolve_data(config: Config, cli_path: str | None = None) -> Config:
     data = config.data
     path = cli_path or (None if data.source == "tfds" else data.path or os.environ.get(DATA_ENV) or None)
     if path and path.startswith(TFDS_PREFIX):
-        name = path[len(TFDS_PREFIX):].strip()
+        name = path[len(TFDS_PREFIX) :].strip()
         if not name:
             raise UserError(f"--data {path!r} names no dataset; write tfds:NAME, e.g. tfds:ag_news_subset")
         settled = dataclasses.replace(data, source="tfds", path=None, tfds_name=name)
@@ -126,16 +126,20 @@ def resolve_data(config: Config, cli_path: str | None = None) -> Config:
 def _kind_of(path: str, declared: str) -> str:
     """The source kind of an existing local ``path``: ``declared`` when it names one, else recognised."""
     if not os.path.exists(path):
-        raise UserError(f"data path {path!r} does not exist; pass --data or set {DATA_ENV} to a CSV, TSV or JSONL "
-                        "file, a folder of class folders, or an aclImdb directory or .tar.gz")
+        raise UserError(
+            f"data path {path!r} does not exist; pass --data or set {DATA_ENV} to a CSV, TSV or JSONL "
+            "file, a folder of class folders, or an aclImdb directory or .tar.gz"
+        )
     if declared in FILE_KINDS:
         if not os.path.isfile(path):
             raise UserError(f"data.source is {declared!r} but {path!r} is not a file")
         return declared
     if declared == "prepared" or (declared == "auto" and corpus_dir(path)):
         if not corpus_dir(path):
-            raise UserError(f"data.source is 'prepared' but {path!r} has no manifest.json; write one with "
-                            "textattn prepare --data SOURCE --out DIR")
+            raise UserError(
+                f"data.source is 'prepared' but {path!r} has no manifest.json; write one with "
+                "textattn prepare --data SOURCE --out DIR"
+            )
         return "prepared"
     if declared == "folders":
         if not folders.is_class_tree(path):
@@ -148,15 +152,19 @@ def _kind_of(path: str, declared: str) -> str:
         except UserError:
             if folders.is_class_tree(path):
                 return "folders"
-        raise UserError(f"directory {path!r} has neither class subfolders nor the aclImdb layout; "
-                        f"{folders.LAYOUT_HINT}, or {aclimdb.LAYOUT_HINT}")
+        raise UserError(
+            f"directory {path!r} has neither class subfolders nor the aclImdb layout; "
+            f"{folders.LAYOUT_HINT}, or {aclimdb.LAYOUT_HINT}"
+        )
     ext = os.path.splitext(path)[1].lower()
     if ext not in (".csv", ".tsv", ".jsonl", ".ndjson") and tarfile.is_tarfile(path):
         return "local"
     kind = tables.kind_of(path)
     if kind is None:
-        raise UserError(f"cannot tell what kind of data {path!r} holds; name it .csv, .tsv or .jsonl, or set "
-                        "data.source (csv, tsv, jsonl, folders)")
+        raise UserError(
+            f"cannot tell what kind of data {path!r} holds; name it .csv, .tsv or .jsonl, or set "
+            "data.source (csv, tsv, jsonl, folders)"
+        )
     return kind
 
 
@@ -174,5 +182,7 @@ def source_of(data: DataConfig) -> Source:
         return Source("tfds", tfds_name=data.tfds_name, **fields)
     if data.source in LABELLED_KINDS + STREAMED_KINDS and data.path:
         return Source(data.source, data.path, **fields)
-    raise ValueError(f"data source not settled (source {data.source!r}, path {data.path!r}); "
-                     "pass the config through resolve_data first")
+    raise ValueError(
+        f"data source not settled (source {data.source!r}, path {data.path!r}); "
+        "pass the config through resolve_data first"
+    )

@@ -59,8 +59,9 @@ def ngram_counts_file(max_ngram: int, vocab_size: int) -> str:
 # Preparing a corpus from any source.
 
 
-def prepare_source(data: DataConfig, seed: int, out_dir: str, shard_examples: int = corpus.DEFAULT_SHARD_EXAMPLES,
-                   finalize=None) -> corpus.Manifest:
+def prepare_source(
+    data: DataConfig, seed: int, out_dir: str, shard_examples: int = corpus.DEFAULT_SHARD_EXAMPLES, finalize=None
+) -> corpus.Manifest:
     """Write the examples of settled source ``data`` as a prepared directory ``out_dir``.
 
     CSV, TSV and JSONL files (one, or a glob) are streamed; the splits are
@@ -75,26 +76,43 @@ def prepare_source(data: DataConfig, seed: int, out_dir: str, shard_examples: in
         notes_of = []
 
         def fill(writer):
-            notes = shards.stream(paths, kind, data.text_field or "text", data.label_field or "label",
-                                  data.split_field, writer)
+            notes = shards.stream(
+                paths, kind, data.text_field or "text", data.label_field or "label", data.split_field, writer
+            )
             notes_of.extend(notes)
             if notes:
                 return [f"{len(notes)} line(s) had bytes that are not UTF-8, read as U+FFFD (first: {notes[0]})"]
             return []
 
-        return corpus.write_corpus(out_dir, fill, seed, data.test_fraction, data.validation_fraction,
-                                   describe(data), shard_examples, finalize=finalize)
+        return corpus.write_corpus(
+            out_dir,
+            fill,
+            seed,
+            data.test_fraction,
+            data.validation_fraction,
+            describe(data),
+            shard_examples,
+            finalize=finalize,
+        )
     splits = split_texts(data, seed) if data.source in STREAMED_KINDS else pipeline.split_texts(data, seed)
 
     def fill_whole(writer):
-        for split, (texts, labels) in (("train", splits.fit), ("validation", splits.validation),
-                                       ("test", splits.test)):
+        for split, (texts, labels) in (("train", splits.fit), ("validation", splits.validation), ("test", splits.test)):
             for i, (text, label) in enumerate(zip(texts, labels.tolist())):
                 writer.add(text, label, split, f"{split} example {i}")
         return []
 
-    return corpus.write_corpus(out_dir, fill_whole, seed, data.test_fraction, data.validation_fraction,
-                               describe(data), shard_examples, class_names=splits.class_names, finalize=finalize)
+    return corpus.write_corpus(
+        out_dir,
+        fill_whole,
+        seed,
+        data.test_fraction,
+        data.validation_fraction,
+        describe(data),
+        shard_examples,
+        class_names=splits.class_names,
+        finalize=finalize,
+    )
 
 
 def describe(data: DataConfig) -> str:
@@ -112,9 +130,16 @@ def prepared_dir(data: DataConfig, seed: int, verbose: bool = True) -> tuple[str
     if data.source == "prepared":
         return data.path, True
     root = os.path.join(data.cache_dir or cache.default_cache_dir(), "prepared")
-    key = cache.cache_key(files=shards.fingerprint(data.path), seed=seed, test_fraction=data.test_fraction,
-                          validation_fraction=data.validation_fraction, text=data.text_field, label=data.label_field,
-                          split=data.split_field, version=VERSION)
+    key = cache.cache_key(
+        files=shards.fingerprint(data.path),
+        seed=seed,
+        test_fraction=data.test_fraction,
+        validation_fraction=data.validation_fraction,
+        text=data.text_field,
+        label=data.label_field,
+        split=data.split_field,
+        version=VERSION,
+    )
     path = os.path.join(root, key)
     if corpus.is_prepared(path):
         return path, True
@@ -134,12 +159,15 @@ def split_texts(data: DataConfig, seed: int):
     manifest = corpus.read_manifest(prepared_dir(data, seed)[0])
 
     def part(split):
-        texts = [t.decode("utf-8", errors="replace") for t in
-                 corpus.examples(manifest, split).map(lambda t, y: t).as_numpy_iterator()]
+        texts = [
+            t.decode("utf-8", errors="replace")
+            for t in corpus.examples(manifest, split).map(lambda t, y: t).as_numpy_iterator()
+        ]
         return texts, corpus.labels(manifest, split)
 
-    return TextSplits(fit=part("train"), validation=part("validation"), test=part("test"),
-                      class_names=list(manifest.class_names))
+    return TextSplits(
+        fit=part("train"), validation=part("validation"), test=part("test"), class_names=list(manifest.class_names)
+    )
 
 
 # --------------------------------------------------------------------------- #
@@ -185,21 +213,28 @@ def fit_ngram_vocabulary(manifest: corpus.Manifest, max_ngram: int, vocab_size: 
 def write_vocabularies(directory: str, manifest: corpus.Manifest, config: Config) -> None:
     """Fit the vocabularies ``config`` needs on ``manifest``'s training split and write them to ``directory``."""
     os.makedirs(directory, exist_ok=True)
-    save_vocabulary(os.path.join(directory, words_file(config.data.vocab_size)),
-                    fit_word_vocabulary(manifest, config.data.vocab_size))
+    save_vocabulary(
+        os.path.join(directory, words_file(config.data.vocab_size)),
+        fit_word_vocabulary(manifest, config.data.vocab_size),
+    )
     if variants.variant(config.model.variant).reads_ngrams:
         n = config.model.ngram
         vocabulary, counts = fit_ngram_vocabulary(manifest, n.max_ngram, n.vocab_size)
         save_vocabulary(os.path.join(directory, ngrams_file(n.max_ngram, n.vocab_size)), vocabulary)
-        write_atomic(os.path.join(directory, ngram_counts_file(n.max_ngram, n.vocab_size)),
-                     lambda tmp: np.save(tmp, counts), suffix=".npy")
+        write_atomic(
+            os.path.join(directory, ngram_counts_file(n.max_ngram, n.vocab_size)),
+            lambda tmp: np.save(tmp, counts),
+            suffix=".npy",
+        )
 
 
 def _cached_vocabularies(manifest: corpus.Manifest, config: Config, fingerprint: str) -> str:
     """A directory holding ``config``'s vocabularies: the prepared directory's, else the cache's (fitted now)."""
     if config.data.negation != "none":
-        raise UserError(f"data.negation={config.data.negation} is not available for streamed sources (shards, "
-                        "prepared) yet; train on a file, folder or aclImdb source, or set data.negation=none")
+        raise UserError(
+            f"data.negation={config.data.negation} is not available for streamed sources (shards, "
+            "prepared) yet; train on a file, folder or aclImdb source, or set data.negation=none"
+        )
     names = [words_file(config.data.vocab_size)]
     if variants.variant(config.model.variant).reads_ngrams:
         n = config.model.ngram
@@ -208,15 +243,18 @@ def _cached_vocabularies(manifest: corpus.Manifest, config: Config, fingerprint:
     if all(os.path.isfile(os.path.join(own, name)) for name in names):
         return own
     if config.train.distribution == "multi_worker":
-        raise UserError(f"{manifest.path} holds no vocabularies for this config ({', '.join(names)}); every worker "
-                        "must read the same ones: write them once with textattn prepare --data SOURCE --out DIR "
-                        "--config CONFIG, and train every worker on DIR")
+        raise UserError(
+            f"{manifest.path} holds no vocabularies for this config ({', '.join(names)}); every worker "
+            "must read the same ones: write them once with textattn prepare --data SOURCE --out DIR "
+            "--config CONFIG, and train every worker on DIR"
+        )
     root = os.path.join(config.data.cache_dir or cache.default_cache_dir(), "streamed-vocabularies")
     path = os.path.join(root, cache.cache_key(corpus=fingerprint, version=VERSION))
     if all(os.path.isfile(os.path.join(path, name)) for name in names):
         return path
-    print(f"Fitting vocabularies on the {manifest.counts['train']:,} training examples (streamed; cached)...",
-          flush=True)
+    print(
+        f"Fitting vocabularies on the {manifest.counts['train']:,} training examples (streamed; cached)...", flush=True
+    )
     write_vocabularies(path, manifest, config)
     return path
 
@@ -290,8 +328,15 @@ class StreamedData:
             bags = ngrams.make_ngram_vectorizer(len(self.ngram_vocabulary), self.max_ngram, self.ngram_vocabulary)
         return words, bags
 
-    def dataset(self, config: Config, split: str, variant: str | None = None, batch_size: int | None = None,
-                shuffle: bool | None = None, for_fit: bool = False):
+    def dataset(
+        self,
+        config: Config,
+        split: str,
+        variant: str | None = None,
+        batch_size: int | None = None,
+        shuffle: bool | None = None,
+        for_fit: bool = False,
+    ):
         """Batches of (input, label) of ``split``, as ``RunData.dataset`` gives them, read a shard at a time.
 
         The training split is shuffled (its files' order, then a buffer of
@@ -320,11 +365,15 @@ class StreamedData:
 
         ds = ds.batch(VECTORIZE_BATCH).map(vectorize, num_parallel_calls=tf.data.AUTOTUNE).unbatch()
         t = config.train
-        crop = pipeline.Crop(t.crop_probability, t.crop_min_tokens, t.crop_max_tokens, config.seed) \
-            if split == "train" else None
+        crop = (
+            pipeline.Crop(t.crop_probability, t.crop_min_tokens, t.crop_max_tokens, config.seed)
+            if split == "train"
+            else None
+        )
         trim = pipeline.bucket_length_multiple(config) if for_fit and t.bucket_by_length else None
-        return pipeline.batched(ds, self.count(split), batch_size or t.batch_size, len(inputs) == 1, seed,
-                                self.ngram_vocab_size, crop, trim)
+        return pipeline.batched(
+            ds, self.count(split), batch_size or t.batch_size, len(inputs) == 1, seed, self.ngram_vocab_size, crop, trim
+        )
 
 
 def bag_ids(features):
@@ -345,8 +394,10 @@ def load(config: Config, verbose: bool = True) -> StreamedData:
     start = time.perf_counter()
     d = config.data
     if d.validation_size not in (None,):
-        raise UserError(f"data.validation_size={d.validation_size} does not apply to streamed data, whose "
-                        "splits are fixed when it is prepared; set data.validation_fraction instead, or null")
+        raise UserError(
+            f"data.validation_size={d.validation_size} does not apply to streamed data, whose "
+            "splits are fixed when it is prepared; set data.validation_fraction instead, or null"
+        )
     path, cache_hit = prepared_dir(d, config.seed, verbose)
     manifest = corpus.read_manifest(path)
     for note in manifest.notes:
@@ -359,5 +410,13 @@ def load(config: Config, verbose: bool = True) -> StreamedData:
         n = config.model.ngram
         ngram_vocabulary = load_vocabulary(os.path.join(vocab_dir, ngrams_file(n.max_ngram, n.vocab_size)))
         counts = np.load(os.path.join(vocab_dir, ngram_counts_file(n.max_ngram, n.vocab_size)))
-    return StreamedData(manifest, vocabulary, ngram_vocabulary, counts, d, config.model.ngram.max_ngram,
-                        time.perf_counter() - start, cache_hit)
+    return StreamedData(
+        manifest,
+        vocabulary,
+        ngram_vocabulary,
+        counts,
+        d,
+        config.model.ngram.max_ngram,
+        time.perf_counter() - start,
+        cache_hit,
+    )

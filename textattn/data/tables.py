@@ -31,29 +31,38 @@ def read_file(path: str, kind: str, text_field: str, label_field: str, split_fie
         raise UserError(f"cannot read data file {path!r} ({exc.strerror}); check --data") from None
     content, bad_lines = decode_lines(data)
     if not content.strip():
-        raise UserError(f"data file {path!r} is empty; it needs a header and labelled rows"
-                        if kind != "jsonl" else f"data file {path!r} is empty; it needs one JSON object per line")
+        raise UserError(
+            f"data file {path!r} is empty; it needs a header and labelled rows"
+            if kind != "jsonl"
+            else f"data file {path!r} is empty; it needs one JSON object per line"
+        )
     rows = Rows(origin=path)
     rows.not_utf8 = [f"{path}, line {n}" for n in bad_lines]
     if kind == "jsonl":
         read_jsonl(content.split("\n"), path, text_field, label_field, split_field, rows)
     else:
-        read_delimited(io.StringIO(content, newline=""), path, DELIMITERS[kind], text_field, label_field,
-                       split_field, rows)
+        read_delimited(
+            io.StringIO(content, newline=""), path, DELIMITERS[kind], text_field, label_field, split_field, rows
+        )
     if not rows.texts:
-        raise UserError(f"data file {path!r} has no rows with text; add labelled rows "
-                        f"(skipped {len(rows.skipped_empty)} whose text is empty)")
+        raise UserError(
+            f"data file {path!r} has no rows with text; add labelled rows "
+            f"(skipped {len(rows.skipped_empty)} whose text is empty)"
+        )
     return rows
 
 
 def _missing(where: str, role: str, name: str, present) -> UserError:
     setting = _FIELD_HINT[role]
-    return UserError(f"{where}: no {role} column {name!r} (found: {', '.join(map(str, present)) or 'none'}); "
-                     f"rename the column or set {setting}, e.g. --set {setting}=NAME")
+    return UserError(
+        f"{where}: no {role} column {name!r} (found: {', '.join(map(str, present)) or 'none'}); "
+        f"rename the column or set {setting}, e.g. --set {setting}=NAME"
+    )
 
 
-def read_delimited(lines, path: str, delimiter: str, text_field: str, label_field: str,
-                   split_field: str, rows) -> list[str]:
+def read_delimited(
+    lines, path: str, delimiter: str, text_field: str, label_field: str, split_field: str, rows
+) -> list[str]:
     """Add the rows of CSV/TSV ``lines`` (an iterable of str, each with its line ending) to ``rows``
     (anything with ``add(text, label, split, where)``); return the header. Bad input raises UserError."""
     csv.field_size_limit(min(sys.maxsize, 2**31 - 1))  # whole reviews or documents can be long
@@ -74,16 +83,20 @@ def read_delimited(lines, path: str, delimiter: str, text_field: str, label_fiel
                 continue
             where = f"{path}, line {line}"
             if len(record) != len(header):
-                raise UserError(f"{where}: {len(record)} fields where the header has {len(header)}; "
-                                f"quote fields that hold the delimiter {delimiter!r}, quotes or newlines")
+                raise UserError(
+                    f"{where}: {len(record)} fields where the header has {len(header)}; "
+                    f"quote fields that hold the delimiter {delimiter!r}, quotes or newlines"
+                )
             label = record[label_i].strip()
             if not label:
                 raise UserError(f"{where}: the {label_field!r} field is empty; give every row a label")
             split = split_of(record[split_i], where, split_field) if split_i is not None else None
             rows.add(record[text_i], label, split, where)
     except csv.Error as exc:
-        raise UserError(f"{path}, line {reader.line_num}: not valid {'TSV' if delimiter == chr(9) else 'CSV'} "
-                        f"({exc}); check its quoting") from None
+        raise UserError(
+            f"{path}, line {reader.line_num}: not valid {'TSV' if delimiter == chr(9) else 'CSV'} "
+            f"({exc}); check its quoting"
+        ) from None
     if header is None:
         raise UserError(f"data file {path!r} is empty; it needs a header and labelled rows")
     return header
@@ -103,16 +116,20 @@ def read_jsonl(lines, path: str, text_field: str, label_field: str, split_field:
         except ValueError as exc:
             raise UserError(f"{where}: not valid JSON ({exc}); a JSONL file has one JSON object per line") from None
         if not isinstance(record, dict):
-            raise UserError(f"{where}: a JSON {type(record).__name__}, not an object; "
-                            f"write one object per line, e.g. {{\"{text_field}\": ..., \"{label_field}\": ...}}")
+            raise UserError(
+                f"{where}: a JSON {type(record).__name__}, not an object; "
+                f'write one object per line, e.g. {{"{text_field}": ..., "{label_field}": ...}}'
+            )
         for role, name in (("text", text_field), ("label", label_field)):
             if name not in record:
                 raise _missing(where, role, name, record)
         if has_split is None:
             has_split = split_field in record
         elif has_split != (split_field in record):
-            raise UserError(f"{where}: {'no' if has_split else 'a'} {split_field!r} field, unlike the first row; "
-                            f"give every row a {split_field!r} or none")
+            raise UserError(
+                f"{where}: {'no' if has_split else 'a'} {split_field!r} field, unlike the first row; "
+                f"give every row a {split_field!r} or none"
+            )
         text = record[text_field]
         if text is None:
             text = ""
@@ -129,7 +146,7 @@ def read_jsonl(lines, path: str, text_field: str, label_field: str, split_field:
 
 
 def sniff_kind(path: str) -> str | None:
-    """"jsonl", "tsv" or "csv" from the first non-blank line of ``path``; None when it looks like none."""
+    """ "jsonl", "tsv" or "csv" from the first non-blank line of ``path``; None when it looks like none."""
     try:
         with open(path, "rb") as f:
             head = f.read(65536)
@@ -153,4 +170,3 @@ def kind_of(path: str) -> str | None:
     if ext in (".jsonl", ".ndjson"):
         return "jsonl"
     return sniff_kind(path)
-

@@ -76,10 +76,14 @@ def make_vectorizer(vocab_size: int, vocabulary=None, negation: str = "none"):
     standardize = standardizer(negation)
     if keras.backend.backend() == "tensorflow":
         return keras.layers.TextVectorization(
-            max_tokens=vocab_size, standardize=standardize, output_mode="int", ragged=True,
-            vocabulary=vocabulary)
-    return PreStandardized(keras.layers.TextVectorization(
-        max_tokens=vocab_size, standardize=None, output_mode="int", vocabulary=vocabulary), standardize)
+            max_tokens=vocab_size, standardize=standardize, output_mode="int", ragged=True, vocabulary=vocabulary
+        )
+    return PreStandardized(
+        keras.layers.TextVectorization(
+            max_tokens=vocab_size, standardize=None, output_mode="int", vocabulary=vocabulary
+        ),
+        standardize,
+    )
 
 
 class PreStandardized:
@@ -100,8 +104,9 @@ class PreStandardized:
         return getattr(self.layer, name)
 
 
-def adapt_vectorizer(texts, vocab_size: int, batch_size: int = 1024,
-                     negation: str = "none") -> keras.layers.TextVectorization:
+def adapt_vectorizer(
+    texts, vocab_size: int, batch_size: int = 1024, negation: str = "none"
+) -> keras.layers.TextVectorization:
     """Fit a vocabulary of at most ``vocab_size`` entries on ``texts`` (list of str)."""
     vectorizer = make_vectorizer(vocab_size, negation=negation)
     ds = tf.data.Dataset.from_tensor_slices(np.asarray(texts, dtype=object)).batch(batch_size)

@@ -50,9 +50,7 @@ def read_reviews(splits=("train", "test")) -> dict[str, tuple[list[str], list[in
 
         if not tfds.builder(TFDS_NAME).is_prepared():
             _check_reachable(DOWNLOAD_HOST)
-        datasets = tfds.load(
-            TFDS_NAME, split=[_TFDS_SPLITS[s] for s in splits], as_supervised=True, download=True
-        )
+        datasets = tfds.load(TFDS_NAME, split=[_TFDS_SPLITS[s] for s in splits], as_supervised=True, download=True)
         out = {}
         for split, ds in zip(splits, datasets):
             rows = [(t.decode("utf-8", errors="replace"), int(y)) for t, y in tfds.as_numpy(ds)]
@@ -82,8 +80,10 @@ def feature_names(info, text_field: str | None, label_field: str | None) -> tupl
     features = list(info.features.keys())
     for role, name in (("text", text), ("label", label)):
         if name not in features:
-            raise UserError(f"tfds:{info.name} has no {role} feature {name!r} (features: {', '.join(features)}); "
-                            f"set data.{role}_field")
+            raise UserError(
+                f"tfds:{info.name} has no {role} feature {name!r} (features: {', '.join(features)}); "
+                f"set data.{role}_field"
+            )
     if not getattr(info.features[label], "names", None):
         raise UserError(f"tfds:{info.name} feature {label!r} is not a ClassLabel; set data.label_field to one")
     return text, label

@@ -16,5 +16,11 @@ def architecture_columns(config: Config) -> dict:
     """
     m = config.model
     described = variant(m.variant).architecture(m)
-    return {"variant": described["variant"], "positional": m.positional, "pooling": m.pooling,
-            "mask_padding": m.mask_padding, "layers": described["layers"], "heads": described["heads"]}
+    return {
+        "variant": described["variant"],
+        "positional": m.positional,
+        "pooling": m.pooling,
+        "mask_padding": m.mask_padding,
+        "layers": described["layers"],
+        "heads": described["heads"],
+    }

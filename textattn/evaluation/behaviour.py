@@ -27,8 +27,9 @@ import numpy as np
 
 from textattn.errors import UserError
 
-DEFAULT_SUITE = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
-                             "tests", "data", "behaviour.tsv")
+DEFAULT_SUITE = os.path.join(
+    os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "tests", "data", "behaviour.tsv"
+)
 HEADER = ("text", "label", "category")
 CLASS_NAMES = ("negative", "positive")
 
@@ -66,8 +67,10 @@ def load_suite(path: str | None = None, class_names: Sequence[str] = CLASS_NAMES
             continue
         fields = [field.strip() for field in line.split("\t")]
         if len(fields) != len(HEADER):
-            raise UserError(f"{path}, line {number}: expected {len(HEADER)} tab-separated fields "
-                            f"(text, label, category), found {len(fields)}")
+            raise UserError(
+                f"{path}, line {number}: expected {len(HEADER)} tab-separated fields "
+                f"(text, label, category), found {len(fields)}"
+            )
         text, label, category = fields
         if not text or not category:
             raise UserError(f"{path}, line {number}: empty {'text' if not text else 'category'}")
@@ -96,8 +99,9 @@ def _predicted_classes(probs: np.ndarray, n_classes: int) -> tuple[np.ndarray, n
     return np.where(tied, -1, probs.argmax(axis=1)), probs
 
 
-def score_suite(predict: Callable[[list[str]], np.ndarray], cases: Sequence[Case],
-                class_names: Sequence[str] = CLASS_NAMES) -> dict:
+def score_suite(
+    predict: Callable[[list[str]], np.ndarray], cases: Sequence[Case], class_names: Sequence[str] = CLASS_NAMES
+) -> dict:
     """Run ``predict`` on every case's text once and score the predictions.
 
     Args:
@@ -138,9 +142,14 @@ def score_suite(predict: Callable[[list[str]], np.ndarray], cases: Sequence[Case
         entry["pass_rate"] = entry["passed"] / entry["total"]
 
     failures = [
-        {"text": case.text, "label": case.label, "probability": float(probs[i, expected[i]]),
-         "predicted": class_names[predicted[i]] if predicted[i] >= 0 else None}
-        for i, case in enumerate(cases) if not passed[i]
+        {
+            "text": case.text,
+            "label": case.label,
+            "probability": float(probs[i, expected[i]]),
+            "predicted": class_names[predicted[i]] if predicted[i] >= 0 else None,
+        }
+        for i, case in enumerate(cases)
+        if not passed[i]
     ]
     n_passed = int(passed.sum())
     return {

@@ -133,8 +133,9 @@ def _logits(probabilities, epsilon: float) -> np.ndarray:
     return np.log(np.clip(class_probabilities(p), epsilon, 1.0))
 
 
-def fit_temperature(labels, probabilities, bounds: tuple[float, float] = TEMPERATURE_BOUNDS,
-                    epsilon: float = EPSILON) -> float:
+def fit_temperature(
+    labels, probabilities, bounds: tuple[float, float] = TEMPERATURE_BOUNDS, epsilon: float = EPSILON
+) -> float:
     """The temperature T > 0 that minimizes the NLL of softmax(log(p) / T).
 
     Fit it on held-out (validation) examples, then use ``apply_temperature``

@@ -20,8 +20,9 @@ IMBALANCE_RATIO = 1.5
 """A split is called imbalanced when its largest class has at least this many times the examples of its smallest."""
 
 
-def coverage_curve(labels: np.ndarray, probabilities: np.ndarray, decision: dict | None = None,
-                   levels=COVERAGE_LEVELS) -> list[dict]:
+def coverage_curve(
+    labels: np.ndarray, probabilities: np.ndarray, decision: dict | None = None, levels=COVERAGE_LEVELS
+) -> list[dict]:
     """[{coverage, accuracy, min_probability, answered}] per level: the rule's accuracy on the ceil(level * N)
     reviews of highest top probability (ties kept in split order), and the lowest top probability among them."""
     labels = np.asarray(labels)
@@ -33,18 +34,27 @@ def coverage_curve(labels: np.ndarray, probabilities: np.ndarray, decision: dict
     for level in levels:
         k = max(1, math.ceil(level * len(labels) - 1e-9))
         chosen = order[:k]
-        curve.append({"coverage": float(level), "accuracy": float(np.mean(predicted[chosen] == labels[chosen])),
-                      "min_probability": float(top[chosen].min()), "answered": int(k)})
+        curve.append(
+            {
+                "coverage": float(level),
+                "accuracy": float(np.mean(predicted[chosen] == labels[chosen])),
+                "min_probability": float(top[chosen].min()),
+                "answered": int(k),
+            }
+        )
     return curve
 
 
-def evaluate_decision(decision: dict | None, labels: np.ndarray, probabilities: np.ndarray,
-                      class_names: list[str]) -> dict:
+def evaluate_decision(
+    decision: dict | None, labels: np.ndarray, probabilities: np.ndarray, class_names: list[str]
+) -> dict:
     """The run's ``decision`` (None: arg-max) scored on a split, with its coverage curve and a one-line description."""
-    return {"rule": thresholds.describe(decision),
-            "settings": decision,
-            **thresholds.score_decision(labels, probabilities, decision, class_names),
-            "coverage_curve": coverage_curve(labels, probabilities, decision)}
+    return {
+        "rule": thresholds.describe(decision),
+        "settings": decision,
+        **thresholds.score_decision(labels, probabilities, decision, class_names),
+        "coverage_curve": coverage_curve(labels, probabilities, decision),
+    }
 
 
 def imbalanced(row: dict) -> bool:
@@ -62,11 +72,15 @@ def format_curves(rows: list[dict]) -> str:
             continue
         levels = result["coverage_curve"]
         recall = ", ".join(f"{c['class']} {c['recall']:.4f}" for c in result["per_class"])
-        lines = [f"{row['run']}: {result['rule']}: accuracy {result['accuracy']:.4f}, macro-F1 "
-                 f"{result['macro_f1']:.4f}, recall {recall}"]
+        lines = [
+            f"{row['run']}: {result['rule']}: accuracy {result['accuracy']:.4f}, macro-F1 "
+            f"{result['macro_f1']:.4f}, recall {recall}"
+        ]
         if result["settings"] and result["settings"].get("abstain") is not None:
-            lines.append(f"  abstain floor {result['settings']['abstain']:g}: coverage {result['coverage']:.3f}, "
-                         f"accuracy on the answered {result['answered_accuracy'] or 0:.4f}")
+            lines.append(
+                f"  abstain floor {result['settings']['abstain']:g}: coverage {result['coverage']:.3f}, "
+                f"accuracy on the answered {result['answered_accuracy'] or 0:.4f}"
+            )
         lines.append("  coverage  " + "  ".join(f"{p['coverage']:>6.0%}" for p in levels))
         lines.append("  accuracy  " + "  ".join(f"{p['accuracy']:>6.4f}" for p in levels))
         lines.append("  p(top) >= " + "  ".join(f"{p['min_probability']:>6.3f}" for p in levels))

@@ -18,8 +18,9 @@ COVERAGE_PLOT = "coverage_accuracy.png"
 def plot_coverage(rows: list[dict], directory: str, split: str) -> str | None:
     """Write ``directory``/coverage_accuracy.png from the rows' ``decision.coverage_curve``; return its path
     (None when no row has a curve)."""
-    curves = [(label, row["decision"]["coverage_curve"]) for row, label in zip(rows, labels(rows))
-              if row.get("decision")]
+    curves = [
+        (label, row["decision"]["coverage_curve"]) for row, label in zip(rows, labels(rows)) if row.get("decision")
+    ]
     if not curves:
         return None
     os.makedirs(directory, exist_ok=True)

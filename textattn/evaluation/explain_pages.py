@@ -38,8 +38,10 @@ def pick_reviews(labels, confidence, predicted, n: int, class_names) -> list[tup
             candidates = np.flatnonzero((labels == label) & ((predicted == label) == correct))
             best = candidates[np.argsort(-confidence[candidates], kind="stable")][:n]
             verdict = "correct" if correct else "wrong"
-            picked += [(int(i), f"true {name}, most confident {verdict} #{rank + 1} (review {i})")
-                       for rank, i in enumerate(best)]
+            picked += [
+                (int(i), f"true {name}, most confident {verdict} #{rank + 1} (review {i})")
+                for rank, i in enumerate(best)
+            ]
     return picked
 
 
@@ -56,8 +58,7 @@ def split_texts(run_dir: str, split: str, data_path: str | None):
     return (texts[:limit], np.asarray(labels)[:limit]) if limit is not None else (texts, np.asarray(labels))
 
 
-def write_explain_page(run_dir: str, out_dir: str, n: int, split: str = "test",
-                       data_path: str | None = None) -> str:
+def write_explain_page(run_dir: str, out_dir: str, n: int, split: str = "test", data_path: str | None = None) -> str:
     """Write OUT_DIR/<run name>.html for ``run_dir``; return its path."""
     texts, labels = split_texts(run_dir, split, data_path)
     if len(texts) == 0:

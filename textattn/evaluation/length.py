@@ -30,7 +30,7 @@ def token_counts(texts, batch_size: int = COUNT_BATCH) -> np.ndarray:
     texts = list(texts)
     counts = []
     for start in range(0, len(texts), batch_size):
-        batch = tf.constant(np.asarray(texts[start:start + batch_size], dtype=object), dtype=tf.string)
+        batch = tf.constant(np.asarray(texts[start : start + batch_size], dtype=object), dtype=tf.string)
         tokens = tf.strings.split(standardize_review(batch))  # RaggedTensor (batch, None)
         counts.append(tokens.row_lengths().numpy())
     return np.concatenate(counts).astype(np.int64) if counts else np.zeros(0, dtype=np.int64)
@@ -80,11 +80,13 @@ def accuracy_by_length(labels, predicted_labels, lengths, edges=LENGTH_BUCKETS) 
     for low, high in _bucket_bounds(edges):
         inside = (lengths >= low) if high is None else (lengths >= low) & (lengths <= high)
         n = int(inside.sum())
-        rows.append({
-            "bucket": _bucket_name(low, high),
-            "min": low,
-            "max": high,
-            "examples": n,
-            "accuracy": float(correct[inside].mean()) if n else None,
-        })
+        rows.append(
+            {
+                "bucket": _bucket_name(low, high),
+                "min": low,
+                "max": high,
+                "examples": n,
+                "accuracy": float(correct[inside].mean()) if n else None,
+            }
+        )
     return rows

@@ -67,13 +67,17 @@ def per_class_metrics(y_true: np.ndarray, predicted: np.ndarray, class_names: li
     support = np.bincount(y_true, minlength=num_classes)
     rows = []
     for k, name in enumerate(class_names):
-        rows.append({
-            "class": name,
-            "precision": _result(keras.metrics.Precision(thresholds=THRESHOLD, class_id=k), true_onehot, pred_onehot),
-            "recall": _result(keras.metrics.Recall(thresholds=THRESHOLD, class_id=k), true_onehot, pred_onehot),
-            "f1": float(f1[k]),
-            "support": int(support[k]),
-        })
+        rows.append(
+            {
+                "class": name,
+                "precision": _result(
+                    keras.metrics.Precision(thresholds=THRESHOLD, class_id=k), true_onehot, pred_onehot
+                ),
+                "recall": _result(keras.metrics.Recall(thresholds=THRESHOLD, class_id=k), true_onehot, pred_onehot),
+                "f1": float(f1[k]),
+                "support": int(support[k]),
+            }
+        )
     return {"per_class": rows, "macro_f1": float(np.mean(f1))}
 
 
@@ -149,8 +153,11 @@ def classification_metrics(y_true: np.ndarray, probs: np.ndarray, class_names=No
     precision = _result(keras.metrics.Precision(thresholds=THRESHOLD), y_true, p_pos)
     recall = _result(keras.metrics.Recall(thresholds=THRESHOLD), y_true, p_pos)
     # One column (the positive class), so "micro" is the binary F1 of that class.
-    f1 = _result(keras.metrics.F1Score(average="micro", threshold=THRESHOLD),
-                 y_true.reshape(-1, 1).astype("float32"), p_pos.reshape(-1, 1))
+    f1 = _result(
+        keras.metrics.F1Score(average="micro", threshold=THRESHOLD),
+        y_true.reshape(-1, 1).astype("float32"),
+        p_pos.reshape(-1, 1),
+    )
     auc = _result(keras.metrics.AUC(num_thresholds=AUC_THRESHOLDS, curve="ROC"), y_true, p_pos)
     confusion = tf.math.confusion_matrix(y_true, predicted, num_classes=2).numpy()
     return {

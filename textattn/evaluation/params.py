@@ -19,8 +19,9 @@ def params_rows(config_paths: list[str]) -> list[dict]:
 
 def format_params(rows: list[dict]) -> str:
     headers = ["name", "variant", "total", "trainable", "non-embedding"]
-    body = [[r["name"], r["variant"], f"{r['total']:,}", f"{r['trainable']:,}", f"{r['non_embedding']:,}"]
-            for r in rows]
+    body = [
+        [r["name"], r["variant"], f"{r['total']:,}", f"{r['trainable']:,}", f"{r['non_embedding']:,}"] for r in rows
+    ]
     widths = [max(len(h), *(len(b[i]) for b in body)) if body else len(h) for i, h in enumerate(headers)]
 
     def line(cells):

@@ -1,8 +1,8 @@
 """PNG plots of evaluated runs (matplotlib, Agg backend).
 
-    validation_accuracy.png   validation accuracy per epoch, one line per run (history.csv)
-    accuracy_vs_params.png    split accuracy against non-embedding parameters (log x)
-    confusion_<run>.png       per run: its C x C confusion matrix (rows true class, columns predicted)
+validation_accuracy.png   validation accuracy per epoch, one line per run (history.csv)
+accuracy_vs_params.png    split accuracy against non-embedding parameters (log x)
+confusion_<run>.png       per run: its C x C confusion matrix (rows true class, columns predicted)
 """
 
 from __future__ import annotations
@@ -62,8 +62,7 @@ def plot_accuracy_vs_params(rows: list[dict], path: str, split: str) -> None:
     ax.scatter(x, y, zorder=3)
     for i, (xi, yi, label) in enumerate(zip(x, y, labels(rows))):
         # Alternate above/below so neighbours with similar sizes stay readable.
-        ax.annotate(label, (xi, yi), xytext=(6, 6 if i % 2 == 0 else -12), textcoords="offset points",
-                    fontsize="small")
+        ax.annotate(label, (xi, yi), xytext=(6, 6 if i % 2 == 0 else -12), textcoords="offset points", fontsize="small")
     ax.set_xscale("log")
     # Plain numbers at 1-2-5 steps instead of crowded 3x10^1-style minor labels.
     ax.xaxis.set_major_locator(ticker.LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
@@ -91,8 +90,15 @@ def plot_confusion_matrix(matrix, class_names: list[str], title: str, path: str)
     image = ax.imshow(shares, cmap="Blues", vmin=0.0, vmax=1.0)
     for i in range(c):
         for j in range(c):
-            ax.text(j, i, f"{int(counts[i, j]):,}\n{shares[i, j]:.0%}", ha="center", va="center", fontsize="small",
-                    color="white" if shares[i, j] > 0.5 else "black")
+            ax.text(
+                j,
+                i,
+                f"{int(counts[i, j]):,}\n{shares[i, j]:.0%}",
+                ha="center",
+                va="center",
+                fontsize="small",
+                color="white" if shares[i, j] > 0.5 else "black",
+            )
     ax.set_xticks(range(c), class_names, rotation=45 if c > 4 else 0, ha="right" if c > 4 else "center")
     ax.set_yticks(range(c), class_names)
     ax.set_xlabel("predicted class")
@@ -118,7 +124,11 @@ def write_plots(rows: list[dict], directory: str, split: str) -> list[str]:
     for row, label in zip(rows, labels(rows)):
         if row.get("confusion_matrix") and row.get("class_names"):
             path = confusion_path(directory, label)
-            plot_confusion_matrix(row["confusion_matrix"], row["class_names"],
-                                  f"{label}: {split} confusion matrix (accuracy {row['accuracy']:.4f})", path)
+            plot_confusion_matrix(
+                row["confusion_matrix"],
+                row["class_names"],
+                f"{label}: {split} confusion matrix (accuracy {row['accuracy']:.4f})",
+                path,
+            )
             paths.append(path)
     return paths

@@ -75,20 +75,36 @@ def make_row(run_dir: str, result: dict) -> dict:
     return {
         "run": os.path.basename(os.path.normpath(run_dir)),
         **result["architecture"],
-        "accuracy": m["accuracy"], "loss": m["loss"], "precision": m.get("precision"),
-        "recall": m.get("recall"), "f1": m.get("f1"), "macro_f1": m.get("macro_f1"), "auc": m.get("auc"),
-        "ece": m.get("ece"), "brier": m.get("brier"),
+        "accuracy": m["accuracy"],
+        "loss": m["loss"],
+        "precision": m.get("precision"),
+        "recall": m.get("recall"),
+        "f1": m.get("f1"),
+        "macro_f1": m.get("macro_f1"),
+        "auc": m.get("auc"),
+        "ece": m.get("ece"),
+        "brier": m.get("brier"),
         **_by_length(result.get("by_length")),
         "behaviour": (result.get("behaviour") or {}).get("pass_rate"),
-        "tn": tn, "fp": fp, "fn": fn, "tp": tp, "classes": len(confusion),
-        "params": p["total"], "trainable": p["trainable"], "non_embedding": p["non_embedding"],
+        "tn": tn,
+        "fp": fp,
+        "fn": fn,
+        "tp": tp,
+        "classes": len(confusion),
+        "params": p["total"],
+        "trainable": p["trainable"],
+        "non_embedding": p["non_embedding"],
         "model_bytes": result["model_bytes"],
-        "reviews_per_s": s["throughput_per_s"], "latency_ms": s["latency_ms"],
+        "reviews_per_s": s["throughput_per_s"],
+        "latency_ms": s["latency_ms"],
         "fit_s_per_epoch": result.get("fit_seconds_per_epoch"),
-        "name": result["name"], "split": result["split"], "examples": m["examples"],
+        "name": result["name"],
+        "split": result["split"],
+        "examples": m["examples"],
         "run_dir": run_dir,
         "class_names": _class_names(result),
-        "per_class": m.get("per_class"), "confusion_matrix": confusion,
+        "per_class": m.get("per_class"),
+        "confusion_matrix": confusion,
         "decision": result.get("decision"),
     }
 
@@ -99,6 +115,7 @@ def _class_names(result: dict) -> list[str]:
     if names is None:
         names = [row["class"] for row in result["metrics"].get("per_class") or []]
     return list(names) or [str(i) for i in range(len(result["metrics"]["confusion_matrix"]))]
+
 
 def _by_length(buckets) -> dict:
     """Accuracy of the three length buckets (evaluation.length.LENGTH_BUCKETS) as columns."""
@@ -142,8 +159,10 @@ def format_per_class(rows: list[dict], markdown: bool = False) -> str:
         width = max(len("true \\ predicted"), *(len(n) for n in names))
         lines = [f"{row['run']}: {len(names)} classes, macro-F1 {row['macro_f1']:.4f}", ""]
         header = ["class", "precision", "recall", "F1", "support"]
-        body = [[c["class"], f"{c['precision']:.4f}", f"{c['recall']:.4f}", f"{c['f1']:.4f}", f"{c['support']:,}"]
-                for c in per_class]
+        body = [
+            [c["class"], f"{c['precision']:.4f}", f"{c['recall']:.4f}", f"{c['f1']:.4f}", f"{c['support']:,}"]
+            for c in per_class
+        ]
         lines += _grid(header, body, markdown)
         lines.append("")
         cells = [[name] + [f"{n:,}" for n in counts] for name, counts in zip(names, row["confusion_matrix"])]
@@ -188,7 +207,10 @@ def format_json(rows: list[dict], split: str, errors: list[dict]) -> str:
     """{"split", "columns", "rows": [...], "errors": [{"run_dir", "error"}]}."""
     keys = _csv_keys()
     extra = ("class_names", "per_class", "confusion_matrix", "decision")
-    data = {"split": split, "columns": keys,
-            "rows": [{**{k: row.get(k) for k in keys}, **{k: row.get(k) for k in extra}} for row in rows],
-            "errors": errors}
+    data = {
+        "split": split,
+        "columns": keys,
+        "rows": [{**{k: row.get(k) for k in keys}, **{k: row.get(k) for k in extra}} for row in rows],
+        "errors": errors,
+    }
     return json.dumps(data, indent=2) + "\n"

@@ -78,15 +78,24 @@ def split_arrays(data, split: str, config):
     """(token ids (N, length), labels (N,)) of ``split``; UserError when it is empty."""
     x, y = (data.x_test, data.y_test) if split == "test" else (data.x_val, data.y_val)
     if len(x) == 0:
-        why = (f"data.test_limit is {config.data.test_limit}" if split == "test"
-               else f"data.validation_size is {config.data.validation_size}")
+        why = (
+            f"data.test_limit is {config.data.test_limit}"
+            if split == "test"
+            else f"data.validation_size is {config.data.validation_size}"
+        )
         other = "validation" if split == "test" else "test"
         raise UserError(f"the run has no {split} split ({why}); use --split {other}")
     return x, y
 
 
-def evaluate_run(run_dir: str, split: str = "test", data_path: str | None = None, force: bool = False,
-                 latency_calls: int | None = None, verbose: bool = True) -> tuple[dict, bool]:
+def evaluate_run(
+    run_dir: str,
+    split: str = "test",
+    data_path: str | None = None,
+    force: bool = False,
+    latency_calls: int | None = None,
+    verbose: bool = True,
+) -> tuple[dict, bool]:
     """Evaluate one run on ``split``; return (result, whether it came from the cache).
 
     Probabilities are the served ones: the run's validation-fitted temperature
@@ -159,8 +168,10 @@ def load_run_data(run_dir: str, config: Config, verbose: bool):
     """The run's data, as its model was trained on; UserError when its vocabulary is not the run's."""
     data = load_data(config, verbose=verbose)
     if runs.load_vocabulary(os.path.join(run_dir, runs.VOCAB)) != data.vocabulary:
-        raise UserError(f"vocabulary does not match its model: {runs.VOCAB} differs from the vocabulary of "
-                        f"{data.source}; pass the --data the run was trained on")
+        raise UserError(
+            f"vocabulary does not match its model: {runs.VOCAB} differs from the vocabulary of "
+            f"{data.source}; pass the --data the run was trained on"
+        )
     return data
 
 
@@ -175,8 +186,10 @@ def split_labels_and_texts(data, split: str, config: Config):
 
 def check_class_names(run_dir: str, class_names: list[str]) -> None:
     if runs.load_class_names(run_dir) != class_names:
-        raise UserError(f"the data's classes {class_names} differ from the run's {runs.load_class_names(run_dir)}; "
-                        "pass the --data the run was trained on")
+        raise UserError(
+            f"the data's classes {class_names} differ from the run's {runs.load_class_names(run_dir)}; "
+            "pass the --data the run was trained on"
+        )
 
 
 def scored_metrics(y, probs, class_names) -> dict:
@@ -190,8 +203,10 @@ def scored_metrics(y, probs, class_names) -> dict:
 def behaviour_result(serve, class_names) -> dict:
     """The behavioural suite through the serving function, or why it does not apply."""
     if not behaviour_applies(class_names):
-        return {"applicable": False,
-                "reason": f"the behavioural suite is IMDB's (neg/pos); this run's classes are {class_names}"}
+        return {
+            "applicable": False,
+            "reason": f"the behavioural suite is IMDB's (neg/pos); this run's classes are {class_names}",
+        }
     behaviour = score_suite(lambda batch: serve(_tf_strings(batch))[serving.PROBABILITY].numpy(), load_suite())
     return {k: behaviour[k] for k in ("pass_rate", "passed", "total", "by_category", "failures")}
 
@@ -199,9 +214,14 @@ def behaviour_result(serve, class_names) -> dict:
 def serving_speed(serve, texts, latency_calls: int | None) -> dict:
     """Throughput and batch-1 latency of the serving function on up to 2,048 of ``texts``."""
     speed = measure_serving(serve, texts[:2048], batch1_calls=latency_calls or LATENCY_CALLS)
-    return {"throughput_per_s": speed["throughput_reviews_per_s"], "latency_ms": speed["batch1_p50_ms"],
-            "latency_p95_ms": speed["batch1_p95_ms"], "throughput_batch": speed["batch_size"],
-            "latency_calls": speed["batch1_calls"], "measured_on": "serving function (raw text in)"}
+    return {
+        "throughput_per_s": speed["throughput_reviews_per_s"],
+        "latency_ms": speed["batch1_p50_ms"],
+        "latency_p95_ms": speed["batch1_p95_ms"],
+        "throughput_batch": speed["batch_size"],
+        "latency_calls": speed["batch1_calls"],
+        "measured_on": "serving function (raw text in)",
+    }
 
 
 def behaviour_applies(class_names) -> bool:

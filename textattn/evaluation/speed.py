@@ -16,8 +16,14 @@ LATENCY_CALLS = 100
 THROUGHPUT_BATCH = 512
 
 
-def measure_serving(serve, texts, batch1_calls: int = LATENCY_CALLS, batch_size: int = THROUGHPUT_BATCH,
-                    warmup_calls: int = 5, batches: int = 5) -> dict:
+def measure_serving(
+    serve,
+    texts,
+    batch1_calls: int = LATENCY_CALLS,
+    batch_size: int = THROUGHPUT_BATCH,
+    warmup_calls: int = 5,
+    batches: int = 5,
+) -> dict:
     """Time ``serve`` on ``texts`` (a list of str or bytes, at least one).
 
     ``serve`` is a serving function, or the directory of an exported SavedModel

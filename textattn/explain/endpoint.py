@@ -51,9 +51,14 @@ def make_explain(model, parts: serving.ServingParts):
     if variants.variant(variant).reads_ngrams:
         ngram_model = model.get_layer(bag_models.NGRAM_BRANCH) if variant == "hybrid" else model
         blend = model.get_layer(bag_models.BLEND).branch_weights if variant == "hybrid" else None
-        evidence = NgramEvidence(ngram_model.get_layer(bag_models.NB_LAYER), parts.ngram_vectorizer.get_vocabulary(),
-                                 config.model.ngram.max_ngram, parts.temperature, blend,
-                                 standardizer(config.data.negation))
+        evidence = NgramEvidence(
+            ngram_model.get_layer(bag_models.NB_LAYER),
+            parts.ngram_vectorizer.get_vocabulary(),
+            config.model.ngram.max_ngram,
+            parts.temperature,
+            blend,
+            standardizer(config.data.negation),
+        )
 
     empty_review = serving.empty_review_ids(config.data.sequence_length)
 
@@ -64,12 +69,15 @@ def make_explain(model, parts: serving.ServingParts):
         if variant == "ngram":
             occurrences = evidence.occurrences(texts, answer[serving.LABEL_ID])
             length = tf.cast(occurrences["words"].bounding_shape(axis=1), tf.int32)
-            ids = tf.cast(parts.vectorizer(texts).to_tensor(default_value=0, shape=tf.stack([batch_size, length])),
-                          tf.int32)
+            ids = tf.cast(
+                parts.vectorizer(texts).to_tensor(default_value=0, shape=tf.stack([batch_size, length])), tf.int32
+            )
             weights = normalise(evidence.token_mass(occurrences, batch_size, length), ids != 0)
         else:
             ids = truncate_and_pad(parts.vectorizer(texts), config.data.sequence_length, config.data.keep)
-            weights = normalise(weigher(serving.model_token_ids(ids, empty_review)), ids != 0)  # 0 for a review without tokens
+            weights = normalise(
+                weigher(serving.model_token_ids(ids, empty_review)), ids != 0
+            )  # 0 for a review without tokens
         out = {TOKENS: tf.gather(tf.constant(vocabulary), ids), WEIGHTS: weights, **answer}
         if evidence is not None:
             if variant == "hybrid":
@@ -91,4 +99,3 @@ def explain_function(run_dir: str):
     require_tensorflow("explaining a run directory (export it and explain the export)")
     parts, model = serving.load_serving_parts(run_dir)
     return tf.function(make_explain(model, parts), input_signature=serving.input_signature(), autograph=False)
-

@@ -53,7 +53,7 @@ class Explanation:
     def top(self, k: int) -> list[tuple[int, str, float]]:
         """The ``k`` heaviest token occurrences as (position, token, weight), heaviest first."""
         order = sorted(range(len(self.tokens)), key=lambda i: (-self.weights[i], i))
-        return [(i, self.tokens[i], self.weights[i]) for i in order[:max(k, 0)]]
+        return [(i, self.tokens[i], self.weights[i]) for i in order[: max(k, 0)]]
 
 
 class Explainer:
@@ -63,8 +63,12 @@ class Explainer:
         kind, self._loaded = serving.open_model_path(path)
         if kind == "export":
             self._explain = serving.export_endpoint(
-                self._loaded, path, endpoint.EXPLAIN, " (exported before it existed); re-export the run with "
-                "`python -m textattn export RUN_DIR OUT_DIR --overwrite`, or explain the run directory itself")
+                self._loaded,
+                path,
+                endpoint.EXPLAIN,
+                " (exported before it existed); re-export the run with "
+                "`python -m textattn export RUN_DIR OUT_DIR --overwrite`, or explain the run directory itself",
+            )
             self.meaning = _export_meaning(path)
         else:
             self._explain = endpoint.explain_function(path)
@@ -74,37 +78,53 @@ class Explainer:
     def __call__(self, texts, batch_size: int = BATCH_SIZE) -> list[Explanation]:
         result = []
         for start in range(0, len(texts), batch_size):
-            batch = [t.encode("utf-8", "surrogateescape") if isinstance(t, str) else t
-                     for t in texts[start:start + batch_size]]
+            batch = [
+                t.encode("utf-8", "surrogateescape") if isinstance(t, str) else t
+                for t in texts[start : start + batch_size]
+            ]
             answer = self._explain(tf.constant(batch, dtype=tf.string))
             multi = multi_label.PREDICTED in answer
-            probabilities, label_ids = (answer_arrays(answer) if not multi else
-                                        (answer[serving.PROBABILITIES].numpy(), np.full(len(batch), -1)))
+            probabilities, label_ids = (
+                answer_arrays(answer) if not multi else (answer[serving.PROBABILITIES].numpy(), np.full(len(batch), -1))
+            )
             out = {key: value.numpy() for key, value in answer.items()}
             for i, raw in enumerate(batch):
                 label_id = int(label_ids[i])
-                labels = (multi_label.label_set(self.class_names, probabilities[i], out[multi_label.PREDICTED][i])
-                          if multi else [])
+                labels = (
+                    multi_label.label_set(self.class_names, probabilities[i], out[multi_label.PREDICTED][i])
+                    if multi
+                    else []
+                )
                 real = out[endpoint.TOKENS][i] != b""
                 ngrams = []
                 if endpoint.NGRAMS in out:
                     present = out[endpoint.NGRAMS][i] != b""
-                    ngrams = [(g.decode("utf-8", "replace"), float(c)) for g, c in
-                              zip(out[endpoint.NGRAMS][i][present], out[endpoint.NGRAM_CONTRIBUTIONS][i][present])]
-                result.append(Explanation(
-                    text=raw.decode("utf-8", errors="replace"),
-                    label=(", ".join(name for name, _ in labels) or multi_label.NO_LABELS) if multi else
-                          self.class_names[label_id] if label_id >= 0 else serving.NO_LABEL,
-                    label_id=label_id,
-                    probability=(labels[0][1] if labels else 0.0) if multi else
-                                float(probabilities[i, label_id]) if label_id >= 0 else 1.0 / len(self.class_names),
-                    labels=labels,
-                    known_tokens=int(out[serving.KNOWN_TOKENS][i]),
-                    tokens=[t.decode("utf-8", "replace") for t in out[endpoint.TOKENS][i][real]],
-                    weights=[float(w) for w in out[endpoint.WEIGHTS][i][real]],
-                    ngrams=ngrams,
-                    **self._ngram_direction(label_id),
-                ))
+                    ngrams = [
+                        (g.decode("utf-8", "replace"), float(c))
+                        for g, c in zip(out[endpoint.NGRAMS][i][present], out[endpoint.NGRAM_CONTRIBUTIONS][i][present])
+                    ]
+                result.append(
+                    Explanation(
+                        text=raw.decode("utf-8", errors="replace"),
+                        label=(", ".join(name for name, _ in labels) or multi_label.NO_LABELS)
+                        if multi
+                        else self.class_names[label_id]
+                        if label_id >= 0
+                        else serving.NO_LABEL,
+                        label_id=label_id,
+                        probability=(labels[0][1] if labels else 0.0)
+                        if multi
+                        else float(probabilities[i, label_id])
+                        if label_id >= 0
+                        else 1.0 / len(self.class_names),
+                        labels=labels,
+                        known_tokens=int(out[serving.KNOWN_TOKENS][i]),
+                        tokens=[t.decode("utf-8", "replace") for t in out[endpoint.TOKENS][i][real]],
+                        weights=[float(w) for w in out[endpoint.WEIGHTS][i][real]],
+                        ngrams=ngrams,
+                        **self._ngram_direction(label_id),
+                    )
+                )
         return result
 
     def _ngram_direction(self, label_id: int) -> dict:
@@ -114,8 +134,11 @@ class Explainer:
             return {"ngram_toward": names[1], "ngram_against": names[0]}
         if label_id < 0:
             return {}
-        return {"ngram_toward": names[label_id], "ngram_against": "the other classes",
-                "ngram_measure": "log p - mean log p"}
+        return {
+            "ngram_toward": names[label_id],
+            "ngram_against": "the other classes",
+            "ngram_measure": "log p - mean log p",
+        }
 
 
 def _export_meaning(path: str) -> str:

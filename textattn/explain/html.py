@@ -45,8 +45,10 @@ def token_spans(explanation: Explanation) -> str:
     spans = []
     for token, weight in zip(explanation.tokens, explanation.weights):
         alpha = weight / heaviest if heaviest > 0 else 0.0
-        spans.append(f'<span class="t" style="background: rgba({SHADE}, {alpha:.3f})" '
-                     f'title="{weight:.4f}">{escape(token)}</span>')
+        spans.append(
+            f'<span class="t" style="background: rgba({SHADE}, {alpha:.3f})" '
+            f'title="{weight:.4f}">{escape(token)}</span>'
+        )
     return " ".join(spans) if spans else '<span class="caption">(no tokens)</span>'
 
 
@@ -57,22 +59,27 @@ def review_block(explanation: Explanation, top: int, caption: str | None = None)
         '<section class="review">',
         '<div class="head">'
         f'<span class="label {escape(e.label)}">{escape(e.label)}</span>'
-        f'<span>p({escape(e.label)}) = {e.probability:.4f}</span>'
-        f'<span>known tokens: {e.known_tokens}</span>'
-        + (f'<span class="caption">{escape(caption)}</span>' if caption else "") + "</div>",
+        f"<span>p({escape(e.label)}) = {e.probability:.4f}</span>"
+        f"<span>known tokens: {e.known_tokens}</span>"
+        + (f'<span class="caption">{escape(caption)}</span>' if caption else "")
+        + "</div>",
         f'<p class="tokens">{token_spans(e)}</p>',
         f'<p class="legend">shade: <span class="bar"></span> weight 0 to {heaviest:.3f} (this review\'s heaviest '
-        f'token); {len(e.tokens)} tokens, weights sum to 1</p>',
+        f"token); {len(e.tokens)} tokens, weights sum to 1</p>",
     ]
     if top > 0 and e.tokens:
         listed = ", ".join(f"{escape(t)} {w:.3f}" for _, t, w in e.top(top))
         parts.append(f'<p class="top">top {min(top, len(e.tokens))}: {listed}</p>')
     if e.ngrams:
-        rows = "".join(f'<tr><td class="{"up" if c >= 0 else "down"}">{c:+.3f}</td><td>{escape(g)}</td></tr>'
-                       for g, c in e.ngrams[:max(top, NGRAM_ROWS)])
-        parts.append(f'<table class="ngrams"><tr><th>{escape(e.ngram_measure)}</th>'
-                     f'<th>n-gram (+ toward {escape(e.ngram_toward)}, - toward {escape(e.ngram_against)})</th></tr>'
-                     f'{rows}</table>')
+        rows = "".join(
+            f'<tr><td class="{"up" if c >= 0 else "down"}">{c:+.3f}</td><td>{escape(g)}</td></tr>'
+            for g, c in e.ngrams[: max(top, NGRAM_ROWS)]
+        )
+        parts.append(
+            f'<table class="ngrams"><tr><th>{escape(e.ngram_measure)}</th>'
+            f"<th>n-gram (+ toward {escape(e.ngram_toward)}, - toward {escape(e.ngram_against)})</th></tr>"
+            f"{rows}</table>"
+        )
     parts.append("</section>")
     return "\n".join(parts)
 

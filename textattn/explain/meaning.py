@@ -8,30 +8,36 @@ from textattn.explain import weight_kinds as tw
 
 TOKEN_WEIGHTS = {
     tw.ATTENTION_POOLING: "the attention pooling's own weights over the tokens (AttentionPooling, "
-                          "return_attention_scores=True)",
+    "return_attention_scores=True)",
     tw.ROLLOUT: "attention rollout (Abnar & Zuidema 2020) through the stacked self-attention layers, heads "
-                "averaged, 0.5*A + 0.5*I where the block has a residual (transformer), carried into the pooled "
-                "vector by the pooling's query ({query})",
+    "averaged, 0.5*A + 0.5*I where the block has a residual (transformer), carried into the pooled "
+    "vector by the pooling's query ({query})",
     tw.RNN_ATTENTION: "the Bahdanau attention pooling's weights over the RNN states (state t sits at token t)",
     tw.GRADIENT_X_INPUT: "gradient x input: |d(positive-vs-negative logit)/d(embedding) . embedding| per token "
-                         "(more than two classes: of the predicted class's logit minus the mean logit)",
+    "(more than two classes: of the predicted class's logit minus the mean logit)",
 }
 POOL_QUERIES = {
     "average": "average pooling: uniform over the tokens",
     "attention": "attention pooling: its weights",
     "max": "max pooling: each position's share of the channels whose maximum it holds",
 }
-NGRAM_ROWS = ("n-gram rows: each distinct n-gram's exact signed contribution to the log-odds of the probability "
-              "shown (feature weight r*w of NaiveBayesNgramLogits, times the hybrid's blend weight, over the "
-              "temperature); + toward the second class (positive), - toward the first; with more than two "
-              "classes, the contribution to log p(predicted) minus the mean log-probability")
+NGRAM_ROWS = (
+    "n-gram rows: each distinct n-gram's exact signed contribution to the log-odds of the probability "
+    "shown (feature weight r*w of NaiveBayesNgramLogits, times the hybrid's blend weight, over the "
+    "temperature); + toward the second class (positive), - toward the first; with more than two "
+    "classes, the contribution to log p(predicted) minus the mean log-probability"
+)
 NGRAM_SHADING = "each n-gram's |contribution| spread evenly over the words of its occurrences"
-COMMON = ("Padding gets 0; over a review's tokens the weights are non-negative and sum to 1 "
-          "(a model trained without a padding mask also attends to padding: that share is dropped and the "
-          "rest renormalised).")
+COMMON = (
+    "Padding gets 0; over a review's tokens the weights are non-negative and sum to 1 "
+    "(a model trained without a padding mask also attends to padding: that share is dropped and the "
+    "rest renormalised)."
+)
 
-ROLLOUT_QUERIES = ("average pooling: a uniform query over the tokens; attention pooling: its weights; "
-                   "max pooling: each position's share of the channels whose maximum it holds")
+ROLLOUT_QUERIES = (
+    "average pooling: a uniform query over the tokens; attention pooling: its weights; "
+    "max pooling: each position's share of the channels whose maximum it holds"
+)
 HELP_ROWS = (
     ("baseline, attention pooling", TOKEN_WEIGHTS[tw.ATTENTION_POOLING]),
     ("attention, additive, mha, transformer", TOKEN_WEIGHTS[tw.ROLLOUT].format(query=ROLLOUT_QUERIES)),

@@ -40,16 +40,24 @@ class NgramEvidence:
         standardize: the run's standardizer (``textattn.data.text.standardizer(config.data.negation)``).
     """
 
-    def __init__(self, nb_layer, vocabulary, max_ngram: int, temperature: float = 1.0, blend_weights=None,
-                 standardize=standardize_review):
+    def __init__(
+        self,
+        nb_layer,
+        vocabulary,
+        max_ngram: int,
+        temperature: float = 1.0,
+        blend_weights=None,
+        standardize=standardize_review,
+    ):
         self.nb_layer = nb_layer
         self.standardize = standardize
         self.max_ngram = int(max_ngram)
         self.inverse_temperature = 1.0 / float(temperature)
         self.blend_weights = blend_weights
         # The same string -> id mapping as the run's n-gram TextVectorization (OOV -> 0).
-        self.lookup = keras.layers.StringLookup(vocabulary=list(vocabulary), mask_token=None, num_oov_indices=1,
-                                                oov_token=OOV, name="explain_ngram_lookup")
+        self.lookup = keras.layers.StringLookup(
+            vocabulary=list(vocabulary), mask_token=None, num_oov_indices=1, oov_token=OOV, name="explain_ngram_lookup"
+        )
         self.lookup.build((None,))  # given its vocabulary it works unbuilt, but an ExportArchive tracks built layers
 
     def occurrences(self, texts, label_ids=None) -> dict:
@@ -75,8 +83,15 @@ class NgramEvidence:
         classes = None
         if label_ids is not None:
             classes = tf.gather(tf.maximum(tf.cast(label_ids, tf.int64), 0), row)  # no verdict: no in-vocabulary n-gram
-        return {"words": words, "row": row, "start": tf.concat(starts, 0),
-                "width": tf.concat(widths, 0), "gram": gram, "id": ids, "contribution": self.contribution(ids, classes)}
+        return {
+            "words": words,
+            "row": row,
+            "start": tf.concat(starts, 0),
+            "width": tf.concat(widths, 0),
+            "gram": gram,
+            "id": ids,
+            "contribution": self.contribution(ids, classes),
+        }
 
     def contribution(self, ids, classes=None):
         """ids int (N,) -> float32 (N,): each n-gram's term in the served log-odds (see the module docstring).
@@ -116,8 +131,9 @@ class NgramEvidence:
         first, first_row = tf.gather(first, order), tf.gather(first_row, order)
         nrows = tf.cast(batch_size, tf.int64)
         grams = tf.RaggedTensor.from_value_rowids(tf.gather(occurrences["gram"], first), first_row, nrows=nrows)
-        values = tf.RaggedTensor.from_value_rowids(tf.gather(occurrences["contribution"], first), first_row,
-                                                   nrows=nrows)
+        values = tf.RaggedTensor.from_value_rowids(
+            tf.gather(occurrences["contribution"], first), first_row, nrows=nrows
+        )
         return grams.to_tensor(default_value=""), values.to_tensor(default_value=0.0)
 
     def token_mass(self, occurrences: dict, batch_size, length):

@@ -48,25 +48,32 @@ def shaded_tokens(explanation: Explanation, colour: bool) -> str:
 
 def format_review(explanation: Explanation, top: int, colour: bool) -> str:
     e = explanation
-    answer = (", ".join(f"{name} {p:.4f}" for name, p in e.labels) if e.labels
-              else f"{e.label:<8}  {e.probability:.4f}")
-    lines = [f"{answer}  known_tokens={e.known_tokens}",
-             "  " + shaded_tokens(e, colour)]
+    answer = ", ".join(f"{name} {p:.4f}" for name, p in e.labels) if e.labels else f"{e.label:<8}  {e.probability:.4f}"
+    lines = [f"{answer}  known_tokens={e.known_tokens}", "  " + shaded_tokens(e, colour)]
     if top > 0 and e.tokens:
         lines.append(f"  top {min(top, len(e.tokens))}: " + " · ".join(f"{t} {w:.3f}" for _, t, w in e.top(top)))
     if e.ngrams:
-        shown = e.ngrams[:max(top, NGRAM_ROWS)]
-        lines.append(f"  n-grams ({e.ngram_measure}, + toward {e.ngram_toward}, - toward {e.ngram_against}): "
-                     + " · ".join(f'{c:+.3f} "{g}"' for g, c in shown))
+        shown = e.ngrams[: max(top, NGRAM_ROWS)]
+        lines.append(
+            f"  n-grams ({e.ngram_measure}, + toward {e.ngram_toward}, - toward {e.ngram_against}): "
+            + " · ".join(f'{c:+.3f} "{g}"' for g, c in shown)
+        )
     return "\n".join(lines)
 
 
 def format_jsonl(explanation: Explanation, top: int, meaning: str) -> str:
     e = explanation
-    record = {"text": e.text, "label": e.label, "label_id": e.label_id, "probability": e.probability,
-              "known_tokens": e.known_tokens, "tokens": e.tokens, "weights": e.weights,
-              "top": [{"position": i, "token": t, "weight": w} for i, t, w in e.top(top)],
-              "weights_meaning": meaning}
+    record = {
+        "text": e.text,
+        "label": e.label,
+        "label_id": e.label_id,
+        "probability": e.probability,
+        "known_tokens": e.known_tokens,
+        "tokens": e.tokens,
+        "weights": e.weights,
+        "top": [{"position": i, "token": t, "weight": w} for i, t, w in e.top(top)],
+        "weights_meaning": meaning,
+    }
     if e.ngrams:
         record["ngrams"] = [{"ngram": g, "contribution": c} for g, c in e.ngrams]
     if e.labels:  # multi-label: the predicted set, most probable first

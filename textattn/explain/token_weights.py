@@ -26,7 +26,12 @@ from keras import ops
 
 from textattn.explain import pool_query, rollout
 from textattn.explain.weight_kinds import (  # noqa: F401  (weight_kind is this module's too)
-    ATTENTION_POOLING, GRADIENT_X_INPUT, RNN_ATTENTION, ROLLOUT, attention_layer_names, weight_kind,
+    ATTENTION_POOLING,
+    GRADIENT_X_INPUT,
+    RNN_ATTENTION,
+    ROLLOUT,
+    attention_layer_names,
+    weight_kind,
 )
 from textattn.layers import TransformerBlock
 from textattn.models.token_model import TOKEN_EMBEDDING
@@ -56,15 +61,15 @@ def self_attention(layer, x, mask):
     (``rollout.with_residual``). The other bodies have no residual.
     """
     if isinstance(layer, TransformerBlock):
-        _, scores = layer.attention(x, x, query_mask=mask, value_mask=mask, return_attention_scores=True,
-                                    training=False)
+        _, scores = layer.attention(
+            x, x, query_mask=mask, value_mask=mask, return_attention_scores=True, training=False
+        )
         return rollout.with_residual(rollout.average_heads(scores))
     if isinstance(layer, keras.layers.MultiHeadAttention):
         _, scores = layer(x, x, query_mask=mask, value_mask=mask, return_attention_scores=True, training=False)
         return rollout.average_heads(scores)
     # keras.layers.Attention, keras.layers.AdditiveAttention, textattn's BahdanauAttention: [query, value].
-    _, scores = layer([x, x], mask=None if mask is None else [mask, mask], return_attention_scores=True,
-                      training=False)
+    _, scores = layer([x, x], mask=None if mask is None else [mask, mask], return_attention_scores=True, training=False)
     return scores
 
 
@@ -100,7 +105,7 @@ class TokenWeigher:
             outputs.append(_tensors(self.pool.input)[0])  # the sequence pooled, (batch, T, W)
         self.probe = keras.Model(model.input, outputs, name="explain_probe") if outputs else None
         if self.kind == GRADIENT_X_INPUT:
-            after = model.layers[model.layers.index(self.embedding) + 1:]
+            after = model.layers[model.layers.index(self.embedding) + 1 :]
             self.chain = [layer for layer in after if layer.name != CLASSIFIER]
             self.classifier = model.get_layer(CLASSIFIER)
 
@@ -112,8 +117,11 @@ class TokenWeigher:
         else:
             probed = self.probe(ids, training=False)
             probed = _tensors(probed)
-            weigh = {ATTENTION_POOLING: self._attention_pooling, RNN_ATTENTION: self._rnn_attention,
-                     ROLLOUT: self._rollout}[self.kind]
+            weigh = {
+                ATTENTION_POOLING: self._attention_pooling,
+                RNN_ATTENTION: self._rnn_attention,
+                ROLLOUT: self._rollout,
+            }[self.kind]
             raw = weigh(probed, ids, mask)
         return normalise(ops.cast(raw, "float32"), ids != 0)
 

@@ -6,7 +6,11 @@ The weights themselves are computed in ``token_weights``; their meaning in words
 from __future__ import annotations
 
 ATTENTION_POOLING, ROLLOUT, RNN_ATTENTION, GRADIENT_X_INPUT = (
-    "attention_pooling", "rollout", "rnn_attention", "gradient_x_input")
+    "attention_pooling",
+    "rollout",
+    "rnn_attention",
+    "gradient_x_input",
+)
 
 
 def weight_kind(model_config) -> str:

@@ -24,8 +24,7 @@ def fold_key_mask(query, key, value_mask):
     for _ in range(len(key.shape) - 3):  # (batch, 1, ..., Tv, 1)
         bias = ops.expand_dims(bias, 1)
     bias = ops.broadcast_to(bias, (*ops.shape(key)[:-1], 1))
-    return (ops.concatenate([query, ops.ones_like(query[..., :1])], axis=-1),
-            ops.concatenate([key, bias], axis=-1))
+    return (ops.concatenate([query, ops.ones_like(query[..., :1])], axis=-1), ops.concatenate([key, bias], axis=-1))
 
 
 @keras.saving.register_keras_serializable(package="textattn")
@@ -53,10 +52,19 @@ class FoldedAttention(keras.layers.Attention):
     """
 
     def call(self, inputs, mask=None, training=False, return_attention_scores=False, use_causal_mask=False):
-        if (self.score_mode != "dot" or return_attention_scores or use_causal_mask
-                or not keras_layers.validate_attention_inputs(self, inputs, mask)):
-            return super().call(inputs, mask=mask, training=training,
-                                return_attention_scores=return_attention_scores, use_causal_mask=use_causal_mask)
+        if (
+            self.score_mode != "dot"
+            or return_attention_scores
+            or use_causal_mask
+            or not keras_layers.validate_attention_inputs(self, inputs, mask)
+        ):
+            return super().call(
+                inputs,
+                mask=mask,
+                training=training,
+                return_attention_scores=return_attention_scores,
+                use_causal_mask=use_causal_mask,
+            )
         query, value = inputs[0], inputs[1]
         key = inputs[2] if len(inputs) > 2 else value
         query_mask = mask[0] if mask else None

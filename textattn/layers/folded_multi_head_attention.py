@@ -36,19 +36,44 @@ class FoldedMultiHeadAttention(keras.layers.MultiHeadAttention):
         (batch, T, output_shape or dim), carrying the query's mask.
     """
 
-    def call(self, query, value, key=None, query_mask=None, value_mask=None, key_mask=None, attention_mask=None,
-             return_attention_scores=False, training=None, use_causal_mask=False):
+    def call(
+        self,
+        query,
+        value,
+        key=None,
+        query_mask=None,
+        value_mask=None,
+        key_mask=None,
+        attention_mask=None,
+        return_attention_scores=False,
+        training=None,
+        use_causal_mask=False,
+    ):
         private = keras_layers.mha_private_parts(self)
         parents_path = (
-            attention_mask is not None or key_mask is not None or return_attention_scores or use_causal_mask
-            or len(query.shape) != 3 or self.attention_axes not in (None, (1,), [1])
-            or private is None or private.sliding_window is not None or private.use_gate
+            attention_mask is not None
+            or key_mask is not None
+            or return_attention_scores
+            or use_causal_mask
+            or len(query.shape) != 3
+            or self.attention_axes not in (None, (1,), [1])
+            or private is None
+            or private.sliding_window is not None
+            or private.use_gate
         )
         if parents_path:
-            return super().call(query, value, key=key, query_mask=query_mask, value_mask=value_mask,
-                                key_mask=key_mask, attention_mask=attention_mask,
-                                return_attention_scores=return_attention_scores, training=training,
-                                use_causal_mask=use_causal_mask)
+            return super().call(
+                query,
+                value,
+                key=key,
+                query_mask=query_mask,
+                value_mask=value_mask,
+                key_mask=key_mask,
+                attention_mask=attention_mask,
+                return_attention_scores=return_attention_scores,
+                training=training,
+                use_causal_mask=use_causal_mask,
+            )
         key = value if key is None else key
         # Copies without the Keras mask attached: the projections take no masks.
         query, key, value = ops.copy(query), ops.copy(key), ops.copy(value)
@@ -66,4 +91,3 @@ class FoldedMultiHeadAttention(keras.layers.MultiHeadAttention):
             scores = private.dropout_layer(scores, training=training)
         output = ops.transpose(ops.matmul(scores, v), (0, 2, 1, 3))  # (B, T, N, Hv)
         return self.output_dense(output)
-

@@ -34,7 +34,8 @@ class LogLinearBlend(keras.layers.Layer):
 
     def build(self, input_shape):
         self.branch_weights = self.add_weight(
-            name="branch_weights", shape=(self.num_branches,), initializer="ones", trainable=False)
+            name="branch_weights", shape=(self.num_branches,), initializer="ones", trainable=False
+        )
         if self.use_bias:
             self.bias = self.add_weight(name="bias", shape=(self.num_classes,), initializer="zeros", trainable=False)
 
@@ -59,8 +60,12 @@ class LogLinearBlend(keras.layers.Layer):
         return tuple(input_shape[0])
 
     def get_config(self):
-        return {**super().get_config(), "num_branches": self.num_branches, "num_classes": self.num_classes,
-                "use_bias": self.use_bias}
+        return {
+            **super().get_config(),
+            "num_branches": self.num_branches,
+            "num_classes": self.num_classes,
+            "use_bias": self.use_bias,
+        }
 
 
 def fit_log_linear_blend(branch_probabilities, labels, use_bias: bool = True, steps: int = 500, sample_weight=None):
@@ -103,7 +108,7 @@ def fit_log_linear_blend(branch_probabilities, labels, use_bias: bool = True, st
     loss, ga, gb = loss_and_grad(a, b)
     step = 1.0
     for _ in range(steps):
-        norm = (ga ** 2).sum() + (gb ** 2).sum()
+        norm = (ga**2).sum() + (gb**2).sum()
         if norm < 1e-12:
             break
         while step > 1e-10:

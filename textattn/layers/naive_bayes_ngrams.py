@@ -36,7 +36,8 @@ class NaiveBayesNgramLogits(keras.layers.Layer):
 
     def build(self, input_shape):
         self.log_count_ratio = self.add_weight(
-            name="log_count_ratio", shape=(self.vocab_size, self.num_classes), initializer="zeros", trainable=False)
+            name="log_count_ratio", shape=(self.vocab_size, self.num_classes), initializer="zeros", trainable=False
+        )
         self.ngram_weight = self.add_weight(name="ngram_weight", shape=(self.vocab_size, 1), initializer="zeros")
         self.bias = self.add_weight(name="bias", shape=(self.num_classes,), initializer="zeros")
 

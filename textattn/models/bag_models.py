@@ -1,8 +1,8 @@
 """The n-gram model and the hybrid (n-gram branch + word-sequence branch) model.
 
-    ngram:   n-gram bag (batch, V) sparse -> NaiveBayesNgramLogits -> softmax (batch, C)
-    hybrid:  {"token_ids": (batch, length) int32, "ngrams": (batch, V) sparse}
-             -> [ngram_branch, word_branch] class probabilities -> LogLinearBlend -> (batch, C)
+ngram:   n-gram bag (batch, V) sparse -> NaiveBayesNgramLogits -> softmax (batch, C)
+hybrid:  {"token_ids": (batch, length) int32, "ngrams": (batch, V) sparse}
+         -> [ngram_branch, word_branch] class probabilities -> LogLinearBlend -> (batch, C)
 """
 
 from __future__ import annotations
@@ -20,8 +20,9 @@ NGRAM_BRANCH, WORD_BRANCH, BLEND = "ngram_branch", "word_branch", "blend"
 NB_LAYER = "naive_bayes_ngrams"
 
 
-def build_ngram_model(config: Config, ngram_vocab_size: int | None = None, num_classes: int = 2,
-                      name: str | None = None) -> keras.Model:
+def build_ngram_model(
+    config: Config, ngram_vocab_size: int | None = None, num_classes: int = 2, name: str | None = None
+) -> keras.Model:
     """Multi-hot n-gram features (batch, V), sparse -> class probabilities (batch, num_classes)."""
     size = int(ngram_vocab_size or config.model.ngram.vocab_size)
     inputs = keras.Input(shape=(size,), sparse=True, name=NGRAMS)
@@ -36,8 +37,9 @@ def word_branch_config(config: Config) -> Config:
     return dataclasses.replace(config, model=model)
 
 
-def assemble_hybrid(ngram_model: keras.Model, word_model: keras.Model, name: str,
-                    branch_weights=None, bias=None) -> keras.Model:
+def assemble_hybrid(
+    ngram_model: keras.Model, word_model: keras.Model, name: str, branch_weights=None, bias=None
+) -> keras.Model:
     """One model over both inputs: the two (trained) branches, (batch, C) each, blended by ``LogLinearBlend``."""
     ngram_model.name = NGRAM_BRANCH
     word_model.name = WORD_BRANCH

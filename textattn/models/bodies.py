@@ -24,9 +24,9 @@ def dot_product_attention(x, config: Config):
     """
     c = config.model.attention
     for i in range(c.num_layers):
-        x = FoldedAttention(
-            use_scale=c.use_scale, score_mode=c.score_mode, dropout=c.dropout, name=f"attention_{i}"
-        )([x, x])
+        x = FoldedAttention(use_scale=c.use_scale, score_mode=c.score_mode, dropout=c.dropout, name=f"attention_{i}")(
+            [x, x]
+        )
     return x
 
 

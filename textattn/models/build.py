@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import keras
 
-from textattn.config import Config
 from textattn.backend import check_variant
+from textattn.config import Config
 from textattn.errors import UserError
 from textattn.models.bag_models import BUILDERS
 from textattn.models.token_model import build_word_model
@@ -35,5 +35,6 @@ def check_head(config: Config, num_classes: int) -> None:
     if num_classes < 2:
         raise UserError(f"the data has {num_classes} class; a classifier needs at least 2")
     if config.model.head == "sigmoid" and num_classes != 2 and not config.data.multi_label:
-        raise UserError(f"model.head: sigmoid classifies 2 classes but the data has {num_classes}; "
-                        "use model.head=softmax")
+        raise UserError(
+            f"model.head: sigmoid classifies 2 classes but the data has {num_classes}; use model.head=softmax"
+        )

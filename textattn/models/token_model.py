@@ -1,10 +1,10 @@
 """The word-sequence model every variant with a body sits in.
 
-    token ids (batch, sequence_length) int32 (any length with train.bucket_by_length) -> Embedding (batch, length, dim), masked with model.mask_padding
-    -> positions (model.positional) -> the variant's body -> (batch, length, width) or (batch, width)
-    -> pooling over unmasked steps (model.pooling), for a sequence
-    -> head: (batch, C) softmax over the C classes, or (batch, 1) sigmoid (C = 2 only),
-       or (batch, L) sigmoids, one per label (data.multi_label)
+token ids (batch, sequence_length) int32 (any length with train.bucket_by_length) -> Embedding (batch, length, dim), masked with model.mask_padding
+-> positions (model.positional) -> the variant's body -> (batch, length, width) or (batch, width)
+-> pooling over unmasked steps (model.pooling), for a sequence
+-> head: (batch, C) softmax over the C classes, or (batch, 1) sigmoid (C = 2 only),
+   or (batch, L) sigmoids, one per label (data.multi_label)
 """
 
 from __future__ import annotations
@@ -34,9 +34,9 @@ def build_token_model(config: Config, body: Callable, num_classes: int = 2) -> k
     # Bucketed batches (train.bucket_by_length) are cut to their longest review: any length up to sequence_length.
     length = None if config.train.bucket_by_length else config.data.sequence_length
     inputs = keras.Input(shape=(length,), dtype="int32", name=TOKEN_IDS)
-    x = keras.layers.Embedding(
-        config.data.vocab_size, m.embedding_dim, mask_zero=m.mask_padding, name=TOKEN_EMBEDDING
-    )(inputs)
+    x = keras.layers.Embedding(config.data.vocab_size, m.embedding_dim, mask_zero=m.mask_padding, name=TOKEN_EMBEDDING)(
+        inputs
+    )
     x = add_positions(x, config)
     x = body(x, config)
     if len(x.shape) == 3:

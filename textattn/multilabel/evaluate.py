@@ -5,12 +5,12 @@ from __future__ import annotations
 import os
 
 from textattn import runs
+from textattn.data.run_data import load_data
 from textattn.data.source import resolve_data
 from textattn.errors import UserError
-from textattn.data.run_data import load_data
+from textattn.inference import predict_label_probabilities
 from textattn.multilabel import thresholds
 from textattn.multilabel.metrics import multi_label_metrics
-from textattn.inference import predict_label_probabilities
 
 
 def is_multi_label_run(run_dir: str) -> bool:
@@ -29,8 +29,10 @@ def evaluate_multi_label(run_dir: str, split: str = "test", data_path: str | Non
     names = runs.load_class_names(run_dir)
     data = load_data(config, verbose=False)
     if data.class_names != names:
-        raise UserError(f"the data's labels {data.class_names} are not the run's ({runs.CLASSES}: {names}); "
-                        "evaluate on data with the run's labels")
+        raise UserError(
+            f"the data's labels {data.class_names} are not the run's ({runs.CLASSES}: {names}); "
+            "evaluate on data with the run's labels"
+        )
     if data.vocabulary != runs.load_vocabulary(os.path.join(run_dir, runs.VOCAB)):
         raise UserError("the data's vocabulary differs from the run's; evaluate on the data the run was trained on")
     part = "test" if split == "test" else "val"

@@ -35,10 +35,16 @@ def multi_label_metrics(y_true: np.ndarray, probabilities: np.ndarray, threshold
     per_label_f1 = _f1(y_true, predicted, None)
     rows = []
     for i, name in enumerate(class_names):
-        rows.append({"label": name, "threshold": round(float(thresholds[i]), 6),
-                     "precision": float(true_positives[i] / n_predicted[i]) if n_predicted[i] else 0.0,
-                     "recall": float(true_positives[i] / support[i]) if support[i] else 0.0,
-                     "f1": float(per_label_f1[i]), "support": int(support[i])})
+        rows.append(
+            {
+                "label": name,
+                "threshold": round(float(thresholds[i]), 6),
+                "precision": float(true_positives[i] / n_predicted[i]) if n_predicted[i] else 0.0,
+                "recall": float(true_positives[i] / support[i]) if support[i] else 0.0,
+                "f1": float(per_label_f1[i]),
+                "support": int(support[i]),
+            }
+        )
     return {
         "micro_f1": float(_f1(y_true, predicted, "micro")),
         "macro_f1": float(_f1(y_true, predicted, "macro")),
@@ -53,8 +59,12 @@ def format_table(figures: dict) -> str:
     width = max([5] + [len(row["label"]) for row in figures["per_label"]])
     lines = [f"{'label':<{width}}  threshold  precision  recall      f1  support"]
     for row in figures["per_label"]:
-        lines.append(f"{row['label']:<{width}}  {row['threshold']:9.3f}  {row['precision']:9.4f}  {row['recall']:6.4f}"
-                     f"  {row['f1']:6.4f}  {row['support']:7d}")
-    lines.append(f"micro-F1 {figures['micro_f1']:.4f}  macro-F1 {figures['macro_f1']:.4f}  "
-                 f"subset accuracy {figures['subset_accuracy']:.4f}  ({figures['examples']} examples)")
+        lines.append(
+            f"{row['label']:<{width}}  {row['threshold']:9.3f}  {row['precision']:9.4f}  {row['recall']:6.4f}"
+            f"  {row['f1']:6.4f}  {row['support']:7d}"
+        )
+    lines.append(
+        f"micro-F1 {figures['micro_f1']:.4f}  macro-F1 {figures['macro_f1']:.4f}  "
+        f"subset accuracy {figures['subset_accuracy']:.4f}  ({figures['examples']} examples)"
+    )
     return "\n".join(lines)

@@ -1,7 +1,7 @@
 """What ``predict`` and ``explain`` show of a multi-label model: each text's label set with probabilities.
 
-    b 0.6748, a 0.6677  apple banana the film        (plain: labels by probability, then the text)
-    {"labels": ["b", "a"], "probabilities": {"a": 0.67, "b": 0.67, "c": 0.61}, "known_tokens": 4}
+b 0.6748, a 0.6677  apple banana the film        (plain: labels by probability, then the text)
+{"labels": ["b", "a"], "probabilities": {"a": 0.67, "b": 0.67, "c": 0.61}, "known_tokens": 4}
 """
 
 from __future__ import annotations
@@ -46,9 +46,14 @@ class MultiLabelPredictions:
 
     def fields(self) -> list[dict]:
         """Per text: {"labels": names by probability, "probabilities": by label name, "known_tokens"}."""
-        return [{"labels": [name for name, _ in label_set(self.class_names, p, chosen)],
-                 "probabilities": dict(zip(self.class_names, p.tolist())), "known_tokens": int(known)}
-                for p, chosen, known in zip(self.probabilities, self.predicted, self.known_tokens)]
+        return [
+            {
+                "labels": [name for name, _ in label_set(self.class_names, p, chosen)],
+                "probabilities": dict(zip(self.class_names, p.tolist())),
+                "known_tokens": int(known),
+            }
+            for p, chosen, known in zip(self.probabilities, self.predicted, self.known_tokens)
+        ]
 
     def plain(self, i: int, text: str) -> str:
         labels = label_set(self.class_names, self.probabilities[i], self.predicted[i])
@@ -65,15 +70,19 @@ def collect(serve, texts, batch_size: int, class_names: list[str]) -> MultiLabel
 
     parts = {key: [] for key in (serving.PROBABILITIES, PREDICTED, serving.KNOWN_TOKENS)}
     for start in range(0, len(texts), batch_size):
-        out = serve(tf.constant(texts[start:start + batch_size], dtype=tf.string))
+        out = serve(tf.constant(texts[start : start + batch_size], dtype=tf.string))
         for key in parts:
             parts[key].append(out[key].numpy())
     n = len(class_names)
-    empty = {serving.PROBABILITIES: np.zeros((0, n), np.float32), PREDICTED: np.zeros((0, n), bool),
-             serving.KNOWN_TOKENS: np.zeros(0, np.int32)}
+    empty = {
+        serving.PROBABILITIES: np.zeros((0, n), np.float32),
+        PREDICTED: np.zeros((0, n), bool),
+        serving.KNOWN_TOKENS: np.zeros(0, np.int32),
+    }
     joined = {key: np.concatenate(values) if values else empty[key] for key, values in parts.items()}
-    return MultiLabelPredictions(class_names, joined[serving.PROBABILITIES], joined[PREDICTED],
-                                 joined[serving.KNOWN_TOKENS])
+    return MultiLabelPredictions(
+        class_names, joined[serving.PROBABILITIES], joined[PREDICTED], joined[serving.KNOWN_TOKENS]
+    )
 
 
 def output_lines(style, records: list[dict], predictions: MultiLabelPredictions) -> list[str]:
@@ -81,5 +90,7 @@ def output_lines(style, records: list[dict], predictions: MultiLabelPredictions)
     if not (style.to_file or style.jsonl):
         return [predictions.plain(i, record.get(style.text_field, "")) for i, record in enumerate(records)]
     include_text = style.include_text or not style.to_file
-    return [review_stream.dumps_line(review_stream.output_record(record, fields, style.text_field, include_text))
-            for record, fields in zip(records, predictions.fields())]
+    return [
+        review_stream.dumps_line(review_stream.output_record(record, fields, style.text_field, include_text))
+        for record, fields in zip(records, predictions.fields())
+    ]

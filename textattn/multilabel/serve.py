@@ -45,8 +45,13 @@ def make_multi_label_serve(model, parts: serving_parts.ServingParts, call_model=
         # Predicted labels first, by probability; the others (scored -1) after them, blanked.
         order = tf.argsort(tf.where(predicted, probabilities, -1.0), axis=1, direction="DESCENDING", stable=True)
         labels = tf.where(tf.gather(predicted, order, batch_dims=1), tf.gather(names, order), "")
-        return {LABELS: labels, PREDICTED: predicted, serving_parts.PROBABILITIES: probabilities,
-                LABEL_COUNT: tf.reduce_sum(tf.cast(predicted, tf.int32), axis=1), serving_parts.KNOWN_TOKENS: known}
+        return {
+            LABELS: labels,
+            PREDICTED: predicted,
+            serving_parts.PROBABILITIES: probabilities,
+            LABEL_COUNT: tf.reduce_sum(tf.cast(predicted, tf.int32), axis=1),
+            serving_parts.KNOWN_TOKENS: known,
+        }
 
     return serve
 

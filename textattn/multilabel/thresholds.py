@@ -29,8 +29,7 @@ def fit_thresholds(y_true: np.ndarray, probabilities: np.ndarray) -> np.ndarray:
     """
     y_true = np.asarray(y_true, np.float64)
     probabilities = np.asarray(probabilities, np.float64)
-    return np.asarray([_best_threshold(y_true[:, i], probabilities[:, i]) for i in range(y_true.shape[1])],
-                      np.float32)
+    return np.asarray([_best_threshold(y_true[:, i], probabilities[:, i]) for i in range(y_true.shape[1])], np.float32)
 
 
 def _best_threshold(y: np.ndarray, p: np.ndarray) -> float:

@@ -13,8 +13,9 @@ from textattn.models import build_model
 from textattn.models.bag_models import NB_LAYER, build_ngram_model
 
 
-def compile_model(model: keras.Model, config: Config, learning_rate: float | None = None,
-                  weighted: bool = False) -> keras.Model:
+def compile_model(
+    model: keras.Model, config: Config, learning_rate: float | None = None, weighted: bool = False
+) -> keras.Model:
     """Compile with the config's optimizer and loss; ``weighted``: accuracy counts sample weights (a JAX
     multi-process run pads its last validation batch with rows of weight 0; ``train.class_weight`` weighs
     validation's classes, textattn/class_weights.py)."""
@@ -35,8 +36,12 @@ def compile_model(model: keras.Model, config: Config, learning_rate: float | Non
 
 def ngram_ratios(config: Config, data: RunData, bags=None, labels=None) -> np.ndarray:
     """Log-count ratios (classes, n-gram vocabulary) of the training part (or of ``bags``/``labels`` when given)."""
-    counts = class_weights.weight_counts(data.ngram_class_counts(bags, labels), config,
-                                         data.labels("train") if labels is None else labels, data.class_names)
+    counts = class_weights.weight_counts(
+        data.ngram_class_counts(bags, labels),
+        config,
+        data.labels("train") if labels is None else labels,
+        data.class_names,
+    )
     return ratios_from_counts(counts, config.model.ngram.alpha)
 
 

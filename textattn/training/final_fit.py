@@ -35,8 +35,10 @@ def final_fit(config: Config, chosen: dict, blend: dict | None, verbose, class_n
     full = dataclasses.replace(config, data=dataclasses.replace(config.data, validation_size=0))
     data = load_data(full)
     if data.class_names != list(class_names):
-        raise UserError(f"the final fit's data has classes {data.class_names}, the run's {list(class_names)}; "
-                        "train with train.final_fit=false")
+        raise UserError(
+            f"the final fit's data has classes {data.class_names}, the run's {list(class_names)}; "
+            "train with train.final_fit=false"
+        )
     print(f"Final fit on all {data.count('train'):,} training reviews...", flush=True)
     start = time.perf_counter()
     variant = config.model.variant
@@ -45,18 +47,27 @@ def final_fit(config: Config, chosen: dict, blend: dict | None, verbose, class_n
     weights = class_weights.for_fit(full, data.labels("train"), data.class_names)
     if variant != "ngram":
         word_model = new_word_model(word_config, data)
-        word_model.fit(data.dataset(word_config, "train", for_fit=True), epochs=chosen["epochs"], shuffle=False,
-                       verbose=verbose, class_weight=weights)
+        word_model.fit(
+            data.dataset(word_config, "train", for_fit=True),
+            epochs=chosen["epochs"],
+            shuffle=False,
+            verbose=verbose,
+            class_weight=weights,
+        )
     if variant == "hybrid":
         ngram_model, _ = fit_ngram_branch(full, data, verbose, epochs=chosen["ngram_epochs"], validate=False)
         model = assemble_hybrid(ngram_model, word_model, hybrid_name(config), blend["branch_weights"], blend["bias"])
     elif variant == "ngram":
         keras.utils.set_random_seed(config.seed)
         model = compile_model(new_ngram_model(full, data), full)
-        model.fit(data.dataset(full, "train"), epochs=chosen["epochs"], shuffle=False, verbose=verbose,
-                  class_weight=weights)
+        model.fit(
+            data.dataset(full, "train"), epochs=chosen["epochs"], shuffle=False, verbose=verbose, class_weight=weights
+        )
     else:
         model = word_model
-    summary = {"train_examples": int(data.count("train")), "fit_seconds": round(time.perf_counter() - start, 3),
-               **chosen}
+    summary = {
+        "train_examples": int(data.count("train")),
+        "fit_seconds": round(time.perf_counter() - start, 3),
+        **chosen,
+    }
     return FinalFit(model, data, summary)

@@ -73,19 +73,28 @@ def fit_hybrid(config: Config, data: RunData, verbose, fit_word_branch: WordBran
     """Train the n-gram branch, then the word branch (by ``fit_word_branch``), then fit their blend on validation."""
     print("Hybrid: training the n-gram branch...", flush=True)
     ngram_model, ngram_summary = fit_ngram_branch(config, data, verbose)
-    print(f"Hybrid: n-gram branch best val_accuracy {ngram_summary['best_val_accuracy']:.4f} "
-          f"at epoch {ngram_summary['best_epoch']}; training the {config.model.hybrid.branch} branch...", flush=True)
+    print(
+        f"Hybrid: n-gram branch best val_accuracy {ngram_summary['best_val_accuracy']:.4f} "
+        f"at epoch {ngram_summary['best_epoch']}; training the {config.model.hybrid.branch} branch...",
+        flush=True,
+    )
     word_config = word_branch_config(config)
     word_model, word_history = fit_word_branch(new_word_model(word_config, data), word_config)
-    branch_val = [predict(ngram_model, config, data, "val", "ngram"),
-                  predict(word_model, config, data, "val", word_config.model.variant)]
-    weights, bias = fit_log_linear_blend(branch_val, data.labels("val"), sample_weight=class_weights.sample_weights(
-        config, data.labels("val"), data.class_names))
+    branch_val = [
+        predict(ngram_model, config, data, "val", "ngram"),
+        predict(word_model, config, data, "val", word_config.model.variant),
+    ]
+    weights, bias = fit_log_linear_blend(
+        branch_val,
+        data.labels("val"),
+        sample_weight=class_weights.sample_weights(config, data.labels("val"), data.class_names),
+    )
     return HybridFit(ngram_model, word_model, word_history, ngram_summary, weights, bias, branch_val)
 
 
-def fit_ngram_branch(config: Config, data: RunData, verbose, epochs: int | None = None,
-                     validate: bool = True) -> tuple[keras.Model, dict]:
+def fit_ngram_branch(
+    config: Config, data: RunData, verbose, epochs: int | None = None, validate: bool = True
+) -> tuple[keras.Model, dict]:
     """The hybrid's n-gram branch, trained with ``model.hybrid.ngram_*``; best epoch by validation kept.
 
     With ``model.hybrid.self_training`` the trained branch labels the unlabelled
@@ -107,10 +116,15 @@ def fit_ngram_branch(config: Config, data: RunData, verbose, epochs: int | None 
         bags = pipeline.NgramBags(*concat_bags(data.ngrams.train, pseudo))
         labels = np.concatenate([data.tokens.y_train, probabilities[confident].argmax(axis=1).astype(np.int32)])
         teacher = summary
-        model, summary = _fit_ngram_model(config, data, bags, labels, verbose,
-                                          epochs or (teacher.get("best_epoch") if validate else None), validate)
-        summary["self_training"] = {"unlabeled": int(len(unsup)), "pseudo_labelled": int(len(confident)),
-                                    "confidence": h.self_training_confidence, "teacher": teacher}
+        model, summary = _fit_ngram_model(
+            config, data, bags, labels, verbose, epochs or (teacher.get("best_epoch") if validate else None), validate
+        )
+        summary["self_training"] = {
+            "unlabeled": int(len(unsup)),
+            "pseudo_labelled": int(len(confident)),
+            "confidence": h.self_training_confidence,
+            "teacher": teacher,
+        }
         summary["fit_seconds"] = round(summary["fit_seconds"] + teacher["fit_seconds"], 3)
     return model, summary
 
@@ -125,18 +139,28 @@ def _fit_ngram_model(config: Config, data: RunData, bags, labels, verbose, epoch
     if bags is None:
         train_ds = data.dataset(config, "train", "ngram", batch_size=h.ngram_batch_size)
     else:
-        train_ds = pipeline.make_dataset(bags, labels, h.ngram_batch_size, config.seed,
-                                         ngram_vocab_size=data.ngram_vocab_size)
+        train_ds = pipeline.make_dataset(
+            bags, labels, h.ngram_batch_size, config.seed, ngram_vocab_size=data.ngram_vocab_size
+        )
     weights = class_weights.for_fit(config, data.labels("train") if labels is None else labels, data.class_names)
     val_ds = class_weights.weigh_validation(data.dataset(config, "val", "ngram"), weights) if validate else None
-    history = model.fit(train_ds, validation_data=val_ds,
-                        epochs=epochs or h.ngram_epochs, callbacks=[timer, keep] if validate else [timer],
-                        shuffle=False, verbose=verbose, class_weight=weights)
+    history = model.fit(
+        train_ds,
+        validation_data=val_ds,
+        epochs=epochs or h.ngram_epochs,
+        callbacks=[timer, keep] if validate else [timer],
+        shuffle=False,
+        verbose=verbose,
+        class_weight=weights,
+    )
     keep.restore()
     seconds = float(sum(history.history.get("epoch_seconds", [])))
     examples = data.count("train") if labels is None else len(labels)
     summary = {"epochs_run": len(history.epoch), "fit_seconds": round(seconds, 3), "train_examples": int(examples)}
     if validate:
-        summary.update(best_val_accuracy=keep.best, best_epoch=keep.best_epoch,
-                       val_accuracy_per_epoch=[round(v, 5) for v in history.history["val_accuracy"]])
+        summary.update(
+            best_val_accuracy=keep.best,
+            best_epoch=keep.best_epoch,
+            val_accuracy_per_epoch=[round(v, 5) for v in history.history["val_accuracy"]],
+        )
     return model, summary

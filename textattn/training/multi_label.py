@@ -40,10 +40,15 @@ def compile_multi_label(model: keras.Model, config: Config) -> keras.Model:
     """Compile with the config's optimizer, binary cross-entropy, per-label ROC AUC (averaged) and micro-F1 at 0.5."""
     t = config.train
     optimizer = keras.optimizers.get({"class_name": t.optimizer, "config": {"learning_rate": t.learning_rate}})
-    model.compile(optimizer=optimizer, loss=keras.losses.BinaryCrossentropy(),
-                  metrics=[keras.metrics.AUC(multi_label=True, num_labels=int(model.output_shape[-1]), name="auc"),
-                           keras.metrics.F1Score(average="micro", threshold=0.5, name="micro_f1")],
-                  jit_compile=backend.jit_compile(t.jit_compile, config.model.variant))
+    model.compile(
+        optimizer=optimizer,
+        loss=keras.losses.BinaryCrossentropy(),
+        metrics=[
+            keras.metrics.AUC(multi_label=True, num_labels=int(model.output_shape[-1]), name="auc"),
+            keras.metrics.F1Score(average="micro", threshold=0.5, name="micro_f1"),
+        ],
+        jit_compile=backend.jit_compile(t.jit_compile, config.model.variant),
+    )
     return model
 
 
@@ -53,8 +58,9 @@ def train_multi_label(config: Config, data: RunData, run_dir: str, resumed: bool
     start = time.perf_counter()
     keras.utils.set_random_seed(config.seed)
     model = compile_multi_label(build_model(config, num_classes=len(names)), config)
-    history = fit_with_run_callbacks(model, config, data, run_dir, os.path.join(run_dir, runs.MODEL), verbose,
-                                     monitor=MONITOR)
+    history = fit_with_run_callbacks(
+        model, config, data, run_dir, os.path.join(run_dir, runs.MODEL), verbose, monitor=MONITOR
+    )
     fit_wall = time.perf_counter() - start
     model = runs.load_model(run_dir)
     best = max(history, key=lambda row: row[MONITOR])
@@ -64,17 +70,22 @@ def train_multi_label(config: Config, data: RunData, run_dir: str, resumed: bool
     label_thresholds.save(run_dir, names, thresholds)
     runs.save_vocabulary(os.path.join(run_dir, runs.VOCAB), data.vocabulary)
     validation = multi_label_metrics(y_val, val_probabilities, thresholds, names)
-    test = multi_label_metrics(data.labels("test"), predict_label_probabilities(model, config, data, "test"),
-                               thresholds, names)
+    test = multi_label_metrics(
+        data.labels("test"), predict_label_probabilities(model, config, data, "test"), thresholds, names
+    )
     metrics = _metrics(config, model, data, history, best, thresholds, validation, test, fit_wall, resumed)
     write_json(os.path.join(run_dir, runs.METRICS), metrics)
-    print(f"Best val AUC {best[MONITOR]:.4f} at epoch {best['epoch'] + 1}; test, with the fitted "
-          f"thresholds:\n{format_table(test)}", flush=True)
+    print(
+        f"Best val AUC {best[MONITOR]:.4f} at epoch {best['epoch'] + 1}; test, with the fitted "
+        f"thresholds:\n{format_table(test)}",
+        flush=True,
+    )
     return metrics
 
 
-def _metrics(config: Config, model, data: RunData, history, best, thresholds, validation, test, fit_wall,
-             resumed) -> dict:
+def _metrics(
+    config: Config, model, data: RunData, history, best, thresholds, validation, test, fit_wall, resumed
+) -> dict:
     """metrics.json of a multi-label run."""
     names = data.class_names
     epoch_seconds = [row.get("epoch_seconds", 0.0) for row in history]

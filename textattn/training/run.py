@@ -72,8 +72,14 @@ class Validation:
     probabilities (textattn/imbalance.py)."""
 
 
-def train(config: Config, output_dir: str | None = None, resume: str | None = None,
-          verbose: int | str = "auto", run_dir: str | None = None, session=None) -> TrainResult:
+def train(
+    config: Config,
+    output_dir: str | None = None,
+    resume: str | None = None,
+    verbose: int | str = "auto",
+    run_dir: str | None = None,
+    session=None,
+) -> TrainResult:
     """Train ``config`` and write a run directory.
 
     ``config``'s data source is settled (``textattn.data.source.resolve_data``);
@@ -101,15 +107,30 @@ def train(config: Config, output_dir: str | None = None, resume: str | None = No
     test = score_on_test(config, model, final_data, validation.calibration.temperature)
     if chosen.branches:
         score_branches_on_test(config, model, final_data, chosen.branches)
-        chosen.branches["word"].update(variant=config.model.hybrid.branch,
-                                       best_val_accuracy=best_row(chosen)["val_accuracy"],
-                                       best_epoch=validation.phase["best_epoch"])
-    metrics = run_metrics(config, model, final_data, test, validation.calibration.summary, validation.phase,
-                          chosen.history, session, prep_seconds=data.prep_seconds, fit_wall=chosen.fit_wall_seconds,
-                          n_validation=int(data.count("val")), resumed=resumed, branches=chosen.branches,
-                          final=final and final.summary)
-    metrics.update(imbalance.run_metrics(config, final_data, validation.decision, test.probabilities,
-                                         final_data.labels("test")))
+        chosen.branches["word"].update(
+            variant=config.model.hybrid.branch,
+            best_val_accuracy=best_row(chosen)["val_accuracy"],
+            best_epoch=validation.phase["best_epoch"],
+        )
+    metrics = run_metrics(
+        config,
+        model,
+        final_data,
+        test,
+        validation.calibration.summary,
+        validation.phase,
+        chosen.history,
+        session,
+        prep_seconds=data.prep_seconds,
+        fit_wall=chosen.fit_wall_seconds,
+        n_validation=int(data.count("val")),
+        resumed=resumed,
+        branches=chosen.branches,
+        final=final and final.summary,
+    )
+    metrics.update(
+        imbalance.run_metrics(config, final_data, validation.decision, test.probabilities, final_data.labels("test"))
+    )
     write_json(os.path.join(run_dir, runs.METRICS), metrics)
     print_outcome(config, metrics)
     return TrainResult(run_dir, metrics)
@@ -118,8 +139,11 @@ def train(config: Config, output_dir: str | None = None, resume: str | None = No
 def announce(config: Config, run_dir: str, session) -> None:
     print(f"Run directory: {run_dir}", flush=True)
     if session.kind != distributed.NONE:
-        print(f"Distribution: {session.describe()}; global batch {config.train.batch_size}, "
-              f"{config.train.batch_size / session.replicas:g} per replica", flush=True)
+        print(
+            f"Distribution: {session.describe()}; global batch {config.train.batch_size}, "
+            f"{config.train.batch_size / session.replicas:g} per replica",
+            flush=True,
+        )
 
 
 def load_checked_data(config: Config, run_dir: str, resumed: bool) -> RunData:
@@ -136,8 +160,11 @@ def load_checked_data(config: Config, run_dir: str, resumed: bool) -> RunData:
         if not resumed:
             shutil.rmtree(run_dir, ignore_errors=True)
         raise
-    print(f"Data: {data.count('train')} train / {data.count('val')} validation / {data.count('test')} test reviews "
-          f"from {data.source} in {data.prep_seconds:.1f}s{' (cached)' if data.cache_hit else ''}", flush=True)
+    print(
+        f"Data: {data.count('train')} train / {data.count('val')} validation / {data.count('test')} test reviews "
+        f"from {data.source} in {data.prep_seconds:.1f}s{' (cached)' if data.cache_hit else ''}",
+        flush=True,
+    )
     return data
 
 
@@ -157,8 +184,9 @@ def fit_on_training_part(config: Config, data: RunData, run_dir: str, verbose, s
     else:
         with session.scope():  # the model's variables and its fit: mirrored over the replicas
             model = compile_model(new_model(config, data), config, weighted=session.weights_validation)
-            history = fit_with_run_callbacks(model, config, data, run_dir, os.path.join(run_dir, runs.MODEL),
-                                             verbose, session=session)
+            history = fit_with_run_callbacks(
+                model, config, data, run_dir, os.path.join(run_dir, runs.MODEL), verbose, session=session
+            )
         # Loaded outside the scope: what follows runs on the chief alone, with no collective.
         model = runs.load_model(run_dir)
         branches = None
@@ -184,8 +212,7 @@ def choose_on_validation(config: Config, data: RunData, chosen: Chosen) -> Valid
         "final_val_accuracy": chosen.history[-1]["val_accuracy"],
         "val_accuracy": val_accuracy,
     }
-    decision = imbalance.fit_decision(config, calibrate(val_probs, calibration.temperature), y_val,
-                                      data.class_names)
+    decision = imbalance.fit_decision(config, calibrate(val_probs, calibration.temperature), y_val, data.class_names)
     return Validation(calibration, phase, decision)
 
 
@@ -198,10 +225,16 @@ def refit_on_all(config: Config, data: RunData, chosen: Chosen, validation: Vali
 
 
 def print_outcome(config: Config, metrics: dict) -> None:
-    print(f"Best val_accuracy {metrics['best_val_accuracy']:.4f} at epoch {metrics['best_epoch']}; "
-          f"test_accuracy {metrics['test_accuracy']:.4f}; fit {metrics['fit_seconds']:.1f}s", flush=True)
+    print(
+        f"Best val_accuracy {metrics['best_val_accuracy']:.4f} at epoch {metrics['best_epoch']}; "
+        f"test_accuracy {metrics['test_accuracy']:.4f}; fit {metrics['fit_seconds']:.1f}s",
+        flush=True,
+    )
     branches = metrics.get("branches")
     if branches:
-        print(f"Branches on test: n-gram {branches['ngram']['test_accuracy']:.4f}, "
-              f"{config.model.hybrid.branch} {branches['word']['test_accuracy']:.4f}, "
-              f"blend {metrics['test_accuracy']:.4f}", flush=True)
+        print(
+            f"Branches on test: n-gram {branches['ngram']['test_accuracy']:.4f}, "
+            f"{config.model.hybrid.branch} {branches['word']['test_accuracy']:.4f}, "
+            f"blend {metrics['test_accuracy']:.4f}",
+            flush=True,
+        )

@@ -55,8 +55,10 @@ def open_run_dir(config: Config, path: str) -> bool:
         if config_to_dict(saved) != config_to_dict(config):
             ours, theirs = _flat(config_to_dict(config)), _flat(config_to_dict(saved))
             differ = sorted(k for k in ours.keys() | theirs.keys() if ours.get(k) != theirs.get(k))
-            raise UserError(f"--run-dir {path!r} holds a run of another config (its {runs.CONFIG} differs in "
-                            f"{', '.join(differ)}); pass a new directory, or the same config to continue it")
+            raise UserError(
+                f"--run-dir {path!r} holds a run of another config (its {runs.CONFIG} differs in "
+                f"{', '.join(differ)}); pass a new directory, or the same config to continue it"
+            )
         if os.path.isfile(os.path.join(path, runs.METRICS)):
             raise UserError(f"--run-dir {path!r} holds a finished run; pass a new directory")
         return True
@@ -82,8 +84,10 @@ def check_class_names(run_dir: str, class_names: list[str], resume) -> None:
     """Write RUN_DIR/classes.txt; a resumed run's data must have the classes it started with."""
     path = os.path.join(run_dir, runs.CLASSES)
     if resume and os.path.isfile(path) and runs.load_class_names(run_dir) != list(class_names):
-        raise UserError(f"the data's classes {list(class_names)} differ from the run's ({runs.CLASSES}: "
-                        f"{runs.load_class_names(run_dir)}); resume with the data the run started with")
+        raise UserError(
+            f"the data's classes {list(class_names)} differ from the run's ({runs.CLASSES}: "
+            f"{runs.load_class_names(run_dir)}); resume with the data the run started with"
+        )
     runs.save_class_names(path, list(class_names))
 
 

@@ -33,16 +33,22 @@ def score_on_test(config: Config, model: keras.Model, data: RunData, temperature
     compile_model(model, config)
     probs = calibrate(predict(model, config, data, "test"), temperature)
     y = data.labels("test")
-    return TestScores(probabilities=probs, accuracy=accuracy(probs, y),
-                      loss=float(keras.losses.SparseCategoricalCrossentropy()(y, probs)),
-                      ece=expected_calibration_error(y, probs), brier=brier_score(y, probs))
+    return TestScores(
+        probabilities=probs,
+        accuracy=accuracy(probs, y),
+        loss=float(keras.losses.SparseCategoricalCrossentropy()(y, probs)),
+        ece=expected_calibration_error(y, probs),
+        brier=brier_score(y, probs),
+    )
 
 
 def score_branches_on_test(config: Config, model: keras.Model, data: RunData, branches: dict) -> None:
     """Add each hybrid branch's test accuracy to ``branches`` ({"ngram": ..., "word": ...})."""
     y = data.labels("test")
-    for key, layer, branch_variant in (("ngram", NGRAM_BRANCH, "ngram"),
-                                       ("word", WORD_BRANCH, config.model.hybrid.branch)):
+    for key, layer, branch_variant in (
+        ("ngram", NGRAM_BRANCH, "ngram"),
+        ("word", WORD_BRANCH, config.model.hybrid.branch),
+    ):
         probs = predict(model.get_layer(layer), config, data, "test", branch_variant)
         branches.setdefault(key, {})["test_accuracy"] = accuracy(probs, y)
 
@@ -52,9 +58,23 @@ def accuracy(probs: np.ndarray, labels: np.ndarray) -> float:
     return float(np.mean(np.argmax(probs, axis=1) == labels))
 
 
-def run_metrics(config: Config, model: keras.Model, data: RunData, test: TestScores, calibration: dict,
-                validation_phase: dict, history: list[dict], session, *, prep_seconds: float, fit_wall: float,
-                n_validation: int, resumed: bool, branches: dict | None, final: dict | None) -> dict:
+def run_metrics(
+    config: Config,
+    model: keras.Model,
+    data: RunData,
+    test: TestScores,
+    calibration: dict,
+    validation_phase: dict,
+    history: list[dict],
+    session,
+    *,
+    prep_seconds: float,
+    fit_wall: float,
+    n_validation: int,
+    resumed: bool,
+    branches: dict | None,
+    final: dict | None,
+) -> dict:
     """metrics.json: what the run chose, how it scores on test, and what it took (see README, Training)."""
     epoch_seconds = [row.get("epoch_seconds", 0.0) for row in history]
     fit_seconds = sum(epoch_seconds) + (branches["ngram"]["fit_seconds"] if branches else 0.0)

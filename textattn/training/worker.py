@@ -31,8 +31,11 @@ def train_worker(config: Config, session, run_dir: str, verbose) -> str:
     scratch = os.path.join(tempfile.gettempdir(), f"textattn-{session.name}-{digest}")
     shutil.rmtree(scratch, ignore_errors=True)
     os.makedirs(scratch)
-    print(f"{session.name}: {session.describe()}; the chief writes {run_dir}, this worker only {scratch} "
-          "(deleted at the end)", flush=True)
+    print(
+        f"{session.name}: {session.describe()}; the chief writes {run_dir}, this worker only {scratch} "
+        "(deleted at the end)",
+        flush=True,
+    )
     try:
         keras.utils.set_random_seed(config.seed)
         data = load_data(config)
@@ -40,8 +43,16 @@ def train_worker(config: Config, session, run_dir: str, verbose) -> str:
         check_head(config, data.num_classes)
         with session.scope():
             model = compile_model(new_model(config, data), config, weighted=session.weights_validation)
-            history = fit_with_run_callbacks(model, config, data, scratch, os.path.join(scratch, runs.MODEL),
-                                             verbose, session=session, shared_dir=run_dir)
+            history = fit_with_run_callbacks(
+                model,
+                config,
+                data,
+                scratch,
+                os.path.join(scratch, runs.MODEL),
+                verbose,
+                session=session,
+                shared_dir=run_dir,
+            )
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     print(f"{session.name}: training finished ({len(history)} epochs in this session)", flush=True)

@@ -65,9 +65,11 @@ class PatientStub:
             while True:
                 remaining = deadline - self._clock()
                 if remaining <= 0:
-                    raise ChiefGone(f"the search's chief at {self.address} has not answered for "
-                                    f"{self.timeout:g}s (tuner.chief_timeout); restart it with the same "
-                                    "command and tuner directory, then restart this worker")
+                    raise ChiefGone(
+                        f"the search's chief at {self.address} has not answered for "
+                        f"{self.timeout:g}s (tuner.chief_timeout); restart it with the same "
+                        "command and tuner directory, then restart this worker"
+                    )
                 try:
                     return method(request, timeout=remaining, **kwargs)
                 except grpc.RpcError as exc:

@@ -75,8 +75,12 @@ class TextattnHyperModel(keras_tuner.HyperModel):
 
     def data_for(self, config: Config) -> RunData:
         """The data of the trial's config; the last setting is kept in memory, others come from the disk cache."""
-        key = (config.data, config.model.ngram, config.model.hybrid.self_training,
-               variants.variant(config.model.variant).reads_ngrams)
+        key = (
+            config.data,
+            config.model.ngram,
+            config.model.hybrid.self_training,
+            variants.variant(config.model.variant).reads_ngrams,
+        )
         if key != self._data_key:
             self._data = None  # free the previous arrays before loading new ones
             self._data = load_data(config, verbose=False)
@@ -94,8 +98,15 @@ class TextattnHyperModel(keras_tuner.HyperModel):
             return self.fit_bag_variant(config, epochs, kwargs.get("verbose", self.verbose))
         kwargs.setdefault("verbose", self.verbose)
         start = time.perf_counter()
-        history = fit_model(model, config, self.data_for(config), callbacks or [],
-                            epochs=epochs or self.spec.tuner.epochs, patience=self.spec.tuner.patience, **kwargs)
+        history = fit_model(
+            model,
+            config,
+            self.data_for(config),
+            callbacks or [],
+            epochs=epochs or self.spec.tuner.epochs,
+            patience=self.spec.tuner.patience,
+            **kwargs,
+        )
         seconds = time.perf_counter() - start
         return trial_metrics(config, max(history.history[OBJECTIVE]), len(history.epoch), seconds, count_params(model))
 
@@ -115,23 +126,42 @@ class TextattnHyperModel(keras_tuner.HyperModel):
             history = fit_model(model, config, data, [keep], epochs=epochs, verbose=verbose)
             best, epochs_run, params = keep.best, len(history.epoch), count_params(model)
         else:
+
             def fit_word_branch(word_model, word_config):
                 keep = KeepBestWeights()
-                history = fit_model(word_model, word_config, data, [keep], epochs=epochs,
-                                    patience=self.spec.tuner.patience, verbose=verbose)
+                history = fit_model(
+                    word_model,
+                    word_config,
+                    data,
+                    [keep],
+                    epochs=epochs,
+                    patience=self.spec.tuner.patience,
+                    verbose=verbose,
+                )
                 keep.restore()
                 return word_model, history
 
             hybrid = fit_hybrid(config, data, verbose, fit_word_branch)
-            best, epochs_run, params = (hybrid.val_accuracy(data.labels("val")), len(hybrid.word_history.epoch),
-                                        hybrid.params())
+            best, epochs_run, params = (
+                hybrid.val_accuracy(data.labels("val")),
+                len(hybrid.word_history.epoch),
+                hybrid.params(),
+            )
         return trial_metrics(config, best, epochs_run, time.perf_counter() - start, params)
 
 
 def trial_metrics(config: Config, best: float, epochs_run: int, seconds: float, params: dict) -> dict:
     """A trial's metrics as KerasTuner records them, announced in one line."""
     tuner_id = os.environ.get("KERASTUNER_TUNER_ID", "tuner0")
-    print(f"[{tuner_id}] trial finished: {config.model.variant}, best {OBJECTIVE} {best:.4f}, "
-          f"{epochs_run} epochs in {seconds:.1f}s, {params['total']:,} params", flush=True)
-    return {OBJECTIVE: float(best), SECONDS: seconds, PARAMS: float(params["total"]),
-            NON_EMBEDDING_PARAMS: float(params["non_embedding"]), EPOCHS: float(epochs_run)}
+    print(
+        f"[{tuner_id}] trial finished: {config.model.variant}, best {OBJECTIVE} {best:.4f}, "
+        f"{epochs_run} epochs in {seconds:.1f}s, {params['total']:,} params",
+        flush=True,
+    )
+    return {
+        OBJECTIVE: float(best),
+        SECONDS: seconds,
+        PARAMS: float(params["total"]),
+        NON_EMBEDDING_PARAMS: float(params["non_embedding"]),
+        EPOCHS: float(epochs_run),
+    }

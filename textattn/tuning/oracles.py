@@ -48,8 +48,9 @@ class WatchesWorkers:
         clock: returns seconds (time.monotonic); tests pass a fake one.
     """
 
-    def __init__(self, *args, worker_timeout: float | None = None, serving: bool = False,
-                 clock=time.monotonic, **kwargs):
+    def __init__(
+        self, *args, worker_timeout: float | None = None, serving: bool = False, clock=time.monotonic, **kwargs
+    ):
         super().__init__(*args, **kwargs)
         self.worker_timeout = worker_timeout
         self.serving = serving
@@ -82,8 +83,11 @@ class WatchesWorkers:
             return Trial(self.get_space(), trial_id=trial.trial_id, status=TrialStatus.IDLE)
         if trial.status == TrialStatus.RUNNING:
             again = " again" if had is not None else ""
-            print(f"Trial {trial.trial_id} goes{again} to {tuner_id} ({len(self.end_order)} of "
-                  f"{self.max_trials or '?'} ended)", flush=True)
+            print(
+                f"Trial {trial.trial_id} goes{again} to {tuner_id} ({len(self.end_order)} of "
+                f"{self.max_trials or '?'} ended)",
+                flush=True,
+            )
         return trial
 
     @keras_tuner.synchronized
@@ -102,8 +106,9 @@ class WatchesWorkers:
     def end_trial(self, trial):
         self._hear_runner_of(trial.trial_id)
         if self._ended(trial.trial_id):
-            print(f"Trial {trial.trial_id} ended already (it was handed out again); this end is not counted",
-                  flush=True)
+            print(
+                f"Trial {trial.trial_id} ended already (it was handed out again); this end is not counted", flush=True
+            )
             self._forget_running(trial.trial_id)
             return
         queue = retry_queue(self)
@@ -139,8 +144,11 @@ class WatchesWorkers:
                 continue
             retry_queue(self).append(trial.trial_id)
             reclaimed.append(trial.trial_id)
-            print(f"Worker {tuner_id} silent for {silent:.0f}s (tuner.worker_timeout {self.worker_timeout:g}s): "
-                  f"trial {trial.trial_id} goes to the next worker that asks", flush=True)
+            print(
+                f"Worker {tuner_id} silent for {silent:.0f}s (tuner.worker_timeout {self.worker_timeout:g}s): "
+                f"trial {trial.trial_id} goes to the next worker that asks",
+                flush=True,
+            )
         if reclaimed:
             self.save()
         return reclaimed
@@ -164,8 +172,9 @@ class WatchesWorkers:
         # Even one that ended: it writes trial.json, then oracle.json, and forgets the trial as running
         # last; a kill in between leaves an ended trial that oracle.json still lists as running.
         for trial_id in self.start_order:
-            if self.trials[trial_id].status in (TrialStatus.COMPLETED, TrialStatus.FAILED) \
-                    and not self._ended(trial_id):
+            if self.trials[trial_id].status in (TrialStatus.COMPLETED, TrialStatus.FAILED) and not self._ended(
+                trial_id
+            ):
                 self.end_order.append(trial_id)
         queue = retry_queue(self)
         queue[:] = [trial_id for trial_id in queue if not self._ended(trial_id)]

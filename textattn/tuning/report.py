@@ -12,14 +12,23 @@ import os
 
 import yaml
 
-from textattn.config import Config, config_to_dict
 from textattn.atomic_write import write_text_atomic
+from textattn.config import Config, config_to_dict
 from textattn.tuning.hypermodel import EPOCHS, NON_EMBEDDING_PARAMS, OBJECTIVE, PARAMS, SECONDS
 from textattn.tuning.space import VARIANT_KEY
 
 RESULTS_MD, RESULTS_CSV, BEST_CONFIG = "results.md", "results.csv", "best_config.yaml"
-COLUMNS = ["trial", "status", "variant", OBJECTIVE, "params", "non_embedding_params", "seconds", "epochs",
-           "hyperparameters"]
+COLUMNS = [
+    "trial",
+    "status",
+    "variant",
+    OBJECTIVE,
+    "params",
+    "non_embedding_params",
+    "seconds",
+    "epochs",
+    "hyperparameters",
+]
 
 
 def _metric(trial, name):
@@ -42,23 +51,25 @@ def trial_rows(trials, order: list[str] = ()) -> list[dict]:
         hps = {k: values[k] for k in keys}
         params, non_embedding = _metric(trial, PARAMS), _metric(trial, NON_EMBEDDING_PARAMS)
         seconds, epochs = _metric(trial, SECONDS), _metric(trial, EPOCHS)
-        rows.append({
-            "trial": trial.trial_id,
-            "status": str(trial.status),
-            "variant": values.get(VARIANT_KEY, ""),
-            OBJECTIVE: _metric(trial, OBJECTIVE),
-            "params": None if params is None else int(round(params)),
-            "non_embedding_params": None if non_embedding is None else int(round(non_embedding)),
-            "seconds": None if seconds is None else round(seconds, 1),
-            "epochs": None if epochs is None else int(epochs),
-            "hyperparameters": hps,
-        })
+        rows.append(
+            {
+                "trial": trial.trial_id,
+                "status": str(trial.status),
+                "variant": values.get(VARIANT_KEY, ""),
+                OBJECTIVE: _metric(trial, OBJECTIVE),
+                "params": None if params is None else int(round(params)),
+                "non_embedding_params": None if non_embedding is None else int(round(non_embedding)),
+                "seconds": None if seconds is None else round(seconds, 1),
+                "epochs": None if epochs is None else int(epochs),
+                "hyperparameters": hps,
+            }
+        )
     return sorted(rows, key=lambda r: (r[OBJECTIVE] is None, -(r[OBJECTIVE] or 0.0), r["trial"]))
 
 
 def _short(key: str) -> str:
     """model.attention.num_layers -> attention.num_layers (the table is wide enough already)."""
-    return key[len("model."):] if key.startswith("model.") else key
+    return key[len("model.") :] if key.startswith("model.") else key
 
 
 def _cell(value) -> str:
@@ -113,6 +124,8 @@ def write_results(project_dir: str, rows: list[dict]) -> tuple[str, str]:
 
 def write_best_config(path: str, config: Config, row: dict) -> None:
     """Write ``config`` as a ready-to-train YAML, with a header naming the trial it came from."""
-    header = (f"# Best trial {row['trial']} of the search ({row['variant']}, "
-              f"{OBJECTIVE} {row[OBJECTIVE]:.4f}).\n# Retrain it: textattn train --config {path}\n")
+    header = (
+        f"# Best trial {row['trial']} of the search ({row['variant']}, "
+        f"{OBJECTIVE} {row[OBJECTIVE]:.4f}).\n# Retrain it: textattn train --config {path}\n"
+    )
     write_text_atomic(path, header + yaml.safe_dump(config_to_dict(config), sort_keys=False))

@@ -19,14 +19,14 @@ import sys
 
 import keras_tuner
 
-from textattn.data.source_splits import validation_count
 from textattn.data.source import resolve_data
+from textattn.data.source_splits import validation_count
 from textattn.errors import UserError
 from textattn.training.checks import check_validation
 from textattn.tuning import atomic_state, oracles, tuners
 from textattn.tuning.chief_link import ChiefGone
 from textattn.tuning.hypermodel import OBJECTIVE, TextattnHyperModel
-from textattn.tuning.report import BEST_CONFIG, trial_rows, to_markdown, write_best_config, write_results
+from textattn.tuning.report import BEST_CONFIG, to_markdown, trial_rows, write_best_config, write_results
 from textattn.tuning.space import TuneSpec, config_with, load_tune_spec, replace_tuner
 
 DISTRIBUTED_ENV = ("KERASTUNER_TUNER_ID", "KERASTUNER_ORACLE_IP", "KERASTUNER_ORACLE_PORT")
@@ -56,26 +56,44 @@ def make_tuner(spec: TuneSpec, hypermodel: TextattnHyperModel, mode: str = "sing
     )
     tuner_class = tuners.SearchTuner
     if t.kind == "hyperband":
-        oracle = oracles.HyperbandOracle(max_epochs=t.epochs, factor=t.hyperband_factor,
-                                         hyperband_iterations=t.hyperband_iterations, **common)
+        oracle = oracles.HyperbandOracle(
+            max_epochs=t.epochs, factor=t.hyperband_factor, hyperband_iterations=t.hyperband_iterations, **common
+        )
         tuner_class = tuners.HyperbandTuner
     elif t.kind == "bayesian":
         try:
             import scipy.optimize  # noqa: F401
             import sklearn.gaussian_process  # noqa: F401
         except ImportError:
-            raise UserError("--tuner bayesian needs scipy and scikit-learn: pip install 'keras-tuner[bayesian]' "
-                            "(or use --tuner random)") from None
+            raise UserError(
+                "--tuner bayesian needs scipy and scikit-learn: pip install 'keras-tuner[bayesian]' "
+                "(or use --tuner random)"
+            ) from None
         oracle = oracles.BayesianOptimizationOracle(max_trials=t.max_trials, **common)
     else:
         oracle = oracles.RandomSearchOracle(max_trials=t.max_trials, **common)
-    return tuner_class(oracle, hypermodel, role=mode, worker_timeout=t.worker_timeout,
-                       chief_timeout=t.chief_timeout, directory=t.directory, project_name=t.project_name,
-                       overwrite=False)
+    return tuner_class(
+        oracle,
+        hypermodel,
+        role=mode,
+        worker_timeout=t.worker_timeout,
+        chief_timeout=t.chief_timeout,
+        directory=t.directory,
+        project_name=t.project_name,
+        overwrite=False,
+    )
 
 
-def run_search(config_path: str, *, data: str | None = None, overrides=(), tuner: str | None = None,
-               max_trials: int | None = None, epochs: int | None = None, directory: str | None = None) -> int:
+def run_search(
+    config_path: str,
+    *,
+    data: str | None = None,
+    overrides=(),
+    tuner: str | None = None,
+    max_trials: int | None = None,
+    epochs: int | None = None,
+    directory: str | None = None,
+) -> int:
     """Run (or resume) the search declared in ``config_path``; return the exit status.
 
     ``overrides`` (KEY=VALUE strings) apply to the file's base config; ``tuner``
@@ -85,11 +103,15 @@ def run_search(config_path: str, *, data: str | None = None, overrides=(), tuner
     spec = load_tune_spec(config_path, list(overrides))
     spec = replace_tuner(spec, kind=tuner, max_trials=max_trials, epochs=epochs, directory=directory)
     if spec.base.data.multi_label:
-        raise UserError("textattn tune searches on validation accuracy, which a multi-label model does not have; "
-                        "train multi-label configs with textattn train (docs/multi_label.md)")
+        raise UserError(
+            "textattn tune searches on validation accuracy, which a multi-label model does not have; "
+            "train multi-label configs with textattn train (docs/multi_label.md)"
+        )
     if max_trials is not None and spec.tuner.kind == "hyperband":
-        raise UserError("--max-trials does not apply to hyperband, which sizes the search from tuner.epochs, "
-                        "tuner.hyperband_factor and tuner.hyperband_iterations; pick --tuner random or bayesian")
+        raise UserError(
+            "--max-trials does not apply to hyperband, which sizes the search from tuner.epochs, "
+            "tuner.hyperband_factor and tuner.hyperband_iterations; pick --tuner random or bayesian"
+        )
     # The data source is settled once, here: a bad --data fails before the tuner starts.
     spec = dataclasses.replace(spec, base=resolve_data(spec.base, data))
     # Every trial picks its epoch on validation: with none, one line here rather than a failure in each trial.
@@ -100,8 +122,11 @@ def run_search(config_path: str, *, data: str | None = None, overrides=(), tuner
     tuner = make_tuner(spec, hypermodel, mode)
     t = spec.tuner
     size = "" if t.kind == "hyperband" else f", {t.max_trials} trials"
-    print(f"Search ({mode}): {t.kind}{size}, up to {t.epochs} epochs per trial, variants "
-          f"{', '.join(spec.variants)}; state in {tuner.project_dir}", flush=True)
+    print(
+        f"Search ({mode}): {t.kind}{size}, up to {t.epochs} epochs per trial, variants "
+        f"{', '.join(spec.variants)}; state in {tuner.project_dir}",
+        flush=True,
+    )
     try:
         tuner.search()
     except ChiefGone as exc:

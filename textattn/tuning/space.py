@@ -22,7 +22,13 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Optional
 
 from textattn.config import (
-    Config, all_keys, apply_overrides, config_from_dict, config_to_dict, dataclass_from_dict, read_yaml,
+    Config,
+    all_keys,
+    apply_overrides,
+    config_from_dict,
+    config_to_dict,
+    dataclass_from_dict,
+    read_yaml,
 )
 from textattn.errors import UserError
 from textattn.variants import NAMES, VARIANTS, variant
@@ -146,8 +152,10 @@ def _checked(base: Config, key: str, value, where: str):
 def parse_param(key: str, raw, base: Config, where: str) -> Param:
     """One ``key: CHOICES or RANGE`` entry; the default is the base config's value."""
     if key not in all_keys():
-        raise UserError(f"{where}: unknown config key {key!r}; hyperparameters are dotted config keys "
-                        f"such as model.embedding_dim or train.learning_rate")
+        raise UserError(
+            f"{where}: unknown config key {key!r}; hyperparameters are dotted config keys "
+            f"such as model.embedding_dim or train.learning_rate"
+        )
     if key in NOT_SEARCHABLE:
         raise UserError(f"{where}: {key} cannot be searched: {NOT_SEARCHABLE[key]}")
     default = _lookup(base, key)
@@ -155,8 +163,9 @@ def parse_param(key: str, raw, base: Config, where: str) -> Param:
         return _parse_choice(key, raw, default, base, where)
     if isinstance(raw, dict):
         return _parse_range(key, raw, default, base, where)
-    raise UserError(f"{where}: expected a list of choices or a {{min, max}} range, got {raw!r}; "
-                    f"a fixed value belongs in base.{key}")
+    raise UserError(
+        f"{where}: expected a list of choices or a {{min, max}} range, got {raw!r}; a fixed value belongs in base.{key}"
+    )
 
 
 def _parse_choice(key, raw: list, default, base: Config, where: str) -> Param:
@@ -169,8 +178,10 @@ def _parse_choice(key, raw: list, default, base: Config, where: str) -> Param:
     if len(set(values)) != len(values):
         raise UserError(f"{where}: the choices {raw} repeat a value")
     if default not in values:
-        raise UserError(f"{where}: the base config's value {default!r} is not among the choices {values}; "
-                        f"the base config is the search's default, so add it or change base.{key}")
+        raise UserError(
+            f"{where}: the base config's value {default!r} is not among the choices {values}; "
+            f"the base config is the search's default, so add it or change base.{key}"
+        )
     if isinstance(default, bool):
         if len(values) != 2:
             raise UserError(f"{where}: a boolean is searched over [false, true]; a fixed one belongs in base.{key}")
@@ -182,12 +193,15 @@ def _parse_range(key, raw: dict, default, base: Config, where: str) -> Param:
     """A ``{min, max, step, sampling}`` entry; KerasTuner itself checks the range (order, sampling, log bounds)."""
     unknown = set(raw) - {"min", "max", "step", "sampling"}
     if unknown or "min" not in raw or "max" not in raw:
-        raise UserError(f"{where}: a range is {{min: A, max: B}} with optional step and sampling "
-                        f"(linear, log or reverse_log), got {raw!r}")
+        raise UserError(
+            f"{where}: a range is {{min: A, max: B}} with optional step and sampling "
+            f"(linear, log or reverse_log), got {raw!r}"
+        )
     is_int = isinstance(default, int) and not isinstance(default, bool)
     if not (is_int or isinstance(default, float)):
-        raise UserError(f"{where}: a {{min, max}} range needs a numeric key (base.{key} is {default!r}); "
-                        "use a list of choices")
+        raise UserError(
+            f"{where}: a {{min, max}} range needs a numeric key (base.{key} is {default!r}); use a list of choices"
+        )
     numbers = {name: raw[name] for name in ("min", "max", "step") if raw.get(name) is not None}
     for name, value in numbers.items():
         if isinstance(value, bool) or not isinstance(value, int if is_int else (int, float)):
@@ -197,12 +211,21 @@ def _parse_range(key, raw: dict, default, base: Config, where: str) -> Param:
     if step is not None and step <= 0:  # KerasTuner would divide by it
         raise UserError(f"{where}: step must be positive, got {step}")
     low, high = _checked(base, key, raw["min"], where), _checked(base, key, raw["max"], where)
-    param = Param(key, "int" if is_int else "float", default, low=low, high=high,
-                  step=step if step is None or is_int else float(step), sampling=raw.get("sampling", "linear"))
+    param = Param(
+        key,
+        "int" if is_int else "float",
+        default,
+        low=low,
+        high=high,
+        step=step if step is None or is_int else float(step),
+        sampling=raw.get("sampling", "linear"),
+    )
     _check_with_keras_tuner(param, where)
     if not low <= default <= high:
-        raise UserError(f"{where}: the base config's value {default!r} is outside [{low}, {high}]; "
-                        f"the base config is the search's default, so widen the range or change base.{key}")
+        raise UserError(
+            f"{where}: the base config's value {default!r} is outside [{low}, {high}]; "
+            f"the base config is the search's default, so widen the range or change base.{key}"
+        )
     return param
 
 
@@ -237,8 +260,10 @@ def spec_from_dict(data, overrides: list[str] = ()) -> TuneSpec:
     base = config_from_dict(_mapping(data.get("base"), "base"))
     base = apply_overrides(base, list(overrides))
     if base.train.distribution != "none":  # a search spreads trials over workers instead (docs/search.md)
-        raise UserError(f"base.train.distribution={base.train.distribution}: textattn tune trains each trial in one "
-                        "process; set it to none (distributed search runs trials on several workers)")
+        raise UserError(
+            f"base.train.distribution={base.train.distribution}: textattn tune trains each trial in one "
+            "process; set it to none (distributed search runs trials on several workers)"
+        )
 
     search = _mapping(data.get("search"), "search")
     _only(search, ("shared", "variants"), "search.")
@@ -246,8 +271,7 @@ def spec_from_dict(data, overrides: list[str] = ()) -> TuneSpec:
     for key, raw in _mapping(search.get("shared"), "search.shared").items():
         where = f"search.shared.{key}"
         # A variant's own hyperparameters (model.<section>.*) sit in its conditional scope.
-        owner = next((v.name for v in VARIANTS if v.config_prefix and str(key).startswith(v.config_prefix + ".")),
-                     None)
+        owner = next((v.name for v in VARIANTS if v.config_prefix and str(key).startswith(v.config_prefix + ".")), None)
         if owner:
             raise UserError(f"{where}: {key} belongs to variant {owner}; put it under search.variants.{owner}")
         shared.append(parse_param(key, raw, base, where))
@@ -265,12 +289,16 @@ def spec_from_dict(data, overrides: list[str] = ()) -> TuneSpec:
         for key, raw in _mapping(params, where).items():
             if not section or not str(key).startswith(section + "."):
                 own = f"{section}.*" if section else "none"
-                raise UserError(f"{where}.{key}: not a hyperparameter of {name} (its own keys: {own}); "
-                                "shared hyperparameters go under search.shared")
+                raise UserError(
+                    f"{where}.{key}: not a hyperparameter of {name} (its own keys: {own}); "
+                    "shared hyperparameters go under search.shared"
+                )
             variants[name].append(parse_param(key, raw, base, f"{where}.{key}"))
     if base.model.variant not in variants:
-        raise UserError(f"base.model.variant is {base.model.variant!r}, which search.variants does not list; "
-                        "the base config is the search's default, so list it or change base.model.variant")
+        raise UserError(
+            f"base.model.variant is {base.model.variant!r}, which search.variants does not list; "
+            "the base config is the search's default, so list it or change base.model.variant"
+        )
 
     tuner = dataclass_from_dict(TunerSettings, _mapping(data.get("tuner"), "tuner"), "tuner")
     check_tuner(tuner)
@@ -284,8 +312,10 @@ def check_tuner(tuner: TunerSettings) -> None:
     if tuner.patience is not None and tuner.patience < 0:
         raise UserError(f"tuner.patience must be 0 or more (or null for no early stopping), got {tuner.patience}")
     if tuner.worker_timeout is not None and not tuner.worker_timeout > 0:
-        raise UserError(f"tuner.worker_timeout must be a positive number of seconds (or null: never hand a "
-                        f"silent worker's trial out again), got {tuner.worker_timeout}")
+        raise UserError(
+            f"tuner.worker_timeout must be a positive number of seconds (or null: never hand a "
+            f"silent worker's trial out again), got {tuner.worker_timeout}"
+        )
     if not tuner.chief_timeout > 0:
         raise UserError(f"tuner.chief_timeout must be a positive number of seconds, got {tuner.chief_timeout}")
     if tuner.hyperband_factor < 2:

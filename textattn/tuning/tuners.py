@@ -63,8 +63,7 @@ class SearchTuner(keras_tuner.Tuner):
         **kwargs: for keras_tuner.Tuner (directory, project_name, overwrite).
     """
 
-    def __init__(self, oracle, hypermodel, *, role: str, worker_timeout: float | None, chief_timeout: float,
-                 **kwargs):
+    def __init__(self, oracle, hypermodel, *, role: str, worker_timeout: float | None, chief_timeout: float, **kwargs):
         # Not super().__init__: Hyperband's own __init__ (next in HyperbandTuner's MRO) builds its own oracle.
         keras_tuner.Tuner.__init__(self, oracle, hypermodel, **kwargs)
         self.role = role
@@ -98,8 +97,9 @@ class SearchTuner(keras_tuner.Tuner):
         print(f"[{self.tuner_id}] trial {trial.trial_id} begins", flush=True)
         if self.role == "worker" and self.worker_timeout is not None:
             trial_id = trial.trial_id
-            self._heartbeat = Heartbeat(lambda: self.oracle.get_trial(trial_id),
-                                        self.worker_timeout / BEATS_PER_TIMEOUT)
+            self._heartbeat = Heartbeat(
+                lambda: self.oracle.get_trial(trial_id), self.worker_timeout / BEATS_PER_TIMEOUT
+            )
         super().on_trial_begin(trial)
 
     def on_trial_end(self, trial):
