@@ -181,6 +181,10 @@ class HybridConfig:
     keep the confident ones, and retrain it on the labelled plus those."""
     self_training_confidence: float = 0.9
     """Keep an unlabelled review whose top class probability is at least this."""
+    lexicon: Literal["none", "vader"] = "none"
+    """vader: a third blend member, VADER's lexicon and rules over the word branch's token ids with a
+    small head trained on the training part, its blend weight fitted on validation like the others'
+    (textattn/models/lexicon.py, docs/reading.md). Needs the vaderSentiment package to train only."""
 
     def check(self, where: str) -> None:
         words = [v.name for v in VARIANTS if v.word_sequence]

@@ -4,6 +4,7 @@ from textattn.layers.attention_pooling import AttentionPooling
 from textattn.layers.bahdanau_attention import BahdanauAttention
 from textattn.layers.folded_attention import FoldedAttention
 from textattn.layers.folded_multi_head_attention import FoldedMultiHeadAttention
+from textattn.layers.lexicon_scores import LexiconScores
 from textattn.layers.log_linear_blend import LogLinearBlend
 from textattn.layers.masked_max_pooling import MaskedGlobalMaxPooling1D
 from textattn.layers.naive_bayes_ngrams import NaiveBayesNgramLogits
@@ -16,6 +17,7 @@ __all__ = [
     "BahdanauAttention",
     "FoldedAttention",
     "FoldedMultiHeadAttention",
+    "LexiconScores",
     "LogLinearBlend",
     "MaskedGlobalMaxPooling1D",
     "NaiveBayesNgramLogits",

@@ -2,7 +2,8 @@
 
 ngram:   n-gram bag (batch, V) sparse -> NaiveBayesNgramLogits -> softmax (batch, C)
 hybrid:  {"token_ids": (batch, length) int32, "ngrams": (batch, V) sparse}
-         -> [ngram_branch, word_branch] class probabilities -> LogLinearBlend -> (batch, C)
+         -> [ngram_branch, word_branch(, lexicon_branch)] class probabilities -> LogLinearBlend -> (batch, C)
+         (the lexicon branch, model.hybrid.lexicon, reads the token ids too: textattn/models/lexicon.py)
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from textattn.models.token_model import build_word_model
 from textattn.variants import NGRAMS, TOKEN_IDS
 
 NGRAM_BRANCH, WORD_BRANCH, BLEND = "ngram_branch", "word_branch", "blend"
+LEXICON_BRANCH = "lexicon_branch"
 NB_LAYER = "naive_bayes_ngrams"
 
 
@@ -38,15 +40,25 @@ def word_branch_config(config: Config) -> Config:
 
 
 def assemble_hybrid(
-    ngram_model: keras.Model, word_model: keras.Model, name: str, branch_weights=None, bias=None
+    ngram_model: keras.Model,
+    word_model: keras.Model,
+    name: str,
+    branch_weights=None,
+    bias=None,
+    lexicon_model: keras.Model | None = None,
 ) -> keras.Model:
-    """One model over both inputs: the two (trained) branches, (batch, C) each, blended by ``LogLinearBlend``."""
+    """One model over both inputs: the (trained) branches, (batch, C) each, blended by ``LogLinearBlend``
+    (n-gram, word, then the lexicon expert when there is one; it reads the token ids)."""
     ngram_model.name = NGRAM_BRANCH
     word_model.name = WORD_BRANCH
     ngram_in = keras.Input(shape=ngram_model.input_shape[1:], sparse=True, name=NGRAMS)
     token_in = keras.Input(shape=word_model.input_shape[1:], dtype="int32", name=TOKEN_IDS)
-    blend = LogLinearBlend(2, int(ngram_model.output_shape[-1]), name=BLEND)
-    outputs = blend([ngram_model(ngram_in), word_model(token_in)])
+    members = [ngram_model(ngram_in), word_model(token_in)]
+    if lexicon_model is not None:
+        lexicon_model.name = LEXICON_BRANCH
+        members.append(lexicon_model(token_in))
+    blend = LogLinearBlend(len(members), int(ngram_model.output_shape[-1]), name=BLEND)
+    outputs = blend(members)
     if branch_weights is not None:
         blend.set_blend(branch_weights, bias)
     return keras.Model({NGRAMS: ngram_in, TOKEN_IDS: token_in}, outputs, name=name)

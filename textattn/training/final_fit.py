@@ -17,7 +17,7 @@ from textattn.data.run_data import RunData, load_data
 from textattn.errors import UserError
 from textattn.models.bag_models import assemble_hybrid, word_branch_config
 from textattn.training.compile import compile_model, new_ngram_model, new_word_model
-from textattn.training.hybrid import fit_ngram_branch, hybrid_name
+from textattn.training.hybrid import fit_lexicon_branch, fit_ngram_branch, hybrid_name
 
 
 @dataclasses.dataclass
@@ -56,7 +56,12 @@ def final_fit(config: Config, chosen: dict, blend: dict | None, verbose, class_n
         )
     if variant == "hybrid":
         ngram_model, _ = fit_ngram_branch(full, data, verbose, epochs=chosen["ngram_epochs"], validate=False)
-        model = assemble_hybrid(ngram_model, word_model, hybrid_name(config), blend["branch_weights"], blend["bias"])
+        lexicon_model = None
+        if config.model.hybrid.lexicon != "none":  # its table from the refitted vocabulary, its head refitted
+            lexicon_model, _ = fit_lexicon_branch(full, data, verbose)
+        model = assemble_hybrid(
+            ngram_model, word_model, hybrid_name(config), blend["branch_weights"], blend["bias"], lexicon_model
+        )
     elif variant == "ngram":
         keras.utils.set_random_seed(config.seed)
         model = compile_model(new_ngram_model(full, data), full)

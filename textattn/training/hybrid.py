@@ -1,4 +1,5 @@
-"""The hybrid: its n-gram branch (with self-training), its word branch, and their blend fitted on validation.
+"""The hybrid: its n-gram branch (with self-training), its word branch, an optional lexicon expert
+(``model.hybrid.lexicon``), and their blend fitted on validation.
 
 ``fit_hybrid`` is the one path by which both ``textattn train`` and a search
 trial train a hybrid; they differ only in how the word branch is fitted, which
@@ -24,7 +25,13 @@ from textattn.inference import predict
 from textattn.layers.log_linear_blend import LogLinearBlend, fit_log_linear_blend
 from textattn.models import count_params
 from textattn.models.bag_models import assemble_hybrid, word_branch_config
+from textattn.models.lexicon import build_lexicon_model, vader_table
 from textattn.training.compile import compile_model, new_ngram_model, new_word_model
+
+LEXICON_EPOCHS = 5
+LEXICON_LEARNING_RATE = 0.01
+LEXICON_BATCH_SIZE = 256
+"""The lexicon expert's head (a Dense layer on 4 features) is fitted on the training part with these."""
 
 WordBranchFit = typing.Callable[[keras.Model, Config], tuple[keras.Model, typing.Any]]
 """(compiled word branch, its config) -> (the fitted branch, its history as the caller keeps it)."""
@@ -41,14 +48,22 @@ class HybridFit:
     weights: np.ndarray
     bias: np.ndarray
     branch_val: list[np.ndarray]
-    """Each branch's validation probabilities (N, classes), n-gram first."""
+    """Each branch's validation probabilities (N, classes), n-gram first, then word, then lexicon."""
+    lexicon_model: keras.Model | None = None
+    lexicon_summary: dict | None = None
+    length_check: dict | None = None
 
     def assemble(self, config: Config) -> keras.Model:
-        """One model of both branches and the blend: {token_ids, ngrams} -> class probabilities."""
-        return assemble_hybrid(self.ngram_model, self.word_model, hybrid_name(config), self.weights, self.bias)
+        """One model of the branches and the blend: {token_ids, ngrams} -> class probabilities."""
+        return assemble_hybrid(
+            self.ngram_model, self.word_model, hybrid_name(config), self.weights, self.bias, self.lexicon_model
+        )
 
     def blend_summary(self) -> dict:
-        return {"branch_weights": [float(w) for w in self.weights], "bias": [float(b) for b in self.bias]}
+        summary = {"branch_weights": [float(w) for w in self.weights], "bias": [float(b) for b in self.bias]}
+        if self.length_check is not None:
+            summary["length_check"] = self.length_check
+        return summary
 
     def val_accuracy(self, labels: np.ndarray) -> float:
         """The blend's accuracy on validation, from the branches' probabilities (no hybrid model built)."""
@@ -84,12 +99,81 @@ def fit_hybrid(config: Config, data: RunData, verbose, fit_word_branch: WordBran
         predict(ngram_model, config, data, "val", "ngram"),
         predict(word_model, config, data, "val", word_config.model.variant),
     ]
-    weights, bias = fit_log_linear_blend(
+    lexicon_model = lexicon_summary = length = None
+    sample_weight = class_weights.sample_weights(config, data.labels("val"), data.class_names)
+    if config.model.hybrid.lexicon != "none":
+        lexicon_model, lexicon_summary = fit_lexicon_branch(config, data, verbose)
+        branch_val.append(predict(lexicon_model, config, data, "val", word_config.model.variant))
+        lexicon_summary["best_val_accuracy"] = float((branch_val[2].argmax(axis=1) == data.labels("val")).mean())
+        token_ids, _ = data.inputs(word_config.model.variant, "val")
+        length = length_check(branch_val, data.labels("val"), np.count_nonzero(token_ids, axis=1), sample_weight)
+    weights, bias = fit_log_linear_blend(branch_val, data.labels("val"), sample_weight=sample_weight)
+    return HybridFit(
+        ngram_model,
+        word_model,
+        word_history,
+        ngram_summary,
+        weights,
+        bias,
         branch_val,
-        data.labels("val"),
-        sample_weight=class_weights.sample_weights(config, data.labels("val"), data.class_names),
+        lexicon_model,
+        lexicon_summary,
+        length,
     )
-    return HybridFit(ngram_model, word_model, word_history, ngram_summary, weights, bias, branch_val)
+
+
+def fit_lexicon_branch(config: Config, data: RunData, verbose) -> tuple[keras.Model, dict]:
+    """The lexicon expert: its table built from the run's word vocabulary and the lexicon (at training time),
+    its head fitted on the training part (``LEXICON_*``)."""
+    word_config = word_branch_config(config)
+    keras.utils.set_random_seed(config.seed)
+    vocabulary = data.vocabulary
+    model = build_lexicon_model(len(vocabulary), None, data.num_classes, vader_table(vocabulary))
+    compile_model(model, word_config, LEXICON_LEARNING_RATE)
+    labels = data.labels("train")
+    model.fit(
+        data.dataset(word_config, "train", batch_size=LEXICON_BATCH_SIZE),
+        epochs=LEXICON_EPOCHS,
+        shuffle=False,
+        verbose=verbose,
+        class_weight=class_weights.for_fit(config, labels, data.class_names),
+    )
+    return model, {"lexicon": config.model.hybrid.lexicon, "epochs": LEXICON_EPOCHS, "train_examples": len(labels)}
+
+
+def length_check(branch_val, labels, lengths, sample_weight=None) -> dict:
+    """Would the lexicon expert's blend weight gain from depending on the text's length? Measured on validation.
+
+    The blend with a constant weight per member against one whose lexicon weight is ``a + b * f(n)``,
+    ``f(n) = sqrt(256 / n)`` for a text of ``n`` tokens (a short text has less n-gram evidence): the
+    term ``b * f(n) * log p_lexicon`` is a fourth member, ``p_lexicon ** f(n)`` renormalised (a row's
+    constant cancels in the softmax). Both are fitted on one half of validation (even rows, then odd)
+    and scored on the other; the negative log-likelihood and accuracy of the held-out halves are reported.
+    """
+    labels = np.asarray(labels)
+    f = np.sqrt(256.0 / np.maximum(np.asarray(lengths, np.float64), 1.0))[:, None]
+    log_lexicon = np.log(np.clip(branch_val[2], 1e-7, 1.0)) * f
+    scaled = np.exp(log_lexicon - log_lexicon.max(axis=1, keepdims=True))
+    scaled = scaled / scaled.sum(axis=1, keepdims=True)
+    variants = {"constant": list(branch_val), "length": [*branch_val, scaled]}
+    halves = [np.arange(len(labels)) % 2 == 0, np.arange(len(labels)) % 2 == 1]
+    result = {}
+    for name, members in variants.items():
+        nll, correct = 0.0, 0
+        for fit_rows, score_rows in (halves, halves[::-1]):
+            weight = None if sample_weight is None else np.asarray(sample_weight)[fit_rows]
+            a, b = fit_log_linear_blend([m[fit_rows] for m in members], labels[fit_rows], sample_weight=weight)
+            logits = sum(w * np.log(np.clip(m[score_rows], 1e-7, 1.0)) for w, m in zip(a, members)) + b
+            logits = logits - logits.max(axis=1, keepdims=True)
+            log_p = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
+            nll -= float(log_p[np.arange(score_rows.sum()), labels[score_rows]].sum())
+            correct += int((log_p.argmax(axis=1) == labels[score_rows]).sum())
+        result[name] = {"held_out_nll": round(nll / len(labels), 5), "held_out_accuracy": correct / len(labels)}
+    a, _ = fit_log_linear_blend(variants["length"], labels, sample_weight=sample_weight)
+    result["length_weights"] = [float(w) for w in a]
+    result["tokens_median"] = float(np.median(lengths))
+    result["under_50_tokens"] = int((np.asarray(lengths) < 50).sum())
+    return result
 
 
 def fit_ngram_branch(

@@ -181,6 +181,8 @@ def fit_on_training_part(config: Config, data: RunData, run_dir: str, verbose, s
         hybrid = fit_hybrid(config, data, verbose, fit_word_branch)
         model, history = hybrid.assemble(config), hybrid.word_history
         branches = {"ngram": hybrid.ngram_summary, "blend": hybrid.blend_summary()}
+        if hybrid.lexicon_summary is not None:
+            branches["lexicon"] = hybrid.lexicon_summary
     else:
         with session.scope():  # the model's variables and its fit: mirrored over the replicas
             model = compile_model(new_model(config, data), config, weighted=session.weights_validation)
@@ -235,6 +237,7 @@ def print_outcome(config: Config, metrics: dict) -> None:
         print(
             f"Branches on test: n-gram {branches['ngram']['test_accuracy']:.4f}, "
             f"{config.model.hybrid.branch} {branches['word']['test_accuracy']:.4f}, "
-            f"blend {metrics['test_accuracy']:.4f}",
+            + (f"lexicon {branches['lexicon']['test_accuracy']:.4f}, " if "lexicon" in branches else "")
+            + f"blend {metrics['test_accuracy']:.4f}",
             flush=True,
         )
