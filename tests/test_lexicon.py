@@ -67,6 +67,8 @@ def test_known_values(layer):
     assert v[3] == pytest.approx(0.5 * 1.9) and v[8] == pytest.approx(1.5 * -2.5)
     assert out("the food was good but bad")[COMPOUND] < 0 < out("the food was bad but good")[COMPOUND]
     assert out("")[COMPOUND] == 0 and out("zzz qqq")[COMPOUND] == 0  # padding and unknown words add nothing
+    longer = np.asarray(layer(ids("the food was good but bad", length=30)))[0]
+    np.testing.assert_allclose(longer, out("the food was good but bad"), rtol=1e-6)  # more padding, same features
 
 
 def test_layer_shape_and_config_round_trip(layer):
@@ -155,3 +157,14 @@ def test_export_serves_the_lexicon_blend_with_tensorflow_only(lexicon_run, tmp_p
     np.testing.assert_allclose(served["probability"], in_process, atol=1e-5)
     assert served["probability"][3] == 0.5
     assert weights[2] != 0 and np.abs(np.asarray(served["probability"]) - without)[[0, 1, 2, 4]].max() > 1e-4
+
+
+def test_training_without_the_package_says_how_to_install_it(monkeypatch):
+    import importlib.resources
+
+    def missing(name):
+        raise ModuleNotFoundError(f"No module named {name!r}")
+
+    monkeypatch.setattr(importlib.resources, "files", missing)
+    with pytest.raises(UserError, match=r"pip install 'vaderSentiment>=3.3,<4'"):
+        vader_lexicon()
