@@ -72,7 +72,12 @@ def test_bad_input_is_one_line_and_exit_code_2(args, message, tmp_path):
 
 
 def test_resume_after_kill_mid_run(tiny_aclimdb, tmp_path):
-    """Kill a run after its first finished epoch; --resume finishes it with every file in place."""
+    """Kill a run after its first finished epoch; --resume finishes it with every file in place.
+
+    A tiny epoch takes a fraction of a second, so the run is given many epochs: the kill
+    must land mid-run even when this process is descheduled for several seconds.
+    """
+    epochs = 100
     out = tmp_path / "runs"
     args = [
         "--config",
@@ -85,7 +90,7 @@ def test_resume_after_kill_mid_run(tiny_aclimdb, tmp_path):
         "--set",
         "train.batch_size=2",
         "--set",
-        "train.epochs=4",
+        f"train.epochs={epochs}",
         "--set",
         "train.early_stopping=false",
         "--set",
@@ -113,13 +118,13 @@ def test_resume_after_kill_mid_run(tiny_aclimdb, tmp_path):
             proc.kill()
     assert not os.path.exists(os.path.join(run_dir, runs.METRICS))
     finished_before = len(read_history(os.path.join(run_dir, runs.HISTORY)))
-    assert finished_before < 4
+    assert finished_before < epochs
 
     result = train_py("--resume", run_dir, cache=tmp_path / "cache")
     assert result.returncode == 0, result.stderr
     history = read_history(os.path.join(run_dir, runs.HISTORY))
-    assert [row["epoch"] for row in history] == [0, 1, 2, 3]
+    assert [row["epoch"] for row in history] == list(range(epochs))
     metrics = json.load(open(os.path.join(run_dir, runs.METRICS)))
-    assert metrics["epochs_run"] == 4 and metrics["resumed"] is True
+    assert metrics["epochs_run"] == epochs and metrics["resumed"] is True
     assert not os.path.exists(os.path.join(run_dir, runs.BACKUP)), "backup state is removed once the run finishes"
     assert set(os.listdir(run_dir)) >= {runs.CONFIG, runs.VOCAB, runs.MODEL, runs.HISTORY, runs.METRICS, runs.LOGS}
