@@ -132,3 +132,85 @@ def test_fitted_blend_recovers_the_generating_weights():
     np.testing.assert_allclose(weights, [1.5, 0.4], atol=0.08)
     # Only the difference of the two biases is identified by the data.
     assert abs((bias[0] - bias[1]) - 0.6) < 0.1
+
+
+def length_blend(floors=None):
+    """A length-scaled two-branch blend over inputs p1, p2 (batch, 2) and token ids (batch, 8)."""
+    inputs = [keras.Input((2,), name="p1"), keras.Input((2,), name="p2"), keras.Input((8,), dtype="int32", name="ids")]
+    layer = LogLinearBlend(2, 2, floors=floors, length_scaled=True, reference_length=8, name="blend")
+    model = keras.Model(inputs, layer(inputs))
+    layer.set_blend([1.0, 0.5], [0.1, -0.1], length_weights=[0.5, -0.25])
+    return model, layer
+
+
+def token_ids(lengths, width=8):
+    return np.array([[7] * n + [0] * (width - n) for n in lengths], np.int32)
+
+
+def test_length_scaled_weights_grow_with_shortness_as_the_formula_says():
+    model, _ = length_blend()
+    p1 = np.array([[0.9, 0.1], [0.9, 0.1], [0.3, 0.7]], np.float32)
+    p2 = np.array([[0.2, 0.8], [0.2, 0.8], [0.6, 0.4]], np.float32)
+    lengths = [8, 2, 0]  # 0 tokens counts as 1
+    out = np.asarray(model([p1, p2, token_ids(lengths)]))
+    f = np.sqrt(8.0 / np.maximum(lengths, 1))[:, None]
+    z = (1.0 + 0.5 * f) * np.log(p1) + (0.5 - 0.25 * f) * np.log(p2) + np.array([0.1, -0.1])
+    np.testing.assert_allclose(out, np.exp(z) / np.exp(z).sum(axis=1, keepdims=True), rtol=1e-5)
+    # The same texts at the reference length answer as a constant blend with weights w + v.
+    constant = LogLinearBlend(2, 2)
+    constant.build([(None, 2), (None, 2)])
+    constant.set_blend([1.5, 0.25], [0.1, -0.1])
+    np.testing.assert_allclose(out[0], np.asarray(constant([p1, p2]))[0], rtol=1e-5)
+
+
+def test_a_floor_bounds_what_an_overconfident_branch_can_say():
+    p1 = np.array([[0.4, 0.6]], np.float32)
+    p2 = np.array([[1.0, 0.0]], np.float32)  # certain, and wrong about class 1
+    floored = LogLinearBlend(2, 2, use_bias=False, floors=[1e-7, 0.05])
+    floored.build([(None, 2), (None, 2)])
+    floored.set_blend([1.0, 0.25])
+    z = np.log(p1) + 0.25 * np.log(np.clip(p2, 0.05, 1.0))
+    np.testing.assert_allclose(
+        np.asarray(floored([p1, p2])), np.exp(z) / np.exp(z).sum(axis=1, keepdims=True), rtol=1e-5
+    )
+    unfloored = LogLinearBlend(2, 2, use_bias=False)
+    unfloored.build([(None, 2), (None, 2)])
+    unfloored.set_blend([1.0, 0.25])
+    assert np.asarray(unfloored([p1, p2]))[0, 1] < 0.05 < np.asarray(floored([p1, p2]))[0, 1]
+
+
+@pytest.mark.parametrize("floors", [[0.0, 0.1], [0.1], [1e-7, 0.5]])
+def test_floors_out_of_range_are_refused(floors):
+    with pytest.raises(ValueError, match="floors"):
+        LogLinearBlend(2, 2, floors=floors)
+
+
+def test_length_scaled_blend_config_round_trip_and_save_load(tmp_path):
+    model, layer = length_blend(floors=[1e-7, 0.01])
+    clone = LogLinearBlend.from_config(layer.get_config())
+    assert (clone.floors, clone.length_scaled, clone.reference_length) == ([1e-7, 0.01], True, 8)
+    path = os.path.join(tmp_path, "blend.keras")
+    model.save(path)
+    loaded = keras.saving.load_model(path, safe_mode=True)
+    x = [np.array([[0.8, 0.2], [0.5, 0.5]], np.float32), np.array([[0.4, 0.6], [0.001, 0.999]], np.float32)]
+    x.append(token_ids([3, 8]))
+    np.testing.assert_array_equal(np.asarray(loaded(x)), np.asarray(model(x)))
+    np.testing.assert_array_equal(np.asarray(loaded.get_layer("blend").length_weights), [0.5, -0.25])
+
+
+def test_fitted_length_blend_recovers_the_generating_weights():
+    rng = np.random.default_rng(1)
+    n = 30000
+
+    def softmax(z):
+        z = z - z.max(axis=1, keepdims=True)
+        return np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
+
+    p1, p2 = softmax(rng.normal(0, 1.5, size=(n, 2))), softmax(rng.normal(0, 1.5, size=(n, 2)))
+    factors = np.sqrt(256.0 / rng.integers(4, 400, size=n))
+    z = (0.6 + 0.3 * factors)[:, None] * np.log(p1) + (0.8 - 0.2 * factors)[:, None] * np.log(p2)
+    labels = (rng.random(n) < softmax(z)[:, 1]).astype(int)
+    weights, bias, length_weights = fit_log_linear_blend([p1, p2], labels, length_factors=factors, steps=3000)
+    np.testing.assert_allclose(weights, [0.6, 0.8], atol=0.1)
+    np.testing.assert_allclose(length_weights, [0.3, -0.2], atol=0.06)
+    assert abs(bias[0] - bias[1]) < 0.1

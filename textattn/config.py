@@ -389,6 +389,20 @@ def check_chunks(config: Config) -> None:
         )
 
 
+def check_length_blend(config: Config) -> None:
+    """What ``model.hybrid.blend: length`` needs: the validation texts in memory and one window per text."""
+    if config.data.long_text == "chunks":
+        raise UserError(
+            "model.hybrid.blend=length weighs a text by its token count, which data.long_text=chunks spreads "
+            "over windows; set model.hybrid.blend=constant or data.long_text=cut"
+        )
+    if config.data.source in ("shards", "prepared"):
+        raise UserError(
+            f"model.hybrid.blend=length reads the validation texts again, which a streamed source "
+            f"({config.data.source}) does not keep; set model.hybrid.blend=constant"
+        )
+
+
 def validate(config: Config) -> None:
     """Cross-field and range checks that types alone cannot express."""
     positive = {
@@ -431,6 +445,8 @@ def validate(config: Config) -> None:
         )
     if config.data.long_text == "chunks":
         check_chunks(config)
+    if config.model.variant == "hybrid" and config.model.hybrid.blend == "length":
+        check_length_blend(config)
     if config.train.distribution_timeout <= 0:
         raise UserError(f"train.distribution_timeout must be positive, got {config.train.distribution_timeout}")
     if config.train.distribution != "none":

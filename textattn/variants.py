@@ -185,6 +185,14 @@ class HybridConfig:
     """vader: a third blend member, VADER's lexicon and rules over the word branch's token ids with a
     small head trained on the training part, its blend weight fitted on validation like the others'
     (textattn/models/lexicon.py, docs/reading.md). Needs the vaderSentiment package to train only."""
+    blend: Literal["constant", "length"] = "constant"
+    """constant: one weight per branch, fitted on the validation reviews. length: each weight
+    ``w + v * sqrt(sequence_length / n)`` for a text of n tokens, fitted on the validation reviews plus
+    each one's last sentence (textattn/training/short_text.py), so the blend learns how far to trust each
+    branch on a short text."""
+    word_floor: float = 1e-7
+    """The word branch's probability floor in the blend: a higher floor bounds how much its
+    over-confident answers on a few tokens can outweigh the n-gram branch."""
 
     def check(self, where: str) -> None:
         words = [v.name for v in VARIANTS if v.word_sequence]
@@ -197,6 +205,8 @@ class HybridConfig:
             raise UserError(f"{where}.ngram_learning_rate must be positive, got {self.ngram_learning_rate}")
         if not 0.5 <= self.self_training_confidence < 1.0:
             raise UserError(f"{where}.self_training_confidence must be in [0.5, 1)")
+        if not 0.0 < self.word_floor <= 0.1:
+            raise UserError(f"{where}.word_floor must be in (0, 0.1], got {self.word_floor}")
 
 
 # --------------------------------------------------------------------------- #

@@ -50,7 +50,7 @@ def make_explain(model, parts: serving.ServingParts):
         weigher = TokenWeigher(word_model, word_config.model)
     if variants.variant(variant).reads_ngrams:
         ngram_model = model.get_layer(bag_models.NGRAM_BRANCH) if variant == "hybrid" else model
-        blend = model.get_layer(bag_models.BLEND).branch_weights if variant == "hybrid" else None
+        blend = model.get_layer(bag_models.BLEND) if variant == "hybrid" else None
         evidence = NgramEvidence(
             ngram_model.get_layer(bag_models.NB_LAYER),
             parts.ngram_vectorizer.get_vocabulary(),
@@ -81,7 +81,8 @@ def make_explain(model, parts: serving.ServingParts):
         out = {TOKENS: tf.gather(tf.constant(vocabulary), ids), WEIGHTS: weights, **answer}
         if evidence is not None:
             if variant == "hybrid":
-                occurrences = evidence.occurrences(texts, answer[serving.LABEL_ID])
+                token_ids = serving.model_token_ids(ids, empty_review)  # what the blend counts
+                occurrences = evidence.occurrences(texts, answer[serving.LABEL_ID], token_ids)
             out[NGRAMS], out[NGRAM_CONTRIBUTIONS] = evidence.distinct(occurrences, batch_size)
         return out
 

@@ -8,8 +8,8 @@ present n-gram g adds exactly::
     contribution(g) = (fw[g, 1] - fw[g, 0]) * a / T
 
 to the log-odds of the probability served, where ``a`` is the n-gram branch's
-weight in the hybrid's ``LogLinearBlend`` (1 for ``ngram``) and ``T`` the
-run's temperature. With more than two classes there is no single log-odds: the
+weight in the hybrid's ``LogLinearBlend`` (1 for ``ngram``; with a length-scaled
+blend, the weight for that review's token count) and ``T`` the run's temperature. With more than two classes there is no single log-odds: the
 contribution is g's term in ``log p_c - mean_k log p_k`` of the predicted class
 c (the softmax's normaliser cancels in that difference, so it is exact)::
 
@@ -35,8 +35,7 @@ class NgramEvidence:
         vocabulary: the n-gram vocabulary, entry 0 the OOV bucket (``ngram_vocab.txt``).
         max_ngram: the longest n-gram (``model.ngram.max_ngram``).
         temperature: the run's softmax temperature.
-        blend_weights: the hybrid's ``LogLinearBlend.branch_weights`` variable (n-gram
-            branch first), or None for ``ngram``.
+        blend: the hybrid's ``LogLinearBlend`` layer (n-gram branch first), or None for ``ngram``.
         standardize: the run's standardizer (``textattn.data.text.standardizer(config.data.negation)``).
     """
 
@@ -46,21 +45,21 @@ class NgramEvidence:
         vocabulary,
         max_ngram: int,
         temperature: float = 1.0,
-        blend_weights=None,
+        blend=None,
         standardize=standardize_review,
     ):
         self.nb_layer = nb_layer
         self.standardize = standardize
         self.max_ngram = int(max_ngram)
         self.inverse_temperature = 1.0 / float(temperature)
-        self.blend_weights = blend_weights
+        self.blend = blend
         # The same string -> id mapping as the run's n-gram TextVectorization (OOV -> 0).
         self.lookup = keras.layers.StringLookup(
             vocabulary=list(vocabulary), mask_token=None, num_oov_indices=1, oov_token=OOV, name="explain_ngram_lookup"
         )
         self.lookup.build((None,))  # given its vocabulary it works unbuilt, but an ExportArchive tracks built layers
 
-    def occurrences(self, texts, label_ids=None) -> dict:
+    def occurrences(self, texts, label_ids=None, token_ids=None) -> dict:
         """Every n-gram occurrence of every review, flat, each (N,):
 
         row int64 (its review), start int64 (its first word), width int64,
@@ -68,6 +67,7 @@ class NgramEvidence:
         Also ``words``: the standardized words, ragged (batch, None). ``label_ids``
         int32 (batch,), the served classes, picks the class each review's
         contributions point toward when there are more than two classes.
+        ``token_ids`` int (batch, L), the word branch's input: needed by a length-scaled blend.
         """
         words = tf.strings.split(self.standardize(texts))
         rows, starts, widths, grams = [], [], [], []
@@ -90,20 +90,28 @@ class NgramEvidence:
             "width": tf.concat(widths, 0),
             "gram": gram,
             "id": ids,
-            "contribution": self.contribution(ids, classes),
+            "contribution": self.contribution(ids, classes, self.blend_weight(row, token_ids)),
         }
 
-    def contribution(self, ids, classes=None):
+    def blend_weight(self, row, token_ids=None):
+        """The n-gram branch's blend weight: a scalar, or float32 (N,) per occurrence for a length-scaled blend."""
+        if self.blend is None:
+            return None
+        if not self.blend.length_scaled:
+            return tf.convert_to_tensor(self.blend.branch_weights)[0]
+        return tf.gather(self.blend.member_weights(token_ids)[:, 0], row)
+
+    def contribution(self, ids, classes=None, blend_weight=None):
         """ids int (N,) -> float32 (N,): each n-gram's term in the served log-odds (see the module docstring).
 
         ``classes`` int (N,): the class each occurrence's contribution points toward, needed with more than
-        two classes.
+        two classes. ``blend_weight``: the n-gram branch's weight, a scalar or (N,) (``blend_weight``).
         """
         ratios = tf.gather(tf.convert_to_tensor(self.nb_layer.log_count_ratio), ids)  # (N, C)
         weight = tf.gather(tf.convert_to_tensor(self.nb_layer.ngram_weight), ids)[:, 0]  # (N,)
         scale = self.inverse_temperature
-        if self.blend_weights is not None:
-            scale = scale * tf.convert_to_tensor(self.blend_weights)[0]
+        if blend_weight is not None:
+            scale = scale * tf.cast(blend_weight, tf.float32)
         if self.nb_layer.num_classes == 2:
             direction = ratios[:, 1] - ratios[:, 0]
         else:

@@ -46,9 +46,14 @@ def assemble_hybrid(
     branch_weights=None,
     bias=None,
     lexicon_model: keras.Model | None = None,
+    floors=None,
+    length_weights=None,
+    reference_length: int = 256,
 ) -> keras.Model:
     """One model over both inputs: the (trained) branches, (batch, C) each, blended by ``LogLinearBlend``
-    (n-gram, word, then the lexicon expert when there is one; it reads the token ids)."""
+    (n-gram, word, then the lexicon expert when there is one; it reads the token ids). ``floors`` and
+    ``length_weights`` (with its ``reference_length``): the blend's (``LogLinearBlend``); a length-scaled
+    blend reads the token ids too."""
     ngram_model.name = NGRAM_BRANCH
     word_model.name = WORD_BRANCH
     ngram_in = keras.Input(shape=ngram_model.input_shape[1:], sparse=True, name=NGRAMS)
@@ -57,10 +62,18 @@ def assemble_hybrid(
     if lexicon_model is not None:
         lexicon_model.name = LEXICON_BRANCH
         members.append(lexicon_model(token_in))
-    blend = LogLinearBlend(len(members), int(ngram_model.output_shape[-1]), name=BLEND)
-    outputs = blend(members)
+    length_scaled = length_weights is not None
+    blend = LogLinearBlend(
+        len(members),
+        int(ngram_model.output_shape[-1]),
+        floors=floors,
+        length_scaled=length_scaled,
+        reference_length=reference_length,
+        name=BLEND,
+    )
+    outputs = blend(members + [token_in] if length_scaled else members)
     if branch_weights is not None:
-        blend.set_blend(branch_weights, bias)
+        blend.set_blend(branch_weights, bias, length_weights)
     return keras.Model({NGRAMS: ngram_in, TOKEN_IDS: token_in}, outputs, name=name)
 
 

@@ -31,7 +31,7 @@ class FinalFit:
 
 def final_fit(config: Config, chosen: dict, blend: dict | None, verbose, class_names=("neg", "pos")) -> FinalFit:
     """Retrain on train + validation: ``chosen`` {"epochs", and "ngram_epochs" for a hybrid}; ``blend`` the
-    hybrid's {"branch_weights", "bias"}."""
+    hybrid's {"branch_weights", "bias"[, "floors", "length_weights"]} (``HybridFit.blend_summary``)."""
     full = dataclasses.replace(config, data=dataclasses.replace(config.data, validation_size=0))
     data = load_data(full)
     if data.class_names != list(class_names):
@@ -59,8 +59,18 @@ def final_fit(config: Config, chosen: dict, blend: dict | None, verbose, class_n
         lexicon_model = None
         if config.model.hybrid.lexicon != "none":  # its table from the refitted vocabulary, its head refitted
             lexicon_model, _ = fit_lexicon_branch(full, data, verbose)
+        options = {}
+        if "floors" in blend:
+            options = {"floors": blend["floors"], "length_weights": blend.get("length_weights")}
+            options["reference_length"] = config.data.sequence_length
         model = assemble_hybrid(
-            ngram_model, word_model, hybrid_name(config), blend["branch_weights"], blend["bias"], lexicon_model
+            ngram_model,
+            word_model,
+            hybrid_name(config),
+            blend["branch_weights"],
+            blend["bias"],
+            lexicon_model,
+            **options,
         )
     elif variant == "ngram":
         keras.utils.set_random_seed(config.seed)

@@ -21,17 +21,21 @@ from textattn.config import Config
 from textattn.data import pipeline
 from textattn.data.ngrams import concat_bags
 from textattn.data.run_data import RunData
+from textattn.errors import UserError
 from textattn.inference import predict
-from textattn.layers.log_linear_blend import LogLinearBlend, fit_log_linear_blend
+from textattn.layers.log_linear_blend import EPSILON, LogLinearBlend, fit_log_linear_blend, length_factor
 from textattn.models import count_params
 from textattn.models.bag_models import assemble_hybrid, word_branch_config
 from textattn.models.lexicon import build_lexicon_model, vader_table
+from textattn.training import short_text
 from textattn.training.compile import compile_model, new_ngram_model, new_word_model
 
 LEXICON_EPOCHS = 5
 LEXICON_LEARNING_RATE = 0.01
 LEXICON_BATCH_SIZE = 256
 """The lexicon expert's head (a Dense layer on 4 features) is fitted on the training part with these."""
+LENGTH_BLEND_STEPS = 3000
+"""Gradient steps of the length-scaled blend's fit (its features span a wider range than the constant one's)."""
 
 WordBranchFit = typing.Callable[[keras.Model, Config], tuple[keras.Model, typing.Any]]
 """(compiled word branch, its config) -> (the fitted branch, its history as the caller keeps it)."""
@@ -52,23 +56,58 @@ class HybridFit:
     lexicon_model: keras.Model | None = None
     lexicon_summary: dict | None = None
     length_check: dict | None = None
+    floors: list[float] | None = None
+    """Each branch's probability floor in the blend (``LogLinearBlend``); None: 1e-7 each."""
+    length_weights: np.ndarray | None = None
+    """``model.hybrid.blend: length``: each branch's weight per unit of ``length_factor``."""
+    val_length_factors: np.ndarray | None = None
+    """``length_factor`` of each validation review's token count (N,), with ``length_weights``."""
+    sentences: dict | None = None
+    """``model.hybrid.blend: length``: what the short validation sentences were and how the blend does on them."""
 
     def assemble(self, config: Config) -> keras.Model:
         """One model of the branches and the blend: {token_ids, ngrams} -> class probabilities."""
         return assemble_hybrid(
-            self.ngram_model, self.word_model, hybrid_name(config), self.weights, self.bias, self.lexicon_model
+            self.ngram_model,
+            self.word_model,
+            hybrid_name(config),
+            self.weights,
+            self.bias,
+            self.lexicon_model,
+            **self.blend_options(config),
         )
+
+    def blend_options(self, config: Config) -> dict:
+        """``assemble_hybrid``'s keyword arguments for the blend's floors and length scaling."""
+        if self.floors is None and self.length_weights is None:
+            return {}
+        return {
+            "floors": self.floors,
+            "length_weights": self.length_weights,
+            "reference_length": config.data.sequence_length,
+        }
 
     def blend_summary(self) -> dict:
         summary = {"branch_weights": [float(w) for w in self.weights], "bias": [float(b) for b in self.bias]}
+        if self.floors is not None:
+            summary["floors"] = [float(f) for f in self.floors]
+        if self.length_weights is not None:
+            summary["length_weights"] = [float(v) for v in self.length_weights]
+        if self.sentences is not None:
+            summary["sentences"] = self.sentences
         if self.length_check is not None:
             summary["length_check"] = self.length_check
         return summary
 
     def val_accuracy(self, labels: np.ndarray) -> float:
         """The blend's accuracy on validation, from the branches' probabilities (no hybrid model built)."""
+        if self.length_weights is not None:
+            probs = blend_probabilities(
+                self.branch_val, self.weights, self.bias, self.floors, self.length_weights, self.val_length_factors
+            )
+            return float((probs.argmax(axis=1) == labels).mean())
         num_classes = self.branch_val[0].shape[1]
-        blend = LogLinearBlend(len(self.branch_val), num_classes)
+        blend = LogLinearBlend(len(self.branch_val), num_classes, floors=self.floors)
         blend.build([(None, num_classes)] * len(self.branch_val))
         blend.set_blend(self.weights, self.bias)
         probs = keras.ops.convert_to_numpy(blend([keras.ops.convert_to_tensor(p) for p in self.branch_val]))
@@ -78,6 +117,20 @@ class HybridFit:
         """Both branches' parameter counts added: {total, non_embedding}."""
         ngram, word = count_params(self.ngram_model), count_params(self.word_model)
         return {k: ngram[k] + word[k] for k in ("total", "non_embedding")}
+
+
+def blend_probabilities(branch_probabilities, weights, bias, floors=None, length_weights=None, length_factors=None):
+    """NumPy twin of ``LogLinearBlend``: float64 (N, C) from the members' (N, C) probabilities."""
+    floors = floors if floors is not None else [EPSILON] * len(branch_probabilities)
+    logits = np.asarray(bias, np.float64)[None, :]
+    for i, (p, floor) in enumerate(zip(branch_probabilities, floors)):
+        weight = weights[i] + (
+            length_weights[i] * np.asarray(length_factors)[:, None] if length_weights is not None else 0
+        )
+        logits = logits + weight * np.log(np.clip(np.asarray(p, np.float64), floor, 1.0))
+    logits = logits - logits.max(axis=1, keepdims=True)
+    exp = np.exp(logits)
+    return exp / exp.sum(axis=1, keepdims=True)
 
 
 def hybrid_name(config: Config) -> str:
@@ -107,7 +160,20 @@ def fit_hybrid(config: Config, data: RunData, verbose, fit_word_branch: WordBran
         lexicon_summary["best_val_accuracy"] = float((branch_val[2].argmax(axis=1) == data.labels("val")).mean())
         token_ids, _ = data.inputs(word_config.model.variant, "val")
         length = length_check(branch_val, data.labels("val"), np.count_nonzero(token_ids, axis=1), sample_weight)
-    weights, bias = fit_log_linear_blend(branch_val, data.labels("val"), sample_weight=sample_weight)
+    settings = config.model.hybrid
+    floors = None
+    if settings.word_floor != EPSILON or settings.blend == "length":
+        floors = [EPSILON, settings.word_floor] + [EPSILON] * (len(branch_val) - 2)
+    if settings.blend == "length":
+        members = [(ngram_model, "ngrams"), (word_model, "token_ids")]
+        if lexicon_model is not None:
+            members.append((lexicon_model, "token_ids"))
+        fitted = fit_length_blend(config, data, members, branch_val, floors, sample_weight)
+        return HybridFit(
+            ngram_model, word_model, word_history, ngram_summary, *fitted[:2], branch_val, lexicon_model,
+            lexicon_summary, length, floors, *fitted[2:],
+        )  # fmt: skip
+    weights, bias = fit_log_linear_blend(branch_val, data.labels("val"), sample_weight=sample_weight, floors=floors)
     return HybridFit(
         ngram_model,
         word_model,
@@ -119,7 +185,50 @@ def fit_hybrid(config: Config, data: RunData, verbose, fit_word_branch: WordBran
         lexicon_model,
         lexicon_summary,
         length,
+        floors,
     )
+
+
+def fit_length_blend(config: Config, data: RunData, members, branch_val, floors, sample_weight):
+    """A length-scaled blend fitted on the validation reviews plus their last sentences (``short_text``).
+
+    Returns (weights (k,), bias (C,), length weights (k,), validation reviews' length factors (N,),
+    a summary of the sentences: how many, their median token count, the blend's and each member's
+    accuracy on them).
+    """
+    if data.streamed:
+        raise UserError(
+            "model.hybrid.blend=length reads the validation texts again, which a streamed source does not keep; "
+            "set model.hybrid.blend=constant"
+        )
+    texts, sentence_labels = short_text.validation_sentences(config)
+    print(f"Hybrid: fitting a length-scaled blend on validation plus {len(texts)} of its last sentences...", flush=True)
+    sentence_probs, sentence_factors = short_text.branch_probabilities(members, config, data, texts)
+    token_ids, _ = data.inputs(word_branch_config(config).model.variant, "val")
+    val_factors = np.asarray(
+        length_factor(np.count_nonzero(token_ids, axis=1), config.data.sequence_length), np.float32
+    )
+    weights_all = None
+    if sample_weight is not None:
+        weights_all = np.concatenate(
+            [sample_weight, class_weights.sample_weights(config, sentence_labels, data.class_names)]
+        )
+    weights, bias, length_weights = fit_log_linear_blend(
+        [np.concatenate([v, s]) for v, s in zip(branch_val, sentence_probs)],
+        np.concatenate([data.labels("val"), sentence_labels]),
+        sample_weight=weights_all,
+        floors=floors,
+        length_factors=np.concatenate([val_factors, sentence_factors]),
+        steps=LENGTH_BLEND_STEPS,
+    )
+    blended = blend_probabilities(sentence_probs, weights, bias, floors, length_weights, sentence_factors)
+    summary = {
+        "count": len(texts),
+        "median_tokens": float(np.median(config.data.sequence_length / np.square(sentence_factors))),
+        "blend_accuracy": float((blended.argmax(axis=1) == sentence_labels).mean()),
+        "member_accuracy": [float((p.argmax(axis=1) == sentence_labels).mean()) for p in sentence_probs],
+    }
+    return weights, bias, length_weights, val_factors, summary
 
 
 def fit_lexicon_branch(config: Config, data: RunData, verbose) -> tuple[keras.Model, dict]:
