@@ -291,3 +291,15 @@ def run_tf_only(script: str, data: dict, tmp_path) -> dict:
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     return json.loads(result_path.read_text())
+
+
+SERVE_EXPORT = """
+model = tf.saved_model.load(data["export"])
+out = model.serve(tf.constant(data["texts"]))
+result = {k: v.numpy().astype(str).tolist() if v.dtype == tf.string else v.numpy().tolist() for k, v in out.items()}
+"""
+
+
+def serve_tf_only(export_dir: str, texts: list[str], tmp_path) -> dict:
+    """The export's ``serve`` outputs for ``texts`` as lists, computed by TensorFlow alone (``run_tf_only``)."""
+    return run_tf_only(SERVE_EXPORT, {"export": export_dir, "texts": texts}, tmp_path)

@@ -5,7 +5,7 @@ import os
 import numpy as np
 import pytest
 import tensorflow as tf
-from helpers import run_tf_only, tiny_config
+from helpers import serve_tf_only, tiny_config
 
 from textattn import export, runs, serving
 from textattn.config import apply_overrides
@@ -146,12 +146,7 @@ def test_export_serves_the_length_scaled_blend_with_tensorflow_only(length_run, 
     out = export.export_run(length_run, str(tmp_path / "export"))
     texts = ["great", "awful boring waste", "not bad at all", "", " ".join(["great film"] * 30)]
     in_process = Predictor(length_run)(texts).probabilities[:, 1]
-    script = """
-    model = tf.saved_model.load(data["export"])
-    out = model.serve(tf.constant(data["texts"]))
-    result = {k: v.numpy().astype(str).tolist() if v.dtype == tf.string else v.numpy().tolist() for k, v in out.items()}
-    """
-    served = run_tf_only(script, {"export": out, "texts": texts}, tmp_path)
+    served = serve_tf_only(out, texts, tmp_path)
     assert served["imported"] == []
     np.testing.assert_allclose(served["probability"], in_process, atol=1e-5)
     assert served["probability"][3] == 0.5

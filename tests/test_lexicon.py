@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from helpers import run_tf_only, tiny_config
+from helpers import serve_tf_only, tiny_config
 
 from textattn import export, runs, serving
 from textattn.config import apply_overrides
@@ -147,12 +147,7 @@ def test_export_serves_the_lexicon_blend_with_tensorflow_only(lexicon_run, tmp_p
     weights = np.asarray(blend.branch_weights)
     blend.set_blend([weights[0], weights[1], 0.0], np.asarray(blend.bias))
     without = serving.make_serve(model, parts)(tf.constant(texts))[serving.PROBABILITY].numpy()
-    script = """
-    model = tf.saved_model.load(data["export"])
-    out = model.serve(tf.constant(data["texts"]))
-    result = {k: v.numpy().astype(str).tolist() if v.dtype == tf.string else v.numpy().tolist() for k, v in out.items()}
-    """
-    served = run_tf_only(script, {"export": out, "texts": texts}, tmp_path)
+    served = serve_tf_only(out, texts, tmp_path)
     assert served["imported"] == []
     np.testing.assert_allclose(served["probability"], in_process, atol=1e-5)
     assert served["probability"][3] == 0.5
