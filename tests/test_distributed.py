@@ -384,7 +384,7 @@ def test_jax_two_processes_train_as_one_process_and_only_the_chief_writes(small_
 
 
 def kill_and_resume(data, tmp_path, backend: str):
-    """Kill worker 1 mid-epoch (SIGKILL); the chief must stop by itself; both restarted finish the run."""
+    """Kill worker 1 once epoch 3 has begun (SIGKILL); the chief must stop by itself; both restarted finish the run."""
     run_dir = tmp_path / "shared" / "run"
     epochs = 6
     args = train_args(
@@ -405,7 +405,7 @@ def kill_and_resume(data, tmp_path, backend: str):
         for index in (0, 1):
             workers.start(f"w{index}", args, cluster_env(tmp_path, backend, ports, index))
         workers.wait_for("w1", "Epoch 3/", 120)
-        time.sleep(0.3)  # into epoch 3's batches (an epoch is 63 steps, above a second here)
+        time.sleep(0.3)  # into epoch 3's batches (63 steps); a fast or descheduled run may be further on
         workers.kill("w1")
         chief = workers.wait(["w0"], 60)["w0"]  # not a hang: the collective fails or times out
         first_chief_log = workers.log("w0")
@@ -413,7 +413,9 @@ def kill_and_resume(data, tmp_path, backend: str):
         assert chief == 2 and len(errors) == 1 and "lost a peer during training" in errors[0], first_chief_log[-3000:]
         assert not os.path.exists(run_dir / "metrics.json")
         finished = len(history(run_dir))
-        assert finished == 2, "killed in the middle of epoch 3: epochs 1 and 2 finished, 3 did not"
+        # Killed once epoch 3 had begun: epochs 1 and 2 finished, and not the whole run. Where in
+        # the run the kill lands depends on the machine's speed; the resume below must start after it.
+        assert 2 <= finished < epochs, f"{finished} epochs finished before the kill"
 
         ports = free_ports(2)
         for index in (0, 1):
