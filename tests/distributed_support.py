@@ -59,6 +59,7 @@ def env_for(tmp_path, backend: str, **extra) -> dict:
         ONE_THREAD,
         KERAS_BACKEND=backend,
         PYTHONPATH=REPO,
+        PYTHONUNBUFFERED="1",  # the logs a test waits on (e.g. "Epoch 3/") arrive when printed, not in 8 KiB blocks
         TEXTATTN_CACHE=str(tmp_path / "cache"),
         TMPDIR=str(tmp_path / "scratch"),
     )

@@ -386,7 +386,7 @@ def test_jax_two_processes_train_as_one_process_and_only_the_chief_writes(small_
 def kill_and_resume(data, tmp_path, backend: str):
     """Kill worker 1 once epoch 3 has begun (SIGKILL); the chief must stop by itself; both restarted finish the run."""
     run_dir = tmp_path / "shared" / "run"
-    epochs = 6
+    epochs = 12  # many, so that a fast backend (JAX here) cannot finish them between "Epoch 3/" and the kill
     args = train_args(
         data,
         run_dir,
