@@ -30,46 +30,24 @@ SEED = 0
 def branch_probabilities(run_dir: str) -> dict:
     """{"val": (probs [ngram, word], labels, factors), "sentences": (probs, labels, factors), "review_of": (M,)}."""
     # Imported here, after configure_process() in main(): the allocator setting must precede TensorFlow.
-    import tensorflow as tf
-
     from textattn import serving
     from textattn.data.pipeline import split_texts
-    from textattn.data.text import truncate_and_pad
     from textattn.layers.log_linear_blend import length_factor
     from textattn.models.bag_models import NGRAM_BRANCH, WORD_BRANCH
-    from textattn.training.short_text import BATCH, last_sentence
+    from textattn.training import short_text
 
     parts, model = serving.load_serving_parts(run_dir)
     config = parts.config
     if config.model.variant != "hybrid" or config.train.final_fit:
         sys.exit(f"error: {run_dir!r} must be a hybrid run trained with train.final_fit=false")
     members = [(model.get_layer(NGRAM_BRANCH), "ngrams"), (model.get_layer(WORD_BRANCH), "token_ids")]
-    serves = [
-        tf.function(serving.make_serve(model, parts, lambda inputs, m=m, k=k: m(inputs[k], training=False)))
-        for m, k in members
-    ]
 
     def score(texts):
-        probs = [
-            np.concatenate(
-                [
-                    s(tf.constant(texts[i : i + BATCH]))[serving.PROBABILITIES].numpy()
-                    for i in range(0, len(texts), BATCH)
-                ]
-            )
-            for s in serves
-        ]
-        ids = [
-            truncate_and_pad(
-                parts.vectorizer(tf.constant(texts[i : i + BATCH])), config.data.sequence_length, config.data.keep
-            )
-            for i in range(0, len(texts), BATCH)
-        ]
-        counts = np.concatenate([np.count_nonzero(x.numpy(), axis=1) for x in ids])
+        probs, counts = short_text.branch_probabilities(members, parts, texts)
         return probs, np.asarray(length_factor(counts, config.data.sequence_length))
 
     texts, labels = split_texts(config.data, config.seed).validation
-    sentences = [(i, last_sentence(t)) for i, t in enumerate(texts)]
+    sentences = [(i, short_text.last_sentence(t)) for i, t in enumerate(texts)]
     sentences = [(i, s) for i, s in sentences if s is not None]
     review_of = np.array([i for i, _ in sentences])
     val_probs, val_factors = score(list(texts))

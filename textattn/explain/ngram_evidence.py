@@ -9,9 +9,10 @@ present n-gram g adds exactly::
 
 to the log-odds of the probability served, where ``a`` is the n-gram branch's
 weight in the hybrid's ``LogLinearBlend`` (1 for ``ngram``; with a length-scaled
-blend, the weight for that review's token count) and ``T`` the run's temperature. With more than two classes there is no single log-odds: the
-contribution is g's term in ``log p_c - mean_k log p_k`` of the predicted class
-c (the softmax's normaliser cancels in that difference, so it is exact)::
+blend, the weight for that review's token count) and ``T`` the run's temperature.
+With more than two classes there is no single log-odds: the contribution is g's
+term in ``log p_c - mean_k log p_k`` of the predicted class c (the softmax's
+normaliser cancels in that difference, so it is exact)::
 
     contribution(g) = (fw[g, c] - mean_k fw[g, k]) * a / T
  Each distinct n-gram counts once (the input is a set), as

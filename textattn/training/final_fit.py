@@ -17,7 +17,7 @@ from textattn.data.run_data import RunData, load_data
 from textattn.errors import UserError
 from textattn.models.bag_models import assemble_hybrid, word_branch_config
 from textattn.training.compile import compile_model, new_ngram_model, new_word_model
-from textattn.training.hybrid import fit_lexicon_branch, fit_ngram_branch, hybrid_name
+from textattn.training.hybrid import blend_options, fit_lexicon_branch, fit_ngram_branch, hybrid_name
 
 
 @dataclasses.dataclass
@@ -59,10 +59,6 @@ def final_fit(config: Config, chosen: dict, blend: dict | None, verbose, class_n
         lexicon_model = None
         if config.model.hybrid.lexicon != "none":  # its table from the refitted vocabulary, its head refitted
             lexicon_model, _ = fit_lexicon_branch(full, data, verbose)
-        options = {}
-        if "floors" in blend:
-            options = {"floors": blend["floors"], "length_weights": blend.get("length_weights")}
-            options["reference_length"] = config.data.sequence_length
         model = assemble_hybrid(
             ngram_model,
             word_model,
@@ -70,7 +66,7 @@ def final_fit(config: Config, chosen: dict, blend: dict | None, verbose, class_n
             blend["branch_weights"],
             blend["bias"],
             lexicon_model,
-            **options,
+            **blend_options(blend, config),
         )
     elif variant == "ngram":
         keras.utils.set_random_seed(config.seed)

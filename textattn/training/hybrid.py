@@ -74,18 +74,8 @@ class HybridFit:
             self.weights,
             self.bias,
             self.lexicon_model,
-            **self.blend_options(config),
+            **blend_options(self.blend_summary(), config),
         )
-
-    def blend_options(self, config: Config) -> dict:
-        """``assemble_hybrid``'s keyword arguments for the blend's floors and length scaling."""
-        if self.floors is None and self.length_weights is None:
-            return {}
-        return {
-            "floors": self.floors,
-            "length_weights": self.length_weights,
-            "reference_length": config.data.sequence_length,
-        }
 
     def blend_summary(self) -> dict:
         summary = {"branch_weights": [float(w) for w in self.weights], "bias": [float(b) for b in self.bias]}
@@ -117,6 +107,18 @@ class HybridFit:
         """Both branches' parameter counts added: {total, non_embedding}."""
         ngram, word = count_params(self.ngram_model), count_params(self.word_model)
         return {k: ngram[k] + word[k] for k in ("total", "non_embedding")}
+
+
+def blend_options(summary: dict, config: Config) -> dict:
+    """``assemble_hybrid``'s keyword arguments for the blend's floors and length scaling, from
+    ``HybridFit.blend_summary()`` (also metrics.json's ``branches.blend``)."""
+    if "floors" not in summary:
+        return {}
+    return {
+        "floors": summary["floors"],
+        "length_weights": summary.get("length_weights"),
+        "reference_length": config.data.sequence_length,
+    }
 
 
 def blend_probabilities(branch_probabilities, weights, bias, floors=None, length_weights=None, length_factors=None):
@@ -164,37 +166,36 @@ def fit_hybrid(config: Config, data: RunData, verbose, fit_word_branch: WordBran
     floors = None
     if settings.word_floor != EPSILON or settings.blend == "length":
         floors = [EPSILON, settings.word_floor] + [EPSILON] * (len(branch_val) - 2)
+    fit = HybridFit(
+        ngram_model=ngram_model,
+        word_model=word_model,
+        word_history=word_history,
+        ngram_summary=ngram_summary,
+        weights=None,  # fitted below
+        bias=None,
+        branch_val=branch_val,
+        lexicon_model=lexicon_model,
+        lexicon_summary=lexicon_summary,
+        length_check=length,
+        floors=floors,
+    )
     if settings.blend == "length":
         members = [(ngram_model, "ngrams"), (word_model, "token_ids")]
         if lexicon_model is not None:
             members.append((lexicon_model, "token_ids"))
-        fitted = fit_length_blend(config, data, members, branch_val, floors, sample_weight)
-        return HybridFit(
-            ngram_model, word_model, word_history, ngram_summary, *fitted[:2], branch_val, lexicon_model,
-            lexicon_summary, length, floors, *fitted[2:],
-        )  # fmt: skip
-    weights, bias = fit_log_linear_blend(branch_val, data.labels("val"), sample_weight=sample_weight, floors=floors)
-    return HybridFit(
-        ngram_model,
-        word_model,
-        word_history,
-        ngram_summary,
-        weights,
-        bias,
-        branch_val,
-        lexicon_model,
-        lexicon_summary,
-        length,
-        floors,
-    )
+        fit_length_blend(fit, config, data, members, sample_weight)
+    else:
+        fit.weights, fit.bias = fit_log_linear_blend(
+            branch_val, data.labels("val"), sample_weight=sample_weight, floors=floors
+        )
+    return fit
 
 
-def fit_length_blend(config: Config, data: RunData, members, branch_val, floors, sample_weight):
-    """A length-scaled blend fitted on the validation reviews plus their last sentences (``short_text``).
+def fit_length_blend(fit: HybridFit, config: Config, data: RunData, members, sample_weight) -> None:
+    """Fit ``fit``'s blend length-scaled, on the validation reviews plus their last sentences (``short_text``).
 
-    Returns (weights (k,), bias (C,), length weights (k,), validation reviews' length factors (N,),
-    a summary of the sentences: how many, their median token count, the blend's and each member's
-    accuracy on them).
+    Sets its weights, bias, length weights, the validation reviews' length factors, and ``sentences``:
+    how many, their median token count, the blend's and each member's accuracy on them.
     """
     if data.streamed:
         raise UserError(
@@ -203,32 +204,32 @@ def fit_length_blend(config: Config, data: RunData, members, branch_val, floors,
         )
     texts, sentence_labels = short_text.validation_sentences(config)
     print(f"Hybrid: fitting a length-scaled blend on validation plus {len(texts)} of its last sentences...", flush=True)
-    sentence_probs, sentence_factors = short_text.branch_probabilities(members, config, data, texts)
+    sentence_probs, counts = short_text.branch_probabilities(members, short_text.serving_parts(config, data), texts)
+    sentence_factors = np.asarray(length_factor(counts, config.data.sequence_length))
     token_ids, _ = data.inputs(word_branch_config(config).model.variant, "val")
-    val_factors = np.asarray(
-        length_factor(np.count_nonzero(token_ids, axis=1), config.data.sequence_length), np.float32
-    )
+    fit.val_length_factors = np.asarray(length_factor(np.count_nonzero(token_ids, axis=1), config.data.sequence_length))
     weights_all = None
     if sample_weight is not None:
         weights_all = np.concatenate(
             [sample_weight, class_weights.sample_weights(config, sentence_labels, data.class_names)]
         )
-    weights, bias, length_weights = fit_log_linear_blend(
-        [np.concatenate([v, s]) for v, s in zip(branch_val, sentence_probs)],
+    fit.weights, fit.bias, fit.length_weights = fit_log_linear_blend(
+        [np.concatenate([v, s]) for v, s in zip(fit.branch_val, sentence_probs)],
         np.concatenate([data.labels("val"), sentence_labels]),
         sample_weight=weights_all,
-        floors=floors,
-        length_factors=np.concatenate([val_factors, sentence_factors]),
+        floors=fit.floors,
+        length_factors=np.concatenate([fit.val_length_factors, sentence_factors]),
         steps=LENGTH_BLEND_STEPS,
     )
-    blended = blend_probabilities(sentence_probs, weights, bias, floors, length_weights, sentence_factors)
-    summary = {
+    blended = blend_probabilities(
+        sentence_probs, fit.weights, fit.bias, fit.floors, fit.length_weights, sentence_factors
+    )
+    fit.sentences = {
         "count": len(texts),
-        "median_tokens": float(np.median(config.data.sequence_length / np.square(sentence_factors))),
+        "median_tokens": float(np.median(counts)),
         "blend_accuracy": float((blended.argmax(axis=1) == sentence_labels).mean()),
         "member_accuracy": [float((p.argmax(axis=1) == sentence_labels).mean()) for p in sentence_probs],
     }
-    return weights, bias, length_weights, val_factors, summary
 
 
 def fit_lexicon_branch(config: Config, data: RunData, verbose) -> tuple[keras.Model, dict]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 
 import numpy as np
+import tensorflow as tf
 
 from textattn import serving
 from textattn.config import Config
@@ -19,7 +20,6 @@ from textattn.data import pipeline
 from textattn.data.ngrams import make_ngram_vectorizer
 from textattn.data.run_data import RunData
 from textattn.data.text import make_vectorizer, truncate_and_pad
-from textattn.layers.log_linear_blend import length_factor
 from textattn.serving_parts import ServingParts
 
 MIN_WORDS, MAX_WORDS = 3, 40
@@ -47,28 +47,31 @@ def validation_sentences(config: Config) -> tuple[list[str], np.ndarray]:
     return [s for s, _ in kept], np.asarray([y for _, y in kept], np.int32)
 
 
-def branch_probabilities(members: list, config: Config, data: RunData, texts: list[str]):
-    """Each member's class probabilities for raw ``texts`` through the serving computation, and their length factors.
-
-    Args:
-        members: [(model, input name)] with input name "ngrams" or "token_ids": the hybrid's branches in blend order.
-        texts: raw texts (M,).
-    Returns:
-        (list of float32 (M, C), one per member; float32 (M,) ``length_factor`` of each text's token count).
-    """
-    import tensorflow as tf
-
+def serving_parts(config: Config, data: RunData) -> ServingParts:
+    """The run's serving parts (vectorizers with its vocabularies, no temperature) while it is still training."""
     negation = config.data.negation
-    vectorizer = make_vectorizer(config.data.vocab_size, data.vocabulary, negation)
-    parts = ServingParts(
+    ngrams = data.ngram_vocabulary
+    return ServingParts(
         config,
-        vectorizer,
-        make_ngram_vectorizer(
-            len(data.ngram_vocabulary), config.model.ngram.max_ngram, data.ngram_vocabulary, negation
-        ),
+        make_vectorizer(config.data.vocab_size, data.vocabulary, negation),
+        make_ngram_vectorizer(len(ngrams), config.model.ngram.max_ngram, ngrams, negation),
         1.0,
         data.class_names,
     )
+
+
+def branch_probabilities(members: list, parts: ServingParts, texts: list[str]):
+    """Each member's class probabilities for raw ``texts`` through the serving computation, and their token counts.
+
+    Args:
+        members: [(model, input name)] with input name "ngrams" or "token_ids": the hybrid's branches in blend order.
+        parts: the run's serving parts (``serving_parts``, or ``serving.load_serving_parts`` for a finished run).
+        texts: raw texts (M,).
+    Returns:
+        (list of float32 (M, C), one per member; int (M,) each text's token count in the word branch's window,
+        what a length-scaled ``LogLinearBlend`` counts).
+    """
+    config = parts.config
     probabilities = []
     for model, key in members:
         serve = tf.function(
@@ -76,13 +79,13 @@ def branch_probabilities(members: list, config: Config, data: RunData, texts: li
         )
         batches = [serve(tf.constant(texts[i : i + BATCH]))[serving.PROBABILITIES] for i in range(0, len(texts), BATCH)]
         probabilities.append(np.concatenate([b.numpy() for b in batches]))
-    lengths = [
+    counts = [
         np.count_nonzero(
             truncate_and_pad(
-                vectorizer(tf.constant(texts[i : i + BATCH])), config.data.sequence_length, config.data.keep
+                parts.vectorizer(tf.constant(texts[i : i + BATCH])), config.data.sequence_length, config.data.keep
             ),
             axis=1,
         )
         for i in range(0, len(texts), BATCH)
     ]
-    return probabilities, np.asarray(length_factor(np.concatenate(lengths), config.data.sequence_length), np.float32)
+    return probabilities, np.concatenate(counts)
