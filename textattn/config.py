@@ -445,6 +445,11 @@ def validate(config: Config) -> None:
         )
     if config.data.long_text == "chunks":
         check_chunks(config)
+    if config.model.ngram.negation_transfer and config.data.negation != "mark":
+        raise UserError(
+            "model.ngram.negation_transfer reads the negated words data.negation=mark makes; "
+            "set --set data.negation=mark, or model.ngram.negation_transfer=false"
+        )
     if config.model.variant == "hybrid" and config.model.hybrid.blend == "length":
         check_length_blend(config)
     if config.train.distribution_timeout <= 0:

@@ -153,6 +153,9 @@ class NgramConfig:
     """The most frequent n-grams of the part trained on (the OOV bucket included)."""
     alpha: float = 1.0
     """Smoothing count added to every n-gram's document counts in the log-count ratios."""
+    negation_transfer: bool = False
+    """A negated word (``not_bad``, data.negation: mark) also carries its plain word's weight times one
+    learned factor shared by all words (textattn/layers/naive_bayes_ngrams.py)."""
 
     def check(self, where: str) -> None:
         at_least_one(where, max_ngram=self.max_ngram)

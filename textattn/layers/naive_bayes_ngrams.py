@@ -2,6 +2,7 @@
 
 import keras
 import numpy as np
+import tensorflow as tf
 from keras import ops
 
 
@@ -10,7 +11,7 @@ class NaiveBayesNgramLogits(keras.layers.Layer):
     """Class logits from multi-hot n-gram features, each feature scaled by its
     Naive Bayes log-count ratio (Wang & Manning 2012).
 
-    ``logits[b, c] = sum_g x[b, g] * r[g, c] * w[g] + bias[c]``
+    ``logits[b, c] = sum_g x[b, g] * fw[g, c] + bias[c]``, ``fw[g, c] = r[g, c] * w[g]``
 
     ``r`` (vocab_size, classes) holds the log-count ratios computed on the
     training part (non-trainable, set with ``set_log_count_ratios``); ``w``
@@ -18,9 +19,19 @@ class NaiveBayesNgramLogits(keras.layers.Layer):
     layer starts as a constant and learns a logistic regression on the
     NB-scaled features.
 
+    With ``negation_transfer`` a word marked as negated (``not_bad``, textattn/data/negation.py)
+    also carries its plain word's weight times one learned factor shared by every word:
+    ``fw[not_x, c] += f * r[x, c] * w[x]`` (``f`` starts at 0; a negative ``f`` would flip the
+    word's polarity, a positive one keeps part of it). So a negated word seen rarely in training
+    takes part of its plain word's evidence, where its own feature alone says little. Which word
+    is whose negation is set with ``set_plain_words``. A call looks up only the n-grams present in
+    its sparse input, not the whole table, so serving one text stays cheap; ``feature_weights``
+    gives the whole table (for explain).
+
     Args:
         vocab_size: number of n-gram features (the n-gram vocabulary, OOV included).
         num_classes: number of output logits.
+        negation_transfer: add the shared negation factor (above).
 
     Call:
         inputs: multi-hot features, shape (batch, vocab_size); a ``tf.SparseTensor``
@@ -29,10 +40,11 @@ class NaiveBayesNgramLogits(keras.layers.Layer):
         float tensor, shape (batch, num_classes). No mask (the input is a bag).
     """
 
-    def __init__(self, vocab_size, num_classes=2, **kwargs):
+    def __init__(self, vocab_size, num_classes=2, negation_transfer=False, **kwargs):
         super().__init__(**kwargs)
         self.vocab_size = int(vocab_size)
         self.num_classes = int(num_classes)
+        self.negation_transfer = bool(negation_transfer)
 
     def build(self, input_shape):
         self.log_count_ratio = self.add_weight(
@@ -40,6 +52,12 @@ class NaiveBayesNgramLogits(keras.layers.Layer):
         )
         self.ngram_weight = self.add_weight(name="ngram_weight", shape=(self.vocab_size, 1), initializer="zeros")
         self.bias = self.add_weight(name="bias", shape=(self.num_classes,), initializer="zeros")
+        if self.negation_transfer:
+            # Row g: the id of the plain word that n-gram g negates; 0 (the OOV row, ratios 0) for every other n-gram.
+            self.plain_word = self.add_weight(
+                name="plain_word", shape=(self.vocab_size,), initializer="zeros", dtype="int32", trainable=False
+            )
+            self.negation_factor = self.add_weight(name="negation_factor", shape=(), initializer="zeros")
 
     def set_log_count_ratios(self, ratios):
         """Store ``ratios`` (vocab_size, num_classes), e.g. from ``log_count_ratios``."""
@@ -48,12 +66,39 @@ class NaiveBayesNgramLogits(keras.layers.Layer):
             raise ValueError(f"expected ratios of shape {(self.vocab_size, self.num_classes)}, got {ratios.shape}")
         self.log_count_ratio.assign(ratios)
 
+    def set_plain_words(self, plain_word):
+        """Store ``plain_word`` (vocab_size,) int: for a negated word the id of its plain word, 0 for
+        every other n-gram (e.g. from ``plain_words_of_negated``)."""
+        if not self.negation_transfer:
+            raise ValueError("this layer has no negation transfer (negation_transfer=False)")
+        plain_word = np.asarray(plain_word, dtype="int32")
+        if plain_word.shape != (self.vocab_size,):
+            raise ValueError(f"expected plain word ids of shape {(self.vocab_size,)}, got {plain_word.shape}")
+        self.plain_word.assign(plain_word)
+
     def feature_weights(self):
-        """The effective weight of each n-gram per class, ``r * w``: shape (vocab_size, num_classes)."""
-        return self.log_count_ratio * self.ngram_weight
+        """The effective weight of each n-gram per class (``fw`` above): shape (vocab_size, num_classes)."""
+        weights = self.log_count_ratio * self.ngram_weight
+        if self.negation_transfer:
+            weights = weights + self.negation_factor * ops.take(weights, self.plain_word, axis=0)
+        return weights
 
     def call(self, inputs):
-        return ops.matmul(ops.cast(inputs, self.compute_dtype), self.feature_weights()) + self.bias
+        inputs = ops.cast(inputs, self.compute_dtype)
+        logits = ops.matmul(inputs, self.log_count_ratio * self.ngram_weight) + self.bias
+        if self.negation_transfer:
+            logits = logits + self.negation_factor * self.negated_evidence(inputs)
+        return logits
+
+    def negated_evidence(self, inputs):
+        """(batch, num_classes): for each row, the sum of ``x[g] * r[p] * w[p]`` over its n-grams g, p the
+        plain word of g (0 for an n-gram that negates nothing): the term the negation factor multiplies."""
+        if not isinstance(inputs, tf.SparseTensor):
+            return ops.matmul(inputs, ops.take(self.log_count_ratio * self.ngram_weight, self.plain_word, axis=0))
+        plain = ops.take(self.plain_word, inputs.indices[:, 1])
+        evidence = ops.take(self.log_count_ratio, plain, axis=0) * ops.take(self.ngram_weight, plain, axis=0)
+        evidence = evidence * ops.expand_dims(inputs.values, -1)
+        return tf.math.unsorted_segment_sum(evidence, inputs.indices[:, 0], inputs.dense_shape[0])
 
     def compute_mask(self, inputs, mask=None):
         return None
@@ -62,7 +107,23 @@ class NaiveBayesNgramLogits(keras.layers.Layer):
         return (input_shape[0], self.num_classes)
 
     def get_config(self):
-        return {**super().get_config(), "vocab_size": self.vocab_size, "num_classes": self.num_classes}
+        return {
+            **super().get_config(),
+            "vocab_size": self.vocab_size,
+            "num_classes": self.num_classes,
+            "negation_transfer": self.negation_transfer,
+        }
+
+
+def plain_words_of_negated(vocabulary, prefix: str) -> np.ndarray:
+    """int32 (len(vocabulary),): for each unigram ``prefix + word`` whose plain ``word`` is in
+    ``vocabulary`` too, that word's id; 0 for every other entry (n-grams of several words, plain words)."""
+    ids = {token: i for i, token in enumerate(vocabulary)}
+    plain = np.zeros(len(vocabulary), np.int32)
+    for i, token in enumerate(vocabulary):
+        if token.startswith(prefix) and " " not in token:
+            plain[i] = ids.get(token[len(prefix) :], 0)
+    return plain
 
 
 def log_count_ratios(feature_rows, labels, vocab_size: int, num_classes: int, alpha: float = 1.0) -> np.ndarray:

@@ -28,7 +28,8 @@ def build_ngram_model(
     """Multi-hot n-gram features (batch, V), sparse -> class probabilities (batch, num_classes)."""
     size = int(ngram_vocab_size or config.model.ngram.vocab_size)
     inputs = keras.Input(shape=(size,), sparse=True, name=NGRAMS)
-    logits = NaiveBayesNgramLogits(size, num_classes, name=NB_LAYER)(inputs)
+    transfer = config.model.ngram.negation_transfer
+    logits = NaiveBayesNgramLogits(size, num_classes, transfer, name=NB_LAYER)(inputs)
     outputs = keras.layers.Activation("softmax", name="classifier")(logits)
     return keras.Model(inputs, outputs, name=name or config.name.replace("-", "_") or "ngram")
 

@@ -7,8 +7,9 @@ import numpy as np
 
 from textattn import backend, class_weights
 from textattn.config import Config
+from textattn.data import negation
 from textattn.data.run_data import RunData
-from textattn.layers.naive_bayes_ngrams import ratios_from_counts
+from textattn.layers.naive_bayes_ngrams import plain_words_of_negated, ratios_from_counts
 from textattn.models import build_model
 from textattn.models.bag_models import NB_LAYER, build_ngram_model
 
@@ -48,7 +49,10 @@ def ngram_ratios(config: Config, data: RunData, bags=None, labels=None) -> np.nd
 def new_ngram_model(config: Config, data: RunData, bags=None, labels=None) -> keras.Model:
     """An untrained n-gram model, its log-count ratios set from ``bags``/``labels`` (default: the training part)."""
     model = build_ngram_model(config, data.ngram_vocab_size, data.num_classes)
-    model.get_layer(NB_LAYER).set_log_count_ratios(ngram_ratios(config, data, bags, labels))
+    layer = model.get_layer(NB_LAYER)
+    layer.set_log_count_ratios(ngram_ratios(config, data, bags, labels))
+    if config.model.ngram.negation_transfer:
+        layer.set_plain_words(plain_words_of_negated(data.ngram_vocabulary, negation.PREFIX))
     return model
 
 

@@ -25,7 +25,7 @@ from textattn.errors import UserError
 from textattn.inference import predict
 from textattn.layers.log_linear_blend import EPSILON, LogLinearBlend, fit_log_linear_blend, length_factor
 from textattn.models import count_params
-from textattn.models.bag_models import assemble_hybrid, word_branch_config
+from textattn.models.bag_models import NB_LAYER, assemble_hybrid, word_branch_config
 from textattn.models.lexicon import build_lexicon_model, vader_table
 from textattn.training import short_text
 from textattn.training.compile import compile_model, new_ngram_model, new_word_model
@@ -351,6 +351,11 @@ def _fit_ngram_model(config: Config, data: RunData, bags, labels, verbose, epoch
     seconds = float(sum(history.history.get("epoch_seconds", [])))
     examples = data.count("train") if labels is None else len(labels)
     summary = {"epochs_run": len(history.epoch), "fit_seconds": round(seconds, 3), "train_examples": int(examples)}
+    if config.model.ngram.negation_transfer:
+        summary["negated_words"] = int(
+            np.count_nonzero(keras.ops.convert_to_numpy(model.get_layer(NB_LAYER).plain_word))
+        )
+        summary["negation_factor"] = float(keras.ops.convert_to_numpy(model.get_layer(NB_LAYER).negation_factor))
     if validate:
         summary.update(
             best_val_accuracy=keep.best,
