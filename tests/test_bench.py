@@ -17,6 +17,7 @@ from report import hybrid_table, markdown, search_lines  # noqa: E402
 from run import FULL_EPOCHS, epochs_arg, seed_epochs  # noqa: E402
 from search import search_summary  # noqa: E402
 from sides import record, reference_variant, seconds_to_accuracy  # noqa: E402
+from word_branch_pretraining import cooccurrences, ppmi_vectors  # noqa: E402
 
 
 def usage(wall):
@@ -288,3 +289,30 @@ def test_the_attention_kernels_agree_and_are_tabled(capsys):
     rows = [line for line in out.splitlines() if line.startswith("| ") and "ms" not in line]
     assert "padding masked" in out
     assert [row.split(" | ")[0] for row in rows] == ["| layers.Attention", "| FoldedAttention"]
+
+
+def test_cooccurrences_weigh_by_distance_and_skip_padding_and_oov():
+    import numpy as np
+
+    ids = np.array([[2, 3, 2, 0, 1]])  # 0 padding, 1 OOV
+    counts = cooccurrences(ids, vocab_size=4, window=2)
+    # pairs: (2,3) at distance 1 twice (2-3 and 3-2), (2,2) at distance 2 once; symmetric.
+    assert counts[2, 3] == counts[3, 2] == 2.0
+    assert counts[2, 2] == 2 * 0.5  # the pair and its mirror on the diagonal
+    assert counts[:2].sum() == counts[:, :2].sum() == 0.0
+
+
+def test_ppmi_vectors_place_words_of_shared_contexts_together():
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    # words 2-4 share contexts 8-10, words 5-7 share contexts 11-13
+    rows = [[a, rng.integers(8, 11)] for a in rng.integers(2, 5, 400)] + [
+        [a, rng.integers(11, 14)] for a in rng.integers(5, 8, 400)
+    ]
+    vectors = ppmi_vectors(cooccurrences(np.array(rows), 14, window=1), dim=4, seed=0)
+    assert vectors.shape == (14, 4) and vectors.dtype == np.float32
+    assert abs(float(vectors.std()) - 0.05) < 1e-6
+    unit = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-9)
+    assert unit[2] @ unit[3] > 0.9 and unit[5] @ unit[6] > 0.9
+    assert abs(unit[2] @ unit[5]) < 0.1 and abs(unit[3] @ unit[7]) < 0.1
