@@ -85,19 +85,21 @@ class NaiveBayesNgramLogits(keras.layers.Layer):
 
     def call(self, inputs):
         inputs = ops.cast(inputs, self.compute_dtype)
-        logits = ops.matmul(inputs, self.log_count_ratio * self.ngram_weight) + self.bias
+        own_weights = self.log_count_ratio * self.ngram_weight  # r * w, before any transfer
+        logits = ops.matmul(inputs, own_weights) + self.bias
         if self.negation_transfer:
-            logits = logits + self.negation_factor * self.negated_evidence(inputs)
+            logits = logits + self.negation_factor * self.negated_evidence(inputs, own_weights)
         return logits
 
-    def negated_evidence(self, inputs):
+    def negated_evidence(self, inputs, own_weights):
         """(batch, num_classes): for each row, the sum of ``x[g] * r[p] * w[p]`` over its n-grams g, p the
-        plain word of g (0 for an n-gram that negates nothing): the term the negation factor multiplies."""
+        plain word of g (0 for an n-gram that negates nothing): the term the negation factor multiplies.
+        ``own_weights``: ``r * w`` (vocab_size, num_classes)."""
         if not isinstance(inputs, tf.SparseTensor):
-            return ops.matmul(inputs, ops.take(self.log_count_ratio * self.ngram_weight, self.plain_word, axis=0))
+            return ops.matmul(inputs, ops.take(own_weights, self.plain_word, axis=0))
+        # Only the rows the input holds: a gather of nnz rows, not of the whole table.
         plain = ops.take(self.plain_word, inputs.indices[:, 1])
-        evidence = ops.take(self.log_count_ratio, plain, axis=0) * ops.take(self.ngram_weight, plain, axis=0)
-        evidence = evidence * ops.expand_dims(inputs.values, -1)
+        evidence = ops.take(own_weights, plain, axis=0) * ops.expand_dims(inputs.values, -1)
         return tf.math.unsorted_segment_sum(evidence, inputs.indices[:, 0], inputs.dense_shape[0])
 
     def compute_mask(self, inputs, mask=None):
