@@ -5,12 +5,18 @@ import math
 import numpy as np
 import pytest
 import tensorflow as tf
-from explain_support import MAX_NGRAM, corpus, explainable
+from explain_support import MAX_NGRAM, corpus, explainable, randomize_ngram_branch
+from helpers import tiny_config
 
 from textattn import serving
+from textattn.config import apply_overrides
+from textattn.data.negation import PREFIX
+from textattn.data.ngrams import adapt_ngram_vectorizer
+from textattn.data.text import adapt_vectorizer
 from textattn.explain.endpoint import make_explain
 from textattn.explain.ngram_evidence import NgramEvidence
-from textattn.models import bag_models
+from textattn.layers.naive_bayes_ngrams import plain_words_of_negated
+from textattn.models import bag_models, build_model
 
 TEXTS = [
     b"a great film with a dull ending",
@@ -106,3 +112,35 @@ def test_ngram_token_shading_spreads_each_ngrams_size_over_its_words(tmp_path):
     )
     np.testing.assert_allclose(mass, expected, rtol=1e-5)
     assert mass.sum() == pytest.approx(sum(c.values()), rel=1e-5)
+
+
+NEGATED = [b"it was not bad at all", b"not good, not funny", b"a bad film but not boring", b"good good"]
+
+
+def test_contributions_include_the_negation_transfer(tmp_path):
+    # A negated word's evidence includes its plain word's weight times the shared factor: the
+    # contributions still add up to the served log-odds, and leaving the transfer out would not.
+    config = apply_overrides(
+        tiny_config(tmp_path, "ngram"), ["data.negation=mark", "model.ngram.negation_transfer=true"]
+    )
+    texts = corpus() + [t.decode() for t in NEGATED] * 3
+    vectorizer = adapt_vectorizer(texts, 64, negation="mark")
+    ngram_vectorizer = adapt_ngram_vectorizer(texts, 300, MAX_NGRAM, negation="mark")
+    vocabulary = [str(g) for g in ngram_vectorizer.get_vocabulary()]
+    model = build_model(config, len(vocabulary))
+    randomize_ngram_branch(model, 5)
+    layer = model.get_layer(bag_models.NB_LAYER)
+    layer.set_plain_words(plain_words_of_negated(vocabulary, PREFIX))
+    layer.negation_factor.assign(-0.8)
+    assert {"not_bad", "bad", "not_good", "good"} <= set(vocabulary)
+    parts = serving.ServingParts(config, vectorizer, ngram_vectorizer, 1.0)
+    out = make_explain(model, parts)(tf.constant(NEGATED))
+    bias = np.asarray(layer.bias)
+    own = np.asarray(layer.log_count_ratio) * np.asarray(layer.ngram_weight)  # r * w alone
+    for row, p in enumerate(out["probability"].numpy()):
+        contributions = out["ngram_contributions"][row].numpy().astype(np.float64)
+        assert log_odds_match(contributions.sum() + bias[1] - bias[0], p)
+        grams = [g.decode() for g in out["ngrams"][row].numpy() if g]
+        without_transfer = sum(own[vocabulary.index(g), 1] - own[vocabulary.index(g), 0] for g in grams)
+        if any(g.startswith(PREFIX) and g[len(PREFIX) :] in vocabulary for g in grams):
+            assert not log_odds_match(without_transfer + bias[1] - bias[0], p)

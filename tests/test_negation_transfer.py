@@ -183,3 +183,11 @@ def test_the_export_serves_the_transfer_with_tensorflow_only(transfer_run, tmp_p
     served = serve_tf_only(out, NEGATED_TEXTS, tmp_path)
     assert served["imported"] == []
     np.testing.assert_allclose(served["probability"], in_process, atol=1e-5)
+
+
+def test_the_weights_of_some_ngrams_are_their_rows_of_the_whole_table():
+    _, layer, _ = transfer_model(-0.6)
+    ids = np.array([3, 0, 4, 1, 6, 3], np.int64)
+    np.testing.assert_allclose(
+        np.asarray(layer.weights_of(ids)), np.asarray(layer.feature_weights())[ids], rtol=1e-6, atol=1e-7
+    )

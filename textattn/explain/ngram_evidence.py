@@ -1,7 +1,8 @@
 """The n-gram model's evidence: each n-gram's exact, signed contribution to the served log-odds.
 
 ``NaiveBayesNgramLogits`` is linear in its multi-hot input: class c's logit is
-``sum_g x_g * fw[g, c] + bias[c]`` with ``fw = r * w`` (``feature_weights()``).
+``sum_g x_g * fw[g, c] + bias[c]`` with ``fw = r * w`` (``feature_weights()``; with
+``negation_transfer`` a negated word's row also holds its plain word's ``f * r * w``).
 The log-odds of the positive class is the difference of the two logits, so a
 present n-gram g adds exactly::
 
@@ -108,17 +109,16 @@ class NgramEvidence:
         ``classes`` int (N,): the class each occurrence's contribution points toward, needed with more than
         two classes. ``blend_weight``: the n-gram branch's weight, a scalar or (N,) (``blend_weight``).
         """
-        ratios = tf.gather(tf.convert_to_tensor(self.nb_layer.log_count_ratio), ids)  # (N, C)
-        weight = tf.gather(tf.convert_to_tensor(self.nb_layer.ngram_weight), ids)[:, 0]  # (N,)
+        weights = tf.convert_to_tensor(self.nb_layer.weights_of(ids))  # (N, C): fw, the negation transfer's included
         scale = self.inverse_temperature
         if blend_weight is not None:
             scale = scale * tf.cast(blend_weight, tf.float32)
         if self.nb_layer.num_classes == 2:
-            direction = ratios[:, 1] - ratios[:, 0]
+            direction = weights[:, 1] - weights[:, 0]
         else:
-            toward = tf.gather(ratios, classes, axis=1, batch_dims=1)
-            direction = toward - tf.reduce_mean(ratios, axis=1)
-        return tf.cast(direction * weight * scale, tf.float32)
+            toward = tf.gather(weights, classes, axis=1, batch_dims=1)
+            direction = toward - tf.reduce_mean(weights, axis=1)
+        return tf.cast(direction * scale, tf.float32)
 
     def distinct(self, occurrences: dict, batch_size):
         """Each review's distinct in-vocabulary n-grams, largest |contribution| first.

@@ -83,6 +83,18 @@ class NaiveBayesNgramLogits(keras.layers.Layer):
             weights = weights + self.negation_factor * ops.take(weights, self.plain_word, axis=0)
         return weights
 
+    def weights_of(self, ids):
+        """The effective weights (``fw`` above) of the n-grams ``ids`` int (N,): (N, num_classes), gathered
+        row by row, without the whole table (explain's per-n-gram contributions)."""
+        ids = ops.cast(ids, "int32")
+        weights = ops.take(self.log_count_ratio, ids, axis=0) * ops.take(self.ngram_weight, ids, axis=0)
+        if self.negation_transfer:
+            plain = ops.take(self.plain_word, ids)
+            weights = weights + self.negation_factor * (
+                ops.take(self.log_count_ratio, plain, axis=0) * ops.take(self.ngram_weight, plain, axis=0)
+            )
+        return weights
+
     def call(self, inputs):
         inputs = ops.cast(inputs, self.compute_dtype)
         own_weights = self.log_count_ratio * self.ngram_weight  # r * w, before any transfer
