@@ -28,12 +28,13 @@ SEED = 0
 
 
 def branch_probabilities(run_dir: str) -> dict:
-    """{"val": (probs [ngram, word], labels, factors), "sentences": (probs, labels, factors), "review_of": (M,)}."""
+    """{"val": (probs [ngram, word, each expert the run has], labels, factors), "sentences": (probs, labels,
+    factors), "review_of": (M,)}."""
     # Imported here, after configure_process() in main(): the allocator setting must precede TensorFlow.
     from textattn import serving
     from textattn.data.pipeline import split_texts
     from textattn.layers.log_linear_blend import length_factor
-    from textattn.models.bag_models import NGRAM_BRANCH, WORD_BRANCH
+    from textattn.models.bag_models import LEXICON_BRANCH, NB_EXPERT, NGRAM_BRANCH, WORD_BRANCH
     from textattn.training import short_text
 
     parts, model = serving.load_serving_parts(run_dir)
@@ -41,6 +42,11 @@ def branch_probabilities(run_dir: str) -> dict:
     if config.model.variant != "hybrid" or config.train.final_fit:
         sys.exit(f"error: {run_dir!r} must be a hybrid run trained with train.final_fit=false")
     members = [(model.get_layer(NGRAM_BRANCH), "ngrams"), (model.get_layer(WORD_BRANCH), "token_ids")]
+    names = {layer.name for layer in model.layers}
+    if LEXICON_BRANCH in names:
+        members.append((model.get_layer(LEXICON_BRANCH), "token_ids"))
+    if NB_EXPERT in names:  # the blend's members in its order (textattn/models/bag_models.py assemble_hybrid)
+        members.append((model.get_layer(NB_EXPERT), "ngrams"))
 
     def score(texts):
         probs, counts = short_text.branch_probabilities(members, parts, texts)
@@ -90,7 +96,7 @@ def compare(data: dict, floors: list[float]) -> list[tuple]:
         row("constant, reviews + sentences", *fit_log_linear_blend(both, both_y)),
     ]
     for floor in floors:
-        member_floors = [1e-7, floor]
+        member_floors = [1e-7, floor] + [1e-7] * (len(val_p) - 2)
         w, b, v = fit_log_linear_blend(both, both_y, floors=member_floors, length_factors=both_f, steps=3000)
         rows.append(row(f"length, word floor {floor:g}", w, b, member_floors, v))
     return rows

@@ -196,6 +196,10 @@ class HybridConfig:
     word_floor: float = 1e-7
     """The word branch's probability floor in the blend: a higher floor bounds how much its
     over-confident answers on a few tokens can outweigh the n-gram branch."""
+    naive_bayes_expert: bool = False
+    """A blend member after the others: plain Naive Bayes over the n-gram bag, the n-gram branch's
+    log-count ratios summed with nothing learned (textattn/layers/naive_bayes_evidence.py); its blend
+    weight is fitted on validation like the others' (with blend: length, by the text's length)."""
 
     def check(self, where: str) -> None:
         words = [v.name for v in VARIANTS if v.word_sequence]

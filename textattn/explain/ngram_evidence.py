@@ -11,6 +11,9 @@ present n-gram g adds exactly::
 to the log-odds of the probability served, where ``a`` is the n-gram branch's
 weight in the hybrid's ``LogLinearBlend`` (1 for ``ngram``; with a length-scaled
 blend, the weight for that review's token count) and ``T`` the run's temperature.
+With the hybrid's Naive Bayes expert (``model.hybrid.naive_bayes_expert``, the blend's
+last member) g also adds ``s * (r[g, 1] - r[g, 0]) * b / T``, ``s`` the expert's scale and
+``b`` its blend weight; both terms are in the contribution shown.
 With more than two classes there is no single log-odds: the contribution is g's
 term in ``log p_c - mean_k log p_k`` of the predicted class c (the softmax's
 normaliser cancels in that difference, so it is exact)::
@@ -39,6 +42,7 @@ class NgramEvidence:
         temperature: the run's softmax temperature.
         blend: the hybrid's ``LogLinearBlend`` layer (n-gram branch first), or None for ``ngram``.
         standardize: the run's standardizer (``textattn.data.text.standardizer(config.data.negation)``).
+        expert: the hybrid's ``NaiveBayesEvidence`` layer (its Naive Bayes expert, the blend's last member), or None.
     """
 
     def __init__(
@@ -49,8 +53,10 @@ class NgramEvidence:
         temperature: float = 1.0,
         blend=None,
         standardize=standardize_review,
+        expert=None,
     ):
         self.nb_layer = nb_layer
+        self.expert = expert
         self.standardize = standardize
         self.max_ngram = int(max_ngram)
         self.inverse_temperature = 1.0 / float(temperature)
@@ -85,6 +91,9 @@ class NgramEvidence:
         classes = None
         if label_ids is not None:
             classes = tf.gather(tf.maximum(tf.cast(label_ids, tf.int64), 0), row)  # no verdict: no in-vocabulary n-gram
+        contribution = self.contribution(ids, classes, self.blend_weight(row, token_ids))
+        if self.expert is not None:
+            contribution += self.expert_contribution(ids, classes, self.blend_weight(row, token_ids, member=-1))
         return {
             "words": words,
             "row": row,
@@ -92,16 +101,30 @@ class NgramEvidence:
             "width": tf.concat(widths, 0),
             "gram": gram,
             "id": ids,
-            "contribution": self.contribution(ids, classes, self.blend_weight(row, token_ids)),
+            "contribution": contribution,
         }
 
-    def blend_weight(self, row, token_ids=None):
-        """The n-gram branch's blend weight: a scalar, or float32 (N,) per occurrence for a length-scaled blend."""
+    def blend_weight(self, row, token_ids=None, member: int = 0):
+        """A member's blend weight (the n-gram branch's by default; -1: the last member's): a scalar, or float32
+        (N,) per occurrence for a length-scaled blend."""
         if self.blend is None:
             return None
         if not self.blend.length_scaled:
-            return tf.convert_to_tensor(self.blend.branch_weights)[0]
-        return tf.gather(self.blend.member_weights(token_ids)[:, 0], row)
+            return tf.convert_to_tensor(self.blend.branch_weights)[member]
+        return tf.gather(self.blend.member_weights(token_ids)[:, member], row)
+
+    def expert_contribution(self, ids, classes, blend_weight):
+        """ids int (N,) -> float32 (N,): each n-gram's term through the Naive Bayes expert's log-odds."""
+        ratios = tf.gather(tf.convert_to_tensor(self.expert.log_count_ratio), ids) * self.expert.scale
+        return self.signed(ratios, classes) * self.inverse_temperature * tf.cast(blend_weight, tf.float32)
+
+    def signed(self, weights, classes=None):
+        """(N, C) -> (N,): the log-odds direction of each row (class 1 minus class 0), or with more than two
+        classes its class's entry minus the row's mean (``classes`` int (N,))."""
+        if weights.shape[-1] == 2:
+            return weights[:, 1] - weights[:, 0]
+        toward = tf.gather(weights, classes, axis=1, batch_dims=1)
+        return toward - tf.reduce_mean(weights, axis=1)
 
     def contribution(self, ids, classes=None, blend_weight=None):
         """ids int (N,) -> float32 (N,): each n-gram's term in the served log-odds (see the module docstring).
@@ -113,12 +136,7 @@ class NgramEvidence:
         scale = self.inverse_temperature
         if blend_weight is not None:
             scale = scale * tf.cast(blend_weight, tf.float32)
-        if self.nb_layer.num_classes == 2:
-            direction = weights[:, 1] - weights[:, 0]
-        else:
-            toward = tf.gather(weights, classes, axis=1, batch_dims=1)
-            direction = toward - tf.reduce_mean(weights, axis=1)
-        return tf.cast(direction * scale, tf.float32)
+        return tf.cast(self.signed(weights, classes) * scale, tf.float32)
 
     def distinct(self, occurrences: dict, batch_size):
         """Each review's distinct in-vocabulary n-grams, largest |contribution| first.

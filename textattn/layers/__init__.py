@@ -7,6 +7,7 @@ from textattn.layers.folded_multi_head_attention import FoldedMultiHeadAttention
 from textattn.layers.lexicon_scores import LexiconScores
 from textattn.layers.log_linear_blend import LogLinearBlend
 from textattn.layers.masked_max_pooling import MaskedGlobalMaxPooling1D
+from textattn.layers.naive_bayes_evidence import NaiveBayesEvidence
 from textattn.layers.naive_bayes_ngrams import NaiveBayesNgramLogits
 from textattn.layers.positional_embedding import PositionalEmbedding
 from textattn.layers.sinusoidal_encoding import SinusoidalPositionEncoding, sinusoidal_table
@@ -20,6 +21,7 @@ __all__ = [
     "LexiconScores",
     "LogLinearBlend",
     "MaskedGlobalMaxPooling1D",
+    "NaiveBayesEvidence",
     "NaiveBayesNgramLogits",
     "PositionalEmbedding",
     "SinusoidalPositionEncoding",

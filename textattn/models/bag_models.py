@@ -13,13 +13,15 @@ import dataclasses
 import keras
 
 from textattn.config import Config
-from textattn.layers import LogLinearBlend, NaiveBayesNgramLogits
+from textattn.layers import LogLinearBlend, NaiveBayesEvidence, NaiveBayesNgramLogits
 from textattn.models.token_model import build_word_model
 from textattn.variants import NGRAMS, TOKEN_IDS
 
 NGRAM_BRANCH, WORD_BRANCH, BLEND = "ngram_branch", "word_branch", "blend"
 LEXICON_BRANCH = "lexicon_branch"
 NB_LAYER = "naive_bayes_ngrams"
+NB_EXPERT = "naive_bayes_expert"
+NB_EVIDENCE = "naive_bayes_evidence"
 
 
 def build_ngram_model(
@@ -32,6 +34,17 @@ def build_ngram_model(
     logits = NaiveBayesNgramLogits(size, num_classes, transfer, name=NB_LAYER)(inputs)
     outputs = keras.layers.Activation("softmax", name="classifier")(logits)
     return keras.Model(inputs, outputs, name=name or config.name.replace("-", "_") or "ngram")
+
+
+def build_naive_bayes_expert(ngram_model: keras.Model) -> keras.Model:
+    """The Naive Bayes expert of a (trained) n-gram model: its bag (batch, V), sparse -> class probabilities
+    (batch, C) from the model's log-count ratios alone (``NaiveBayesEvidence``)."""
+    nb_layer = ngram_model.get_layer(NB_LAYER)
+    inputs = keras.Input(shape=(nb_layer.vocab_size,), sparse=True, name=NGRAMS)
+    evidence = NaiveBayesEvidence(nb_layer.vocab_size, nb_layer.num_classes, name=NB_EVIDENCE)
+    outputs = keras.layers.Activation("softmax", name="classifier")(evidence(inputs))
+    evidence.set_log_count_ratios(keras.ops.convert_to_numpy(nb_layer.log_count_ratio))
+    return keras.Model(inputs, outputs, name=NB_EXPERT)
 
 
 def word_branch_config(config: Config) -> Config:
@@ -50,9 +63,11 @@ def assemble_hybrid(
     floors=None,
     length_weights=None,
     reference_length: int = 256,
+    naive_bayes_model: keras.Model | None = None,
 ) -> keras.Model:
     """One model over both inputs: the (trained) branches, (batch, C) each, blended by ``LogLinearBlend``
-    (n-gram, word, then the lexicon expert when there is one; it reads the token ids). ``floors`` and
+    (n-gram, word, then the lexicon expert when there is one, which reads the token ids, then the Naive
+    Bayes expert when there is one, which reads the n-grams: ``build_naive_bayes_expert``). ``floors`` and
     ``length_weights`` (with its ``reference_length``): the blend's (``LogLinearBlend``); a length-scaled
     blend reads the token ids too."""
     ngram_model.name = NGRAM_BRANCH
@@ -63,6 +78,9 @@ def assemble_hybrid(
     if lexicon_model is not None:
         lexicon_model.name = LEXICON_BRANCH
         members.append(lexicon_model(token_in))
+    if naive_bayes_model is not None:
+        naive_bayes_model.name = NB_EXPERT
+        members.append(naive_bayes_model(ngram_in))
     length_scaled = length_weights is not None
     blend = LogLinearBlend(
         len(members),

@@ -15,7 +15,7 @@ from textattn import class_weights
 from textattn.config import Config
 from textattn.data.run_data import RunData, load_data
 from textattn.errors import UserError
-from textattn.models.bag_models import assemble_hybrid, word_branch_config
+from textattn.models.bag_models import assemble_hybrid, build_naive_bayes_expert, word_branch_config
 from textattn.training.compile import compile_model, new_ngram_model, new_word_model
 from textattn.training.hybrid import blend_options, fit_lexicon_branch, fit_ngram_branch, hybrid_name
 
@@ -67,6 +67,8 @@ def final_fit(config: Config, chosen: dict, blend: dict | None, verbose, class_n
             blend["bias"],
             lexicon_model,
             **blend_options(blend, config),
+            # The expert reads the refitted branch's ratios: those of all the training reviews.
+            naive_bayes_model=build_naive_bayes_expert(ngram_model) if config.model.hybrid.naive_bayes_expert else None,
         )
     elif variant == "ngram":
         keras.utils.set_random_seed(config.seed)

@@ -25,7 +25,7 @@ from textattn.errors import UserError
 from textattn.inference import predict
 from textattn.layers.log_linear_blend import EPSILON, LogLinearBlend, fit_log_linear_blend, length_factor
 from textattn.models import count_params
-from textattn.models.bag_models import NB_LAYER, assemble_hybrid, word_branch_config
+from textattn.models.bag_models import NB_LAYER, assemble_hybrid, build_naive_bayes_expert, word_branch_config
 from textattn.models.lexicon import build_lexicon_model, vader_table
 from textattn.training import short_text
 from textattn.training.compile import compile_model, new_ngram_model, new_word_model
@@ -52,7 +52,7 @@ class HybridFit:
     weights: np.ndarray
     bias: np.ndarray
     branch_val: list[np.ndarray]
-    """Each branch's validation probabilities (N, classes), n-gram first, then word, then lexicon."""
+    """Each member's validation probabilities (N, classes): n-gram, word, then lexicon, then Naive Bayes."""
     lexicon_model: keras.Model | None = None
     lexicon_summary: dict | None = None
     length_check: dict | None = None
@@ -64,6 +64,8 @@ class HybridFit:
     """``length_factor`` of each validation review's token count (N,), with ``length_weights``."""
     sentences: dict | None = None
     """``model.hybrid.blend: length``: what the short validation sentences were and how the blend does on them."""
+    naive_bayes_model: keras.Model | None = None
+    """``model.hybrid.naive_bayes_expert``: the n-gram branch's ratios as a member of their own."""
 
     def assemble(self, config: Config) -> keras.Model:
         """One model of the branches and the blend: {token_ids, ngrams} -> class probabilities."""
@@ -75,6 +77,7 @@ class HybridFit:
             self.bias,
             self.lexicon_model,
             **blend_options(self.blend_summary(), config),
+            naive_bayes_model=self.naive_bayes_model,
         )
 
     def blend_summary(self) -> dict:
@@ -163,6 +166,10 @@ def fit_hybrid(config: Config, data: RunData, verbose, fit_word_branch: WordBran
         token_ids, _ = data.inputs(word_config.model.variant, "val")
         length = length_check(branch_val, data.labels("val"), np.count_nonzero(token_ids, axis=1), sample_weight)
     settings = config.model.hybrid
+    naive_bayes_model = None
+    if settings.naive_bayes_expert:
+        naive_bayes_model = build_naive_bayes_expert(ngram_model)
+        branch_val.append(predict(naive_bayes_model, config, data, "val", "ngram"))
     floors = None
     if settings.word_floor != EPSILON or settings.blend == "length":
         floors = [EPSILON, settings.word_floor] + [EPSILON] * (len(branch_val) - 2)
@@ -178,11 +185,14 @@ def fit_hybrid(config: Config, data: RunData, verbose, fit_word_branch: WordBran
         lexicon_summary=lexicon_summary,
         length_check=length,
         floors=floors,
+        naive_bayes_model=naive_bayes_model,
     )
     if settings.blend == "length":
         members = [(ngram_model, "ngrams"), (word_model, "token_ids")]
         if lexicon_model is not None:
             members.append((lexicon_model, "token_ids"))
+        if naive_bayes_model is not None:
+            members.append((naive_bayes_model, "ngrams"))
         fit_length_blend(fit, config, data, members, sample_weight)
     else:
         fit.weights, fit.bias = fit_log_linear_blend(

@@ -183,6 +183,11 @@ def fit_on_training_part(config: Config, data: RunData, run_dir: str, verbose, s
         branches = {"ngram": hybrid.ngram_summary, "blend": hybrid.blend_summary()}
         if hybrid.lexicon_summary is not None:
             branches["lexicon"] = hybrid.lexicon_summary
+        if hybrid.naive_bayes_model is not None:
+            labels = data.labels("val")
+            branches["naive_bayes"] = {
+                "best_val_accuracy": float((hybrid.branch_val[-1].argmax(axis=1) == labels).mean())
+            }
     else:
         with session.scope():  # the model's variables and its fit: mirrored over the replicas
             model = compile_model(new_model(config, data), config, weighted=session.weights_validation)
