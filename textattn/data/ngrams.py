@@ -20,15 +20,16 @@ OOV_ID = 0  # in multi-hot mode the vocabulary has no padding entry: index 0 is 
 
 
 def make_ngram_vectorizer(
-    vocab_size: int, max_ngram: int, vocabulary=None, negation: str = "none"
+    vocab_size: int, max_ngram: int, vocabulary=None, negation: str = "none", standardized: bool = False
 ) -> keras.layers.TextVectorization:
     """Raw text (batch,) -> multi-hot n-gram features, a SparseTensor (batch, vocab_size).
 
-    ``negation`` (``data.negation``) picks the standardizer, as for the word vectorizer.
+    ``negation`` (``data.negation``) picks the standardizer, as for the word vectorizer;
+    ``standardized``: the input is already standardized by it (the layer does not standardize).
     """
     return keras.layers.TextVectorization(
         max_tokens=vocab_size,
-        standardize=standardizer(negation),
+        standardize=None if standardized else standardizer(negation),
         ngrams=max_ngram if max_ngram > 1 else None,
         output_mode="multi_hot",
         sparse=True,
