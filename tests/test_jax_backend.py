@@ -42,8 +42,7 @@ from textattn.serving import load_serving_parts
 from textattn.inference import calibrate
 run_dir, data, texts = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
 parts, model = load_serving_parts(run_dir)
-words = parts.words(tf.constant(texts))
-ids = truncate_and_pad(parts.vectorizer(words), parts.config.data.sequence_length, parts.config.data.keep)
+ids = truncate_and_pad(parts.vectorizer(tf.constant(texts)), parts.config.data.sequence_length, parts.config.data.keep)
 probabilities = calibrate(np.asarray(model.predict(np.asarray(ids), verbose=0)), runs.temperature(run_dir))
 result, _ = evaluate_run(run_dir, "test", data, latency_calls=3, verbose=False)
 print(json.dumps({"backend": keras.backend.backend(), "positive": probabilities[:, 1].tolist(),

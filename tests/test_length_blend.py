@@ -103,9 +103,10 @@ def test_served_probability_is_the_length_scaled_blend_of_the_branches(length_ru
     texts = ["great", "great fun but a dull ending", " ".join(["great film"] * 40), "awful awful boring"]
     served = serving.make_serve(model, parts)(tf.constant(texts))[serving.PROBABILITIES].numpy()
     blend = model.get_layer(bag_models.BLEND)
-    words = parts.words(tf.constant(texts))  # standardized once, as the serving computation does
-    ids = truncate_and_pad(parts.vectorizer(words), parts.config.data.sequence_length, parts.config.data.keep)
-    bags = parts.ngram_vectorizer(words)
+    ids = truncate_and_pad(
+        parts.vectorizer(tf.constant(texts)), parts.config.data.sequence_length, parts.config.data.keep
+    )
+    bags = parts.ngram_vectorizer(tf.constant(texts))
     p_ngram = model.get_layer(bag_models.NGRAM_BRANCH)(bags).numpy()
     p_word = model.get_layer(bag_models.WORD_BRANCH)(ids).numpy()
     length = parts.config.data.sequence_length
@@ -128,7 +129,7 @@ def test_explained_ngram_contributions_use_the_weight_for_the_texts_length(lengt
     texts = ["great", " ".join(["great fun film"] * 10)]
     out = explain_function(length_run)(tf.constant(texts))
     ids = truncate_and_pad(
-        parts.vectorizer(parts.words(tf.constant(texts))), parts.config.data.sequence_length, parts.config.data.keep
+        parts.vectorizer(tf.constant(texts)), parts.config.data.sequence_length, parts.config.data.keep
     ).numpy()
     weights = np.asarray(blend.member_weights(ids))[:, 0]
     assert abs(weights[0] - weights[1]) > 1e-3, "two lengths, two n-gram weights"

@@ -171,7 +171,7 @@ def test_a_run_learns_the_factor_and_links_the_final_vocabulary(transfer_run):
     vocabulary = [str(g) for g in parts.ngram_vectorizer.get_vocabulary()]  # the final fit's vocabulary
     np.testing.assert_array_equal(np.asarray(layer.plain_word), plain_words_of_negated(vocabulary, "not_"))
     assert float(keras.ops.convert_to_numpy(layer.negation_factor)) != 0.0
-    bags = parts.ngram_vectorizer(parts.words(tf.constant(NEGATED_TEXTS)))
+    bags = parts.ngram_vectorizer(tf.constant(NEGATED_TEXTS))
     expected = tf.sparse.sparse_dense_matmul(tf.cast(bags, "float32"), layer.feature_weights()) + layer.bias
     np.testing.assert_allclose(np.asarray(layer(bags)), np.asarray(expected), rtol=1e-5, atol=1e-6)
 

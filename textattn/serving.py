@@ -143,12 +143,11 @@ def make_serve(model, parts: ServingParts, call_model=None):
         if reads_ngrams:
             # Keras' sparse multi-hot output fails on a batch of 0 rows: add one row, drop it at the end.
             texts = tf.concat([texts, tf.constant([""])], axis=0)
-        words = parts.words(texts)  # standardized once for both vectorizers
-        ids = truncate_and_pad(parts.vectorizer(words), sequence_length, keep)
+        ids = truncate_and_pad(parts.vectorizer(texts), sequence_length, keep)
         known_words = tf.reduce_sum(tf.cast(ids > OOV_ID, tf.int32), axis=1)
         ids = model_token_ids(ids, empty_review)
         if reads_ngrams:
-            bags = parts.ngram_vectorizer(words)
+            bags = parts.ngram_vectorizer(texts)
             in_vocabulary = tf.cast(bags.indices[:, 1] > 0, tf.int32)  # column 0 is the OOV bucket
             known = tf.math.unsorted_segment_sum(
                 in_vocabulary, tf.cast(bags.indices[:, 0], tf.int32), tf.shape(texts)[0]
@@ -178,18 +177,15 @@ def make_serve(model, parts: ServingParts, call_model=None):
 
 
 def load_run(run_dir: str):
-    """(config, model, vectorizer) of a finished run; the vectorizer holds the run's vocabulary and
-    standardizes raw text itself."""
-    parts, model = load_serving_parts(run_dir, standardize_once=False)
+    """(config, model, vectorizer) of a finished run; the vectorizer holds the run's vocabulary."""
+    parts, model = load_serving_parts(run_dir)
     return parts.config, model, parts.vectorizer
 
 
-def load_serving_parts(run_dir: str, standardize_once: bool = True):
+def load_serving_parts(run_dir: str):
     """(ServingParts, model) of a finished run: vectorizers with the run's vocabularies, its temperature and
-    class names. ``standardize_once``: the vectorizers read standardized text, which ``parts.words``
-    makes once per text for both (what the serving computation and the export do: the standardizer is
-    a large share of a text's cost); False: each vectorizer standardizes raw text itself."""
-    from textattn.data.text import make_vectorizer, standardizer
+    class names."""
+    from textattn.data.text import make_vectorizer
 
     runs.check_run_dir(run_dir)
     config = runs.load_config(run_dir)
@@ -204,7 +200,7 @@ def load_serving_parts(run_dir: str, standardize_once: bool = True):
             raise UserError(f"{run_dir!r} has no {runs.NGRAM_VOCAB}; retrain the run")
         ngrams = runs.load_vocabulary(path)
         ngram_vectorizer = make_ngram_vectorizer(
-            len(ngrams), config.model.ngram.max_ngram, ngrams, config.data.negation, standardize_once
+            len(ngrams), config.model.ngram.max_ngram, ngrams, negation=config.data.negation
         )
     class_names = runs.load_class_names(run_dir)
     width = int(model.output_shape[-1])
@@ -220,13 +216,12 @@ def load_serving_parts(run_dir: str, standardize_once: bool = True):
         label_thresholds = multi_label_thresholds.load(run_dir, class_names)
     parts = ServingParts(
         config,
-        make_vectorizer(config.data.vocab_size, vocabulary, config.data.negation, standardize_once),
+        make_vectorizer(config.data.vocab_size, vocabulary, config.data.negation),
         ngram_vectorizer,
         runs.temperature(run_dir),
         class_names,
         thresholds.load_decision(run_dir),
         label_thresholds,
-        standardizer(config.data.negation) if standardize_once else None,
     )
     return parts, model
 

@@ -31,15 +31,6 @@ class ServingParts:
     """The run's decision rule and abstain floor (textattn/thresholds.py); None: arg-max."""
     label_thresholds: list | None = None
     """Multi-label runs: each label's decision threshold (textattn/multilabel/thresholds.py)."""
-    standardize: object | None = None
-    """The run's standardizer when the vectorizers were built not to standardize (``load_serving_parts``):
-    a text is then standardized once, by ``words``, for both of a hybrid's vectorizers. None: each
-    vectorizer standardizes its own input."""
-
-    def words(self, texts):
-        """Valid UTF-8 texts (batch,) -> what the vectorizers read: the texts standardized once when
-        ``standardize`` is set, else the texts themselves."""
-        return texts if self.standardize is None else self.standardize(texts)
 
 
 def valid_utf8(texts):

@@ -20,16 +20,15 @@ OOV_ID = 0  # in multi-hot mode the vocabulary has no padding entry: index 0 is 
 
 
 def make_ngram_vectorizer(
-    vocab_size: int, max_ngram: int, vocabulary=None, negation: str = "none", standardized: bool = False
+    vocab_size: int, max_ngram: int, vocabulary=None, negation: str = "none"
 ) -> keras.layers.TextVectorization:
     """Raw text (batch,) -> multi-hot n-gram features, a SparseTensor (batch, vocab_size).
 
-    ``negation`` (``data.negation``) picks the standardizer, as for the word vectorizer;
-    ``standardized``: the input is already standardized by it (the layer does not standardize).
+    ``negation`` (``data.negation``) picks the standardizer, as for the word vectorizer.
     """
     return keras.layers.TextVectorization(
         max_tokens=vocab_size,
-        standardize=None if standardized else standardizer(negation),
+        standardize=standardizer(negation),
         ngrams=max_ngram if max_ngram > 1 else None,
         output_mode="multi_hot",
         sparse=True,

@@ -62,7 +62,7 @@ def standardizer(negation: str = "none"):
     return STANDARDIZERS[negation]
 
 
-def make_vectorizer(vocab_size: int, vocabulary=None, negation: str = "none", standardized: bool = False):
+def make_vectorizer(vocab_size: int, vocabulary=None, negation: str = "none"):
     """A TextVectorization that maps text to token ids (0 = padding, 1 = OOV).
 
     Under the TensorFlow backend it is the Keras layer itself, with ragged
@@ -71,11 +71,9 @@ def make_vectorizer(vocab_size: int, vocabulary=None, negation: str = "none", st
     ``standardize_review``'s tf.strings ops cannot take them; there the layer
     is wrapped (``PreStandardized``) and pads its output with 0 to the batch's
     longest review, which ``truncate_and_pad`` accepts too. ``negation``
-    (``data.negation``) picks the standardizer (``standardizer``). ``standardized``: the input is
-    already standardized by it (the serving computation standardizes a text once for both of a
-    hybrid's vectorizers), so the layer does not standardize.
+    (``data.negation``) picks the standardizer (``standardizer``).
     """
-    standardize = None if standardized else standardizer(negation)
+    standardize = standardizer(negation)
     if keras.backend.backend() == "tensorflow":
         return keras.layers.TextVectorization(
             max_tokens=vocab_size, standardize=standardize, output_mode="int", ragged=True, vocabulary=vocabulary
@@ -84,13 +82,8 @@ def make_vectorizer(vocab_size: int, vocabulary=None, negation: str = "none", st
         keras.layers.TextVectorization(
             max_tokens=vocab_size, standardize=None, output_mode="int", vocabulary=vocabulary
         ),
-        standardize or unchanged,
+        standardize,
     )
-
-
-def unchanged(texts):
-    """The identity: the standardizer of text that is already standardized."""
-    return texts
 
 
 class PreStandardized:

@@ -79,12 +79,11 @@ def make_explain(model, parts: serving.ServingParts):
             occurrences = evidence.occurrences(texts, answer[serving.LABEL_ID])
             length = tf.cast(occurrences["words"].bounding_shape(axis=1), tf.int32)
             ids = tf.cast(
-                parts.vectorizer(parts.words(texts)).to_tensor(default_value=0, shape=tf.stack([batch_size, length])),
-                tf.int32,
+                parts.vectorizer(texts).to_tensor(default_value=0, shape=tf.stack([batch_size, length])), tf.int32
             )
             weights = normalise(evidence.token_mass(occurrences, batch_size, length), ids != 0)
         else:
-            ids = truncate_and_pad(parts.vectorizer(parts.words(texts)), config.data.sequence_length, config.data.keep)
+            ids = truncate_and_pad(parts.vectorizer(texts), config.data.sequence_length, config.data.keep)
             weights = normalise(
                 weigher(serving.model_token_ids(ids, empty_review)), ids != 0
             )  # 0 for a review without tokens

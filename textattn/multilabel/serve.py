@@ -38,7 +38,7 @@ def make_multi_label_serve(model, parts: serving_parts.ServingParts, call_model=
     thresholds = tf.constant(parts.label_thresholds, tf.float32)
 
     def serve(texts):
-        ids = truncate_and_pad(parts.vectorizer(parts.words(serving_parts.valid_utf8(texts))), sequence_length, keep)
+        ids = truncate_and_pad(parts.vectorizer(serving_parts.valid_utf8(texts)), sequence_length, keep)
         known = tf.reduce_sum(tf.cast(ids > serving_parts.OOV_ID, tf.int32), axis=1)
         probabilities = tf.cast(call_model(serving_parts.model_token_ids(ids, empty_review)), tf.float32)
         predicted = tf.logical_and(probabilities >= thresholds[None, :], (known > 0)[:, None])

@@ -82,9 +82,7 @@ def branch_probabilities(members: list, parts: ServingParts, texts: list[str]):
     counts = [
         np.count_nonzero(
             truncate_and_pad(
-                parts.vectorizer(parts.words(tf.constant(texts[i : i + BATCH]))),
-                config.data.sequence_length,
-                config.data.keep,
+                parts.vectorizer(tf.constant(texts[i : i + BATCH])), config.data.sequence_length, config.data.keep
             ),
             axis=1,
         )
