@@ -23,8 +23,10 @@ POOL_QUERIES = {
 }
 NGRAM_ROWS = (
     "n-gram rows: each distinct n-gram's exact signed contribution to the log-odds of the probability "
-    "shown (feature weight r*w of NaiveBayesNgramLogits, times the hybrid's blend weight, over the "
-    "temperature); + toward the second class (positive), - toward the first; with more than two "
+    "shown (feature weight r*w of NaiveBayesNgramLogits, a negated word's share of its plain word's "
+    "included, times the hybrid's blend weight, plus with a Naive Bayes expert its scaled ratio r times "
+    "the expert's blend weight, over the temperature); + toward the second class (positive), - toward "
+    "the first; with more than two "
     "classes, the contribution to log p(predicted) minus the mean log-probability"
 )
 NGRAM_SHADING = "each n-gram's |contribution| spread evenly over the words of its occurrences"
