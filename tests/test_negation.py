@@ -15,6 +15,7 @@ from textattn.data import counterfactual, ngrams, pipeline
 from textattn.data.text import (
     make_vectorizer,
     standardize_review,
+    standardize_review_marking_near_negation,
     standardize_review_marking_negation,
     standardizer,
     texts_to_ids,
@@ -73,10 +74,53 @@ def test_none_is_the_plain_standardizer_itself():
     assert standardizer("mark") is standardize_review_marking_negation
 
 
-def test_marking_standardizer_is_registered_for_safe_loading():
-    name = keras.saving.get_registered_name(standardize_review_marking_negation)
-    assert name == "textattn>standardize_review_marking_negation"
-    assert keras.saving.get_registered_object(name) is standardize_review_marking_negation
+def test_marking_standardizers_are_registered_for_safe_loading():
+    for function in (standardize_review_marking_negation, standardize_review_marking_near_negation):
+        name = keras.saving.get_registered_name(function)
+        assert name == f"textattn>{function.__name__}"
+        assert keras.saving.get_registered_object(name) is function
+
+
+def near(text: str) -> str:
+    return standardize_review_marking_near_negation(tf.constant([text])).numpy()[0].decode()
+
+
+def test_near_scopes_hold_at_most_three_words_after_their_negator():
+    assert standardizer("mark_near") is standardize_review_marking_near_negation
+    assert near("It is not what I expected from such a bad director.") == (
+        "it is not not_what not_i not_expected from such a bad director"
+    )
+    assert marked("It is not what I expected from such a bad director.").endswith("not_bad not_director")
+    assert near("not at all bad, but the ending drags") == "not not_at not_all not_bad but the ending drags"
+    assert near("I wasn't bored for a second. Never again!") == "i wasnt not_bored not_for not_a second never not_again"
+    # A later negator restarts the count; clause ends and contrast words still end a scope.
+    assert near("no one here, not even one good dish") == "no not_one not_here not not_even not_one not_good dish"
+    assert near("hardly a dull moment but a long one") == "hardly not_a not_dull not_moment but a long one"
+
+
+def test_config_takes_near_marking_with_the_negation_transfer(tmp_path):
+    config = apply_overrides(tiny_config(tmp_path), ["data.negation=mark_near", "model.ngram.negation_transfer=true"])
+    assert config.data.negation == "mark_near" and config.model.ngram.negation_transfer
+
+
+def test_near_scopes_are_the_clause_scopes_cut_short():
+    rng = random.Random(4)
+    words = ["not", "never", "good", "bad", "film", "at", "all", "didn't", "but", "fun,", "plot."]
+    texts = [" ".join(rng.choice(words) for _ in range(rng.randint(0, 14))) for _ in range(200)]
+    clause = standardize_review_marking_negation(tf.constant(texts)).numpy()
+    short = standardize_review_marking_near_negation(tf.constant(texts)).numpy()
+    for long_scope, short_scope in zip(clause, short):
+        long_words, short_words = long_scope.decode().split(), short_scope.decode().split()
+        assert [w.removeprefix("not_") for w in long_words] == [w.removeprefix("not_") for w in short_words]
+        since_negator = None
+        for long_word, short_word in zip(long_words, short_words):
+            if short_word.startswith("not_"):
+                assert long_word == short_word  # inside a near scope only if inside the clause scope
+            if long_word.startswith("not_") and not short_word.startswith("not_"):
+                assert since_negator is not None and since_negator >= 3  # cut only past the third word
+            bare = long_word.removeprefix("not_")
+            is_negator = bare in {"not", "never", "didnt"}
+            since_negator = 0 if is_negator else (None if since_negator is None else since_negator + 1)
 
 
 def test_vectorizer_with_marking_gives_negated_words_their_own_ids():

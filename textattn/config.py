@@ -83,10 +83,11 @@ class DataConfig:
     """Report on at most this many test reviews (None: all)."""
     cache_dir: Optional[str] = None
     """Where prepared data is cached (default: $TEXTATTN_CACHE or ~/.cache/textattn)."""
-    negation: Literal["none", "mark"] = "none"
+    negation: Literal["none", "mark", "mark_near"] = "none"
     """mark: words between a negator (not, no, never, n't, ...) and the clause's end become ``not_WORD``
     tokens, for the word and the n-gram vocabularies alike, in training and in the export
-    (textattn/data/negation.py, docs/reading.md); none: the standardization as it always was."""
+    (textattn/data/negation.py, docs/reading.md); mark_near: the same, for at most the 3 words after the
+    negator; none: the standardization as it always was."""
     counterfactual: bool = False
     """Add to the reviews trained on their short polar sentences ("The acting was terrific.") and negated
     copies with the other label ("The acting wasn't terrific."); two-class data only
@@ -445,7 +446,7 @@ def validate(config: Config) -> None:
         )
     if config.data.long_text == "chunks":
         check_chunks(config)
-    if config.model.ngram.negation_transfer and config.data.negation != "mark":
+    if config.model.ngram.negation_transfer and config.data.negation == "none":
         raise UserError(
             "model.ngram.negation_transfer reads the negated words data.negation=mark makes; "
             "set --set data.negation=mark, or model.ngram.negation_transfer=false"

@@ -28,14 +28,19 @@ NEGATOR = (
 )
 CONTRAST = r"[^a-z0-9]*(?:but|however|although|though|yet)[^a-z0-9]*"
 CLAUSE_END = r".*[.,:;!?()\[\]{}\"].*"
+NEAR_WORDS = 3
+"""``data.negation: mark_near``: a scope holds at most this many words after its negator."""
 
 
-def negation_scopes(tokens: tf.RaggedTensor) -> tf.RaggedTensor:
+def negation_scopes(tokens: tf.RaggedTensor, max_distance: int | None = None) -> tf.RaggedTensor:
     """Which tokens lie inside a negation scope.
 
     Args:
         tokens: string RaggedTensor (batch, None), lowercased whitespace tokens
             with their punctuation still attached.
+        max_distance: None: a scope runs to its clause's end; k: it also ends k words after the
+            last negator before it ("not at all bad" -> not_at not_all not_bad for k = 3, and
+            "bad" stays plain in "not at all, really bad" as before).
     Returns:
         bool RaggedTensor (batch, None), True for a token to mark.
     """
@@ -52,4 +57,10 @@ def negation_scopes(tokens: tf.RaggedTensor) -> tf.RaggedTensor:
     negators_before = tf.cumsum(tf.cast(negator, tf.int64), exclusive=True)
     # The count at a clause's first token is the clause's minimum: counts never decrease.
     before_clause = tf.math.segment_min(negators_before, clause)
-    return tokens.with_flat_values(negators_before > tf.gather(before_clause, clause))
+    in_scope = negators_before > tf.gather(before_clause, clause)
+    if max_distance is not None:
+        # Entry i (i >= 1) is the i-th negator's position; a token in a scope has at least one negator
+        # before it, so entry 0 (a placeholder that keeps the gather valid without negators) is never read.
+        negator_position = tf.concat([tf.zeros([1], tf.int64), tf.boolean_mask(position, negator)], 0)
+        in_scope &= position - tf.gather(negator_position, negators_before) <= max_distance
+    return tokens.with_flat_values(in_scope)

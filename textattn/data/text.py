@@ -12,7 +12,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from textattn.data.negation import PREFIX, negation_scopes
+from textattn.data.negation import NEAR_WORDS, PREFIX, negation_scopes
 
 PAD, OOV = "", "[UNK]"
 _PUNCTUATION = "[" + "".join("\\" + c for c in string.punctuation) + "]"
@@ -44,21 +44,45 @@ def standardize_review_marking_negation(text):
     Returns:
         string tensor of the same shape.
     """
+    return marking_negation(text)
+
+
+@keras.saving.register_keras_serializable(package="textattn")
+def standardize_review_marking_near_negation(text):
+    """``standardize_review_marking_negation`` with scopes of at most ``NEAR_WORDS`` words after their
+    negator (``data.negation: mark_near``): "it is not at all bad" -> "it is not not_at not_all not_bad",
+    "it is not what i expected from such a bad director" -> "... not not_what not_i not_expected from such a
+    bad director".
+
+    Args:
+        text: string tensor of any shape.
+    Returns:
+        string tensor of the same shape.
+    """
+    return marking_negation(text, NEAR_WORDS)
+
+
+def marking_negation(text, max_distance: int | None = None):
+    """The two marking standardizers: scopes to the clause's end, or at most ``max_distance`` words long."""
     text = tf.convert_to_tensor(text, tf.string)
     lowered = tf.strings.regex_replace(tf.strings.lower(tf.reshape(text, [-1])), r"<br\s*/?>", " ")
     tokens = tf.strings.split(lowered)
-    in_scope = negation_scopes(tokens).flat_values
+    in_scope = negation_scopes(tokens, max_distance).flat_values
     words = tf.strings.regex_replace(tokens.flat_values, _PUNCTUATION, "")
     words = tf.where(in_scope & (tf.strings.length(words) > 0), PREFIX + words, words)
     return tf.reshape(tf.strings.reduce_join(tokens.with_flat_values(words), axis=-1, separator=" "), tf.shape(text))
 
 
-STANDARDIZERS = {"none": standardize_review, "mark": standardize_review_marking_negation}
+STANDARDIZERS = {
+    "none": standardize_review,
+    "mark": standardize_review_marking_negation,
+    "mark_near": standardize_review_marking_near_negation,
+}
 """``data.negation`` -> the standardizer that turns review text into whitespace-separated words."""
 
 
 def standardizer(negation: str = "none"):
-    """The standardizer of ``data.negation`` (``none`` or ``mark``)."""
+    """The standardizer of ``data.negation`` (``none``, ``mark`` or ``mark_near``)."""
     return STANDARDIZERS[negation]
 
 
