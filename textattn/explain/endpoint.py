@@ -38,10 +38,7 @@ NGRAMS, NGRAM_CONTRIBUTIONS = "ngrams", "ngram_contributions"
 
 
 def naive_bayes_evidence(model):
-    """The hybrid's Naive Bayes expert's ``NaiveBayesEvidence`` layer, or None without one."""
-    names = [layer.name for layer in model.layers]
-    if bag_models.NB_EXPERT not in names:
-        return None
+    """The hybrid's Naive Bayes expert's ``NaiveBayesEvidence`` layer."""
     return model.get_layer(bag_models.NB_EXPERT).get_layer(bag_models.NB_EVIDENCE)
 
 
@@ -66,7 +63,7 @@ def make_explain(model, parts: serving.ServingParts):
             parts.temperature,
             blend,
             standardizer(config.data.negation),
-            naive_bayes_evidence(model) if variant == "hybrid" else None,
+            naive_bayes_evidence(model) if variant == "hybrid" and config.model.hybrid.naive_bayes_expert else None,
         )
 
     empty_review = serving.empty_review_ids(config.data.sequence_length)

@@ -1,8 +1,9 @@
 """Plain Naive Bayes evidence over a bag of n-grams: the hybrid's Naive Bayes expert."""
 
 import keras
-import numpy as np
 from keras import ops
+
+from textattn.layers.naive_bayes_ngrams import ratio_table
 
 
 @keras.saving.register_keras_serializable(package="textattn")
@@ -46,10 +47,7 @@ class NaiveBayesEvidence(keras.layers.Layer):
 
     def set_log_count_ratios(self, ratios):
         """Store ``ratios`` (vocab_size, num_classes)."""
-        ratios = np.asarray(ratios, dtype="float32")
-        if ratios.shape != (self.vocab_size, self.num_classes):
-            raise ValueError(f"expected ratios of shape {(self.vocab_size, self.num_classes)}, got {ratios.shape}")
-        self.log_count_ratio.assign(ratios)
+        self.log_count_ratio.assign(ratio_table(ratios, self.vocab_size, self.num_classes))
 
     def call(self, inputs):
         return ops.matmul(ops.cast(inputs, self.compute_dtype), self.log_count_ratio) * self.scale

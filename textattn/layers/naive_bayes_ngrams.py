@@ -61,10 +61,7 @@ class NaiveBayesNgramLogits(keras.layers.Layer):
 
     def set_log_count_ratios(self, ratios):
         """Store ``ratios`` (vocab_size, num_classes), e.g. from ``log_count_ratios``."""
-        ratios = np.asarray(ratios, dtype="float32")
-        if ratios.shape != (self.vocab_size, self.num_classes):
-            raise ValueError(f"expected ratios of shape {(self.vocab_size, self.num_classes)}, got {ratios.shape}")
-        self.log_count_ratio.assign(ratios)
+        self.log_count_ratio.assign(ratio_table(ratios, self.vocab_size, self.num_classes))
 
     def set_plain_words(self, plain_word):
         """Store ``plain_word`` (vocab_size,) int: for a negated word the id of its plain word, 0 for
@@ -78,10 +75,7 @@ class NaiveBayesNgramLogits(keras.layers.Layer):
 
     def feature_weights(self):
         """The effective weight of each n-gram per class (``fw`` above): shape (vocab_size, num_classes)."""
-        weights = self.log_count_ratio * self.ngram_weight
-        if self.negation_transfer:
-            weights = weights + self.negation_factor * ops.take(weights, self.plain_word, axis=0)
-        return weights
+        return self.weights_of(ops.arange(self.vocab_size))
 
     def weights_of(self, ids):
         """The effective weights (``fw`` above) of the n-grams ``ids`` int (N,): (N, num_classes), gathered
@@ -127,6 +121,14 @@ class NaiveBayesNgramLogits(keras.layers.Layer):
             "num_classes": self.num_classes,
             "negation_transfer": self.negation_transfer,
         }
+
+
+def ratio_table(ratios, vocab_size: int, num_classes: int) -> np.ndarray:
+    """``ratios`` as float32, checked to be (vocab_size, num_classes): a log-count ratio table to store."""
+    ratios = np.asarray(ratios, dtype="float32")
+    if ratios.shape != (vocab_size, num_classes):
+        raise ValueError(f"expected ratios of shape {(vocab_size, num_classes)}, got {ratios.shape}")
+    return ratios
 
 
 def plain_words_of_negated(vocabulary, prefix: str) -> np.ndarray:
