@@ -2,6 +2,7 @@
 
 import os
 import random
+import re
 
 import keras
 import numpy as np
@@ -11,7 +12,8 @@ from helpers import tiny_config
 
 from textattn import export, runs, serving
 from textattn.config import DataConfig, apply_overrides
-from textattn.data import counterfactual, ngrams, pipeline
+from textattn.data import counterfactual, negation, ngrams, pipeline
+from textattn.data import text as text_module
 from textattn.data.text import (
     make_vectorizer,
     standardize_review,
@@ -121,6 +123,44 @@ def test_near_scopes_are_the_clause_scopes_cut_short():
             bare = long_word.removeprefix("not_")
             is_negator = bare in {"not", "never", "didnt"}
             since_negator = 0 if is_negator else (None if since_negator is None else since_negator + 1)
+
+
+def scopes_by_the_rules(text: str, max_distance: int | None = None) -> list[str]:
+    """The marking standardizer's words, found token by token in plain Python from the rules in data/negation.py:
+    the reference the vectorized TensorFlow version (distinct tokens, cumulative counts) must agree with."""
+    plain_words = []
+    last_negator = None  # position of the last negator in the current clause
+    clause_ended = True
+    for position, token in enumerate(re.sub(r"<br\s*/?>", " ", text.lower()).split()):
+        if clause_ended or re.fullmatch(negation.CONTRAST, token):
+            last_negator = None
+        in_scope = last_negator is not None and (max_distance is None or position - last_negator <= max_distance)
+        word = re.sub(text_module._PUNCTUATION, "", token)
+        plain_words.append(negation.PREFIX + word if in_scope and word else word)
+        if re.fullmatch(negation.NEGATOR, token):
+            last_negator = position
+        clause_ended = re.fullmatch(negation.CLAUSE_END, token) is not None
+    return [word for word in plain_words if word]
+
+
+def test_marking_agrees_with_the_rules_written_token_by_token():
+    rng = random.Random(11)
+    tokens = [
+        "not", "Not", "NEVER", "didn't", "dont", "don’t", "cannot", "no,", "nothing;", "hardly", "without", "nor",
+        "bad", "good.", "fun!", "(great)", "\"ok\"", "...", "-", "at", "all", "wasn't", "isnt", "notable", "knot",
+        "but", "But,", "however", "yet", "though.", "<br />", "a<br/>b", "film", "film", "plot", "😀", "é",
+    ]  # fmt: skip
+    separators = [" ", " ", " ", "  ", "\t", "\n"]
+    texts = [
+        "".join(rng.choice(tokens) + rng.choice(separators) for _ in range(rng.randint(0, 30))) for _ in range(400)
+    ]
+    for max_distance, function in (
+        (None, standardize_review_marking_negation),
+        (3, standardize_review_marking_near_negation),
+    ):
+        # Words, not strings: the vectorizers split on whitespace (reduce_join drops leading empty words).
+        got = [t.decode().split() for t in function(tf.constant(texts)).numpy()]
+        assert got == [scopes_by_the_rules(t, max_distance) for t in texts]
 
 
 def test_vectorizer_with_marking_gives_negated_words_their_own_ids():

@@ -32,7 +32,24 @@ NEAR_WORDS = 3
 """``data.negation: mark_near``: a scope holds at most this many words after its negator."""
 
 
-def negation_scopes(tokens: tf.RaggedTensor, max_distance: int | None = None) -> tf.RaggedTensor:
+def token_roles(words: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+    """Each token's part in a scope: (opens one, is a contrast word, ends its clause).
+
+    Args:
+        words: string tensor (n,), lowercased whitespace tokens with their punctuation.
+    Returns:
+        three bool tensors (n,).
+    """
+    return (
+        tf.strings.regex_full_match(words, NEGATOR),
+        tf.strings.regex_full_match(words, CONTRAST),
+        tf.strings.regex_full_match(words, CLAUSE_END),
+    )
+
+
+def negation_scopes(
+    tokens: tf.RaggedTensor, max_distance: int | None = None, roles: tuple | None = None
+) -> tf.RaggedTensor:
     """Which tokens lie inside a negation scope.
 
     Args:
@@ -41,14 +58,13 @@ def negation_scopes(tokens: tf.RaggedTensor, max_distance: int | None = None) ->
         max_distance: None: a scope runs to its clause's end; k: it also ends k words after the
             last negator before it ("not at all bad" -> not_at not_all not_bad for k = 3, and
             "bad" stays plain in "not at all, really bad" as before).
+        roles: ``token_roles(tokens.flat_values)`` where the caller has it already (``marking_negation``
+            finds it once per distinct token); None finds it here.
     Returns:
         bool RaggedTensor (batch, None), True for a token to mark.
     """
-    words = tokens.flat_values
-    negator = tf.strings.regex_full_match(words, NEGATOR)
-    contrast = tf.strings.regex_full_match(words, CONTRAST)
-    ends_clause = tf.strings.regex_full_match(words, CLAUSE_END)
-    position = tf.range(tf.size(words, out_type=tf.int64))
+    negator, contrast, ends_clause = roles if roles is not None else token_roles(tokens.flat_values)
+    position = tf.range(tf.size(negator, out_type=tf.int64))
     row_start = tf.equal(position, tf.gather(tokens.row_splits, tokens.value_rowids()))
     # A clause starts at a row's first token, after a token that ends one, and at a contrast word.
     # (The roll brings the last token's flag to position 0, a row start anyway.)

@@ -12,7 +12,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from textattn.data.negation import NEAR_WORDS, PREFIX, negation_scopes
+from textattn.data.negation import NEAR_WORDS, PREFIX, negation_scopes, token_roles
 
 PAD, OOV = "", "[UNK]"
 _PUNCTUATION = "[" + "".join("\\" + c for c in string.punctuation) + "]"
@@ -67,9 +67,15 @@ def marking_negation(text, max_distance: int | None = None):
     text = tf.convert_to_tensor(text, tf.string)
     lowered = tf.strings.regex_replace(tf.strings.lower(tf.reshape(text, [-1])), r"<br\s*/?>", " ")
     tokens = tf.strings.split(lowered)
-    in_scope = negation_scopes(tokens, max_distance).flat_values
-    words = tf.strings.regex_replace(tokens.flat_values, _PUNCTUATION, "")
-    words = tf.where(in_scope & (tf.strings.length(words) > 0), PREFIX + words, words)
+    # A batch of reviews holds each word many times: the regexes and the prefix run once per distinct
+    # token (about a sixth of them in 512 IMDB reviews), and a gather hands the results back.
+    distinct, index = tf.unique(tokens.flat_values, out_idx=tf.int64)
+    roles = tuple(tf.gather(role, index) for role in token_roles(distinct))
+    in_scope = negation_scopes(tokens, max_distance, roles).flat_values
+    plain = tf.strings.regex_replace(distinct, _PUNCTUATION, "")
+    marked = tf.where(tf.strings.length(plain) > 0, PREFIX + plain, plain)  # punctuation alone stays empty
+    # Row i of [plain; marked] is distinct token i, row i + len(distinct) the same token marked.
+    words = tf.gather(tf.concat([plain, marked], 0), index + tf.size(distinct, tf.int64) * tf.cast(in_scope, tf.int64))
     return tf.reshape(tf.strings.reduce_join(tokens.with_flat_values(words), axis=-1, separator=" "), tf.shape(text))
 
 
