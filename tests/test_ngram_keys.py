@@ -45,6 +45,9 @@ def test_keys_are_word_ids_in_base_w():
     words, keys = word_table(["b", "a b", "c a b"])
     assert words == ["b", "a", "c"]  # ids 1, 2, 3; W = 4
     assert keys.tolist() == [1, 2 * 4 + 1, (3 * 4 + 2) * 4 + 1]
+    assert keys.dtype == np.int64
+    with pytest.raises(ValueError, match="do not fit in int64 keys"):
+        word_table([" ".join(f"w{i}" for i in range(20))])  # 21 ** 20 > 2 ** 63
 
 
 def test_config_round_trip_gives_the_same_bags():

@@ -21,6 +21,10 @@ from textattn.data.text import OOV, standardizer
 NO_KEY = -1  # an n-gram holding an unknown word: not in the vocabulary
 
 
+class KeysOverflow(ValueError):
+    """The vocabulary's n-grams have too many words for int64 keys."""
+
+
 def word_table(ngram_vocabulary) -> tuple[list[str], np.ndarray]:
     """The words the n-grams are made of, and each n-gram's integer key.
 
@@ -29,20 +33,24 @@ def word_table(ngram_vocabulary) -> tuple[list[str], np.ndarray]:
     Returns:
         (words: list of str, in order of first appearance, word i having id i + 1 (0: unknown);
          keys: int64 (len(ngram_vocabulary),), sum of word id * W ** (n - 1 - position), W = len(words) + 1).
+    Raises:
+        KeysOverflow: the longest n-gram's keys would not fit in int64.
     """
-    ids: dict[str, int] = {}
-    grams = [gram.split(" ") for gram in ngram_vocabulary]
-    for gram in grams:
-        for word in gram:
-            ids.setdefault(word, len(ids) + 1)
-    base = len(ids) + 1
-    keys = np.empty(len(grams), np.int64)
-    for i, gram in enumerate(grams):
-        key = 0
-        for word in gram:
-            key = key * base + ids[word]
-        keys[i] = key
-    return list(ids), keys
+    grams = list(ngram_vocabulary)
+    if not grams:
+        return [], np.zeros(0, np.int64)
+    flat_words = " ".join(grams).split(" ")
+    words = list(dict.fromkeys(flat_words))  # first appearance order
+    lengths = np.fromiter((gram.count(" ") + 1 for gram in grams), np.int64, len(grams))
+    if not fits_in_keys(len(words), int(lengths.max())):
+        raise KeysOverflow(f"{len(words)} words in {int(lengths.max())}-grams do not fit in int64 keys")
+    ids = {word: i + 1 for i, word in enumerate(words)}
+    flat_ids = np.fromiter(map(ids.__getitem__, flat_words), np.int64, len(flat_words))
+    # Each word's place counted from its n-gram's end: its digit's power of W.
+    ends = np.cumsum(lengths)
+    from_end = np.repeat(ends, lengths) - 1 - np.arange(len(flat_words))
+    digits = flat_ids * (len(words) + 1) ** from_end
+    return words, np.add.reduceat(digits, ends - lengths)
 
 
 def fits_in_keys(num_words: int, max_ngram: int) -> bool:
@@ -73,7 +81,7 @@ class KeyedNgramVectorizer(keras.layers.Layer):
         self.vocabulary, self.max_ngram, self.negation = vocabulary, int(max_ngram), negation
         words, keys = word_table(vocabulary[1:])
         if not fits_in_keys(len(words), self.max_ngram):
-            raise ValueError(f"{len(words)} words in {self.max_ngram}-grams do not fit in int64 keys")
+            raise KeysOverflow(f"{len(words)} words in {self.max_ngram}-grams do not fit in int64 keys")
         self.base = len(words) + 1
         self.standardize = standardizer(negation)
         self.words = keras.layers.StringLookup(vocabulary=words, num_oov_indices=1, mask_token=None, oov_token=OOV)
@@ -132,7 +140,9 @@ def serving_ngram_vectorizer(vocabulary, max_ngram: int, negation: str = "none")
     fit in int64, or under another backend than TensorFlow (the layer calls tf ops on strings)."""
     from textattn.data.ngrams import make_ngram_vectorizer
 
-    words = {word for gram in vocabulary if gram != OOV for word in gram.split(" ")}
-    if keras.backend.backend() == "tensorflow" and fits_in_keys(len(words), max_ngram):
-        return KeyedNgramVectorizer(vocabulary, max_ngram, negation)
+    if keras.backend.backend() == "tensorflow":
+        try:
+            return KeyedNgramVectorizer(vocabulary, max_ngram, negation)
+        except KeysOverflow:
+            pass
     return make_ngram_vectorizer(len(vocabulary), max_ngram, vocabulary, negation)
