@@ -110,12 +110,13 @@ class KeyedNgramVectorizer(keras.layers.Layer):
             key, known = key * self.base + next_id, known & (next_id > 0)
             keys.append(tf.where(known, key, NO_KEY))
             inside.append(position + offset < row_end)
-        # Token by token, then by width: each review's n-grams stay together, in review order.
-        inside = tf.stack(inside, axis=1)
-        grams = tf.RaggedTensor.from_value_rowids(
-            tf.boolean_mask(tf.stack(keys, axis=1), inside),
-            tf.boolean_mask(tf.repeat(tokens.value_rowids(), self.max_ngram), tf.reshape(inside, [-1])),
-            nrows=tokens.nrows(),
+        # Token by token, then by width: each review's n-grams stay together, in review order; a review of
+        # n words has max(n - k + 1, 0) n-grams of k words.
+        lengths = tokens.row_lengths()
+        grams = tf.RaggedTensor.from_row_lengths(
+            tf.boolean_mask(tf.stack(keys, axis=1), tf.stack(inside, axis=1)),
+            tf.add_n([tf.maximum(lengths - width + 1, 0) for width in range(1, self.max_ngram + 1)]),
+            validate=False,
         )
         return self.ngrams(grams)
 
