@@ -47,23 +47,20 @@ def token_roles(words: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
     )
 
 
-def negation_scopes(
-    tokens: tf.RaggedTensor, max_distance: int | None = None, roles: tuple | None = None
-) -> tf.RaggedTensor:
+def negation_scopes(tokens: tf.RaggedTensor, roles: tuple, max_distance: int | None = None) -> tf.RaggedTensor:
     """Which tokens lie inside a negation scope.
 
     Args:
         tokens: string RaggedTensor (batch, None), lowercased whitespace tokens
             with their punctuation still attached.
+        roles: ``token_roles(tokens.flat_values)`` (``marking_negation`` finds them once per distinct token).
         max_distance: None: a scope runs to its clause's end; k: it also ends k words after the
             last negator before it ("not at all bad" -> not_at not_all not_bad for k = 3, and
             "bad" stays plain in "not at all, really bad" as before).
-        roles: ``token_roles(tokens.flat_values)`` where the caller has it already (``marking_negation``
-            finds it once per distinct token); None finds it here.
     Returns:
         bool RaggedTensor (batch, None), True for a token to mark.
     """
-    negator, contrast, ends_clause = roles if roles is not None else token_roles(tokens.flat_values)
+    negator, contrast, ends_clause = roles
     position = tf.range(tf.size(negator, out_type=tf.int64))
     row_start = tf.equal(position, tf.gather(tokens.row_splits, tokens.value_rowids()))
     # A clause starts at a row's first token, after a token that ends one, and at a contrast word.

@@ -25,11 +25,12 @@ class KeysOverflow(ValueError):
     """The vocabulary's n-grams have too many words for int64 keys."""
 
 
-def word_table(ngram_vocabulary) -> tuple[list[str], np.ndarray]:
+def word_table(ngram_vocabulary, max_ngram: int = 1) -> tuple[list[str], np.ndarray]:
     """The words the n-grams are made of, and each n-gram's integer key.
 
     Args:
         ngram_vocabulary: the n-grams (str, words joined by single spaces), without the OOV entry.
+        max_ngram: the longest n-gram the keys must hold, if longer than the vocabulary's longest.
     Returns:
         (words: list of str, in order of first appearance, word i having id i + 1 (0: unknown);
          keys: int64 (len(ngram_vocabulary),), sum of word id * W ** (n - 1 - position), W = len(words) + 1).
@@ -42,8 +43,9 @@ def word_table(ngram_vocabulary) -> tuple[list[str], np.ndarray]:
     flat_words = " ".join(grams).split(" ")
     words = list(dict.fromkeys(flat_words))  # first appearance order
     lengths = np.fromiter((gram.count(" ") + 1 for gram in grams), np.int64, len(grams))
-    if not fits_in_keys(len(words), int(lengths.max())):
-        raise KeysOverflow(f"{len(words)} words in {int(lengths.max())}-grams do not fit in int64 keys")
+    longest = max(int(lengths.max()), max_ngram)
+    if not fits_in_keys(len(words), longest):
+        raise KeysOverflow(f"{len(words)} words in {longest}-grams do not fit in int64 keys")
     ids = {word: i + 1 for i, word in enumerate(words)}
     flat_ids = np.fromiter(map(ids.__getitem__, flat_words), np.int64, len(flat_words))
     # Each word's place counted from its n-gram's end: its digit's power of W.
@@ -79,9 +81,7 @@ class KeyedNgramVectorizer(keras.layers.Layer):
         if not vocabulary or vocabulary[0] != OOV:
             vocabulary = [OOV, *vocabulary]
         self.vocabulary, self.max_ngram, self.negation = vocabulary, int(max_ngram), negation
-        words, keys = word_table(vocabulary[1:])
-        if not fits_in_keys(len(words), self.max_ngram):
-            raise KeysOverflow(f"{len(words)} words in {self.max_ngram}-grams do not fit in int64 keys")
+        words, keys = word_table(vocabulary[1:], self.max_ngram)
         self.base = len(words) + 1
         self.standardize = standardizer(negation)
         self.words = keras.layers.StringLookup(vocabulary=words, num_oov_indices=1, mask_token=None, oov_token=OOV)

@@ -71,7 +71,7 @@ def marking_negation(text, max_distance: int | None = None):
     # token (about a sixth of them in 512 IMDB reviews), and a gather hands the results back.
     distinct, index = tf.unique(tokens.flat_values, out_idx=tf.int64)
     roles = tuple(tf.gather(role, index) for role in token_roles(distinct))
-    in_scope = negation_scopes(tokens, max_distance, roles).flat_values
+    in_scope = negation_scopes(tokens, roles, max_distance).flat_values
     plain = tf.strings.regex_replace(distinct, _PUNCTUATION, "")
     marked = tf.where(tf.strings.length(plain) > 0, PREFIX + plain, plain)  # punctuation alone stays empty
     # Row i of [plain; marked] is distinct token i, row i + len(distinct) the same token marked.
