@@ -33,25 +33,13 @@ def branch_probabilities(run_dir: str) -> dict:
     # Imported here, after configure_process() in main(): the allocator setting must precede TensorFlow.
     from textattn import serving
     from textattn.data.pipeline import split_texts
-    from textattn.layers.log_linear_blend import length_factor
-    from textattn.models.bag_models import LEXICON_BRANCH, NB_EXPERT, NGRAM_BRANCH, WORD_BRANCH
     from textattn.training import short_text
 
     parts, model = serving.load_serving_parts(run_dir)
     config = parts.config
     if config.model.variant != "hybrid" or config.train.final_fit:
         sys.exit(f"error: {run_dir!r} must be a hybrid run trained with train.final_fit=false")
-    members = [(model.get_layer(NGRAM_BRANCH), "ngrams"), (model.get_layer(WORD_BRANCH), "token_ids")]
-    names = {layer.name for layer in model.layers}
-    if LEXICON_BRANCH in names:
-        members.append((model.get_layer(LEXICON_BRANCH), "token_ids"))
-    if NB_EXPERT in names:  # the blend's members in its order (textattn/models/bag_models.py assemble_hybrid)
-        members.append((model.get_layer(NB_EXPERT), "ngrams"))
-
-    def score(texts):
-        probs, counts = short_text.branch_probabilities(members, parts, texts)
-        return probs, np.asarray(length_factor(counts, config.data.sequence_length))
-
+    score = member_scorer(parts, model)
     texts, labels = split_texts(config.data, config.seed).validation
     sentences = [(i, short_text.last_sentence(t)) for i, t in enumerate(texts)]
     sentences = [(i, s) for i, s in sentences if s is not None]
@@ -63,6 +51,26 @@ def branch_probabilities(run_dir: str) -> dict:
         "sentences": (sentence_probs, np.asarray(labels)[review_of], sentence_factors),
         "review_of": review_of,
     }
+
+
+def member_scorer(parts, model):
+    """raw texts (M,) -> (each blend member's probabilities [(M, C)] in the blend's order, length factors (M,))."""
+    from textattn.layers.log_linear_blend import length_factor
+    from textattn.models.bag_models import LEXICON_BRANCH, NB_EXPERT, NGRAM_BRANCH, WORD_BRANCH
+    from textattn.training import short_text
+
+    members = [(model.get_layer(NGRAM_BRANCH), "ngrams"), (model.get_layer(WORD_BRANCH), "token_ids")]
+    names = {layer.name for layer in model.layers}
+    if LEXICON_BRANCH in names:
+        members.append((model.get_layer(LEXICON_BRANCH), "token_ids"))
+    if NB_EXPERT in names:  # the blend's members in its order (textattn/models/bag_models.py assemble_hybrid)
+        members.append((model.get_layer(NB_EXPERT), "ngrams"))
+
+    def score(texts):
+        probs, counts = short_text.branch_probabilities(members, parts, texts)
+        return probs, np.asarray(length_factor(counts, parts.config.data.sequence_length))
+
+    return score
 
 
 def log_loss(p: np.ndarray, y: np.ndarray) -> float:

@@ -316,3 +316,31 @@ def test_ppmi_vectors_place_words_of_shared_contexts_together():
     unit = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-9)
     assert unit[2] @ unit[3] > 0.9 and unit[5] @ unit[6] > 0.9
     assert abs(unit[2] @ unit[5]) < 0.1 and abs(unit[3] @ unit[7]) < 0.1
+
+
+def test_character_member_reads_words_it_never_saw_through_their_pieces():
+    import dataclasses
+
+    import numpy as np
+    from char_ngram_member import character_member
+
+    from textattn.config import load_config
+
+    config = load_config(os.path.join(os.path.dirname(BENCH), "configs", "default.yaml"))
+    hybrid = dataclasses.replace(config.model.hybrid, ngram_epochs=30, ngram_learning_rate=0.05, ngram_batch_size=8)
+    config = dataclasses.replace(config, model=dataclasses.replace(config.model, hybrid=hybrid))
+    rng = np.random.default_rng(0)
+    fillers = ["the film was", "our dinner felt", "this hotel seemed", "that plot is"]
+    positive, negative = ["wonderful", "wonderfully made"], ["awful", "awfully made"]
+    texts, labels = [], []
+    for _ in range(40):
+        label = int(rng.integers(2))
+        word = (positive if label else negative)[int(rng.integers(2))]
+        texts.append(f"{fillers[int(rng.integers(4))]} {word}")
+        labels.append(label)
+    labels = np.array(labels, np.int32)
+    probabilities = character_member(config, texts, labels, texts, labels, vocab_size=5000, ngrams=(3, 4))
+    # Neither word was in training as a whole; their character n-grams were.
+    unseen = probabilities(["a wonderfulness", "an awfulness"])
+    assert unseen.shape == (2, 2)
+    assert unseen[0, 1] > 0.7 and unseen[1, 0] > 0.7

@@ -1,0 +1,207 @@
+"""Would a character n-gram member add to a hybrid's blend? Measured on held-out validation (docs/reading.md).
+
+    python bench/char_ngram_member.py RUN_DIR [--vocab-size 1000000] [--ngrams 3 4 5 6]
+
+RUN_DIR is a hybrid run trained with ``train.final_fit: false`` (``bench/short_text_blend.py``'s
+condition: its branches never saw validation). A fourth kind of evidence is fitted on the run's training
+part alone, the way the n-gram branch is (without self-training): the reviews, lowercased with HTML
+breaks as spaces and punctuation kept, become multi-hot bags of their character n-grams (spaces
+included, so n-grams cross word boundaries: ``keras.layers.TextVectorization(split="character")``);
+``NaiveBayesNgramLogits`` over them, its log-count ratios from the training part, then trained with
+``model.hybrid.ngram_*`` and the best epoch on validation kept. Its probabilities join the run's
+members, and ``short_text_blend.compare`` fits each blend on validation half A and scores half B,
+with and without the character member. Test reviews are not read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import sys
+import time
+
+import numpy as np
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, REPO)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import short_text_blend  # noqa: E402
+
+from textattn.startup import configure_process  # noqa: E402
+
+
+def character_member(
+    config, fit_texts, fit_labels, val_texts, val_labels, vocab_size: int, ngrams: tuple, unlabelled_texts=None
+):
+    """A trained character n-gram model and the vectorizer it reads: raw text (M,) -> probabilities (M, C).
+
+    With ``unlabelled_texts``, self-trained as the n-gram branch is: the member labels them, those it gives
+    at least ``model.hybrid.self_training_confidence`` join the training part, and a fresh member is fitted.
+    """
+    import keras
+    import tensorflow as tf
+
+    from textattn.data.ngrams import concat_bags, texts_to_bags
+    from textattn.data.pipeline import NgramBags, make_dataset
+    from textattn.layers.naive_bayes_ngrams import class_document_counts, ratios_from_counts
+    from textattn.models.bag_models import NB_LAYER, build_ngram_model
+    from textattn.training.compile import compile_model
+
+    def lowercase_with_breaks(text):
+        text = tf.strings.lower(text)
+        text = tf.strings.regex_replace(text, r"<br\s*/?>", " ")
+        return tf.strings.regex_replace(text, r"\s+", " ")
+
+    vectorizer = keras.layers.TextVectorization(
+        max_tokens=vocab_size,
+        standardize=lowercase_with_breaks,
+        split="character",
+        ngrams=ngrams,
+        output_mode="multi_hot",
+        sparse=True,
+    )
+    started = time.perf_counter()
+    vectorizer.adapt(tf.data.Dataset.from_tensor_slices(np.asarray(fit_texts, dtype=object)).batch(512))
+    size = vectorizer.vocabulary_size()
+    fit_bags = NgramBags(*texts_to_bags(vectorizer, fit_texts))
+    val_bags = NgramBags(*texts_to_bags(vectorizer, val_texts))
+    print(f"character n-grams {ngrams}: {size:,} in the vocabulary, bags in {time.perf_counter() - started:.0f} s")
+
+    num_classes = int(fit_labels.max()) + 1
+    char_config = dataclasses.replace(
+        config,
+        model=dataclasses.replace(
+            config.model, ngram=dataclasses.replace(config.model.ngram, negation_transfer=False, vocab_size=size)
+        ),
+    )
+    h = config.model.hybrid
+    val = make_dataset(val_bags, val_labels, 512, ngram_vocab_size=size)
+
+    def fit(bags, labels):
+        keras.utils.set_random_seed(config.seed)
+        model = build_ngram_model(char_config, size, num_classes, name="character_ngrams")
+        counts = class_document_counts(bags, labels, size, num_classes)
+        model.get_layer(NB_LAYER).set_log_count_ratios(ratios_from_counts(counts, config.model.ngram.alpha))
+        compile_model(model, char_config, h.ngram_learning_rate)
+        train = make_dataset(bags, labels, h.ngram_batch_size, config.seed, ngram_vocab_size=size)
+        best = keras.callbacks.EarlyStopping("val_accuracy", patience=h.ngram_epochs, restore_best_weights=True)
+        started = time.perf_counter()
+        history = model.fit(train, validation_data=val, epochs=h.ngram_epochs, callbacks=[best], verbose=0)
+        accuracies = history.history["val_accuracy"]
+        print(
+            f"character member on {len(labels):,} reviews: val accuracy per epoch "
+            + " ".join(f"{a:.4f}" for a in accuracies)
+            + f" (fit {time.perf_counter() - started:.0f} s)"
+        )
+        return model
+
+    model = fit(fit_bags, fit_labels)
+    if unlabelled_texts is not None:
+        unlabelled = NgramBags(*texts_to_bags(vectorizer, list(unlabelled_texts)))
+        ds = make_dataset(unlabelled, np.zeros(len(unlabelled), np.int32), 512, ngram_vocab_size=size)
+        probabilities = model.predict(ds, verbose=0)
+        confident = np.where(probabilities.max(axis=1) >= h.self_training_confidence)[0]
+        bags = NgramBags(*concat_bags(fit_bags, unlabelled.take(confident)))
+        labels = np.concatenate([fit_labels, probabilities[confident].argmax(axis=1).astype(fit_labels.dtype)])
+        print(f"self-training: {len(confident):,} of {len(unlabelled):,} unlabelled reviews labelled")
+        model = fit(bags, labels)
+
+    def probabilities(texts):
+        bags = NgramBags(*texts_to_bags(vectorizer, list(texts)))
+        ds = make_dataset(bags, np.zeros(len(bags), np.int32), 512, ngram_vocab_size=size)
+        return model.predict(ds.map(lambda x, y: x), verbose=0)
+
+    return probabilities
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("run_dir")
+    parser.add_argument("--vocab-size", type=int, default=1_000_000)
+    parser.add_argument("--ngrams", type=int, nargs="+", default=[3, 4, 5, 6])
+    parser.add_argument("--self-training", action="store_true", help="self-train it on IMDB's unlabelled reviews")
+    parser.add_argument("--suite", help="also score this behavioural suite (a measurement only: never chosen on)")
+    parser.add_argument("--floor", type=float, default=0.01, help="the word branch's floor in the length blend")
+    args = parser.parse_args(argv)
+    configure_process()
+    from textattn import serving
+    from textattn.data.pipeline import split_texts
+    from textattn.training import short_text
+
+    data = short_text_blend.branch_probabilities(args.run_dir)
+    config = serving.load_serving_parts(args.run_dir)[0].config
+    splits = split_texts(config.data, config.seed)
+    unlabelled = None
+    if args.self_training:
+        from textattn.data.pipeline import read_texts
+        from textattn.data.source import source_of
+
+        unlabelled = read_texts(source_of(config.data), ("unsup",), config.data.cache_dir, config.data.order)["unsup"][
+            0
+        ]
+    val_texts, val_labels = splits.validation
+    char_probs = character_member(
+        config,
+        list(splits.fit[0]),
+        np.asarray(splits.fit[1]),
+        list(val_texts),
+        np.asarray(val_labels),
+        args.vocab_size,
+        tuple(args.ngrams),
+        unlabelled,
+    )
+    sentences = [short_text.last_sentence(t) for t in val_texts]
+    sentences = [s for s in sentences if s is not None]
+    member = {"val": char_probs(list(val_texts)), "sentences": char_probs(sentences)}
+    char_probs.val, char_probs.sentences = member["val"], member["sentences"]
+    print(f"character member alone: val {(member['val'].argmax(1) == data['val'][1]).mean():.4f}")
+
+    with_char = dict(data)
+    for key in ("val", "sentences"):
+        probs, labels, factors = data[key]
+        with_char[key] = (list(probs) + [member[key]], labels, factors)
+    print(f"{len(data['val'][1]):,} validation reviews, {len(data['sentences'][1]):,} of their last sentences")
+    print("| members | blend (fitted on half A) | half B reviews: acc | log-loss | half B sentences: acc | log-loss |")
+    print("|---|---|---|---|---|---|")
+    for label, members in (("the run's", data), ("the run's + characters", with_char)):
+        for name, va, vl, sa, sl in short_text_blend.compare(members, [args.floor]):
+            print(f"| {label} | {name} | {va:.4f} | {vl:.4f} | {sa:.4f} | {sl:.4f} |")
+    if args.suite:
+        suite_scores(args.run_dir, data, char_probs, args.suite, args.floor)
+
+
+def suite_scores(run_dir: str, data: dict, char_probs, suite: str, floor: float) -> None:
+    """The suite's pass rates of the length blend fitted on all validation reviews and sentences, with and
+    without the character member (the run's models, so no final fit: not the shipped model's figures)."""
+    from textattn import serving
+    from textattn.evaluation.behaviour import load_suite, score_suite
+    from textattn.layers.log_linear_blend import fit_log_linear_blend
+    from textattn.training.hybrid import blend_probabilities
+
+    parts, model = serving.load_serving_parts(run_dir)
+    cases = load_suite(suite)
+    texts = [case.text for case in cases]
+    members, factors = short_text_blend.member_scorer(parts, model)(texts)
+    char_members = char_probs(texts)
+    for label, with_char in (("the run's", False), ("the run's + characters", True)):
+        val, sen = data["val"], data["sentences"]
+        probs = [np.concatenate([v, s]) for v, s in zip(val[0], sen[0])]
+        suite_probs = list(members)
+        if with_char:
+            probs.append(np.concatenate([char_probs.val, char_probs.sentences]))
+            suite_probs.append(char_members)
+        floors = [1e-7, floor] + [1e-7] * (len(probs) - 2)
+        labels, lengths = np.concatenate([val[1], sen[1]]), np.concatenate([val[2], sen[2]])
+        w, b, v = fit_log_linear_blend(probs, labels, floors=floors, length_factors=lengths, steps=3000)
+        blended = blend_probabilities(suite_probs, w, b, floors, v, factors)
+        result = score_suite(lambda _, p=blended: p, cases)  # the suite's texts, in its order
+        by = ", ".join(f"{k} {c['pass_rate']:.3f}" for k, c in result["by_category"].items())
+        print(
+            f"suite {suite}, {label}: {result['pass_rate']:.3f} ({by}); blend weights {np.round(w, 2)} + {np.round(v, 2)} x length"
+        )
+
+
+if __name__ == "__main__":
+    main()
