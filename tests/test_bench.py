@@ -344,3 +344,9 @@ def test_character_member_reads_words_it_never_saw_through_their_pieces():
     unseen = probabilities(["a wonderfulness", "an awfulness"])
     assert unseen.shape == (2, 2)
     assert unseen[0, 1] > 0.7 and unseen[1, 0] > 0.7
+    assert probabilities.best_epoch >= 1
+
+    # A final fit: no validation, every epoch run.
+    final = character_member(config, texts, labels, None, None, vocab_size=5000, ngrams=(3, 4), epochs=5)
+    assert final.best_epoch == 5
+    assert final(["a wonderfulness"])[0, 1] > 0.5
