@@ -33,6 +33,29 @@ import short_text_blend  # noqa: E402
 from textattn.startup import configure_process  # noqa: E402
 
 
+def lowercase_with_breaks(text):
+    """The character member's standardizer: lowercase, HTML breaks and runs of whitespace to one space."""
+    import tensorflow as tf
+
+    text = tf.strings.lower(text)
+    text = tf.strings.regex_replace(text, r"<br\s*/?>", " ")
+    return tf.strings.regex_replace(text, r"\s+", " ")
+
+
+def character_vectorizer(vocab_size: int, ngrams: tuple):
+    """Raw text (batch,) -> multi-hot character n-gram bag, a SparseTensor (batch, vocab_size); to adapt."""
+    import keras
+
+    return keras.layers.TextVectorization(
+        max_tokens=vocab_size,
+        standardize=lowercase_with_breaks,
+        split="character",
+        ngrams=ngrams,
+        output_mode="multi_hot",
+        sparse=True,
+    )
+
+
 def character_member(
     config,
     fit_texts,
@@ -60,19 +83,7 @@ def character_member(
     from textattn.models.bag_models import NB_LAYER, build_ngram_model
     from textattn.training.compile import compile_model
 
-    def lowercase_with_breaks(text):
-        text = tf.strings.lower(text)
-        text = tf.strings.regex_replace(text, r"<br\s*/?>", " ")
-        return tf.strings.regex_replace(text, r"\s+", " ")
-
-    vectorizer = keras.layers.TextVectorization(
-        max_tokens=vocab_size,
-        standardize=lowercase_with_breaks,
-        split="character",
-        ngrams=ngrams,
-        output_mode="multi_hot",
-        sparse=True,
-    )
+    vectorizer = character_vectorizer(vocab_size, ngrams)
     started = time.perf_counter()
     vectorizer.adapt(tf.data.Dataset.from_tensor_slices(np.asarray(fit_texts, dtype=object)).batch(512))
     size = vectorizer.vocabulary_size()
