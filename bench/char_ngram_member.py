@@ -70,9 +70,10 @@ def character_member(
     """A trained character n-gram model and the vectorizer it reads: raw text (M,) -> probabilities (M, C).
     The returned function's ``best_epoch`` is the epoch kept (by validation accuracy).
 
-    ``val_texts`` None: no validation; ``epochs`` (default ``model.hybrid.ngram_epochs``) are all run, as
-    a final fit does. With ``unlabelled_texts``, self-trained as the n-gram branch is: the member labels them, those it gives
-    at least ``model.hybrid.self_training_confidence`` join the training part, and a fresh member is fitted.
+    ``val_texts`` None: no validation; ``epochs`` (default ``model.hybrid.ngram_epochs``) are all run,
+    as a final fit does. With ``unlabelled_texts``, self-trained as the n-gram branch is: the member
+    labels them, those it gives at least ``model.hybrid.self_training_confidence`` join the training
+    part, and a fresh member is fitted.
     """
     import keras
     import tensorflow as tf
