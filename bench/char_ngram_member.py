@@ -284,4 +284,6 @@ def test_once(final_dir: str, config, splits, data: dict, char_probs, args) -> N
 
 
 if __name__ == "__main__":
-    main()
+    from textattn.errors import run_cli
+
+    sys.exit(run_cli(main, None))  # a wrong run directory or data path: one "error:" line, exit status 2

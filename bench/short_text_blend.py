@@ -125,4 +125,6 @@ def main(argv=None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    from textattn.errors import run_cli
+
+    sys.exit(run_cli(main, None))  # a wrong run directory or data path: one "error:" line, exit status 2
