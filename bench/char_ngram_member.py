@@ -167,12 +167,12 @@ def main(argv=None) -> None:
     parser.add_argument("--floor", type=float, default=0.01, help="the word branch's floor in the length blend")
     args = parser.parse_args(argv)
     configure_process()
-    from textattn import serving
+    from textattn import runs
     from textattn.data.pipeline import split_texts
     from textattn.training import short_text
 
     data = short_text_blend.branch_probabilities(args.run_dir)
-    config = serving.load_serving_parts(args.run_dir)[0].config
+    config = runs.load_config(args.run_dir)  # the run's resolved config; its model is loaded above
     splits = split_texts(config.data, config.seed)
     unlabelled = None
     if args.self_training:

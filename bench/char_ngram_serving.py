@@ -28,6 +28,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from char_ngram_member import character_vectorizer, lowercase_with_breaks  # noqa: E402
 
+from textattn.data.ngram_keys import fits_in_keys  # noqa: E402
 from textattn.startup import configure_process  # noqa: E402
 
 NGRAMS = (3, 4, 5, 6)
@@ -47,7 +48,7 @@ def character_keys(vocabulary: list[str]) -> tuple[list[str], np.ndarray]:
         raise ValueError("not a character n-gram vocabulary (n characters joined by single spaces)")
     alphabet = sorted({c for gram in grams for c in gram})
     base = len(alphabet) + 1
-    if base ** max(map(len, grams), default=1) >= 2**63:
+    if not fits_in_keys(len(alphabet), max(map(len, grams), default=1)):
         raise ValueError(f"{len(alphabet)} characters do not fit in int64 keys")
     ids = {c: i + 1 for i, c in enumerate(alphabet)}
     keys = np.array([sum(ids[c] * base ** (len(g) - 1 - k) for k, c in enumerate(g)) for g in grams], np.int64)
