@@ -33,29 +33,6 @@ import short_text_blend  # noqa: E402
 from textattn.startup import configure_process  # noqa: E402
 
 
-def lowercase_with_breaks(text):
-    """The character member's standardizer: lowercase, HTML breaks and runs of whitespace to one space."""
-    import tensorflow as tf
-
-    text = tf.strings.lower(text)
-    text = tf.strings.regex_replace(text, r"<br\s*/?>", " ")
-    return tf.strings.regex_replace(text, r"\s+", " ")
-
-
-def character_vectorizer(vocab_size: int, ngrams: tuple):
-    """Raw text (batch,) -> multi-hot character n-gram bag, a SparseTensor (batch, vocab_size); to adapt."""
-    import keras
-
-    return keras.layers.TextVectorization(
-        max_tokens=vocab_size,
-        standardize=lowercase_with_breaks,
-        split="character",
-        ngrams=ngrams,
-        output_mode="multi_hot",
-        sparse=True,
-    )
-
-
 def character_member(
     config,
     fit_texts,
@@ -76,17 +53,16 @@ def character_member(
     part, and a fresh member is fitted.
     """
     import keras
-    import tensorflow as tf
 
+    from textattn.data.character_ngrams import adapt_character_vectorizer
     from textattn.data.ngrams import concat_bags, texts_to_bags
     from textattn.data.pipeline import NgramBags, make_dataset
     from textattn.layers.naive_bayes_ngrams import class_document_counts, ratios_from_counts
     from textattn.models.bag_models import NB_LAYER, build_ngram_model
     from textattn.training.compile import compile_model
 
-    vectorizer = character_vectorizer(vocab_size, ngrams)
     started = time.perf_counter()
-    vectorizer.adapt(tf.data.Dataset.from_tensor_slices(np.asarray(fit_texts, dtype=object)).batch(512))
+    vectorizer = adapt_character_vectorizer(fit_texts, vocab_size, ngrams)
     size = vectorizer.vocabulary_size()
     fit_bags = NgramBags(*texts_to_bags(vectorizer, fit_texts))
     print(f"character n-grams {ngrams}: {size:,} in the vocabulary, bags in {time.perf_counter() - started:.0f} s")

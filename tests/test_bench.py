@@ -350,24 +350,3 @@ def test_character_member_reads_words_it_never_saw_through_their_pieces():
     final = character_member(config, texts, labels, None, None, vocab_size=5000, ngrams=(3, 4), epochs=5)
     assert final.best_epoch == 5
     assert final(["a wonderfulness"])[0, 1] > 0.5
-
-
-def test_keyed_character_bags_are_the_text_vectorizers_bags():
-    import numpy as np
-    import tensorflow as tf
-    from char_ngram_member import character_vectorizer
-    from char_ngram_serving import character_keys, keyed_character_vectorizer, same_bags
-
-    rng = np.random.default_rng(0)
-    letters = list("abcdé ☃!.") + ["<br />", "  "]
-    texts = ["".join(rng.choice(letters, size=int(rng.integers(0, 40)))) for _ in range(60)]
-    texts += ["", "a", "ab", "abc", "Hello WORLD", "zzz qqq"]  # z and q: characters outside the vocabulary
-    vectorizer = character_vectorizer(500, (3, 4, 5, 6))
-    vectorizer.adapt(tf.constant(texts[:40]))
-    vocabulary = vectorizer.get_vocabulary()[1:]
-    alphabet, keys = character_keys(vocabulary)
-    assert " " in alphabet and "z" not in alphabet
-    assert len(set(keys.tolist())) == len(keys)
-    assert same_bags(keyed_character_vectorizer(vocabulary)(tf.constant(texts)), vectorizer(tf.constant(texts)))
-    with pytest.raises(ValueError, match="not a character n-gram vocabulary"):
-        character_keys(["ab cd"])

@@ -144,3 +144,41 @@ def test_contributions_include_the_negation_transfer(tmp_path):
         without_transfer = sum(own[vocabulary.index(g), 1] - own[vocabulary.index(g), 0] for g in grams)
         if any(g.startswith(PREFIX) and g[len(PREFIX) :] in vocabulary for g in grams):
             assert not log_odds_match(without_transfer + bias[1] - bias[0], p)
+
+
+def test_character_ngrams_are_listed_and_their_contributions_still_add_up(tmp_path):
+    # model.ngram.character_ngrams: the bag's character columns are evidence too; leaving them out of the
+    # list would leave the served log-odds unexplained.
+    from textattn.data.character_ngrams import (
+        CHARACTER_PREFIX,
+        WordAndCharacterBags,
+        adapt_character_vectorizer,
+        bag_vocabulary,
+    )
+
+    config, _, _ = explainable(tmp_path, "ngram")
+    texts = corpus()
+    words = [str(g) for g in adapt_ngram_vectorizer(texts, 300, MAX_NGRAM).get_vocabulary()]
+    vocabulary = bag_vocabulary(words, adapt_character_vectorizer(texts, 400, [3, 4]).get_vocabulary())
+    model = build_model(config, len(vocabulary))
+    randomize_ngram_branch(model, 5)
+    parts = serving.ServingParts(config, adapt_vectorizer(texts, 64), WordAndCharacterBags(vocabulary, MAX_NGRAM), 1.0)
+    out = make_explain(model, parts)(tf.constant(TEXTS))
+    bias = np.asarray(model.get_layer(bag_models.NB_LAYER).bias)
+    weights = np.asarray(model.get_layer(bag_models.NB_LAYER).feature_weights())
+    listed_characters = 0
+    for row, p in enumerate(out["probability"].numpy()):
+        if out["known_tokens"][row] == 0:
+            continue
+        grams = [g.decode() for g in out["ngrams"][row].numpy() if g]
+        contributions = out["ngram_contributions"][row].numpy().astype(np.float64)[: len(grams)]
+        assert len(grams) == out["known_tokens"][row]  # every column of the bag, words and characters
+        assert log_odds_match(contributions.sum() + bias[1] - bias[0], p)
+        characters = [(g, c) for g, c in zip(grams, contributions) if g.startswith(CHARACTER_PREFIX)]
+        listed_characters += len(characters)
+        for gram, value in characters:  # "chars:gre" is the vocabulary's "chars:g r e"
+            column = vocabulary.index(CHARACTER_PREFIX + " ".join(gram[len(CHARACTER_PREFIX) :]))
+            assert value == pytest.approx(weights[column, 1] - weights[column, 0], rel=1e-5, abs=1e-6)
+        word_part = sum(c for g, c in zip(grams, contributions) if not g.startswith(CHARACTER_PREFIX))
+        assert not log_odds_match(word_part + bias[1] - bias[0], p)
+    assert listed_characters > 0

@@ -33,6 +33,11 @@ TOKEN_IDS, NGRAMS = "token_ids", "ngrams"
 # Checks the settings' ``check`` methods share.
 
 
+MAX_CHARACTER_NGRAM = 8
+"""The widest character n-gram: 8 characters of an alphabet of up to 232 keep int64 keys
+(textattn/data/character_ngrams.py)."""
+
+
 def at_least_one(where: str, **values) -> None:
     for name, value in values.items():
         if value < 1:
@@ -156,9 +161,22 @@ class NgramConfig:
     negation_transfer: bool = False
     """A negated word (``not_bad``, data.negation: mark) also carries its plain word's weight times one
     learned factor shared by all words (textattn/layers/naive_bayes_ngrams.py)."""
+    character_ngrams: list[int] = field(default_factory=list)
+    """Widths of character n-grams the bag holds too, e.g. [3, 4, 5, 6] (lowercased text, spaces and
+    punctuation included, across words: textattn/data/character_ngrams.py); []: word n-grams only."""
+    character_vocab_size: int = 1_000_000
+    """With ``character_ngrams``: the most frequent character n-grams of the part trained on (OOV included)."""
 
     def check(self, where: str) -> None:
         at_least_one(where, max_ngram=self.max_ngram)
+        if any(not 1 <= w <= MAX_CHARACTER_NGRAM for w in self.character_ngrams):
+            raise UserError(
+                f"{where}.character_ngrams must be widths from 1 to {MAX_CHARACTER_NGRAM}, got {self.character_ngrams}"
+            )
+        if len(set(self.character_ngrams)) != len(self.character_ngrams):
+            raise UserError(f"{where}.character_ngrams lists a width twice: {self.character_ngrams}")
+        if self.character_ngrams and self.character_vocab_size < 2:
+            raise UserError(f"{where}.character_vocab_size must be at least 2 (the OOV bucket and one n-gram)")
         if self.vocab_size < 2:
             raise UserError(f"{where}.vocab_size must be at least 2 (the OOV bucket and one n-gram)")
         if self.alpha <= 0:

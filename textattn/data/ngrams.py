@@ -73,6 +73,22 @@ def concat_bags(*bags) -> tuple[np.ndarray, np.ndarray]:
     return values, np.concatenate(splits)
 
 
+def join_bags(first, second, offset: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's ids of ragged bags ``first`` then ``second`` (both (values, row_splits), the same number of
+    rows), ``second``'s ids moved up by ``offset``: (values int32 (nnz,), row_splits int64 (N + 1,))."""
+    (a, a_splits), (b, b_splits) = first, second
+    a_lengths, b_lengths = np.diff(a_splits), np.diff(b_splits)
+    if len(a_lengths) != len(b_lengths):
+        raise ValueError(f"cannot join bags of {len(a_lengths)} and {len(b_lengths)} rows")
+    row_splits = np.concatenate([[0], np.cumsum(a_lengths + b_lengths)]).astype(np.int64)
+    values = np.empty(row_splits[-1], np.int32)
+    # Each value's place: its row's start (plus the first bag's length, for the second), plus its offset in the row.
+    values[np.repeat(row_splits[:-1], a_lengths) + np.arange(len(a)) - np.repeat(a_splits[:-1], a_lengths)] = a
+    b_starts = row_splits[:-1] + a_lengths
+    values[np.repeat(b_starts, b_lengths) + np.arange(len(b)) - np.repeat(b_splits[:-1], b_lengths)] = b + offset
+    return values, row_splits
+
+
 def bags_to_sparse(ids: tf.RaggedTensor, vocab_size: int) -> tf.SparseTensor:
     """A batch of bags, ragged int64 (batch, None), -> multi-hot SparseTensor (batch, vocab_size)."""
     indices = tf.stack([ids.value_rowids(), ids.values], axis=1)

@@ -250,13 +250,23 @@ class NgramData:
 
 
 def prepare_ngrams(
-    data: DataConfig, max_ngram: int, vocab_size: int, seed: int, verbose: bool = True, unlabeled: bool = False
+    data: DataConfig,
+    max_ngram: int,
+    vocab_size: int,
+    seed: int,
+    verbose: bool = True,
+    unlabeled: bool = False,
+    character_ngrams=(),
+    character_vocab_size: int = 1_000_000,
 ) -> NgramData:
     """N-gram bags for fit / validation / test (same reviews, same order as ``prepare``), cached.
 
     With ``unlabeled`` the 50,000 unlabelled reviews are bagged too, with the
     same vocabulary (fitted on the labelled part trained on only); only IMDB
-    has them: for any other source ``unsup`` is None.
+    has them: for any other source ``unsup`` is None. With ``character_ngrams``
+    (widths, ``model.ngram.character_ngrams``) each bag also holds the review's
+    character n-grams, the ``character_vocab_size`` - 1 most frequent of the part
+    trained on, after the word n-grams (textattn/data/character_ngrams.py).
     """
     from textattn.data import ngrams  # imports TensorFlow
 
@@ -270,6 +280,11 @@ def prepare_ngrams(
         seed=seed,
         version=PIPELINE_VERSION,
         unlabeled=unlabeled and source.is_imdb,
+        **(
+            {"character_ngrams": sorted(character_ngrams), "character_vocab_size": character_vocab_size}
+            if character_ngrams
+            else {}
+        ),
         **split_settings(data),
         **text_settings(data),
     )
@@ -280,15 +295,27 @@ def prepare_ngrams(
             print(f"Preparing {max_ngram}-gram bags from {source.describe()} (cached for later runs)...", flush=True)
         splits = counterfactual.augmented(split_texts(data, seed), data.counterfactual)
         vectorizer = ngrams.adapt_ngram_vectorizer(splits.fit[0], vocab_size, max_ngram, negation=data.negation)
-        entry = {
-            **cache.packed("vocab_", [str(t) for t in vectorizer.get_vocabulary()]),
-            **cache.packed("classes_", splits.class_names),
-        }
+        vocabulary = [str(t) for t in vectorizer.get_vocabulary()]
+        characters = None
+        if character_ngrams:
+            from textattn.data import character_ngrams as chars
+
+            characters = chars.adapt_character_vectorizer(splits.fit[0], character_vocab_size, character_ngrams)
+            vocabulary = chars.bag_vocabulary(vocabulary, characters.get_vocabulary())
+
+        def bag(texts):
+            words = ngrams.texts_to_bags(vectorizer, texts)
+            if characters is None:
+                return words
+            # Character column j (its OOV column 0 left out) follows the word columns: id j + V_words - 1.
+            return ngrams.join_bags(words, ngrams.texts_to_bags(characters, texts), vectorizer.vocabulary_size() - 1)
+
+        entry = {**cache.packed("vocab_", vocabulary), **cache.packed("classes_", splits.class_names)}
         for name, (texts, _) in (("train", splits.fit), ("val", splits.validation), ("test", splits.test)):
-            entry[name + "_values"], entry[name + "_row_splits"] = ngrams.texts_to_bags(vectorizer, texts)
+            entry[name + "_values"], entry[name + "_row_splits"] = bag(texts)
         if unlabeled and source.is_imdb:
             unsup_texts = read_texts(source, ("unsup",), data.cache_dir, data.order)["unsup"][0]
-            entry["unsup_values"], entry["unsup_row_splits"] = ngrams.texts_to_bags(vectorizer, unsup_texts)
+            entry["unsup_values"], entry["unsup_row_splits"] = bag(unsup_texts)
         cache.save_entry(root, key, entry)
 
     def bags(name, limit=None):

@@ -125,6 +125,13 @@ def load_data(config: Config, verbose: bool = True):
         n = config.model.ngram
         unlabeled = config.model.variant == "hybrid" and config.model.hybrid.self_training
         ngrams = pipeline.prepare_ngrams(
-            config.data, n.max_ngram, n.vocab_size, config.seed, verbose, unlabeled=unlabeled
+            config.data,
+            n.max_ngram,
+            n.vocab_size,
+            config.seed,
+            verbose,
+            unlabeled=unlabeled,
+            character_ngrams=n.character_ngrams,
+            character_vocab_size=n.character_vocab_size,
         )
     return RunData(tokens, ngrams)

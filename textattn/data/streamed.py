@@ -393,6 +393,11 @@ def load(config: Config, verbose: bool = True) -> StreamedData:
     """The streamed data of ``config`` (``data.source`` prepared or shards), vocabularies fitted or read."""
     start = time.perf_counter()
     d = config.data
+    if config.model.ngram.character_ngrams and variants.variant(config.model.variant).reads_ngrams:
+        raise UserError(
+            "model.ngram.character_ngrams are not read from streamed data (a prepared directory or shards); "
+            "set --set model.ngram.character_ngrams=[], or train from the archive or folder itself"
+        )
     if d.validation_size not in (None,):
         raise UserError(
             f"data.validation_size={d.validation_size} does not apply to streamed data, whose "

@@ -86,14 +86,18 @@ def make_explain(model, parts: serving.ServingParts):
             )  # 0 for a review without tokens
         out = {TOKENS: tf.gather(tf.constant(vocabulary), ids), WEIGHTS: weights, **answer}
         if evidence is not None:
+            token_ids = None
             if variant == "hybrid":
                 token_ids = serving.model_token_ids(ids, empty_review)  # what the blend counts
                 occurrences = evidence.occurrences(texts, answer[serving.LABEL_ID], token_ids)
-            out[NGRAMS], out[NGRAM_CONTRIBUTIONS] = evidence.distinct(occurrences, batch_size)
+            characters = evidence.character_occurrences(texts, answer[serving.LABEL_ID], token_ids)
+            out[NGRAMS], out[NGRAM_CONTRIBUTIONS] = evidence.distinct(occurrences, batch_size, characters)
         return out
 
     # The archive must track the n-gram lookup table (``serve`` uses the vectorizers' own).
     explain.trackables = [evidence.lookup] if evidence is not None else []
+    if evidence is not None and evidence.characters is not None:
+        explain.trackables.append(evidence.characters)
     return explain
 
 

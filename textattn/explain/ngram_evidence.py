@@ -22,6 +22,9 @@ normaliser cancels in that difference, so it is exact)::
  Each distinct n-gram counts once (the input is a set), as
 in the model. For ``ngram`` the token shading spreads each n-gram's
 |contribution| evenly over the words of its occurrences (``token_mass``).
+Character n-grams (``model.ngram.character_ngrams``) are columns of the same bag: each distinct one
+contributes the same way and is listed among the n-grams (``character_occurrences``); they shade no
+word.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+from textattn.data.character_ngrams import CHARACTER_PREFIX, KeyedCharacterVectorizer, split_vocabulary
 from textattn.data.text import OOV, standardize_review
 
 
@@ -61,6 +65,12 @@ class NgramEvidence:
         self.max_ngram = int(max_ngram)
         self.inverse_temperature = 1.0 / float(temperature)
         self.blend = blend
+        words, grams = split_vocabulary(vocabulary)
+        self.characters = None
+        if grams:  # model.ngram.character_ngrams: the bag's columns after the word n-grams'
+            self.characters = KeyedCharacterVectorizer(grams, sorted({(len(g) + 1) // 2 for g in grams}))
+            self.character_offset = len(words) - 1
+            self.character_names = tf.constant([CHARACTER_PREFIX + g[0::2] for g in grams])  # "chars:not b"
         # The same string -> id mapping as the run's n-gram TextVectorization (OOV -> 0).
         self.lookup = keras.layers.StringLookup(
             vocabulary=list(vocabulary), mask_token=None, num_oov_indices=1, oov_token=OOV, name="explain_ngram_lookup"
@@ -104,6 +114,30 @@ class NgramEvidence:
             "contribution": contribution,
         }
 
+    def character_occurrences(self, texts, label_ids=None, token_ids=None) -> dict | None:
+        """Each review's distinct in-vocabulary character n-grams (``model.ngram.character_ngrams``), flat,
+        each (N,): row int64, id int64 (its column in the bag), gram string (``CHARACTER_PREFIX`` and its
+        characters), contribution float32, as ``occurrences``; None when the bag holds no character n-grams.
+        """
+        if self.characters is None:
+            return None
+        bag = self.characters(texts)
+        known = bag.indices[:, 1] > 0  # the OOV bucket carries no evidence and is no column of the bag
+        row, column = tf.boolean_mask(bag.indices[:, 0], known), tf.boolean_mask(bag.indices[:, 1], known)
+        ids = column + self.character_offset
+        classes = None
+        if label_ids is not None:
+            classes = tf.gather(tf.maximum(tf.cast(label_ids, tf.int64), 0), row)
+        contribution = self.contribution(ids, classes, self.blend_weight(row, token_ids))
+        if self.expert is not None:
+            contribution += self.expert_contribution(ids, classes, self.blend_weight(row, token_ids, member=-1))
+        return {
+            "row": row,
+            "id": ids,
+            "gram": tf.gather(self.character_names, column - 1),
+            "contribution": contribution,
+        }
+
     def blend_weight(self, row, token_ids=None, member: int = 0):
         """A member's blend weight (the n-gram branch's by default; -1: the last member's): a scalar, or float32
         (N,) per occurrence for a length-scaled blend."""
@@ -138,12 +172,15 @@ class NgramEvidence:
             scale = scale * tf.cast(blend_weight, tf.float32)
         return tf.cast(self.signed(weights, classes) * scale, tf.float32)
 
-    def distinct(self, occurrences: dict, batch_size):
-        """Each review's distinct in-vocabulary n-grams, largest |contribution| first.
+    def distinct(self, occurrences: dict, batch_size, characters: dict | None = None):
+        """Each review's distinct in-vocabulary n-grams, largest |contribution| first, its character n-grams
+        (``character_occurrences``) among them when given.
 
         Returns (grams string (batch, G), contributions float32 (batch, G)), padded
         with "" and 0; G is the most any review in the batch has.
         """
+        if characters is not None:
+            occurrences = {key: tf.concat([occurrences[key], characters[key]], 0) for key in characters}
         row, ids = occurrences["row"], occurrences["id"]
         key = row * tf.cast(self.lookup.vocabulary_size(), tf.int64) + ids
         unique, index = tf.unique(key)

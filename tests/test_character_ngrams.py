@@ -1,0 +1,167 @@
+"""Character n-grams in the n-gram bag (model.ngram.character_ngrams): the keyed serving vectorizer gives
+training's bags, a hybrid trains, saves, serves and explains with them, and bad settings are user errors."""
+
+import os
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from helpers import tiny_config
+
+from textattn import runs
+from textattn.config import apply_overrides
+from textattn.data import character_ngrams as chars
+from textattn.data import ngrams
+from textattn.data.ngram_keys import serving_ngram_vectorizer
+from textattn.data.pipeline import prepare_ngrams, split_texts
+from textattn.errors import UserError
+from textattn.predict import Predictor
+from textattn.training import train
+
+WIDTHS = [3, 4, 5, 6]
+
+
+def same_bags(a, b) -> bool:
+    a, b = tf.sparse.reorder(a), tf.sparse.reorder(b)
+    return (
+        a.indices.shape == b.indices.shape
+        and bool(tf.reduce_all(a.indices == b.indices))
+        and a.dense_shape.numpy().tolist() == b.dense_shape.numpy().tolist()
+    )
+
+
+def random_texts(n: int, seed: int = 0) -> list[str]:
+    rng = np.random.default_rng(seed)
+    letters = list("abcdé ☃!.") + ["<br />", "  ", "\n", "A"]
+    return ["".join(rng.choice(letters, size=int(rng.integers(0, 40)))) for _ in range(n)]
+
+
+def test_keyed_character_bags_are_the_text_vectorizers_bags():
+    texts = random_texts(60) + ["", "a", "ab", "abc", "Hello WORLD", "zzz qqq"]  # z, q: outside the alphabet
+    vectorizer = chars.adapt_character_vectorizer(texts[:40], 500, WIDTHS)
+    grams = vectorizer.get_vocabulary()[1:]
+    alphabet, keys = chars.character_keys(grams)
+    assert " " in alphabet and "z" not in alphabet and "A" not in alphabet  # lowercased before counting
+    assert len(set(keys.tolist())) == len(keys)
+    keyed = chars.KeyedCharacterVectorizer(grams, WIDTHS)
+    assert same_bags(keyed(tf.constant(texts)), vectorizer(tf.constant(texts)))
+    assert chars.KeyedCharacterVectorizer.from_config(keyed.get_config()).get_config() == keyed.get_config()
+    with pytest.raises(ValueError, match="not a character n-gram vocabulary"):
+        chars.character_keys(["ab cd"])
+
+
+def test_joined_bags_keep_each_rows_ids_and_move_the_second_up():
+    first = (np.array([1, 2, 3, 4], np.int32), np.array([0, 2, 2, 4], np.int64))
+    second = (np.array([5, 6, 7], np.int32), np.array([0, 1, 3, 3], np.int64))
+    values, row_splits = ngrams.join_bags(first, second, 10)
+    assert row_splits.tolist() == [0, 3, 5, 7]
+    assert values.tolist() == [1, 2, 15, 16, 17, 3, 4]
+    with pytest.raises(ValueError, match="3 and 2 rows"):
+        ngrams.join_bags(first, (second[0][:1], second[1][:3]), 10)
+
+
+def test_vocabulary_splits_back_into_words_and_characters():
+    vocabulary = chars.bag_vocabulary(["[UNK]", "bad", "not_bad"], ["[UNK]", "b a d", "a   b"])
+    assert vocabulary == ["[UNK]", "bad", "not_bad", "chars:b a d", "chars:a   b"]
+    assert chars.split_vocabulary(vocabulary) == (["[UNK]", "bad", "not_bad"], ["b a d", "a   b"])
+    assert chars.split_vocabulary(["[UNK]", "bad"]) == (["[UNK]", "bad"], [])
+    with pytest.raises(ValueError, match="after all the word n-grams"):
+        chars.split_vocabulary(["[UNK]", "chars:a b c", "bad"])
+
+
+@pytest.mark.parametrize("negation", ["none", "mark_near"])
+def test_serving_bags_are_the_bags_training_read(negation, tiny_aclimdb, tmp_path):
+    config = apply_overrides(
+        tiny_config(tmp_path, "ngram", data=tiny_aclimdb), [f"data.negation={negation}", "model.ngram.vocab_size=300"]
+    )
+    bags = prepare_ngrams(
+        config.data, 3, 300, config.seed, verbose=False, character_ngrams=[3, 5], character_vocab_size=200
+    )
+    words, grams = chars.split_vocabulary(bags.vocabulary)
+    assert 1 < len(words) <= 300 and 0 < len(grams) <= 199 and {len(g) for g in grams} == {5, 9}  # 3 and 5 chars
+    texts = list(split_texts(config.data, config.seed).validation[0]) + ["", "Not BAD at all!!", "é☃ <br /> x"]
+    served = serving_ngram_vectorizer(bags.vocabulary, 3, negation)
+    assert isinstance(served, chars.WordAndCharacterBags) and served.vocabulary_size() == len(bags.vocabulary)
+    sparse = served(tf.constant(texts))
+    assert sparse.dense_shape.numpy().tolist() == [len(texts), len(bags.vocabulary)]
+    rows = sparse.indices.numpy()
+    for i in range(len(bags.val)):
+        expected = bags.val.values[bags.val.row_splits[i] : bags.val.row_splits[i + 1]]
+        got = rows[(rows[:, 0] == i) & (rows[:, 1] > 0), 1]  # training's bags leave the OOV bucket out
+        assert sorted(got.tolist()) == sorted(expected.tolist())
+    assert any(v >= len(words) for v in bags.val.values)  # the character part is really there
+
+
+@pytest.fixture(scope="module")
+def character_run(tiny_aclimdb, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("character_run")
+    overrides = [
+        "model.ngram.vocab_size=400",
+        "model.ngram.character_ngrams=[3,4,5]",
+        "model.ngram.character_vocab_size=2000",
+        "model.hybrid.branch=baseline",
+        "model.pooling=attention",
+        "model.hybrid.ngram_epochs=2",
+        "model.hybrid.ngram_learning_rate=0.01",
+        "model.hybrid.naive_bayes_expert=true",
+        "train.final_fit=true",
+    ]
+    config = apply_overrides(tiny_config(tmp, "hybrid", data=tiny_aclimdb), overrides)
+    return train(config, output_dir=str(tmp / "runs"), verbose=0).run_dir
+
+
+def test_a_hybrid_trains_saves_and_predicts_with_character_ngrams(character_run):
+    metrics = runs.read_json(os.path.join(character_run, runs.METRICS))
+    assert metrics["test_accuracy"] > 0.7
+    vocabulary = runs.load_vocabulary(os.path.join(character_run, runs.NGRAM_VOCAB))
+    words, grams = chars.split_vocabulary(vocabulary)
+    assert len(words) <= 400 and 0 < len(grams) <= 1999
+    model = runs.load_model(character_run)  # safe_mode=True
+    assert model.get_layer("ngram_branch").input_shape[-1] == len(vocabulary)
+    answers = Predictor(character_run)(["great wonderful superb film", "awful boring waste", "", "zzqx"])
+    assert answers.probabilities.shape == (4, 2)
+    assert answers.probabilities[0, 1] > 0.5 > answers.probabilities[1, 1]
+
+
+def test_characters_are_evidence_for_words_never_seen(character_run):
+    # "wonderfulness" is no word of the tiny tree; its pieces are (its reviews say "wonderful").
+    predict = Predictor(character_run)
+    assert predict(["wonderfulness"]).probabilities[0, 1] > 0.5 > predict(["awfulness"]).probabilities[0, 1]
+
+
+@pytest.mark.slow
+def test_the_export_serves_and_explains_what_the_run_serves(character_run, tmp_path):
+    from helpers import run_tf_only
+
+    from textattn import export
+
+    out = export.export_run(character_run, str(tmp_path / "export"))
+    texts = ["great wonderful superb film", "awful boring waste", "", "wonderfulness", "x" * 20000]
+    in_process = Predictor(character_run)(texts).probabilities[:, 1]
+    script = """
+    model = tf.saved_model.load(data["export"])
+    out = model.serve(tf.constant(data["texts"]))
+    explained = model.explain(tf.constant(data["texts"][:2]))
+    result = {"probability": out["probability"].numpy().tolist(), "explained": sorted(explained)}
+    """
+    served = run_tf_only(script, {"export": out, "texts": texts}, tmp_path)
+    assert served["imported"] == []
+    np.testing.assert_allclose(served["probability"], in_process, atol=1e-5)
+    assert served["probability"][2] == 0.5  # an empty review: no evidence
+    assert "ngrams" in served["explained"]
+
+
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("model.ngram.character_ngrams=[0,3]", "widths from 1 to 8"),
+        ("model.ngram.character_ngrams=[3,9]", "widths from 1 to 8"),
+        ("model.ngram.character_ngrams=[3,3]", "lists a width twice"),
+        ("model.ngram.character_vocab_size=1", "at least 2"),
+    ],
+)
+def test_bad_character_settings_are_user_errors(override, message, tmp_path):
+    config = tiny_config(tmp_path, "ngram")
+    overrides = [override] if "character_ngrams" in override else ["model.ngram.character_ngrams=[3]", override]
+    with pytest.raises(UserError, match=message):
+        apply_overrides(config, overrides)
