@@ -1,5 +1,6 @@
-"""Character n-grams in the n-gram bag (model.ngram.character_ngrams): the keyed serving vectorizer gives
-training's bags, a hybrid trains, saves, serves and explains with them, and bad settings are user errors."""
+"""The character member (model.hybrid.character_ngrams): the keyed serving vectorizer gives training's bags,
+a hybrid trains the member on the bag's character columns, saves, serves and explains with it, and bad
+settings are user errors."""
 
 import os
 
@@ -15,6 +16,7 @@ from textattn.data import ngrams
 from textattn.data.ngram_keys import serving_ngram_vectorizer
 from textattn.data.pipeline import prepare_ngrams, split_texts
 from textattn.errors import UserError
+from textattn.layers import BagColumns
 from textattn.predict import Predictor
 from textattn.training import train
 
@@ -60,6 +62,20 @@ def test_joined_bags_keep_each_rows_ids_and_move_the_second_up():
         ngrams.join_bags(first, (second[0][:1], second[1][:3]), 10)
 
 
+def test_bag_columns_keep_their_columns_as_a_bag_with_an_empty_oov_column():
+    bag = tf.SparseTensor([[0, 0], [0, 2], [0, 5], [1, 3], [1, 6], [2, 1]], [1.0] * 6, [3, 7])
+    for start, stop in ((1, 4), (4, 7), (0, 7)):
+        part = BagColumns(start, stop)
+        dense = tf.sparse.to_dense(tf.sparse.reorder(part(bag))).numpy()
+        expected = np.zeros((3, stop - start + 1), np.float32)
+        expected[:, 1:] = tf.sparse.to_dense(bag).numpy()[:, start:stop]
+        np.testing.assert_array_equal(dense, expected)
+        np.testing.assert_array_equal(part(tf.sparse.to_dense(bag)).numpy(), expected)  # dense in, dense out
+        assert BagColumns.from_config(part.get_config()).get_config() == part.get_config()
+    with pytest.raises(ValueError, match="0 <= start < stop"):
+        BagColumns(3, 3)
+
+
 def test_vocabulary_splits_back_into_words_and_characters():
     vocabulary = chars.bag_vocabulary(["[UNK]", "bad", "not_bad"], ["[UNK]", "b a d", "a   b"])
     assert vocabulary == ["[UNK]", "bad", "not_bad", "chars:b a d", "chars:a   b"]
@@ -97,8 +113,8 @@ def character_run(tiny_aclimdb, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("character_run")
     overrides = [
         "model.ngram.vocab_size=400",
-        "model.ngram.character_ngrams=[3,4,5]",
-        "model.ngram.character_vocab_size=2000",
+        "model.hybrid.character_ngrams=[3,4,5]",
+        "model.hybrid.character_vocab_size=2000",
         "model.hybrid.branch=baseline",
         "model.pooling=attention",
         "model.hybrid.ngram_epochs=2",
@@ -116,8 +132,14 @@ def test_a_hybrid_trains_saves_and_predicts_with_character_ngrams(character_run)
     vocabulary = runs.load_vocabulary(os.path.join(character_run, runs.NGRAM_VOCAB))
     words, grams = chars.split_vocabulary(vocabulary)
     assert len(words) <= 400 and 0 < len(grams) <= 1999
+    members = metrics["branches"]
+    assert members["characters"]["vocab_size"] == len(grams) + 1 and members["characters"]["best_epoch"] >= 1
+    assert len(members["blend"]["branch_weights"]) == 4  # n-gram, word, Naive Bayes, characters
+    assert metrics["final_fit"]["character_epochs"] == members["characters"]["best_epoch"]
     model = runs.load_model(character_run)  # safe_mode=True
-    assert model.get_layer("ngram_branch").input_shape[-1] == len(vocabulary)
+    # Each member reads its own columns of the one bag: the words', then the characters'.
+    assert model.get_layer("ngram_branch").get_layer("bag_columns").get_config()["stop"] == len(words)
+    assert model.get_layer("character_ngrams").get_layer("naive_bayes_ngrams").vocab_size == len(grams) + 1
     answers = Predictor(character_run)(["great wonderful superb film", "awful boring waste", "", "zzqx"])
     assert answers.probabilities.shape == (4, 2)
     assert answers.probabilities[0, 1] > 0.5 > answers.probabilities[1, 1]
@@ -154,14 +176,14 @@ def test_the_export_serves_and_explains_what_the_run_serves(character_run, tmp_p
 @pytest.mark.parametrize(
     "override, message",
     [
-        ("model.ngram.character_ngrams=[0,3]", "widths from 1 to 8"),
-        ("model.ngram.character_ngrams=[3,9]", "widths from 1 to 8"),
-        ("model.ngram.character_ngrams=[3,3]", "lists a width twice"),
-        ("model.ngram.character_vocab_size=1", "at least 2"),
+        ("model.hybrid.character_ngrams=[0,3]", "widths from 1 to 8"),
+        ("model.hybrid.character_ngrams=[3,9]", "widths from 1 to 8"),
+        ("model.hybrid.character_ngrams=[3,3]", "lists a width twice"),
+        ("model.hybrid.character_vocab_size=1", "at least 2"),
     ],
 )
 def test_bad_character_settings_are_user_errors(override, message, tmp_path):
-    config = tiny_config(tmp_path, "ngram")
-    overrides = [override] if "character_ngrams" in override else ["model.ngram.character_ngrams=[3]", override]
+    config = tiny_config(tmp_path, "hybrid")
+    overrides = [override] if "character_ngrams" in override else ["model.hybrid.character_ngrams=[3]", override]
     with pytest.raises(UserError, match=message):
         apply_overrides(config, overrides)

@@ -146,9 +146,10 @@ def test_contributions_include_the_negation_transfer(tmp_path):
             assert not log_odds_match(without_transfer + bias[1] - bias[0], p)
 
 
-def test_character_ngrams_are_listed_and_their_contributions_still_add_up(tmp_path):
-    # model.ngram.character_ngrams: the bag's character columns are evidence too; leaving them out of the
-    # list would leave the served log-odds unexplained.
+def test_character_ngrams_are_listed_with_the_character_members_contributions(tmp_path):
+    # model.hybrid.character_ngrams: the character member reads the bag's character columns. Each listed
+    # character n-gram's contribution is its term through that member and its blend weight, so they add
+    # up to the member's share of the served log-odds, as the word n-grams add up to the n-gram branch's.
     from textattn.data.character_ngrams import (
         CHARACTER_PREFIX,
         WordAndCharacterBags,
@@ -156,29 +157,40 @@ def test_character_ngrams_are_listed_and_their_contributions_still_add_up(tmp_pa
         bag_vocabulary,
     )
 
-    config, _, _ = explainable(tmp_path, "ngram")
+    config = tiny_config(tmp_path, "hybrid", pooling="attention")
     texts = corpus()
     words = [str(g) for g in adapt_ngram_vectorizer(texts, 300, MAX_NGRAM).get_vocabulary()]
     vocabulary = bag_vocabulary(words, adapt_character_vectorizer(texts, 400, [3, 4]).get_vocabulary())
-    model = build_model(config, len(vocabulary))
-    randomize_ngram_branch(model, 5)
-    parts = serving.ServingParts(config, adapt_vectorizer(texts, 64), WordAndCharacterBags(vocabulary, MAX_NGRAM), 1.0)
+    size, word_columns = len(vocabulary), len(words)
+    ngram_model = bag_models.build_ngram_model(config, size, columns=(1, word_columns))
+    character_model = bag_models.build_character_model(config, size, word_columns)
+    randomize_ngram_branch(ngram_model, 5)
+    randomize_ngram_branch(character_model, 6)
+    word_model = build_model(bag_models.word_branch_config(config))
+    weights = [0.7, 1.3, 0.9]
+    model = bag_models.assemble_hybrid(
+        ngram_model, word_model, "h", weights, [0.1, -0.1], character_model=character_model
+    )
+    bags = WordAndCharacterBags(vocabulary, MAX_NGRAM)
+    parts = serving.ServingParts(config, adapt_vectorizer(texts, 64), bags, 1.0)
     out = make_explain(model, parts)(tf.constant(TEXTS))
-    bias = np.asarray(model.get_layer(bag_models.NB_LAYER).bias)
-    weights = np.asarray(model.get_layer(bag_models.NB_LAYER).feature_weights())
+    bag = bags(serving.valid_utf8(tf.constant(TEXTS)))
+
+    def log_odds(member):
+        p = np.asarray(member(bag), np.float64)
+        return np.log(p[:, 1]) - np.log(p[:, 0])
+
+    members = {"words": (ngram_model, weights[0]), "characters": (character_model, weights[2])}
     listed_characters = 0
-    for row, p in enumerate(out["probability"].numpy()):
-        if out["known_tokens"][row] == 0:
-            continue
+    for row in range(len(TEXTS)):
         grams = [g.decode() for g in out["ngrams"][row].numpy() if g]
         contributions = out["ngram_contributions"][row].numpy().astype(np.float64)[: len(grams)]
         assert len(grams) == out["known_tokens"][row]  # every column of the bag, words and characters
-        assert log_odds_match(contributions.sum() + bias[1] - bias[0], p)
-        characters = [(g, c) for g, c in zip(grams, contributions) if g.startswith(CHARACTER_PREFIX)]
-        listed_characters += len(characters)
-        for gram, value in characters:  # "chars:gre" is the vocabulary's "chars:g r e"
-            column = vocabulary.index(CHARACTER_PREFIX + " ".join(gram[len(CHARACTER_PREFIX) :]))
-            assert value == pytest.approx(weights[column, 1] - weights[column, 0], rel=1e-5, abs=1e-6)
-        word_part = sum(c for g, c in zip(grams, contributions) if not g.startswith(CHARACTER_PREFIX))
-        assert not log_odds_match(word_part + bias[1] - bias[0], p)
+        is_character = np.array([g.startswith(CHARACTER_PREFIX) for g in grams], bool)
+        listed_characters += int(is_character.sum())
+        for name, part in (("words", ~is_character), ("characters", is_character)):
+            member, weight = members[name]
+            bias = np.asarray(member.get_layer(bag_models.NB_LAYER).bias, np.float64)
+            expected = weight * log_odds(member)[row]
+            assert contributions[part].sum() + weight * (bias[1] - bias[0]) == pytest.approx(expected, abs=2e-4)
     assert listed_characters > 0

@@ -161,22 +161,10 @@ class NgramConfig:
     negation_transfer: bool = False
     """A negated word (``not_bad``, data.negation: mark) also carries its plain word's weight times one
     learned factor shared by all words (textattn/layers/naive_bayes_ngrams.py)."""
-    character_ngrams: list[int] = field(default_factory=list)
-    """Widths of character n-grams the bag holds too, e.g. [3, 4, 5, 6] (lowercased text, spaces and
-    punctuation included, across words: textattn/data/character_ngrams.py); []: word n-grams only."""
-    character_vocab_size: int = 1_000_000
-    """With ``character_ngrams``: the most frequent character n-grams of the part trained on (OOV included)."""
 
     def check(self, where: str) -> None:
         at_least_one(where, max_ngram=self.max_ngram)
-        if any(not 1 <= w <= MAX_CHARACTER_NGRAM for w in self.character_ngrams):
-            raise UserError(
-                f"{where}.character_ngrams must be widths from 1 to {MAX_CHARACTER_NGRAM}, got {self.character_ngrams}"
-            )
-        if len(set(self.character_ngrams)) != len(self.character_ngrams):
-            raise UserError(f"{where}.character_ngrams lists a width twice: {self.character_ngrams}")
-        if self.character_ngrams and self.character_vocab_size < 2:
-            raise UserError(f"{where}.character_vocab_size must be at least 2 (the OOV bucket and one n-gram)")
+
         if self.vocab_size < 2:
             raise UserError(f"{where}.vocab_size must be at least 2 (the OOV bucket and one n-gram)")
         if self.alpha <= 0:
@@ -218,8 +206,23 @@ class HybridConfig:
     """A blend member after the others: plain Naive Bayes over the n-gram bag, the n-gram branch's
     log-count ratios summed with nothing learned (textattn/layers/naive_bayes_evidence.py); its blend
     weight is fitted on validation like the others' (with blend: length, by the text's length)."""
+    character_ngrams: list[int] = field(default_factory=list)
+    """Widths of character n-grams, e.g. [3, 4, 5, 6]: a blend member after the others, a Naive-Bayes-
+    weighted logistic regression over the review's character n-grams (lowercased, punctuation kept,
+    across words: textattn/data/character_ngrams.py), trained with ``ngram_*`` on the labelled reviews
+    alone; []: none. Serving finds them with TensorFlow ops (TensorFlow backend)."""
+    character_vocab_size: int = 1_000_000
+    """With ``character_ngrams``: the most frequent character n-grams of the part trained on (OOV included)."""
 
     def check(self, where: str) -> None:
+        if any(not 1 <= w <= MAX_CHARACTER_NGRAM for w in self.character_ngrams):
+            raise UserError(
+                f"{where}.character_ngrams must be widths from 1 to {MAX_CHARACTER_NGRAM}, got {self.character_ngrams}"
+            )
+        if len(set(self.character_ngrams)) != len(self.character_ngrams):
+            raise UserError(f"{where}.character_ngrams lists a width twice: {self.character_ngrams}")
+        if self.character_ngrams and self.character_vocab_size < 2:
+            raise UserError(f"{where}.character_vocab_size must be at least 2 (the OOV bucket and one n-gram)")
         words = [v.name for v in VARIANTS if v.word_sequence]
         if self.branch not in words:
             raise UserError(

@@ -148,7 +148,7 @@ def serving_ngram_vectorizer(vocabulary, max_ngram: int, negation: str = "none")
     if any(gram.startswith(CHARACTER_PREFIX) for gram in vocabulary):
         if keras.backend.backend() != "tensorflow":
             raise UserError(
-                "model.ngram.character_ngrams are found with TensorFlow ops; serve with KERAS_BACKEND=tensorflow"
+                "model.hybrid.character_ngrams are found with TensorFlow ops; serve with KERAS_BACKEND=tensorflow"
             )
         return WordAndCharacterBags(vocabulary, max_ngram, negation)
     if keras.backend.backend() == "tensorflow":

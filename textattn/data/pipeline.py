@@ -264,9 +264,10 @@ def prepare_ngrams(
     With ``unlabeled`` the 50,000 unlabelled reviews are bagged too, with the
     same vocabulary (fitted on the labelled part trained on only); only IMDB
     has them: for any other source ``unsup`` is None. With ``character_ngrams``
-    (widths, ``model.ngram.character_ngrams``) each bag also holds the review's
+    (widths, ``model.hybrid.character_ngrams``) each bag also holds the review's
     character n-grams, the ``character_vocab_size`` - 1 most frequent of the part
-    trained on, after the word n-grams (textattn/data/character_ngrams.py).
+    trained on, after the word n-grams (textattn/data/character_ngrams.py); the
+    unlabelled reviews' bags hold their word n-grams only.
     """
     from textattn.data import ngrams  # imports TensorFlow
 
@@ -303,9 +304,9 @@ def prepare_ngrams(
             characters = chars.adapt_character_vectorizer(splits.fit[0], character_vocab_size, character_ngrams)
             vocabulary = chars.bag_vocabulary(vocabulary, characters.get_vocabulary())
 
-        def bag(texts):
+        def bag(texts, with_characters=True):
             words = ngrams.texts_to_bags(vectorizer, texts)
-            if characters is None:
+            if characters is None or not with_characters:
                 return words
             # Character column j (its OOV column 0 left out) follows the word columns: id j + V_words - 1.
             return ngrams.join_bags(words, ngrams.texts_to_bags(characters, texts), vectorizer.vocabulary_size() - 1)
@@ -315,7 +316,8 @@ def prepare_ngrams(
             entry[name + "_values"], entry[name + "_row_splits"] = bag(texts)
         if unlabeled and source.is_imdb:
             unsup_texts = read_texts(source, ("unsup",), data.cache_dir, data.order)["unsup"][0]
-            entry["unsup_values"], entry["unsup_row_splits"] = bag(unsup_texts)
+            # Only the n-gram branch reads them (self-training), and it reads the word columns.
+            entry["unsup_values"], entry["unsup_row_splits"] = bag(unsup_texts, with_characters=False)
         cache.save_entry(root, key, entry)
 
     def bags(name, limit=None):

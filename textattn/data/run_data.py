@@ -12,6 +12,7 @@ import dataclasses
 from textattn import variants
 from textattn.config import Config
 from textattn.data import pipeline, streamed
+from textattn.data.character_ngrams import split_vocabulary
 from textattn.layers.naive_bayes_ngrams import class_document_counts
 from textattn.variants import NGRAMS, TOKEN_IDS
 
@@ -22,6 +23,7 @@ class RunData:
 
     tokens: pipeline.PreparedData
     ngrams: pipeline.NgramData | None
+    _word_ngram_columns: int | None = dataclasses.field(default=None, repr=False, compare=False)
 
     streamed = False
     """False: the examples are in memory. textattn/data/streamed.py's StreamedData, which answers the
@@ -75,6 +77,16 @@ class RunData:
     @property
     def ngram_vocab_size(self) -> int | None:
         return len(self.ngrams.vocabulary) if self.ngrams else None
+
+    @property
+    def word_ngram_columns(self) -> int | None:
+        """How many of the bag's columns are word n-grams (the OOV bucket included); the rest, up to
+        ``ngram_vocab_size``, are character n-grams (``model.hybrid.character_ngrams``)."""
+        if not self.ngrams:
+            return None
+        if self._word_ngram_columns is None:
+            self._word_ngram_columns = len(split_vocabulary(self.ngrams.vocabulary)[0])
+        return self._word_ngram_columns
 
     def inputs(self, name: str, split: str):
         """The input of variant ``name``'s model for ``split`` ("train", "val", "test"), and its labels (N,).
@@ -131,7 +143,7 @@ def load_data(config: Config, verbose: bool = True):
             config.seed,
             verbose,
             unlabeled=unlabeled,
-            character_ngrams=n.character_ngrams,
-            character_vocab_size=n.character_vocab_size,
+            character_ngrams=config.model.hybrid.character_ngrams if config.model.variant == "hybrid" else (),
+            character_vocab_size=config.model.hybrid.character_vocab_size,
         )
     return RunData(tokens, ngrams)

@@ -293,6 +293,11 @@ class StreamedData:
         return len(self.ngram_vocabulary) if self.ngram_vocabulary is not None else None
 
     @property
+    def word_ngram_columns(self) -> int | None:
+        """As ``RunData.word_ngram_columns``: streamed bags hold word n-grams only."""
+        return self.ngram_vocab_size
+
+    @property
     def source(self) -> str:
         return self.manifest.source or self.manifest.path
 
@@ -393,10 +398,10 @@ def load(config: Config, verbose: bool = True) -> StreamedData:
     """The streamed data of ``config`` (``data.source`` prepared or shards), vocabularies fitted or read."""
     start = time.perf_counter()
     d = config.data
-    if config.model.ngram.character_ngrams and variants.variant(config.model.variant).reads_ngrams:
+    if config.model.variant == "hybrid" and config.model.hybrid.character_ngrams:
         raise UserError(
-            "model.ngram.character_ngrams are not read from streamed data (a prepared directory or shards); "
-            "set --set model.ngram.character_ngrams=[], or train from the archive or folder itself"
+            "model.hybrid.character_ngrams are not read from streamed data (a prepared directory or shards); "
+            "set --set model.hybrid.character_ngrams=[], or train from the archive or folder itself"
         )
     if d.validation_size not in (None,):
         raise UserError(

@@ -42,6 +42,13 @@ def naive_bayes_evidence(model):
     return model.get_layer(bag_models.NB_EXPERT).get_layer(bag_models.NB_EVIDENCE)
 
 
+def character_layer(model):
+    """The ``NaiveBayesNgramLogits`` of a hybrid's character member (``model.hybrid.character_ngrams``), or None."""
+    if bag_models.CHARACTER_MEMBER not in {layer.name for layer in model.layers}:
+        return None
+    return model.get_layer(bag_models.CHARACTER_MEMBER).get_layer(bag_models.NB_LAYER)
+
+
 def make_explain(model, parts: serving.ServingParts):
     """texts string (batch,) -> {tokens, weights, serve's outputs[, ngrams, ngram_contributions]}."""
     config = parts.config
@@ -64,6 +71,7 @@ def make_explain(model, parts: serving.ServingParts):
             blend,
             standardizer(config.data.negation),
             naive_bayes_evidence(model) if variant == "hybrid" and config.model.hybrid.naive_bayes_expert else None,
+            character_layer(model) if variant == "hybrid" else None,
         )
 
     empty_review = serving.empty_review_ids(config.data.sequence_length)

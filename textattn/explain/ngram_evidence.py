@@ -22,9 +22,9 @@ normaliser cancels in that difference, so it is exact)::
  Each distinct n-gram counts once (the input is a set), as
 in the model. For ``ngram`` the token shading spreads each n-gram's
 |contribution| evenly over the words of its occurrences (``token_mass``).
-Character n-grams (``model.ngram.character_ngrams``) are columns of the same bag: each distinct one
-contributes the same way and is listed among the n-grams (``character_occurrences``); they shade no
-word.
+The hybrid's character member (``model.hybrid.character_ngrams``) reads the bag's character columns,
+a logistic regression of the same kind: each distinct character n-gram adds its term times the member's
+blend weight and is listed among the n-grams (``character_occurrences``); they shade no word.
 """
 
 from __future__ import annotations
@@ -46,7 +46,9 @@ class NgramEvidence:
         temperature: the run's softmax temperature.
         blend: the hybrid's ``LogLinearBlend`` layer (n-gram branch first), or None for ``ngram``.
         standardize: the run's standardizer (``textattn.data.text.standardizer(config.data.negation)``).
-        expert: the hybrid's ``NaiveBayesEvidence`` layer (its Naive Bayes expert, the blend's last member), or None.
+        expert: the hybrid's ``NaiveBayesEvidence`` layer (its Naive Bayes expert), or None.
+        character_layer: the ``NaiveBayesNgramLogits`` of the hybrid's character member
+            (``model.hybrid.character_ngrams``, the blend's last member), or None.
     """
 
     def __init__(
@@ -58,6 +60,7 @@ class NgramEvidence:
         blend=None,
         standardize=standardize_review,
         expert=None,
+        character_layer=None,
     ):
         self.nb_layer = nb_layer
         self.expert = expert
@@ -65,9 +68,12 @@ class NgramEvidence:
         self.max_ngram = int(max_ngram)
         self.inverse_temperature = 1.0 / float(temperature)
         self.blend = blend
-        words, grams = split_vocabulary(vocabulary)
-        self.characters = None
-        if grams:  # model.ngram.character_ngrams: the bag's columns after the word n-grams'
+        # The blend's members: n-gram branch, word branch(, lexicon)(, Naive Bayes)(, characters).
+        self.expert_member = -2 if character_layer is not None else -1
+        self.characters = self.character_layer = None
+        if character_layer is not None:  # the bag's columns after the word n-grams' (BagColumns)
+            words, grams = split_vocabulary(vocabulary)
+            self.character_layer = character_layer
             self.characters = KeyedCharacterVectorizer(grams, sorted({(len(g) + 1) // 2 for g in grams}))
             self.character_offset = len(words) - 1
             self.character_names = tf.constant([CHARACTER_PREFIX + g[0::2] for g in grams])  # "chars:not b"
@@ -103,7 +109,9 @@ class NgramEvidence:
             classes = tf.gather(tf.maximum(tf.cast(label_ids, tf.int64), 0), row)  # no verdict: no in-vocabulary n-gram
         contribution = self.contribution(ids, classes, self.blend_weight(row, token_ids))
         if self.expert is not None:
-            contribution += self.expert_contribution(ids, classes, self.blend_weight(row, token_ids, member=-1))
+            contribution += self.expert_contribution(
+                ids, classes, self.blend_weight(row, token_ids, member=self.expert_member)
+            )
         return {
             "words": words,
             "row": row,
@@ -115,27 +123,27 @@ class NgramEvidence:
         }
 
     def character_occurrences(self, texts, label_ids=None, token_ids=None) -> dict | None:
-        """Each review's distinct in-vocabulary character n-grams (``model.ngram.character_ngrams``), flat,
+        """Each review's distinct in-vocabulary character n-grams (``model.hybrid.character_ngrams``), flat,
         each (N,): row int64, id int64 (its column in the bag), gram string (``CHARACTER_PREFIX`` and its
-        characters), contribution float32, as ``occurrences``; None when the bag holds no character n-grams.
+        characters), contribution float32 (through the character member and its blend weight), as
+        ``occurrences``; None without a character member.
         """
         if self.characters is None:
             return None
         bag = self.characters(texts)
         known = bag.indices[:, 1] > 0  # the OOV bucket carries no evidence and is no column of the bag
         row, column = tf.boolean_mask(bag.indices[:, 0], known), tf.boolean_mask(bag.indices[:, 1], known)
-        ids = column + self.character_offset
         classes = None
         if label_ids is not None:
             classes = tf.gather(tf.maximum(tf.cast(label_ids, tf.int64), 0), row)
-        contribution = self.contribution(ids, classes, self.blend_weight(row, token_ids))
-        if self.expert is not None:
-            contribution += self.expert_contribution(ids, classes, self.blend_weight(row, token_ids, member=-1))
+        # The member reads its columns as the character vectorizer numbers them (BagColumns).
+        weights = tf.convert_to_tensor(self.character_layer.weights_of(column))
+        scale = self.inverse_temperature * tf.cast(self.blend_weight(row, token_ids, member=-1), tf.float32)
         return {
             "row": row,
-            "id": ids,
+            "id": column + self.character_offset,  # its column in the bag: distinct from every word n-gram's
             "gram": tf.gather(self.character_names, column - 1),
-            "contribution": contribution,
+            "contribution": tf.cast(self.signed(weights, classes) * scale, tf.float32),
         }
 
     def blend_weight(self, row, token_ids=None, member: int = 0):

@@ -1,6 +1,7 @@
 """textattn's Keras layers, each registered for safe ``.keras`` loading."""
 
 from textattn.layers.attention_pooling import AttentionPooling
+from textattn.layers.bag_columns import BagColumns
 from textattn.layers.bahdanau_attention import BahdanauAttention
 from textattn.layers.folded_attention import FoldedAttention
 from textattn.layers.folded_multi_head_attention import FoldedMultiHeadAttention
@@ -15,6 +16,7 @@ from textattn.layers.transformer_block import TransformerBlock
 
 __all__ = [
     "AttentionPooling",
+    "BagColumns",
     "BahdanauAttention",
     "FoldedAttention",
     "FoldedMultiHeadAttention",

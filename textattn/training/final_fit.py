@@ -17,7 +17,13 @@ from textattn.data.run_data import RunData, load_data
 from textattn.errors import UserError
 from textattn.models.bag_models import assemble_hybrid, build_naive_bayes_expert, word_branch_config
 from textattn.training.compile import compile_model, new_ngram_model, new_word_model
-from textattn.training.hybrid import blend_options, fit_lexicon_branch, fit_ngram_branch, hybrid_name
+from textattn.training.hybrid import (
+    blend_options,
+    fit_character_member,
+    fit_lexicon_branch,
+    fit_ngram_branch,
+    hybrid_name,
+)
 
 
 @dataclasses.dataclass
@@ -30,7 +36,8 @@ class FinalFit:
 
 
 def final_fit(config: Config, chosen: dict, blend: dict | None, verbose, class_names=("neg", "pos")) -> FinalFit:
-    """Retrain on train + validation: ``chosen`` {"epochs", and "ngram_epochs" for a hybrid}; ``blend`` the
+    """Retrain on train + validation: ``chosen`` {"epochs", and "ngram_epochs" (and "character_epochs") for a
+    hybrid}; ``blend`` the
     hybrid's {"branch_weights", "bias"[, "floors", "length_weights"]} (``HybridFit.blend_summary``)."""
     full = dataclasses.replace(config, data=dataclasses.replace(config.data, validation_size=0))
     data = load_data(full)
@@ -56,7 +63,11 @@ def final_fit(config: Config, chosen: dict, blend: dict | None, verbose, class_n
         )
     if variant == "hybrid":
         ngram_model, _ = fit_ngram_branch(full, data, verbose, epochs=chosen["ngram_epochs"], validate=False)
-        lexicon_model = None
+        lexicon_model = character_model = None
+        if config.model.hybrid.character_ngrams:
+            character_model, _ = fit_character_member(
+                full, data, verbose, epochs=chosen["character_epochs"], validate=False
+            )
         if config.model.hybrid.lexicon != "none":  # its table from the refitted vocabulary, its head refitted
             lexicon_model, _ = fit_lexicon_branch(full, data, verbose)
         model = assemble_hybrid(
@@ -69,6 +80,7 @@ def final_fit(config: Config, chosen: dict, blend: dict | None, verbose, class_n
             **blend_options(blend, config),
             # The expert reads the refitted branch's ratios: those of all the training reviews.
             naive_bayes_model=build_naive_bayes_expert(ngram_model) if config.model.hybrid.naive_bayes_expert else None,
+            character_model=character_model,
         )
     elif variant == "ngram":
         keras.utils.set_random_seed(config.seed)

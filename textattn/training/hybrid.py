@@ -1,5 +1,6 @@
-"""The hybrid: its n-gram branch (with self-training), its word branch, an optional lexicon expert
-(``model.hybrid.lexicon``), and their blend fitted on validation.
+"""The hybrid: its n-gram branch (with self-training), its word branch, optional experts (a lexicon:
+``model.hybrid.lexicon``; Naive Bayes: ``naive_bayes_expert``; character n-grams: ``character_ngrams``),
+and their blend fitted on validation.
 
 ``fit_hybrid`` is the one path by which both ``textattn train`` and a search
 trial train a hybrid; they differ only in how the word branch is fitted, which
@@ -28,7 +29,7 @@ from textattn.models import count_params
 from textattn.models.bag_models import NB_LAYER, assemble_hybrid, build_naive_bayes_expert, word_branch_config
 from textattn.models.lexicon import build_lexicon_model, vader_table
 from textattn.training import short_text
-from textattn.training.compile import compile_model, new_ngram_model, new_word_model
+from textattn.training.compile import compile_model, new_character_model, new_ngram_model, new_word_model
 
 LEXICON_EPOCHS = 5
 LEXICON_LEARNING_RATE = 0.01
@@ -52,7 +53,7 @@ class HybridFit:
     weights: np.ndarray
     bias: np.ndarray
     branch_val: list[np.ndarray]
-    """Each member's validation probabilities (N, classes): n-gram, word, then lexicon, then Naive Bayes."""
+    """Each member's validation probabilities (N, classes): n-gram, word, then lexicon, Naive Bayes, characters."""
     lexicon_model: keras.Model | None = None
     lexicon_summary: dict | None = None
     length_check: dict | None = None
@@ -66,6 +67,9 @@ class HybridFit:
     """``model.hybrid.blend: length``: what the short validation sentences were and how the blend does on them."""
     naive_bayes_model: keras.Model | None = None
     """``model.hybrid.naive_bayes_expert``: the n-gram branch's ratios as a member of their own."""
+    character_model: keras.Model | None = None
+    """``model.hybrid.character_ngrams``: the character member, the blend's last."""
+    character_summary: dict | None = None
 
     def assemble(self, config: Config) -> keras.Model:
         """One model of the branches and the blend: {token_ids, ngrams} -> class probabilities."""
@@ -78,6 +82,7 @@ class HybridFit:
             self.lexicon_model,
             **blend_options(self.blend_summary(), config),
             naive_bayes_model=self.naive_bayes_model,
+            character_model=self.character_model,
         )
 
     def blend_summary(self) -> dict:
@@ -107,9 +112,10 @@ class HybridFit:
         return float((probs.argmax(axis=1) == labels).mean())
 
     def params(self) -> dict:
-        """Both branches' parameter counts added: {total, non_embedding}."""
-        ngram, word = count_params(self.ngram_model), count_params(self.word_model)
-        return {k: ngram[k] + word[k] for k in ("total", "non_embedding")}
+        """The trained members' parameter counts added (both branches, and the character member): {total,
+        non_embedding}."""
+        counts = [count_params(m) for m in (self.ngram_model, self.word_model, self.character_model) if m is not None]
+        return {k: sum(c[k] for c in counts) for k in ("total", "non_embedding")}
 
 
 def blend_options(summary: dict, config: Config) -> dict:
@@ -170,6 +176,11 @@ def fit_hybrid(config: Config, data: RunData, verbose, fit_word_branch: WordBran
     if settings.naive_bayes_expert:
         naive_bayes_model = build_naive_bayes_expert(ngram_model)
         branch_val.append(predict(naive_bayes_model, config, data, "val", "ngram"))
+    character_model = character_summary = None
+    if settings.character_ngrams:
+        print("Hybrid: training the character n-gram member...", flush=True)
+        character_model, character_summary = fit_character_member(config, data, verbose)
+        branch_val.append(predict(character_model, config, data, "val", "ngram"))
     floors = None
     if settings.word_floor != EPSILON or settings.blend == "length":
         floors = [EPSILON, settings.word_floor] + [EPSILON] * (len(branch_val) - 2)
@@ -186,6 +197,8 @@ def fit_hybrid(config: Config, data: RunData, verbose, fit_word_branch: WordBran
         length_check=length,
         floors=floors,
         naive_bayes_model=naive_bayes_model,
+        character_model=character_model,
+        character_summary=character_summary,
     )
     if settings.blend == "length":
         members = [(ngram_model, "ngrams"), (word_model, "token_ids")]
@@ -193,6 +206,8 @@ def fit_hybrid(config: Config, data: RunData, verbose, fit_word_branch: WordBran
             members.append((lexicon_model, "token_ids"))
         if naive_bayes_model is not None:
             members.append((naive_bayes_model, "ngrams"))
+        if character_model is not None:
+            members.append((character_model, "ngrams"))
         fit_length_blend(fit, config, data, members, sample_weight)
     else:
         fit.weights, fit.bias = fit_log_linear_blend(
@@ -333,11 +348,25 @@ def fit_ngram_branch(
     return model, summary
 
 
-def _fit_ngram_model(config: Config, data: RunData, bags, labels, verbose, epochs, validate):
-    """Fit a fresh n-gram model on ``bags``/``labels`` (None: the data's training part)."""
+def fit_character_member(
+    config: Config, data: RunData, verbose, epochs: int | None = None, validate: bool = True
+) -> tuple[keras.Model, dict]:
+    """The character member (``model.hybrid.character_ngrams``), trained as the n-gram branch is
+    (``model.hybrid.ngram_*``, best epoch by validation kept) on the labelled training part alone:
+    self-training it on the unlabelled reviews made the blend worse (docs/reading.md, lever 10)."""
+    model, summary = _fit_ngram_model(config, data, None, None, verbose, epochs, validate, characters=True)
+    summary["character_ngrams"] = list(config.model.hybrid.character_ngrams)
+    summary["vocab_size"] = int(data.ngram_vocab_size - data.word_ngram_columns + 1)
+    return model, summary
+
+
+def _fit_ngram_model(config: Config, data: RunData, bags, labels, verbose, epochs, validate, characters=False):
+    """Fit a fresh n-gram model (``characters``: the character member) on ``bags``/``labels`` (None: the
+    data's training part)."""
     h = config.model.hybrid
     keras.utils.set_random_seed(config.seed)
-    model = compile_model(new_ngram_model(config, data, bags, labels), config, h.ngram_learning_rate)
+    fresh = new_character_model(config, data) if characters else new_ngram_model(config, data, bags, labels)
+    model = compile_model(fresh, config, h.ngram_learning_rate)
     keep = KeepBestWeights()
     timer = EpochTimer()
     if bags is None:
@@ -361,7 +390,7 @@ def _fit_ngram_model(config: Config, data: RunData, bags, labels, verbose, epoch
     seconds = float(sum(history.history.get("epoch_seconds", [])))
     examples = data.count("train") if labels is None else len(labels)
     summary = {"epochs_run": len(history.epoch), "fit_seconds": round(seconds, 3), "train_examples": int(examples)}
-    if config.model.ngram.negation_transfer:
+    if config.model.ngram.negation_transfer and not characters:
         summary["negated_words"] = int(
             np.count_nonzero(keras.ops.convert_to_numpy(model.get_layer(NB_LAYER).plain_word))
         )

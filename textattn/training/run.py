@@ -185,9 +185,12 @@ def fit_on_training_part(config: Config, data: RunData, run_dir: str, verbose, s
             branches["lexicon"] = hybrid.lexicon_summary
         if hybrid.naive_bayes_model is not None:
             labels = data.labels("val")
+            position = len(hybrid.branch_val) - 1 - (hybrid.character_model is not None)  # members: ..., NB, chars
             branches["naive_bayes"] = {
-                "best_val_accuracy": float((hybrid.branch_val[-1].argmax(axis=1) == labels).mean())
+                "best_val_accuracy": float((hybrid.branch_val[position].argmax(axis=1) == labels).mean())
             }
+        if hybrid.character_summary is not None:
+            branches["characters"] = hybrid.character_summary
     else:
         with session.scope():  # the model's variables and its fit: mirrored over the replicas
             model = compile_model(new_model(config, data), config, weighted=session.weights_validation)
@@ -228,6 +231,8 @@ def refit_on_all(config: Config, data: RunData, chosen: Chosen, validation: Vali
     epochs = {"epochs": validation.phase["best_epoch"]}
     if chosen.branches:
         epochs["ngram_epochs"] = chosen.branches["ngram"]["best_epoch"]
+        if "characters" in chosen.branches:
+            epochs["character_epochs"] = chosen.branches["characters"]["best_epoch"]
     return final_fit(config, epochs, chosen.branches and chosen.branches["blend"], verbose, data.class_names)
 
 
