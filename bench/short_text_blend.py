@@ -56,7 +56,7 @@ def branch_probabilities(run_dir: str) -> dict:
 def member_scorer(parts, model):
     """raw texts (M,) -> (each blend member's probabilities [(M, C)] in the blend's order, length factors (M,))."""
     from textattn.layers.log_linear_blend import length_factor
-    from textattn.models.bag_models import LEXICON_BRANCH, NB_EXPERT, NGRAM_BRANCH, WORD_BRANCH
+    from textattn.models.bag_models import CHARACTER_MEMBER, LEXICON_BRANCH, NB_EXPERT, NGRAM_BRANCH, WORD_BRANCH
     from textattn.training import short_text
 
     members = [(model.get_layer(NGRAM_BRANCH), "ngrams"), (model.get_layer(WORD_BRANCH), "token_ids")]
@@ -65,6 +65,8 @@ def member_scorer(parts, model):
         members.append((model.get_layer(LEXICON_BRANCH), "token_ids"))
     if NB_EXPERT in names:  # the blend's members in its order (textattn/models/bag_models.py assemble_hybrid)
         members.append((model.get_layer(NB_EXPERT), "ngrams"))
+    if CHARACTER_MEMBER in names:
+        members.append((model.get_layer(CHARACTER_MEMBER), "ngrams"))
 
     def score(texts):
         probs, counts = short_text.branch_probabilities(members, parts, texts)

@@ -134,6 +134,7 @@ def test_a_hybrid_trains_saves_and_predicts_with_character_ngrams(character_run)
     assert len(words) <= 400 and 0 < len(grams) <= 1999
     members = metrics["branches"]
     assert members["characters"]["vocab_size"] == len(grams) + 1 and members["characters"]["best_epoch"] >= 1
+    assert 0.5 < members["characters"]["test_accuracy"] <= 1.0
     assert len(members["blend"]["branch_weights"]) == 4  # n-gram, word, Naive Bayes, characters
     assert metrics["final_fit"]["character_epochs"] == members["characters"]["best_epoch"]
     model = runs.load_model(character_run)  # safe_mode=True

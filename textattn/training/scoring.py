@@ -13,7 +13,7 @@ from textattn.data.run_data import RunData
 from textattn.evaluation.calibration import brier_score, expected_calibration_error
 from textattn.inference import calibrate, predict
 from textattn.models import count_params
-from textattn.models.bag_models import LEXICON_BRANCH, NB_EXPERT, NGRAM_BRANCH, WORD_BRANCH
+from textattn.models.bag_models import CHARACTER_MEMBER, LEXICON_BRANCH, NB_EXPERT, NGRAM_BRANCH, WORD_BRANCH
 from textattn.training.compile import compile_model
 from textattn.versions import versions
 
@@ -44,13 +44,15 @@ def score_on_test(config: Config, model: keras.Model, data: RunData, temperature
 
 def score_branches_on_test(config: Config, model: keras.Model, data: RunData, branches: dict) -> None:
     """Add each hybrid branch's test accuracy to ``branches`` ({"ngram": ..., "word": ...[, "lexicon": ...]
-    [, "naive_bayes": ...]})."""
+    [, "naive_bayes": ...][, "characters": ...]})."""
     y = data.labels("test")
     members = [("ngram", NGRAM_BRANCH, "ngram"), ("word", WORD_BRANCH, config.model.hybrid.branch)]
     if config.model.hybrid.lexicon != "none":
         members.append(("lexicon", LEXICON_BRANCH, config.model.hybrid.branch))
     if config.model.hybrid.naive_bayes_expert:
         members.append(("naive_bayes", NB_EXPERT, "ngram"))
+    if config.model.hybrid.character_ngrams:
+        members.append(("characters", CHARACTER_MEMBER, "ngram"))
     for key, layer, branch_variant in members:
         probs = predict(model.get_layer(layer), config, data, "test", branch_variant)
         branches.setdefault(key, {})["test_accuracy"] = accuracy(probs, y)
