@@ -13,7 +13,6 @@ from textattn import runs
 from textattn.config import apply_overrides
 from textattn.data import character_ngrams as chars
 from textattn.data import ngrams
-from textattn.data.ngram_keys import serving_ngram_vectorizer
 from textattn.data.pipeline import prepare_ngrams, split_texts
 from textattn.errors import UserError
 from textattn.layers import BagColumns
@@ -96,7 +95,7 @@ def test_serving_bags_are_the_bags_training_read(negation, tiny_aclimdb, tmp_pat
     words, grams = chars.split_vocabulary(bags.vocabulary)
     assert 1 < len(words) <= 300 and 0 < len(grams) <= 199 and {len(g) for g in grams} == {5, 9}  # 3 and 5 chars
     texts = list(split_texts(config.data, config.seed).validation[0]) + ["", "Not BAD at all!!", "é☃ <br /> x"]
-    served = serving_ngram_vectorizer(bags.vocabulary, 3, negation)
+    served = chars.serving_bag_vectorizer(bags.vocabulary, 3, negation)
     assert isinstance(served, chars.WordAndCharacterBags) and served.vocabulary_size() == len(bags.vocabulary)
     sparse = served(tf.constant(texts))
     assert sparse.dense_shape.numpy().tolist() == [len(texts), len(bags.vocabulary)]

@@ -193,13 +193,13 @@ def load_serving_parts(run_dir: str):
     model = runs.load_model(run_dir)
     ngram_vectorizer = None
     if variants.variant(config.model.variant).reads_ngrams:
-        from textattn.data.ngram_keys import serving_ngram_vectorizer
+        from textattn.data.character_ngrams import serving_bag_vectorizer
 
         path = os.path.join(run_dir, runs.NGRAM_VOCAB)
         if not os.path.isfile(path):
             raise UserError(f"{run_dir!r} has no {runs.NGRAM_VOCAB}; retrain the run")
         ngrams = runs.load_vocabulary(path)
-        ngram_vectorizer = serving_ngram_vectorizer(ngrams, config.model.ngram.max_ngram, config.data.negation)
+        ngram_vectorizer = serving_bag_vectorizer(ngrams, config.model.ngram.max_ngram, config.data.negation)
     class_names = runs.load_class_names(run_dir)
     width = int(model.output_shape[-1])
     if max(width, 2) != len(class_names):

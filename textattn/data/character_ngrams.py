@@ -1,4 +1,4 @@
-"""Character n-grams in the n-gram bag (``model.ngram.character_ngrams``).
+"""Character n-grams in the n-gram bag, read by the hybrid's character member (``model.hybrid.character_ngrams``).
 
 A review, lowercased with HTML breaks and runs of whitespace turned to one space (punctuation kept),
 also becomes the set of its character n-grams of the configured widths, spaces included, so they cross
@@ -21,7 +21,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from textattn.data.ngram_keys import fits_in_keys
+from textattn.data.ngram_keys import fits_in_keys, serving_ngram_vectorizer
+from textattn.errors import UserError
 
 CHARACTER_PREFIX = "chars:"
 """Marks a character n-gram in the n-gram vocabulary. No word n-gram starts with it: every
@@ -169,7 +170,7 @@ class WordAndCharacterBags(keras.layers.Layer):
     """Raw text (batch,) -> the bag of its word and character n-grams, a SparseTensor (batch, len(vocabulary)).
 
     The same bag as training's (``textattn.data.pipeline.prepare_ngrams``): the word n-grams' columns
-    from ``textattn.data.ngram_keys.serving_ngram_vectorizer`` over the word part of ``vocabulary``,
+    from ``serving_ngram_vectorizer`` over the word part of ``vocabulary``,
     then the character n-grams' from a ``KeyedCharacterVectorizer`` (the widths its n-grams have).
 
     Args:
@@ -179,8 +180,6 @@ class WordAndCharacterBags(keras.layers.Layer):
     """
 
     def __init__(self, vocabulary, max_ngram: int, negation: str = "none", **kwargs):
-        from textattn.data.ngram_keys import serving_ngram_vectorizer
-
         super().__init__(**kwargs)
         self.vocabulary, self.max_ngram, self.negation = list(vocabulary), int(max_ngram), negation
         words, grams = split_vocabulary(self.vocabulary)
@@ -211,3 +210,16 @@ class WordAndCharacterBags(keras.layers.Layer):
             "max_ngram": self.max_ngram,
             "negation": self.negation,
         }
+
+
+def serving_bag_vectorizer(vocabulary, max_ngram: int, negation: str = "none"):
+    """Raw text (batch,) -> a run's n-gram bag, SparseTensor (batch, len(vocabulary)), as training built it:
+    ``WordAndCharacterBags`` when ``vocabulary`` holds character n-grams (a ``bag_vocabulary``; TensorFlow
+    backend only), else ``textattn.data.ngram_keys.serving_ngram_vectorizer``."""
+    if not any(gram.startswith(CHARACTER_PREFIX) for gram in vocabulary):
+        return serving_ngram_vectorizer(vocabulary, max_ngram, negation)
+    if keras.backend.backend() != "tensorflow":
+        raise UserError(
+            "model.hybrid.character_ngrams are found with TensorFlow ops; serve with KERAS_BACKEND=tensorflow"
+        )
+    return WordAndCharacterBags(vocabulary, max_ngram, negation)

@@ -17,7 +17,6 @@ import numpy as np
 import tensorflow as tf
 
 from textattn.data.text import OOV, standardizer
-from textattn.errors import UserError
 
 NO_KEY = -1  # an n-gram holding an unknown word: not in the vocabulary
 
@@ -139,18 +138,9 @@ class KeyedNgramVectorizer(keras.layers.Layer):
 def serving_ngram_vectorizer(vocabulary, max_ngram: int, negation: str = "none"):
     """The fastest vectorizer that gives ``make_ngram_vectorizer(len(vocabulary), max_ngram, vocabulary,
     negation)``'s bags: ``KeyedNgramVectorizer``, or that TextVectorization itself where the keys would not
-    fit in int64, or under another backend than TensorFlow (the layer calls tf ops on strings). A vocabulary
-    with character n-grams (``textattn.data.character_ngrams.bag_vocabulary``) gets a
-    ``WordAndCharacterBags`` (TensorFlow backend only)."""
-    from textattn.data.character_ngrams import CHARACTER_PREFIX, WordAndCharacterBags
+    fit in int64, or under another backend than TensorFlow (the layer calls tf ops on strings)."""
     from textattn.data.ngrams import make_ngram_vectorizer
 
-    if any(gram.startswith(CHARACTER_PREFIX) for gram in vocabulary):
-        if keras.backend.backend() != "tensorflow":
-            raise UserError(
-                "model.hybrid.character_ngrams are found with TensorFlow ops; serve with KERAS_BACKEND=tensorflow"
-            )
-        return WordAndCharacterBags(vocabulary, max_ngram, negation)
     if keras.backend.backend() == "tensorflow":
         try:
             return KeyedNgramVectorizer(vocabulary, max_ngram, negation)

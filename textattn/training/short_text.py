@@ -17,7 +17,7 @@ import tensorflow as tf
 from textattn import serving
 from textattn.config import Config
 from textattn.data import pipeline
-from textattn.data.ngram_keys import serving_ngram_vectorizer
+from textattn.data.character_ngrams import serving_bag_vectorizer
 from textattn.data.run_data import RunData
 from textattn.data.text import make_vectorizer, truncate_and_pad
 from textattn.serving_parts import ServingParts
@@ -54,7 +54,7 @@ def serving_parts(config: Config, data: RunData) -> ServingParts:
     return ServingParts(
         config,
         make_vectorizer(config.data.vocab_size, data.vocabulary, negation),
-        serving_ngram_vectorizer(ngrams, config.model.ngram.max_ngram, negation),
+        serving_bag_vectorizer(ngrams, config.model.ngram.max_ngram, negation),
         1.0,
         data.class_names,
     )
