@@ -140,6 +140,16 @@ def test_a_hybrid_trains_saves_and_predicts_with_character_ngrams(character_run)
     # Each member reads its own columns of the one bag: the words', then the characters'.
     assert model.get_layer("ngram_branch").get_layer("bag_columns").get_config()["stop"] == len(words)
     assert model.get_layer("character_ngrams").get_layer("naive_bayes_ngrams").vocab_size == len(grams) + 1
+    # Serving's bag holds the words' entries, then the characters': not in row-major order, which no
+    # member needs (the same probabilities as from the sorted bag).
+    texts = tf.constant(["great wonderful superb film", "awful boring waste <br /> the plot"])
+    bags = chars.serving_bag_vectorizer(vocabulary, 3)(texts)
+    token_ids = tf.ones((2, 32), tf.int32)
+    np.testing.assert_allclose(
+        model({"ngrams": bags, "token_ids": token_ids}),
+        model({"ngrams": tf.sparse.reorder(bags), "token_ids": token_ids}),
+        atol=1e-6,
+    )
     answers = Predictor(character_run)(["great wonderful superb film", "awful boring waste", "", "zzqx"])
     assert answers.probabilities.shape == (4, 2)
     assert answers.probabilities[0, 1] > 0.5 > answers.probabilities[1, 1]

@@ -159,12 +159,6 @@ class KeyedCharacterVectorizer(keras.layers.Layer):
         return {**super().get_config(), "grams": self.grams, "widths": self.widths}
 
 
-def without_oov_column(bag):
-    """A SparseTensor (batch, V) -> (batch, V - 1): column 0 (the OOV bucket) dropped, the others moved left."""
-    kept = tf.sparse.retain(bag, bag.indices[:, 1] > 0)
-    return tf.SparseTensor(kept.indices - tf.constant([0, 1], tf.int64), kept.values, bag.dense_shape - [0, 1])
-
-
 @keras.saving.register_keras_serializable(package="textattn")
 class WordAndCharacterBags(keras.layers.Layer):
     """Raw text (batch,) -> the bag of its word and character n-grams, a SparseTensor (batch, len(vocabulary)).
@@ -194,8 +188,16 @@ class WordAndCharacterBags(keras.layers.Layer):
         self.built = True
 
     def call(self, texts):
-        bag = tf.sparse.concat(1, [self.words(texts), without_oov_column(self.characters(texts))])
-        return tf.sparse.reorder(bag)
+        words, characters = self.words(texts), self.characters(texts)
+        # Side by side, without tf.sparse.concat's sort (four times the vectorizers' time on 512 reviews):
+        # the entries are the words' then the characters', which every reader of the bag takes in any order.
+        known = characters.indices[:, 1] > 0  # the characters' OOV column is no column of the bag
+        shift = tf.constant([0, 1], tf.int64) * (words.dense_shape[1] - 1)
+        indices = tf.concat([words.indices, tf.boolean_mask(characters.indices, known) + shift], axis=0)
+        values = tf.concat([words.values, tf.boolean_mask(characters.values, known)], axis=0)
+        return tf.SparseTensor(
+            indices, values, tf.stack([words.dense_shape[0], tf.constant(len(self.vocabulary), tf.int64)])
+        )
 
     def get_vocabulary(self) -> list[str]:
         return list(self.vocabulary)
