@@ -350,3 +350,32 @@ def test_character_member_reads_words_it_never_saw_through_their_pieces():
     final = character_member(config, texts, labels, None, None, vocab_size=5000, ngrams=(3, 4), epochs=5)
     assert final.best_epoch == 5
     assert final(["a wonderfulness"])[0, 1] > 0.5
+
+
+def test_validation_movies_reads_each_training_reviews_movie(tmp_path):
+    import io
+    import tarfile
+
+    from validation_movies import training_movies
+
+    files = {
+        "aclImdb/train/pos/0_9.txt": "a fine film",
+        "aclImdb/train/pos/1_8.txt": "loved it",
+        "aclImdb/train/neg/0_2.txt": "dull <br />dull",
+        "aclImdb/train/urls_pos.txt": "http://www.imdb.com/title/tt0000001/usercomments\n"
+        "http://www.imdb.com/title/tt0000002/usercomments\n",
+        "aclImdb/train/urls_neg.txt": "http://www.imdb.com/title/tt0000002/usercomments\n",
+        "aclImdb/test/pos/0_10.txt": "not read",
+    }
+    archive = tmp_path / "aclImdb.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        for name, text in files.items():
+            data = text.encode()
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    assert training_movies(str(archive)) == {
+        "a fine film": "tt0000001",
+        "loved it": "tt0000002",
+        "dull <br />dull": "tt0000002",
+    }
