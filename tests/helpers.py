@@ -65,6 +65,9 @@ def make_aclimdb(root, n_train=120, n_test=60, n_unsup=10, seed=0) -> str:
             rating = 0 if label == "unsup" else (rng.randint(7, 10) if label == "pos" else rng.randint(1, 4))
             with open(os.path.join(folder, f"{i}_{rating}.txt"), "w", encoding="utf-8") as f:
                 f.write(write_review(rng, "pos" if label == "unsup" else label))
+        if split == "train" and label != "unsup":  # line i: review i's movie, one of 12 (as aclImdb's urls files)
+            with open(os.path.join(base, split, f"urls_{label}.txt"), "w", encoding="utf-8") as f:
+                f.writelines(f"http://www.imdb.com/title/tt{i % 12:07d}/usercomments\n" for i in range(n))
     return base
 
 

@@ -73,6 +73,11 @@ class DataConfig:
     validation, None meaning 10,000 (the reference split). Other sources: None means the given
     validation rows, else ``validation_fraction`` of each class; N, about N rows spread over the
     classes; 0, no validation (what the final fit uses; a run itself needs validation rows)."""
+    validation_by_movie: bool = False
+    """IMDB from a local aclImdb copy: validation takes whole movies, about ``validation_size`` reviews
+    (None: 10,000), so the part trained on holds none of its movies, as it holds none of test's (the
+    dataset's train and test movies are disjoint). false: the first reviews of the shuffled training
+    split, which mostly share their movies with the rest (bench/validation_movies.py)."""
     order: Literal["canonical", "archive"] = "canonical"
     """Order of reviews before the seeded shuffle. canonical: by label, then text (TFDS and a
     local copy agree); archive: by label, then as stored in the local copy (the order

@@ -8,6 +8,7 @@ and ``unsup`` (50,000 unlabelled reviews, label -1).
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import tarfile
@@ -118,6 +119,58 @@ def read_rated(path: str) -> list[tuple[str, int, int, str]]:
                 "download or copy aclImdb.tar.gz again"
             ) from None
     return sorted(found, key=lambda r: (r[0] != "train", r[1], r[2]))
+
+
+_URLS = re.compile(r"(?:^|/)aclImdb/train/urls_(pos|neg)\.txt$")
+_MOVIE = re.compile(r"tt\d+")
+
+
+@functools.lru_cache(maxsize=2)  # a run splits its texts several times (tokens, n-grams); the archive is read once
+def read_training_movies(path: str) -> dict[str, str]:
+    """Each labelled training review's text -> its movie's IMDB id ("tt0453418"), from ``train/urls_pos.txt``
+    and ``urls_neg.txt`` (line i names the movie of review ``i_STARS.txt``), for ``data.validation_by_movie``.
+    A text that occurs twice keeps its first movie."""
+    check_path(path)
+    urls: dict[str, list[str]] = {}
+    reviews: list[tuple[str, int, str]] = []  # (label, id, text)
+    try:
+        if os.path.isdir(path):
+            root = _dataset_root(path)
+            for label in ("pos", "neg"):
+                urls_file = os.path.join(root, "train", f"urls_{label}.txt")
+                if os.path.isfile(urls_file):
+                    with open(urls_file, encoding="utf-8") as f:
+                        urls[label] = f.read().split("\n")
+                folder = os.path.join(root, "train", label)
+                for name in sorted(os.listdir(folder)):
+                    if name.endswith(".txt"):
+                        with open(os.path.join(folder, name), "rb") as f:
+                            reviews.append((label, int(name.split("_")[0]), _decode(f.read())))
+        else:
+            with tarfile.open(path, "r:*") as tar:
+                for member in tar:
+                    if not member.isfile():
+                        continue
+                    m, u = _MEMBER.search(member.name), _URLS.search(member.name)
+                    if u:
+                        urls[u.group(1)] = tar.extractfile(member).read().decode("utf-8", "replace").split("\n")
+                    elif m and m.group(1) == "train" and m.group(2) in ("pos", "neg"):
+                        data = tar.extractfile(member).read()
+                        reviews.append((m.group(2), int(m.group(3).split("_")[0]), _decode(data)))
+    except (EOFError, tarfile.ReadError, zlib.error, OSError, ValueError) as exc:
+        raise UserError(f"cannot read the movies of {path!r} ({type(exc).__name__}: {exc})") from None
+    if set(urls) != {"pos", "neg"}:
+        raise UserError(
+            f"{path!r} has no train/urls_pos.txt and train/urls_neg.txt, which name each review's movie; "
+            "use the original aclImdb archive, or --set data.validation_by_movie=false"
+        )
+    movies: dict[str, str] = {}
+    for label, review_id, text in reviews:
+        found = _MOVIE.search(urls[label][review_id]) if review_id < len(urls[label]) else None
+        if found is None:
+            raise UserError(f"{path!r}: train/urls_{label}.txt names no movie for review {review_id}")
+        movies.setdefault(text, found.group(0))
+    return movies
 
 
 def _dataset_root(path: str) -> str:

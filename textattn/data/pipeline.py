@@ -99,6 +99,11 @@ def split_texts(data: DataConfig, seed: int) -> TextSplits:
     source = source_of(data)
     if not source.is_imdb:
         return _carved_texts(data, source, seed)
+    if data.validation_by_movie and source.kind != "local":
+        raise UserError(
+            "data.validation_by_movie needs a local aclImdb copy (--data PATH): its train/urls_*.txt name each "
+            "review's movie, which TFDS does not give"
+        )
     raw = read_texts(source, ("train", "test"), data.cache_dir, data.order)
     rng = np.random.default_rng(seed)
 
@@ -115,12 +120,34 @@ def split_texts(data: DataConfig, seed: int) -> TextSplits:
             f"data.validation_size={n_val} leaves nothing to train on ({len(train_texts)} training reviews); "
             "lower it with --set data.validation_size=N"
         )
+    validation = np.arange(len(train_texts)) < n_val
+    if data.validation_by_movie and n_val > 0:
+        validation = whole_movies(training_movies(data, source, train_texts), n_val, seed)
+    fit_rows, val_rows = np.flatnonzero(~validation), np.flatnonzero(validation)
     return TextSplits(
-        fit=(train_texts[n_val:], train_labels[n_val:]),
-        validation=(train_texts[:n_val], train_labels[:n_val]),
+        fit=([train_texts[i] for i in fit_rows], train_labels[fit_rows]),
+        validation=([train_texts[i] for i in val_rows], train_labels[val_rows]),
         test=(test_texts, test_labels),
         class_names=list(aclimdb.CLASS_NAMES),
     )
+
+
+def training_movies(data: DataConfig, source: Source, texts: list[str]) -> list[str]:
+    """The movie of each of ``texts`` (IMDB training reviews), read from the local aclImdb copy."""
+    movie_of = aclimdb.read_training_movies(source.path)
+    missing = sum(t not in movie_of for t in texts)
+    if missing:
+        raise UserError(f"{source.describe()}: {missing} training reviews have no movie in train/urls_*.txt")
+    return [movie_of[t] for t in texts]
+
+
+def whole_movies(movies: list[str], size: int, seed: int) -> np.ndarray:
+    """bool (N,): the reviews of movies taken in a seeded random order until at least ``size`` reviews."""
+    names, movie_ids = np.unique(np.asarray(movies), return_inverse=True)
+    order = np.random.default_rng([seed, 2]).permutation(len(names))
+    counts = np.bincount(movie_ids, minlength=len(names))[order]
+    taken = order[: int(np.searchsorted(np.cumsum(counts), size)) + 1]
+    return np.isin(movie_ids, taken)
 
 
 def _carved_texts(data: DataConfig, source: Source, seed: int) -> TextSplits:
@@ -147,6 +174,8 @@ def split_settings(data: DataConfig) -> dict:
         "validation_fraction": data.validation_fraction,
         "reader": labelled.VERSION,
     }
+    if data.validation_by_movie:  # only then, so that the other cache keys stay as they were
+        settings["validation_by_movie"] = True
     if data.multi_label:  # only then, so that single-label cache keys stay as they were
         settings["multi_label"] = data.label_separator or True
     return settings

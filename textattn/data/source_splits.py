@@ -24,6 +24,6 @@ def validation_count(data: DataConfig, seed: int) -> int:
     """How many examples the validation part of ``data`` holds (IMDB and streamed data without reading it)."""
     if data.source in STREAMED_KINDS:
         return corpus.read_manifest(streamed.prepared_dir(data, seed)[0]).counts["validation"]
-    if source_of(data).is_imdb:
+    if source_of(data).is_imdb and not data.validation_by_movie:  # by movie: about that many, read to count
         return IMDB_VALIDATION if data.validation_size is None else data.validation_size
     return len(pipeline.split_texts(data, seed).validation[1])
