@@ -197,3 +197,15 @@ def test_bad_character_settings_are_user_errors(override, message, tmp_path):
     overrides = [override] if "character_ngrams" in override else ["model.hybrid.character_ngrams=[3]", override]
     with pytest.raises(UserError, match=message):
         apply_overrides(config, overrides)
+
+
+def test_an_untrained_hybrid_from_the_config_alone_has_the_character_member(tmp_path):
+    from textattn.models import build_model
+
+    config = apply_overrides(
+        tiny_config(tmp_path, "hybrid"),
+        ["model.ngram.vocab_size=300", "model.hybrid.character_ngrams=[3]", "model.hybrid.character_vocab_size=50"],
+    )
+    model = build_model(config)  # what `textattn train --print-model` and the params table count
+    assert model.get_layer("ngram_branch").get_layer("naive_bayes_ngrams").vocab_size == 300
+    assert model.get_layer("character_ngrams").get_layer("naive_bayes_ngrams").vocab_size == 50

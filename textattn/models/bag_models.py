@@ -2,8 +2,11 @@
 
 ngram:   n-gram bag (batch, V) sparse -> NaiveBayesNgramLogits -> softmax (batch, C)
 hybrid:  {"token_ids": (batch, length) int32, "ngrams": (batch, V) sparse}
-         -> [ngram_branch, word_branch(, lexicon_branch)] class probabilities -> LogLinearBlend -> (batch, C)
-         (the lexicon branch, model.hybrid.lexicon, reads the token ids too: textattn/models/lexicon.py)
+         -> [ngram_branch, word_branch(, lexicon_branch)(, naive_bayes_expert)(, character_ngrams)]
+         class probabilities -> LogLinearBlend -> (batch, C)
+         (the lexicon branch, model.hybrid.lexicon, reads the token ids too: textattn/models/lexicon.py;
+         with model.hybrid.character_ngrams the bag holds character n-grams after the words, and the
+         n-gram branch and the character member each read their own columns of it: BagColumns)
 """
 
 from __future__ import annotations
@@ -106,9 +109,9 @@ def assemble_hybrid(
     """One model over both inputs: the (trained) branches, (batch, C) each, blended by ``LogLinearBlend``
     (n-gram, word, then the lexicon expert when there is one, which reads the token ids, then the Naive
     Bayes expert when there is one, which reads the n-grams: ``build_naive_bayes_expert``, then the
-    character member when there is one, which reads the bag's character columns: ``build_character_model``). ``floors`` and
-    ``length_weights`` (with its ``reference_length``): the blend's (``LogLinearBlend``); a length-scaled
-    blend reads the token ids too."""
+    character member when there is one, which reads the bag's character columns: ``build_character_model``).
+    ``floors`` and ``length_weights`` (with its ``reference_length``): the blend's (``LogLinearBlend``); a
+    length-scaled blend reads the token ids too."""
     ngram_model.name = NGRAM_BRANCH
     word_model.name = WORD_BRANCH
     ngram_in = keras.Input(shape=ngram_model.input_shape[1:], sparse=True, name=NGRAMS)
@@ -139,10 +142,21 @@ def assemble_hybrid(
 
 
 def build_hybrid_model(config: Config, ngram_vocab_size: int | None = None, num_classes: int = 2) -> keras.Model:
-    """An untrained hybrid with an even blend (weights 1, bias 0)."""
-    ngram_model = build_ngram_model(config, ngram_vocab_size, num_classes)
+    """An untrained hybrid with an even blend (weights 1, bias 0). With ``model.hybrid.character_ngrams`` and
+    no ``ngram_vocab_size``, both vocabularies full: ``model.ngram.vocab_size`` word columns, then
+    ``model.hybrid.character_vocab_size`` - 1 character columns."""
+    h = config.model.hybrid
+    character_model = None
+    if h.character_ngrams and ngram_vocab_size is None:
+        words = config.model.ngram.vocab_size
+        bag_size = words + h.character_vocab_size - 1
+        ngram_model = build_ngram_model(config, bag_size, num_classes, columns=(1, words))
+        character_model = build_character_model(config, bag_size, words, num_classes)
+    else:
+        ngram_model = build_ngram_model(config, ngram_vocab_size, num_classes)
     word_model = build_word_model(word_branch_config(config), num_classes)
-    return assemble_hybrid(ngram_model, word_model, config.name.replace("-", "_") or "hybrid")
+    name = config.name.replace("-", "_") or "hybrid"
+    return assemble_hybrid(ngram_model, word_model, name, character_model=character_model)
 
 
 BUILDERS = {"ngram": build_ngram_model, "hybrid": build_hybrid_model}

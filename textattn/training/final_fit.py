@@ -36,9 +36,9 @@ class FinalFit:
 
 
 def final_fit(config: Config, chosen: dict, blend: dict | None, verbose, class_names=("neg", "pos")) -> FinalFit:
-    """Retrain on train + validation: ``chosen`` {"epochs", and "ngram_epochs" (and "character_epochs") for a
-    hybrid}; ``blend`` the
-    hybrid's {"branch_weights", "bias"[, "floors", "length_weights"]} (``HybridFit.blend_summary``)."""
+    """Retrain on train + validation: ``chosen`` {"epochs", and for a hybrid "ngram_epochs" (and
+    "character_epochs")}; ``blend`` the hybrid's {"branch_weights", "bias"[, "floors", "length_weights"]}
+    (``HybridFit.blend_summary``)."""
     full = dataclasses.replace(config, data=dataclasses.replace(config.data, validation_size=0))
     data = load_data(full)
     if data.class_names != list(class_names):
