@@ -174,7 +174,8 @@ def split_settings(data: DataConfig) -> dict:
         "validation_fraction": data.validation_fraction,
         "reader": labelled.VERSION,
     }
-    if data.validation_by_movie:  # only then, so that the other cache keys stay as they were
+    # Only when it moves reviews (the final fit's validation_size 0 does not), so other keys stay as they were.
+    if data.validation_by_movie and data.validation_size != 0:
         settings["validation_by_movie"] = True
     if data.multi_label:  # only then, so that single-label cache keys stay as they were
         settings["multi_label"] = data.label_separator or True
