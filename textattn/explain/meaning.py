@@ -25,7 +25,8 @@ NGRAM_ROWS = (
     "n-gram rows: each distinct n-gram's exact signed contribution to the log-odds of the probability "
     "shown (feature weight r*w of NaiveBayesNgramLogits, a negated word's share of its plain word's "
     "included, times the hybrid's blend weight, plus with a Naive Bayes expert its scaled ratio r times "
-    "the expert's blend weight, over the temperature); + toward the second class (positive), - toward "
+    "the expert's blend weight, over the temperature; with a character member, a character n-gram "
+    "'chars:...' through that member and its blend weight); + toward the second class (positive), - toward "
     "the first; with more than two "
     "classes, the contribution to log p(predicted) minus the mean log-probability"
 )
