@@ -163,9 +163,9 @@ class KeyedCharacterVectorizer(keras.layers.Layer):
 class WordAndCharacterBags(keras.layers.Layer):
     """Raw text (batch,) -> the bag of its word and character n-grams, a SparseTensor (batch, len(vocabulary)).
 
-    The same bag as training's (``textattn.data.pipeline.prepare_ngrams``): the word n-grams' columns
-    from ``serving_ngram_vectorizer`` over the word part of ``vocabulary``,
-    then the character n-grams' from a ``KeyedCharacterVectorizer`` (the widths its n-grams have).
+    The same bag as training's (``textattn.data.pipeline.prepare_ngrams``): the word n-grams' columns from
+    ``serving_ngram_vectorizer`` over the word part of ``vocabulary``, then the character n-grams' from a
+    ``KeyedCharacterVectorizer`` (the widths its n-grams have).
 
     Args:
         vocabulary: a ``bag_vocabulary``.
@@ -194,7 +194,7 @@ class WordAndCharacterBags(keras.layers.Layer):
         known = characters.indices[:, 1] > 0  # the characters' OOV column is no column of the bag
         shift = tf.constant([0, 1], tf.int64) * (words.dense_shape[1] - 1)
         indices = tf.concat([words.indices, tf.boolean_mask(characters.indices, known) + shift], axis=0)
-        values = tf.concat([words.values, tf.boolean_mask(characters.values, known)], axis=0)
+        values = tf.concat([words.values, tf.cast(tf.boolean_mask(characters.values, known), words.values.dtype)], 0)
         return tf.SparseTensor(
             indices, values, tf.stack([words.dense_shape[0], tf.constant(len(self.vocabulary), tf.int64)])
         )
