@@ -157,7 +157,9 @@ def test_character_ngrams_are_listed_with_the_character_members_contributions(tm
         bag_vocabulary,
     )
 
-    config = tiny_config(tmp_path, "hybrid", pooling="attention")
+    config = apply_overrides(
+        tiny_config(tmp_path, "hybrid", pooling="attention"), ["model.hybrid.naive_bayes_expert=true"]
+    )
     texts = corpus()
     words = [str(g) for g in adapt_ngram_vectorizer(texts, 300, MAX_NGRAM).get_vocabulary()]
     vocabulary = bag_vocabulary(words, adapt_character_vectorizer(texts, 400, [3, 4]).get_vocabulary())
@@ -167,9 +169,16 @@ def test_character_ngrams_are_listed_with_the_character_members_contributions(tm
     randomize_ngram_branch(ngram_model, 5)
     randomize_ngram_branch(character_model, 6)
     word_model = build_model(bag_models.word_branch_config(config))
-    weights = [0.7, 1.3, 0.9]
+    expert = bag_models.build_naive_bayes_expert(ngram_model)  # reads the word columns too
+    weights = [0.7, 1.3, -0.4, 0.9]  # n-gram branch, word branch, Naive Bayes expert, characters
     model = bag_models.assemble_hybrid(
-        ngram_model, word_model, "h", weights, [0.1, -0.1], character_model=character_model
+        ngram_model,
+        word_model,
+        "h",
+        weights,
+        [0.1, -0.1],
+        naive_bayes_model=expert,
+        character_model=character_model,
     )
     bags = WordAndCharacterBags(vocabulary, MAX_NGRAM)
     parts = serving.ServingParts(config, adapt_vectorizer(texts, 64), bags, 1.0)
@@ -180,7 +189,6 @@ def test_character_ngrams_are_listed_with_the_character_members_contributions(tm
         p = np.asarray(member(bag), np.float64)
         return np.log(p[:, 1]) - np.log(p[:, 0])
 
-    members = {"words": (ngram_model, weights[0]), "characters": (character_model, weights[2])}
     listed_characters = 0
     for row in range(len(TEXTS)):
         grams = [g.decode() for g in out["ngrams"][row].numpy() if g]
@@ -188,9 +196,13 @@ def test_character_ngrams_are_listed_with_the_character_members_contributions(tm
         assert len(grams) == out["known_tokens"][row]  # every column of the bag, words and characters
         is_character = np.array([g.startswith(CHARACTER_PREFIX) for g in grams], bool)
         listed_characters += int(is_character.sum())
-        for name, part in (("words", ~is_character), ("characters", is_character)):
-            member, weight = members[name]
-            bias = np.asarray(member.get_layer(bag_models.NB_LAYER).bias, np.float64)
-            expected = weight * log_odds(member)[row]
-            assert contributions[part].sum() + weight * (bias[1] - bias[0]) == pytest.approx(expected, abs=2e-4)
+        # Word n-grams: the n-gram branch's and the expert's shares; character n-grams: the member's.
+        word_bias = np.asarray(ngram_model.get_layer(bag_models.NB_LAYER).bias, np.float64)
+        expected = weights[0] * log_odds(ngram_model)[row] + weights[2] * log_odds(expert)[row]
+        word_sum = contributions[~is_character].sum() + weights[0] * (word_bias[1] - word_bias[0])
+        assert word_sum == pytest.approx(expected, abs=3e-4)
+        character_bias = np.asarray(character_model.get_layer(bag_models.NB_LAYER).bias, np.float64)
+        expected = weights[3] * log_odds(character_model)[row]
+        character_sum = contributions[is_character].sum() + weights[3] * (character_bias[1] - character_bias[0])
+        assert character_sum == pytest.approx(expected, abs=3e-4)
     assert listed_characters > 0
