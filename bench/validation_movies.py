@@ -19,9 +19,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import sys
-import tarfile
 
 import numpy as np
 
@@ -34,25 +32,6 @@ import short_text_blend  # noqa: E402
 from textattn.startup import configure_process  # noqa: E402
 
 
-def training_movies(archive: str) -> dict[str, str]:
-    """Each training review's text -> its movie's IMDB id (``tt...``), from the archive's ``urls_*.txt``."""
-    from textattn.data.aclimdb import _decode
-
-    urls, texts = {}, {}
-    with tarfile.open(archive) as tar:
-        for member in tar:
-            parts = member.name.split("/")  # aclImdb/train/urls_pos.txt, aclImdb/train/pos/ID_STARS.txt
-            if not member.isfile() or len(parts) not in (3, 4) or parts[1] != "train":
-                continue
-            if len(parts) == 3 and parts[2] in ("urls_pos.txt", "urls_neg.txt"):
-                urls[parts[2][5:8]] = tar.extractfile(member).read().decode().split("\n")
-            elif len(parts) == 4 and parts[2] in ("pos", "neg"):
-                texts[_decode(tar.extractfile(member).read())] = (parts[2], int(parts[3].split("_")[0]))
-    if set(urls) != {"pos", "neg"}:
-        sys.exit(f"error: {archive!r} has no train/urls_pos.txt and urls_neg.txt (the aclImdb archive has them)")
-    return {text: re.search(r"tt\d+", urls[label][i]).group(0) for text, (label, i) in texts.items()}
-
-
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run_dir")
@@ -60,6 +39,7 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     configure_process()
     from textattn import runs
+    from textattn.data.aclimdb import read_training_movies
     from textattn.data.pipeline import split_texts
 
     data = short_text_blend.branch_probabilities(args.run_dir)
@@ -67,7 +47,7 @@ def main(argv=None) -> None:
     if config.data.source != "local" or not str(config.data.path).endswith((".tar.gz", ".tgz")):
         sys.exit(f"error: {args.run_dir!r} was not trained from the aclImdb archive (it names the movies)")
     splits = split_texts(config.data, config.seed)
-    movie_of = training_movies(config.data.path)
+    movie_of = read_training_movies(config.data.path)
     fit_movies = [movie_of[t] for t in splits.fit[0]]
     val_movies = [movie_of[t] for t in splits.validation[0]]
     seen = np.isin(val_movies, list(set(fit_movies)))

@@ -356,7 +356,7 @@ def test_validation_movies_reads_each_training_reviews_movie(tmp_path):
     import io
     import tarfile
 
-    from validation_movies import training_movies
+    from textattn.data.aclimdb import read_training_movies as training_movies  # what the bench reads them with
 
     files = {
         "aclImdb/train/pos/0_9.txt": "a fine film",

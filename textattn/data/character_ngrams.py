@@ -21,7 +21,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from textattn.data.ngram_keys import fits_in_keys, serving_ngram_vectorizer
+from textattn.data.ngram_keys import NgramVocabularyLayer, fits_in_keys, serving_ngram_vectorizer
 from textattn.errors import UserError
 
 CHARACTER_PREFIX = "chars:"
@@ -160,7 +160,7 @@ class KeyedCharacterVectorizer(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="textattn")
-class WordAndCharacterBags(keras.layers.Layer):
+class WordAndCharacterBags(NgramVocabularyLayer):
     """Raw text (batch,) -> the bag of its word and character n-grams, a SparseTensor (batch, len(vocabulary)).
 
     The same bag as training's (``textattn.data.pipeline.prepare_ngrams``): the word n-grams' columns from
@@ -174,8 +174,7 @@ class WordAndCharacterBags(keras.layers.Layer):
     """
 
     def __init__(self, vocabulary, max_ngram: int, negation: str = "none", **kwargs):
-        super().__init__(**kwargs)
-        self.vocabulary, self.max_ngram, self.negation = list(vocabulary), int(max_ngram), negation
+        super().__init__(vocabulary, max_ngram, negation, **kwargs)
         words, grams = split_vocabulary(self.vocabulary)
         self.words = serving_ngram_vectorizer(words, self.max_ngram, negation)
         widths = sorted({(len(gram) + 1) // 2 for gram in grams})
@@ -198,20 +197,6 @@ class WordAndCharacterBags(keras.layers.Layer):
         return tf.SparseTensor(
             indices, values, tf.stack([words.dense_shape[0], tf.constant(len(self.vocabulary), tf.int64)])
         )
-
-    def get_vocabulary(self) -> list[str]:
-        return list(self.vocabulary)
-
-    def vocabulary_size(self) -> int:
-        return len(self.vocabulary)
-
-    def get_config(self):
-        return {
-            **super().get_config(),
-            "vocabulary": self.vocabulary,
-            "max_ngram": self.max_ngram,
-            "negation": self.negation,
-        }
 
 
 def serving_bag_vectorizer(vocabulary, max_ngram: int, negation: str = "none"):

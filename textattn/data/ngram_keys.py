@@ -60,8 +60,31 @@ def fits_in_keys(num_words: int, max_ngram: int) -> bool:
     return (num_words + 1) ** max_ngram < 2**63
 
 
+class NgramVocabularyLayer(keras.layers.Layer):
+    """What a serving n-gram vectorizer layer shares: its vocabulary, longest word n-gram and negation mode,
+    given back as ``TextVectorization`` gives them (``get_vocabulary``, ``vocabulary_size``) and in its config."""
+
+    def __init__(self, vocabulary, max_ngram: int, negation: str = "none", **kwargs):
+        super().__init__(**kwargs)
+        self.vocabulary, self.max_ngram, self.negation = list(vocabulary), int(max_ngram), negation
+
+    def get_vocabulary(self) -> list[str]:
+        return list(self.vocabulary)
+
+    def vocabulary_size(self) -> int:
+        return len(self.vocabulary)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "vocabulary": self.vocabulary,
+            "max_ngram": self.max_ngram,
+            "negation": self.negation,
+        }
+
+
 @keras.saving.register_keras_serializable(package="textattn")
-class KeyedNgramVectorizer(keras.layers.Layer):
+class KeyedNgramVectorizer(NgramVocabularyLayer):
     """Raw text (batch,) -> multi-hot n-gram features, a SparseTensor (batch, len(vocabulary)) of float32.
 
     The output equals ``make_ngram_vectorizer(len(vocabulary), max_ngram, vocabulary, negation)``'s
@@ -76,11 +99,10 @@ class KeyedNgramVectorizer(keras.layers.Layer):
     """
 
     def __init__(self, vocabulary, max_ngram: int, negation: str = "none", **kwargs):
-        super().__init__(**kwargs)
         vocabulary = list(vocabulary)
         if not vocabulary or vocabulary[0] != OOV:
             vocabulary = [OOV, *vocabulary]
-        self.vocabulary, self.max_ngram, self.negation = vocabulary, int(max_ngram), negation
+        super().__init__(vocabulary, max_ngram, negation, **kwargs)
         words, keys = word_table(vocabulary[1:], self.max_ngram)
         self.base = len(words) + 1
         self.standardize = standardizer(negation)
@@ -119,20 +141,6 @@ class KeyedNgramVectorizer(keras.layers.Layer):
             validate=False,
         )
         return self.ngrams(grams)
-
-    def get_vocabulary(self) -> list[str]:
-        return list(self.vocabulary)
-
-    def vocabulary_size(self) -> int:
-        return len(self.vocabulary)
-
-    def get_config(self):
-        return {
-            **super().get_config(),
-            "vocabulary": self.vocabulary,
-            "max_ngram": self.max_ngram,
-            "negation": self.negation,
-        }
 
 
 def serving_ngram_vectorizer(vocabulary, max_ngram: int, negation: str = "none"):

@@ -72,6 +72,7 @@ def make_explain(model, parts: serving.ServingParts):
             standardizer(config.data.negation),
             naive_bayes_evidence(model) if variant == "hybrid" and config.model.hybrid.naive_bayes_expert else None,
             character_layer(model) if variant == "hybrid" else None,
+            getattr(parts.ngram_vectorizer, "characters", None),  # serving's own (WordAndCharacterBags)
         )
 
     empty_review = serving.empty_review_ids(config.data.sequence_length)
@@ -103,9 +104,7 @@ def make_explain(model, parts: serving.ServingParts):
         return out
 
     # The archive must track the n-gram lookup table (``serve`` uses the vectorizers' own).
-    explain.trackables = [evidence.lookup] if evidence is not None else []
-    if evidence is not None and evidence.characters is not None:
-        explain.trackables.append(evidence.characters)
+    explain.trackables = [evidence.lookup] if evidence is not None else []  # the characters' are serving's
     return explain
 
 

@@ -32,7 +32,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from textattn.data.character_ngrams import CHARACTER_PREFIX, KeyedCharacterVectorizer, split_vocabulary
+from textattn.data.character_ngrams import CHARACTER_PREFIX
 from textattn.data.text import OOV, standardize_review
 
 
@@ -49,6 +49,8 @@ class NgramEvidence:
         expert: the hybrid's ``NaiveBayesEvidence`` layer (its Naive Bayes expert), or None.
         character_layer: the ``NaiveBayesNgramLogits`` of the hybrid's character member
             (``model.hybrid.character_ngrams``, the blend's last member), or None.
+        characters: with ``character_layer``, the ``KeyedCharacterVectorizer`` serving already holds
+            (``WordAndCharacterBags.characters``): its n-grams are the bag's last columns.
     """
 
     def __init__(
@@ -61,6 +63,7 @@ class NgramEvidence:
         standardize=standardize_review,
         expert=None,
         character_layer=None,
+        characters=None,
     ):
         self.nb_layer = nb_layer
         self.expert = expert
@@ -72,11 +75,9 @@ class NgramEvidence:
         self.expert_member = -2 if character_layer is not None else -1
         self.characters = self.character_layer = None
         if character_layer is not None:  # the bag's columns after the word n-grams' (BagColumns)
-            words, grams = split_vocabulary(vocabulary)
-            self.character_layer = character_layer
-            self.characters = KeyedCharacterVectorizer(grams, sorted({(len(g) + 1) // 2 for g in grams}))
-            self.character_offset = len(words) - 1
-            self.character_names = tf.constant([CHARACTER_PREFIX + g[0::2] for g in grams])  # "chars:not b"
+            self.character_layer, self.characters = character_layer, characters
+            self.character_offset = len(vocabulary) - len(characters.grams) - 1  # the word columns but OOV
+            self.character_names = tf.constant([CHARACTER_PREFIX + g[0::2] for g in characters.grams])  # "chars:not b"
         # The same string -> id mapping as the run's n-gram TextVectorization (OOV -> 0).
         self.lookup = keras.layers.StringLookup(
             vocabulary=list(vocabulary), mask_token=None, num_oov_indices=1, oov_token=OOV, name="explain_ngram_lookup"
