@@ -214,3 +214,54 @@ def test_fitted_length_blend_recovers_the_generating_weights():
     np.testing.assert_allclose(weights, [0.6, 0.8], atol=0.1)
     np.testing.assert_allclose(length_weights, [0.3, -0.2], atol=0.06)
     assert abs(bias[0] - bias[1]) < 0.1
+
+
+def test_sparse_bags_give_keras_sparse_matmul_values_and_gradients():
+    """The sparse path (a gather of the rows the bag holds and one segment sum) against ``ops.matmul`` on
+    the whole effective table, for both bag layers, with the negation transfer, on empty and unsorted rows."""
+    from keras import ops
+
+    from textattn.layers import NaiveBayesEvidence
+
+    rng = np.random.default_rng(7)
+    vocab, batch = 5000, 64
+    rows = [rng.choice(vocab, size=rng.integers(1, 300), replace=False) for _ in range(batch)]
+    rows[3] = rows[40] = []
+    indices = np.array([[r, c] for r, row in enumerate(rows) for c in row], np.int64)  # columns unsorted
+    bag = tf.SparseTensor(indices, np.ones(len(indices), np.float32), [batch, vocab])
+    ratios = rng.normal(size=(vocab, 2)).astype("float32")
+
+    layer = NaiveBayesNgramLogits(vocab, 2, negation_transfer=True)
+    layer.build((None, vocab))
+    layer.set_log_count_ratios(ratios)
+    layer.ngram_weight.assign(rng.normal(size=(vocab, 1)).astype("float32"))
+    layer.bias.assign([0.5, -0.5])
+    layer.negation_factor.assign(-0.3)
+    layer.set_plain_words(np.where(rng.random(vocab) < 0.2, rng.integers(1, vocab, vocab), 0))
+
+    def keras_logits(x):  # the whole table r * w and its transfer term, each through Keras' sparse matmul
+        own = layer.log_count_ratio * layer.ngram_weight
+        plain = ops.take(own, layer.plain_word, axis=0)
+        return ops.matmul(x, own) + layer.bias + layer.negation_factor * ops.matmul(x, plain)
+
+    with tf.GradientTape(persistent=True) as tape:
+        ours, theirs = layer(bag), keras_logits(bag)
+    np.testing.assert_allclose(np.asarray(ours), np.asarray(theirs), rtol=1e-5, atol=1e-5)  # equal here, bit for bit
+    for weight in layer.trainable_weights:
+        np.testing.assert_allclose(
+            np.asarray(tf.convert_to_tensor(tape.gradient(ours, weight))),
+            np.asarray(tf.convert_to_tensor(tape.gradient(theirs, weight))),
+            rtol=1e-3,  # the OOV row's gradient sums thousands of terms, in another order
+            atol=1e-5,
+        )
+    dense = tf.sparse.to_dense(tf.sparse.reorder(bag))  # a dense matmul sums up to 300 terms in its own order
+    np.testing.assert_allclose(np.asarray(layer(dense)), np.asarray(ours), rtol=1e-4, atol=5e-4)
+    empty = [i for i, row in enumerate(rows) if len(row) == 0]
+    assert empty and (np.asarray(ours)[empty] == [0.5, -0.5]).all()  # an empty row is the bias alone
+
+    expert = NaiveBayesEvidence(vocab, 2, scale=0.01)
+    expert.build((None, vocab))
+    expert.set_log_count_ratios(ratios)
+    np.testing.assert_allclose(
+        np.asarray(expert(bag)), np.asarray(ops.matmul(bag, ratios) * 0.01), rtol=1e-5, atol=1e-7
+    )

@@ -1,9 +1,10 @@
 """Plain Naive Bayes evidence over a bag of n-grams: the hybrid's Naive Bayes expert."""
 
 import keras
+import tensorflow as tf
 from keras import ops
 
-from textattn.layers.naive_bayes_ngrams import ratio_table
+from textattn.layers.naive_bayes_ngrams import ratio_table, sum_rows_of_bag
 
 
 @keras.saving.register_keras_serializable(package="textattn")
@@ -50,7 +51,13 @@ class NaiveBayesEvidence(keras.layers.Layer):
         self.log_count_ratio.assign(ratio_table(ratios, self.vocab_size, self.num_classes))
 
     def call(self, inputs):
-        return ops.matmul(ops.cast(inputs, self.compute_dtype), self.log_count_ratio) * self.scale
+        inputs = ops.cast(inputs, self.compute_dtype)
+        if isinstance(inputs, tf.SparseTensor):
+            # The rows the bag holds, not Keras' sparse matmul (see sum_rows_of_bag).
+            evidence = sum_rows_of_bag(inputs, ops.take(self.log_count_ratio, inputs.indices[:, 1], axis=0))
+        else:
+            evidence = ops.matmul(inputs, self.log_count_ratio)
+        return evidence * self.scale
 
     def compute_mask(self, inputs, mask=None):
         return None

@@ -81,32 +81,31 @@ class NaiveBayesNgramLogits(keras.layers.Layer):
         """The effective weights (``fw`` above) of the n-grams ``ids`` int (N,): (N, num_classes), gathered
         row by row, without the whole table (explain's per-n-gram contributions)."""
         ids = ops.cast(ids, "int32")
-        weights = ops.take(self.log_count_ratio, ids, axis=0) * ops.take(self.ngram_weight, ids, axis=0)
+        weights = self.own_weights_of(ids)
         if self.negation_transfer:
-            plain = ops.take(self.plain_word, ids)
-            weights = weights + self.negation_factor * (
-                ops.take(self.log_count_ratio, plain, axis=0) * ops.take(self.ngram_weight, plain, axis=0)
-            )
+            weights = weights + self.negation_factor * self.own_weights_of(ops.take(self.plain_word, ids))
         return weights
 
     def call(self, inputs):
         inputs = ops.cast(inputs, self.compute_dtype)
-        own_weights = self.log_count_ratio * self.ngram_weight  # r * w, before any transfer
-        logits = ops.matmul(inputs, own_weights) + self.bias
+        if not isinstance(inputs, tf.SparseTensor):
+            own_weights = self.log_count_ratio * self.ngram_weight  # r * w, before any transfer
+            logits = ops.matmul(inputs, own_weights) + self.bias
+            if self.negation_transfer:
+                negated = ops.matmul(inputs, ops.take(own_weights, self.plain_word, axis=0))
+                logits = logits + self.negation_factor * negated
+            return logits
+        # Only the rows the bag holds: gathers of nnz rows, never the whole table.
+        columns = inputs.indices[:, 1]
+        logits = sum_rows_of_bag(inputs, self.own_weights_of(columns)) + self.bias
         if self.negation_transfer:
-            logits = logits + self.negation_factor * self.negated_evidence(inputs, own_weights)
+            negated = sum_rows_of_bag(inputs, self.own_weights_of(ops.take(self.plain_word, columns)))
+            logits = logits + self.negation_factor * negated
         return logits
 
-    def negated_evidence(self, inputs, own_weights):
-        """(batch, num_classes): for each row, the sum of ``x[g] * r[p] * w[p]`` over its n-grams g, p the
-        plain word of g (0 for an n-gram that negates nothing): the term the negation factor multiplies.
-        ``own_weights``: ``r * w`` (vocab_size, num_classes)."""
-        if not isinstance(inputs, tf.SparseTensor):
-            return ops.matmul(inputs, ops.take(own_weights, self.plain_word, axis=0))
-        # Only the rows the input holds: a gather of nnz rows, not of the whole table.
-        plain = ops.take(self.plain_word, inputs.indices[:, 1])
-        evidence = ops.take(own_weights, plain, axis=0) * ops.expand_dims(inputs.values, -1)
-        return tf.math.unsorted_segment_sum(evidence, inputs.indices[:, 0], inputs.dense_shape[0])
+    def own_weights_of(self, ids):
+        """``r * w`` of the n-grams ``ids`` (N,): (N, num_classes), before any transfer."""
+        return ops.take(self.log_count_ratio, ids, axis=0) * ops.take(self.ngram_weight, ids, axis=0)
 
     def compute_mask(self, inputs, mask=None):
         return None
@@ -121,6 +120,17 @@ class NaiveBayesNgramLogits(keras.layers.Layer):
             "num_classes": self.num_classes,
             "negation_transfer": self.negation_transfer,
         }
+
+
+def sum_rows_of_bag(bag: tf.SparseTensor, rows):
+    """``bag @ table`` from the table rows its entries pick: ``rows`` (nnz, k), row i the table row of
+    entry i's column. Returns (batch, k): each bag row's sum of its entries' rows times their values.
+
+    Keras' ``ops.matmul`` on a SparseTensor (``tf.nn.embedding_lookup_sparse``) first finds the unique
+    columns and fills empty rows, which costs most of the time on bags of a million columns; this is one
+    segment sum adding the entries in the same order (on IMDB's bags the same sums to the bit)."""
+    weighted = rows * ops.expand_dims(ops.cast(bag.values, rows.dtype), -1)
+    return tf.math.unsorted_segment_sum(weighted, bag.indices[:, 0], bag.dense_shape[0])
 
 
 def ratio_table(ratios, vocab_size: int, num_classes: int) -> np.ndarray:
