@@ -379,3 +379,36 @@ def test_validation_movies_reads_each_training_reviews_movie(tmp_path):
         "loved it": "tt0000002",
         "dull <br />dull": "tt0000002",
     }
+
+
+def test_exports_bench_parses_its_arguments(tmp_path):
+    from exports import parse_exports
+
+    assert parse_exports([f"a={tmp_path}", f"b={tmp_path}"]) == {"a": str(tmp_path), "b": str(tmp_path)}
+    for bad in (
+        [f"a={tmp_path}"],
+        [f"a={tmp_path}", f"a={tmp_path}"],
+        [str(tmp_path), f"b={tmp_path}"],
+        [f"a={tmp_path}", f"b={tmp_path / 'missing'}"],
+    ):
+        with pytest.raises(SystemExit):
+            parse_exports(bad)
+
+
+@pytest.mark.slow
+def test_exports_bench_times_two_exports_side_by_side(tiny_run, tiny_aclimdb, tmp_path, capsys):
+    from exports import main
+
+    from textattn import export
+
+    out = export.export_run(tiny_run, str(tmp_path / "export"))
+    assert (
+        main(
+            [f"first={out}", f"again={out}", "--data", tiny_aclimdb, "--rounds", "2", "--batch", "8", "--singles", "3"]
+        )
+        == 0
+    )
+    printed = capsys.readouterr().out
+    assert "again: " in printed and "largest probability difference from first: 0" in printed
+    rows = [line for line in printed.splitlines() if line.startswith("| first |") or line.startswith("| again |")]
+    assert len(rows) == 2 and rows[0].split("|")[3].strip() == "1.00"  # the first export's own ratio
