@@ -254,6 +254,8 @@ def test_sparse_bags_give_keras_sparse_matmul_values_and_gradients():
             rtol=1e-3,  # the OOV row's gradient sums thousands of terms, in another order
             atol=1e-5,
         )
+    training = np.asarray(layer(bag, training=True))  # what fit runs: Keras' sparse matmul
+    np.testing.assert_allclose(training, np.asarray(ours), rtol=1e-5, atol=1e-5)
     dense = tf.sparse.to_dense(tf.sparse.reorder(bag))  # a dense matmul sums up to 300 terms in its own order
     np.testing.assert_allclose(np.asarray(layer(dense)), np.asarray(ours), rtol=1e-4, atol=5e-4)
     empty = [i for i, row in enumerate(rows) if len(row) == 0]

@@ -86,22 +86,38 @@ class NaiveBayesNgramLogits(keras.layers.Layer):
             weights = weights + self.negation_factor * self.own_weights_of(ops.take(self.plain_word, ids))
         return weights
 
-    def call(self, inputs):
+    def call(self, inputs, training=None):
         inputs = ops.cast(inputs, self.compute_dtype)
-        if not isinstance(inputs, tf.SparseTensor):
-            own_weights = self.log_count_ratio * self.ngram_weight  # r * w, before any transfer
-            logits = ops.matmul(inputs, own_weights) + self.bias
-            if self.negation_transfer:
-                negated = ops.matmul(inputs, ops.take(own_weights, self.plain_word, axis=0))
-                logits = logits + self.negation_factor * negated
-            return logits
-        # Only the rows the bag holds: gathers of nnz rows, never the whole table.
-        columns = inputs.indices[:, 1]
-        logits = sum_rows_of_bag(inputs, self.own_weights_of(columns)) + self.bias
+        if isinstance(inputs, tf.SparseTensor) and not training:
+            return self.bag_logits(inputs)
+        # Training keeps Keras' sparse matmul. ``bag_logits`` gives the same logits, but its gradient adds
+        # the same terms in another order, and that alone moved a retrained default's test accuracy by
+        # +0.14 points and its ECE from 0.0194 to 0.0228 (docs/reading.md): so the figures stay reproducible.
+        own_weights = self.log_count_ratio * self.ngram_weight  # r * w, before any transfer
+        logits = ops.matmul(inputs, own_weights) + self.bias
         if self.negation_transfer:
-            negated = sum_rows_of_bag(inputs, self.own_weights_of(ops.take(self.plain_word, columns)))
+            logits = logits + self.negation_factor * self.negated_evidence(inputs, own_weights)
+        return logits
+
+    def bag_logits(self, bag):
+        """The logits of a ``tf.SparseTensor`` bag (batch, vocab_size) from the rows it holds: gathers of nnz
+        rows and segment sums, never the whole table (Keras' sparse matmul first finds the unique columns
+        and fills empty rows: 10x the time at batch 1 and 2x at 512 on a million columns)."""
+        columns = bag.indices[:, 1]
+        logits = sum_rows_of_bag(bag, self.own_weights_of(columns)) + self.bias
+        if self.negation_transfer:
+            negated = sum_rows_of_bag(bag, self.own_weights_of(ops.take(self.plain_word, columns)))
             logits = logits + self.negation_factor * negated
         return logits
+
+    def negated_evidence(self, inputs, own_weights):
+        """(batch, num_classes): for each row, the sum of ``x[g] * r[p] * w[p]`` over its n-grams g, p the
+        plain word of g (0 for an n-gram that negates nothing): the term the negation factor multiplies.
+        ``own_weights``: ``r * w`` (vocab_size, num_classes)."""
+        if not isinstance(inputs, tf.SparseTensor):
+            return ops.matmul(inputs, ops.take(own_weights, self.plain_word, axis=0))
+        plain = ops.take(self.plain_word, inputs.indices[:, 1])
+        return sum_rows_of_bag(inputs, ops.take(own_weights, plain, axis=0))
 
     def own_weights_of(self, ids):
         """``r * w`` of the n-grams ``ids`` (N,): (N, num_classes), before any transfer."""
