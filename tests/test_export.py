@@ -125,6 +125,19 @@ def test_valid_utf8_leaves_valid_text_byte_identical():
     assert [f.decode("utf-8") for f in fixed] == ["ok\ufffd\ufffd(", "\ufffd\ufffd\ufffd"]
 
 
+def test_valid_utf8_transcodes_only_non_ascii_texts_and_answers_as_transcoding_all():
+    rng = np.random.default_rng(5)
+    alphabet = [b"a", b" ", b"\x00", b"\x7f", b"\xc3\xa9", b"\xff", b"\xc3", b"\xe2\x80\x94", b"\xed\xa0\x80"]
+    texts = [b"".join(rng.choice(alphabet, size=rng.integers(0, 12))) for _ in range(300)]
+
+    def transcode_all(batch):
+        return tf.strings.unicode_transcode(batch, "UTF-8", "UTF-8", errors="replace", replacement_char=0xFFFD)
+
+    for batch in (texts, [b"only ascii", b""], [b"\xff"], []):
+        batch = tf.constant(batch, tf.string)
+        assert serving.valid_utf8(batch).numpy().tolist() == transcode_all(batch).numpy().tolist()
+
+
 def test_metadata_describes_export(exported, tiny_run):
     meta = runs.read_json(os.path.join(exported, serving.METADATA))
     metrics = runs.read_json(os.path.join(tiny_run, runs.METRICS))
