@@ -24,9 +24,10 @@ class NaiveBayesNgramLogits(keras.layers.Layer):
     ``fw[not_x, c] += f * r[x, c] * w[x]`` (``f`` starts at 0; a negative ``f`` would flip the
     word's polarity, a positive one keeps part of it). So a negated word seen rarely in training
     takes part of its plain word's evidence, where its own feature alone says little. Which word
-    is whose negation is set with ``set_plain_words``. A call looks up only the n-grams present in
-    its sparse input, not the whole table, so serving one text stays cheap; ``feature_weights``
-    gives the whole table (for explain).
+    is whose negation is set with ``set_plain_words``. Outside training a call looks up only the
+    n-grams present in its sparse input, not the whole table, so serving one text stays cheap
+    (training multiplies the whole table, as Keras' sparse matmul does); ``feature_weights`` gives
+    the whole table (for explain).
 
     Args:
         vocab_size: number of n-gram features (the n-gram vocabulary, OOV included).
