@@ -44,6 +44,11 @@ def parse_exports(pairs: list[str]) -> dict[str, str]:
     return exports
 
 
+def in_turn(names, turn: int) -> list:
+    """``names`` in their order on even turns, reversed on odd ones: a drift of the machine falls on every side alike."""
+    return list(names) if turn % 2 == 0 else list(names)[::-1]
+
+
 def cpu_usage() -> tuple[float, float, int]:
     """(user s, system s, minor page faults) of this process so far."""
     usage = resource.getrusage(resource.RUSAGE_SELF)
@@ -84,14 +89,14 @@ def main(argv=None) -> int:
     latency = {name: [] for name in models}
     load_before = os.getloadavg()[0]
     for round_ in range(args.rounds):
-        for name in list(models) if round_ % 2 == 0 else list(models)[::-1]:
+        for name in in_turn(models, round_):
             before = cpu_usage()
             start = time.perf_counter()
             models[name].serve(batch)["probability"].numpy()
             rates[name].append(args.batch / (time.perf_counter() - start))
             cost[name] = [c + (a - b) for c, a, b in zip(cost[name], cpu_usage(), before)]
     for i, single in enumerate(singles):
-        for name in list(models) if i % 2 == 0 else list(models)[::-1]:
+        for name in in_turn(models, i):
             start = time.perf_counter()
             models[name].serve(single)["probability"].numpy()
             latency[name].append(1000 * (time.perf_counter() - start))
