@@ -141,6 +141,21 @@ def write_history(path: str, rows: list[dict]) -> None:
     write_text_atomic(path, text.getvalue())
 
 
+class TrainableWeightsPerEpoch(keras.callbacks.Callback):
+    """Keeps a copy of the model's trainable weights after every epoch: ``weights[e]`` after epoch e + 1.
+
+    For short fits whose kept epoch is chosen after several of them have run (the hybrid's seed-averaged
+    n-gram members, ``model.hybrid.member_seeds``).
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.weights = []
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.weights.append([keras.ops.convert_to_numpy(v) for v in self.model.trainable_weights])
+
+
 class KeepBestWeights(keras.callbacks.Callback):
     """Keeps the weights of the best epoch by ``monitor`` in memory; ``restore()`` puts them back.
 

@@ -185,6 +185,11 @@ class HybridConfig:
     ngram_epochs: int = 3
     ngram_learning_rate: float = 0.003
     ngram_batch_size: int = 256
+    member_seeds: int = 1
+    """Fit the n-gram branch and the character member this many times, each with its own shuffling seed
+    (seed, seed + 1, ...), and keep the average of their weights: one member, as fast to serve, with less
+    of the noise one shuffling order leaves in a short fit. The epoch kept is the one whose seeds score best
+    on validation on average."""
     self_training: bool = False
     """Self-train the n-gram branch on IMDB's unlabelled reviews: label them with the branch,
     keep the confident ones, and retrain it on the labelled plus those."""
@@ -228,7 +233,12 @@ class HybridConfig:
             raise UserError(
                 f"{where}.branch must be a word-sequence variant, one of {', '.join(words)}; got {self.branch!r}"
             )
-        at_least_one(where, ngram_epochs=self.ngram_epochs, ngram_batch_size=self.ngram_batch_size)
+        at_least_one(
+            where,
+            ngram_epochs=self.ngram_epochs,
+            ngram_batch_size=self.ngram_batch_size,
+            member_seeds=self.member_seeds,
+        )
         if self.ngram_learning_rate <= 0:
             raise UserError(f"{where}.ngram_learning_rate must be positive, got {self.ngram_learning_rate}")
         if not 0.5 <= self.self_training_confidence < 1.0:

@@ -17,7 +17,7 @@ import keras
 import numpy as np
 
 from textattn import class_weights
-from textattn.callbacks import EpochTimer, KeepBestWeights
+from textattn.callbacks import EpochTimer, TrainableWeightsPerEpoch
 from textattn.config import Config
 from textattn.data import pipeline
 from textattn.data.ngrams import concat_bags
@@ -362,13 +362,55 @@ def fit_character_member(
 
 def _fit_ngram_model(config: Config, data: RunData, bags, labels, verbose, epochs, validate, characters=False):
     """Fit a fresh n-gram model (``characters``: the character member) on ``bags``/``labels`` (None: the
-    data's training part)."""
+    data's training part), once per seed of ``model.hybrid.member_seeds`` (config.seed, + 1, ...).
+
+    The model returned holds the seeds' trainable weights averaged, after the epoch kept: with
+    ``validate`` the one with the best validation accuracy averaged over the seeds, else the last.
+    """
+    h = config.model.hybrid
+    fits = [
+        _fit_one_ngram_model(
+            dataclasses.replace(config, seed=config.seed + i), data, bags, labels, verbose, epochs, validate, characters
+        )
+        for i in range(h.member_seeds)
+    ]
+    model = fits[0][0]
+    per_epoch = np.mean([fit[1]["val_accuracy"] for fit in fits], axis=0) if validate else None
+    kept = int(np.argmax(per_epoch)) if validate else len(fits[0][2]) - 1  # the first best, as KeepBestWeights
+    for i, variable in enumerate(model.trainable_weights):
+        values = [fit[2][kept][i] for fit in fits]
+        variable.assign(values[0] if len(values) == 1 else np.mean(values, axis=0))
+    seconds = sum(float(sum(fit[1].get("epoch_seconds", []))) for fit in fits)
+    examples = data.count("train") if labels is None else len(labels)
+    summary = {"epochs_run": len(fits[0][2]), "fit_seconds": round(seconds, 3), "train_examples": int(examples)}
+    if config.model.ngram.negation_transfer and not characters:
+        summary["negated_words"] = int(
+            np.count_nonzero(keras.ops.convert_to_numpy(model.get_layer(NB_LAYER).plain_word))
+        )
+        summary["negation_factor"] = float(keras.ops.convert_to_numpy(model.get_layer(NB_LAYER).negation_factor))
+    if validate:
+        best = float(per_epoch[kept])
+        if len(fits) > 1:  # the average of the seeds' weights is a model of its own: score it
+            best = float(model.evaluate(fits[0][3], verbose=0, return_dict=True)["accuracy"])
+            summary["seeds_val_accuracy_per_epoch"] = [[round(v, 5) for v in fit[1]["val_accuracy"]] for fit in fits]
+        summary.update(
+            best_val_accuracy=best,
+            best_epoch=kept + 1,
+            val_accuracy_per_epoch=[round(float(v), 5) for v in per_epoch],
+        )
+    if len(fits) > 1:
+        summary["member_seeds"] = len(fits)
+    return model, summary
+
+
+def _fit_one_ngram_model(config: Config, data: RunData, bags, labels, verbose, epochs, validate, characters):
+    """One fit of ``_fit_ngram_model``, shuffled by ``config.seed``: (model, its history, its trainable
+    weights after each epoch, the validation dataset or None)."""
     h = config.model.hybrid
     keras.utils.set_random_seed(config.seed)
     fresh = new_character_model(config, data) if characters else new_ngram_model(config, data, bags, labels)
     model = compile_model(fresh, config, h.ngram_learning_rate)
-    keep = KeepBestWeights()
-    timer = EpochTimer()
+    per_epoch = TrainableWeightsPerEpoch()
     if bags is None:
         train_ds = data.dataset(config, "train", "ngram", batch_size=h.ngram_batch_size)
     else:
@@ -381,24 +423,9 @@ def _fit_ngram_model(config: Config, data: RunData, bags, labels, verbose, epoch
         train_ds,
         validation_data=val_ds,
         epochs=epochs or h.ngram_epochs,
-        callbacks=[timer, keep] if validate else [timer],
+        callbacks=[EpochTimer(), per_epoch],
         shuffle=False,
         verbose=verbose,
         class_weight=weights,
     )
-    keep.restore()
-    seconds = float(sum(history.history.get("epoch_seconds", [])))
-    examples = data.count("train") if labels is None else len(labels)
-    summary = {"epochs_run": len(history.epoch), "fit_seconds": round(seconds, 3), "train_examples": int(examples)}
-    if config.model.ngram.negation_transfer and not characters:
-        summary["negated_words"] = int(
-            np.count_nonzero(keras.ops.convert_to_numpy(model.get_layer(NB_LAYER).plain_word))
-        )
-        summary["negation_factor"] = float(keras.ops.convert_to_numpy(model.get_layer(NB_LAYER).negation_factor))
-    if validate:
-        summary.update(
-            best_val_accuracy=keep.best,
-            best_epoch=keep.best_epoch,
-            val_accuracy_per_epoch=[round(v, 5) for v in history.history["val_accuracy"]],
-        )
-    return model, summary
+    return model, history.history, per_epoch.weights, val_ds
