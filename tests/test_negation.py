@@ -279,14 +279,14 @@ def make_negation_aclimdb(root, n_train=120, n_test=40, seed=3) -> str:
     return base
 
 
-@pytest.fixture(scope="module")
-def marked_hybrid_run(tmp_path_factory):
+@pytest.fixture(scope="module", params=["mark", "mark_near_concession"])
+def marked_hybrid_run(tmp_path_factory, request):
     tmp = tmp_path_factory.mktemp("negation_run")
     data = make_negation_aclimdb(tmp / "data")
     config = apply_overrides(
         tiny_config(tmp, "hybrid", data=data),
         [
-            "data.negation=mark",
+            f"data.negation={request.param}",
             "model.ngram.vocab_size=400",
             "model.hybrid.branch=baseline",
             "model.hybrid.ngram_epochs=2",
@@ -312,11 +312,14 @@ def test_export_answers_what_the_training_pipeline_gives_the_model(marked_hybrid
     texts = ["It was not bad at all.", "It was not good.", "great fun, never boring", "not great, but fun"]
     # The Keras path: the training pipeline's own functions, then the model.
     ids = texts_to_ids(
-        make_vectorizer(config.data.vocab_size, words, "mark"), texts, config.data.sequence_length, config.data.keep
+        make_vectorizer(config.data.vocab_size, words, config.data.negation),
+        texts,
+        config.data.sequence_length,
+        config.data.keep,
     )
     bags = NgramBags(
         *ngrams.texts_to_bags(
-            ngrams.make_ngram_vectorizer(len(grams), config.model.ngram.max_ngram, grams, "mark"), texts
+            ngrams.make_ngram_vectorizer(len(grams), config.model.ngram.max_ngram, grams, config.data.negation), texts
         )
     )
     dataset = make_dataset(

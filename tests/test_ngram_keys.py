@@ -26,7 +26,7 @@ def assert_same_bags(expected: tf.SparseTensor, got: tf.SparseTensor):
     np.testing.assert_array_equal(got.values.numpy(), expected.values.numpy())
 
 
-@pytest.mark.parametrize("negation", ["none", "mark", "mark_near"])
+@pytest.mark.parametrize("negation", ["none", "mark", "mark_near", "mark_near_concession"])
 @pytest.mark.parametrize("max_ngram", [1, 2, 3])
 def test_bags_equal_the_text_vectorizers(negation, max_ngram):
     rng = random.Random(max_ngram)

@@ -88,11 +88,12 @@ class DataConfig:
     """Report on at most this many test reviews (None: all)."""
     cache_dir: Optional[str] = None
     """Where prepared data is cached (default: $TEXTATTN_CACHE or ~/.cache/textattn)."""
-    negation: Literal["none", "mark", "mark_near"] = "none"
+    negation: Literal["none", "mark", "mark_near", "mark_near_concession"] = "none"
     """mark: words between a negator (not, no, never, n't, ...) and the clause's end become ``not_WORD``
     tokens, for the word and the n-gram vocabularies alike, in training and in the export
     (textattn/data/negation.py, docs/reading.md); mark_near: the same, for at most the 3 words after the
-    negator; none: the standardization as it always was."""
+    negator; mark_near_concession: mark_near, and the words a contrast concedes ("nice cast, but ...", "although
+    ...,") become ``con_WORD`` (textattn/data/concession.py); none: the standardization as it always was."""
     counterfactual: bool = False
     """Add to the reviews trained on their short polar sentences ("The acting was terrific.") and negated
     copies with the other label ("The acting wasn't terrific."); two-class data only

@@ -12,6 +12,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from textattn.data import concession
 from textattn.data.negation import NEAR_WORDS, PREFIX, negation_scopes, token_roles
 
 PAD, OOV = "", "[UNK]"
@@ -62,8 +63,23 @@ def standardize_review_marking_near_negation(text):
     return marking_negation(text, NEAR_WORDS)
 
 
-def marking_negation(text, max_distance: int | None = None):
-    """The two marking standardizers: scopes to the clause's end, or at most ``max_distance`` words long."""
+@keras.saving.register_keras_serializable(package="textattn")
+def standardize_review_marking_near_negation_and_concession(text):
+    """``standardize_review_marking_near_negation``, and each word a contrast concedes prefixed ``con_``
+    (``data.negation: mark_near_concession``, data/concession.py): "nice cast, but it is not good" ->
+    "con_nice con_cast but it is not not_good".
+
+    Args:
+        text: string tensor of any shape.
+    Returns:
+        string tensor of the same shape.
+    """
+    return marking_negation(text, NEAR_WORDS, concede=True)
+
+
+def marking_negation(text, max_distance: int | None = None, concede: bool = False):
+    """The marking standardizers: negation scopes to the clause's end, or at most ``max_distance`` words
+    long; with ``concede`` also the words a contrast concedes."""
     text = tf.convert_to_tensor(text, tf.string)
     lowered = tf.strings.regex_replace(tf.strings.lower(tf.reshape(text, [-1])), r"<br\s*/?>", " ")
     tokens = tf.strings.split(lowered)
@@ -71,11 +87,17 @@ def marking_negation(text, max_distance: int | None = None):
     # token (about a sixth of them in 512 IMDB reviews), and a gather hands the results back.
     distinct, index = tf.unique(tokens.flat_values, out_idx=tf.int64)
     roles = tuple(tf.gather(role, index) for role in token_roles(distinct))
-    in_scope = negation_scopes(tokens, roles, max_distance).flat_values
+    variant = tf.cast(negation_scopes(tokens, roles, max_distance).flat_values, tf.int64)
     plain = tf.strings.regex_replace(distinct, _PUNCTUATION, "")
-    marked = tf.where(tf.strings.length(plain) > 0, PREFIX + plain, plain)  # punctuation alone stays empty
-    # Row i of [plain; marked] is distinct token i, row i + len(distinct) the same token marked.
-    words = tf.gather(tf.concat([plain, marked], 0), index + tf.size(distinct, tf.int64) * tf.cast(in_scope, tf.int64))
+    kept = tf.strings.length(plain) > 0  # punctuation alone stays empty
+    # Row i of the table is distinct token i, row i + v * len(distinct) its variant v: 1 negated, 2 conceded,
+    # 3 both.
+    table = [plain, tf.where(kept, PREFIX + plain, plain)]
+    if concede:
+        roles = tuple(tf.gather(role, index) for role in concession.concession_roles(distinct))
+        variant += 2 * tf.cast(concession.concession_scopes(tokens, roles).flat_values, tf.int64)
+        table += [tf.where(kept, concession.PREFIX + word, word) for word in table]
+    words = tf.gather(tf.concat(table, 0), index + tf.size(distinct, tf.int64) * variant)
     return tf.reshape(tf.strings.reduce_join(tokens.with_flat_values(words), axis=-1, separator=" "), tf.shape(text))
 
 
@@ -83,12 +105,13 @@ STANDARDIZERS = {
     "none": standardize_review,
     "mark": standardize_review_marking_negation,
     "mark_near": standardize_review_marking_near_negation,
+    "mark_near_concession": standardize_review_marking_near_negation_and_concession,
 }
 """``data.negation`` -> the standardizer that turns review text into whitespace-separated words."""
 
 
 def standardizer(negation: str = "none"):
-    """The standardizer of ``data.negation`` (``none``, ``mark`` or ``mark_near``)."""
+    """The standardizer of ``data.negation`` (``none``, ``mark``, ``mark_near`` or ``mark_near_concession``)."""
     return STANDARDIZERS[negation]
 
 
