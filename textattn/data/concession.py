@@ -15,8 +15,8 @@ said on its own are different features. Two kinds of contrast word:
 
 The contrast words themselves stay unmarked; a word both negated and conceded
 becomes ``con_not_WORD``. On IMDB's training reviews a conceded word keeps about
-two thirds of its polarity and leans toward the other side: the document log
-ratio of ``nice`` is +0.37 plain and -0.64 conceded, of ``slow`` -0.48 and +0.63
+two thirds of its polarity, and some lean to the other side: the document log
+ratio of ``nice`` is +0.36 plain and -0.63 conceded, of ``slow`` -0.54 and +0.71
 (docs/reading.md, lever 12).
 """
 
