@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from textattn.data.negation import CLAUSE_END, CONTRAST, negation_scopes
+from textattn.data.negation import negation_scopes
 
 PREFIX = "con_"  # applied outside negation's "not_": "con_not_bad"
 CONCEDES_BEFORE = r"[^a-z0-9]*(?:but|however)[^a-z0-9]*"
@@ -32,34 +32,34 @@ CONCEDES_AFTER = r"[^a-z0-9]*(?:although|though|despite)[^a-z0-9]*"
 SENTENCE_END = r".*[.!?][^a-z0-9]*"
 
 
-def concession_roles(words: tf.Tensor) -> tuple[tf.Tensor, ...]:
-    """Each token's part: (concedes before it, concedes after it, is a contrast word, ends its clause,
-    ends its sentence).
+def concession_roles(words: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+    """Each token's part: (concedes what comes before it, concedes what follows it, ends its sentence).
 
     Args:
         words: string tensor (n,), lowercased whitespace tokens with their punctuation.
     Returns:
-        five bool tensors (n,).
+        three bool tensors (n,).
     """
     return (
         tf.strings.regex_full_match(words, CONCEDES_BEFORE),
         tf.strings.regex_full_match(words, CONCEDES_AFTER),
-        tf.strings.regex_full_match(words, CONTRAST),
-        tf.strings.regex_full_match(words, CLAUSE_END),
         tf.strings.regex_full_match(words, SENTENCE_END),
     )
 
 
-def concession_scopes(tokens: tf.RaggedTensor, roles: tuple) -> tf.RaggedTensor:
+def concession_scopes(tokens: tf.RaggedTensor, roles: tuple, negation_roles: tuple) -> tf.RaggedTensor:
     """Which tokens a contrast word concedes.
 
     Args:
         tokens: string RaggedTensor (batch, None), lowercased whitespace tokens with their punctuation.
         roles: ``concession_roles(tokens.flat_values)``.
+        negation_roles: ``negation.token_roles(tokens.flat_values)``, whose contrast words and clause ends
+            bound what "although" concedes.
     Returns:
         bool RaggedTensor (batch, None), True for a token to mark.
     """
-    before, after, contrast, ends_clause, ends_sentence = roles
+    before, after, ends_sentence = roles
+    _, contrast, ends_clause = negation_roles
     # What "although" / "though" / "despite" concede: negation's scope, with them as the "negator".
     conceded = negation_scopes(tokens, (after, contrast, ends_clause)).flat_values
     position = tf.range(tf.size(before, out_type=tf.int64))

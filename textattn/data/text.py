@@ -94,8 +94,8 @@ def marking_negation(text, max_distance: int | None = None, concede: bool = Fals
     # 3 both.
     table = [plain, tf.where(kept, PREFIX + plain, plain)]
     if concede:
-        roles = tuple(tf.gather(role, index) for role in concession.concession_roles(distinct))
-        variant += 2 * tf.cast(concession.concession_scopes(tokens, roles).flat_values, tf.int64)
+        conceding = tuple(tf.gather(role, index) for role in concession.concession_roles(distinct))
+        variant += 2 * tf.cast(concession.concession_scopes(tokens, conceding, roles).flat_values, tf.int64)
         table += [tf.where(kept, concession.PREFIX + word, word) for word in table]
     words = tf.gather(tf.concat(table, 0), index + tf.size(distinct, tf.int64) * variant)
     return tf.reshape(tf.strings.reduce_join(tokens.with_flat_values(words), axis=-1, separator=" "), tf.shape(text))
