@@ -26,13 +26,14 @@ import numpy as np
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
+from textattn.data.concession import CONCEDING_AFTER_WORDS, CONCEDING_BEFORE_WORDS  # noqa: E402
 from textattn.data.negation import NEGATOR  # noqa: E402
 from textattn.startup import configure_process  # noqa: E402
 
 SEED = 0
 KINDS = {
     "with a negator": r"(?:^|\s)" + NEGATOR + r"(?=\s|$)",
-    "with a contrast word": r"\b(?:but|however|although|though|despite)\b",
+    "with a contrast word": r"\b(?:" + "|".join(CONCEDING_BEFORE_WORDS + CONCEDING_AFTER_WORDS) + r")\b",
 }
 """Sentence kinds of the second table: a regex searched in the lowercased sentence."""
 
@@ -126,9 +127,10 @@ def compare(data: dict, floors: list[float], kinds_floor: float = 0.01) -> tuple
         w, b, v = fit_log_linear_blend(both, both_y, floors=member_floors, length_factors=both_f, steps=3000)
         return w, b, member_floors, v
 
+    fitted = {floor: length_blend(floor) for floor in {*floors, kinds_floor}}
     for floor in floors:
-        rows.append(row(f"length, word floor {floor:g}", *length_blend(floor)))
-    w, b, member_floors, v = length_blend(kinds_floor)
+        rows.append(row(f"length, word floor {floor:g}", *fitted[floor]))
+    w, b, member_floors, v = fitted[kinds_floor]
     ps = blend_probabilities(pick(sen_p, ~sen_half), w, b, member_floors, v, sen_f[~sen_half])
     ys = sen_y[~sen_half]
     kinds = [("all", np.ones(len(ys), bool))] + [(k, m[~sen_half]) for k, m in data["kinds"].items()]

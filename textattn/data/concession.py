@@ -27,8 +27,10 @@ import tensorflow as tf
 from textattn.data.negation import negation_scopes
 
 PREFIX = "con_"  # applied outside negation's "not_": "con_not_bad"
-CONCEDES_BEFORE = r"[^a-z0-9]*(?:but|however)[^a-z0-9]*"
-CONCEDES_AFTER = r"[^a-z0-9]*(?:although|though|despite)[^a-z0-9]*"
+CONCEDING_BEFORE_WORDS = ("but", "however")
+CONCEDING_AFTER_WORDS = ("although", "though", "despite")
+CONCEDES_BEFORE = r"[^a-z0-9]*(?:" + "|".join(CONCEDING_BEFORE_WORDS) + r")[^a-z0-9]*"
+CONCEDES_AFTER = r"[^a-z0-9]*(?:" + "|".join(CONCEDING_AFTER_WORDS) + r")[^a-z0-9]*"
 SENTENCE_END = r".*[.!?][^a-z0-9]*"
 
 

@@ -53,7 +53,7 @@ def negation_scopes(tokens: tf.RaggedTensor, roles: tuple, max_distance: int | N
     Args:
         tokens: string RaggedTensor (batch, None), lowercased whitespace tokens
             with their punctuation still attached.
-        roles: ``token_roles(tokens.flat_values)`` (``marking_negation`` finds them once per distinct token).
+        roles: ``token_roles(tokens.flat_values)`` (``text.marking_scopes`` finds them once per distinct token).
         max_distance: None: a scope runs to its clause's end; k: it also ends k words after the
             last negator before it ("not at all bad" -> not_at not_all not_bad for k = 3, and
             "bad" stays plain in "not at all, really bad" as before).

@@ -45,7 +45,7 @@ def standardize_review_marking_negation(text):
     Returns:
         string tensor of the same shape.
     """
-    return marking_negation(text)
+    return marking_scopes(text)
 
 
 @keras.saving.register_keras_serializable(package="textattn")
@@ -60,7 +60,7 @@ def standardize_review_marking_near_negation(text):
     Returns:
         string tensor of the same shape.
     """
-    return marking_negation(text, NEAR_WORDS)
+    return marking_scopes(text, NEAR_WORDS)
 
 
 @keras.saving.register_keras_serializable(package="textattn")
@@ -74,10 +74,10 @@ def standardize_review_marking_near_negation_and_concession(text):
     Returns:
         string tensor of the same shape.
     """
-    return marking_negation(text, NEAR_WORDS, concede=True)
+    return marking_scopes(text, NEAR_WORDS, concede=True)
 
 
-def marking_negation(text, max_distance: int | None = None, concede: bool = False):
+def marking_scopes(text, max_distance: int | None = None, concede: bool = False):
     """The marking standardizers: negation scopes to the clause's end, or at most ``max_distance`` words
     long; with ``concede`` also the words a contrast concedes."""
     text = tf.convert_to_tensor(text, tf.string)
