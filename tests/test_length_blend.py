@@ -150,3 +150,25 @@ def test_export_serves_the_length_scaled_blend_with_tensorflow_only(length_run, 
     assert served["imported"] == []
     np.testing.assert_allclose(served["probability"], in_process, atol=1e-5)
     assert served["probability"][3] == 0.5
+
+
+def test_a_large_batch_is_served_in_two_halves_with_the_answers_of_small_batches(length_run):
+    # serve splits a batch of HALVED_BATCH or more texts in two halves that run side by side: the answers,
+    # the label and the evidence count of every row are those of the same texts served a few at a time.
+    parts, model = serving.load_serving_parts(length_run)
+    serve = tf.function(serving.make_serve(model, parts), input_signature=serving.input_signature(), autograph=False)
+    words = ["great", "awful", "not", "bad", "fun", "dull", "film", "plot", "!", "but", "boring", "xyzzy"]
+    rng = np.random.default_rng(7)
+    texts = [" ".join(rng.choice(words, size=rng.integers(0, 40))) for _ in range(serving.HALVED_BATCH + 45)]
+    whole = serve(tf.constant(texts))
+    in_small_batches = [serve(tf.constant(texts[i : i + 50])) for i in range(0, len(texts), 50)]
+    for key, value in whole.items():
+        expected = np.concatenate([batch[key].numpy() for batch in in_small_batches])
+        assert value.shape[0] == len(texts), key
+        if value.dtype == tf.float32:
+            np.testing.assert_allclose(value.numpy(), expected, atol=1e-6, rtol=0, err_msg=key)
+        else:
+            assert np.array_equal(value.numpy(), expected), key
+    assert whole[serving.LABEL_ID].numpy()[[i for i, t in enumerate(texts) if not t]].tolist() == [
+        serving.NO_LABEL_ID
+    ] * texts.count("")

@@ -45,6 +45,8 @@ SAVED_MODEL = "saved_model.pb"
 # The answer without evidence: no class.
 NO_LABEL_ID = -1
 NO_LABEL = "unknown"
+HALVED_BATCH = 256
+"""``serve`` answers a batch of at least this many texts as two halves that run in parallel."""
 
 
 def is_export_dir(path: str) -> bool:
@@ -116,6 +118,8 @@ def make_serve(model, parts: ServingParts, call_model=None):
 
     ``call_model(inputs)`` replaces ``model(inputs, training=False)`` (see
     ``serving_function``: a model run by another backend than TensorFlow).
+    Without it, a batch of ``HALVED_BATCH`` texts or more is answered as two
+    halves that TensorFlow runs side by side, with the same answers.
     """
     import tensorflow as tf
 
@@ -124,6 +128,8 @@ def make_serve(model, parts: ServingParts, call_model=None):
 
     if parts.config.data.multi_label:  # a set of labels per text: textattn/multilabel/serve.py
         return make_multi_label_serve(model, parts, call_model)
+    # A model run by another backend (through tf.numpy_function) is called once per batch, never from two threads.
+    halves = call_model is None
     call_model = call_model or (lambda inputs: model(inputs, training=False))
 
     config = parts.config
@@ -137,7 +143,7 @@ def make_serve(model, parts: ServingParts, call_model=None):
     num_classes = len(parts.class_names)
     names = tf.constant(list(parts.class_names) + [NO_LABEL])  # NO_LABEL at index num_classes
 
-    def serve(texts):
+    def serve_batch(texts):
         texts = valid_utf8(texts)
         n = tf.shape(texts)[0]
         if reads_ngrams:
@@ -173,7 +179,18 @@ def make_serve(model, parts: ServingParts, call_model=None):
             out[PROBABILITY] = probabilities[:n, 1]
         return out
 
-    return serve
+    def serve(texts):
+        # TensorFlow runs the text ops of one batch mostly one after another, on one core: the two halves
+        # of a large batch are independent, so they run side by side (docs/reading.md, serving speed).
+        n = tf.shape(texts)[0]
+
+        def in_halves():
+            first, second = serve_batch(texts[: n // 2]), serve_batch(texts[n // 2 :])
+            return {key: tf.concat([first[key], second[key]], axis=0) for key in first}
+
+        return tf.cond(n >= HALVED_BATCH, in_halves, lambda: serve_batch(texts))
+
+    return serve if halves else serve_batch
 
 
 def load_run(run_dir: str):
